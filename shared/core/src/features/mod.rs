@@ -1,0 +1,98 @@
+//! Online features: per-key inputs, kept idempotent and order-insensitive,
+//! and per-profile feature values computed from them.
+//!
+//! State is kept per identity key as a set of compact event [`Summary`]s
+//! keyed by event id ([`KeyInputs`]). Applying an event twice changes
+//! nothing; the set (and so everything computed from it) does not depend on
+//! the order events arrive in. A profile's features are a pure function of
+//! its member keys' inputs, its consent ledger, and nothing else
+//! ([`compute`]), so the same code serves the online path and the backfill
+//! from a historical log ([`backfill`]): parity by construction.
+
+mod compute;
+mod inputs;
+
+pub use compute::{FEATURE_TYPES, Feature, ProfileFeatures, WINDOWS, compute};
+pub use inputs::{HORIZON_MS, KeyInputs, MAX_EVENTS_PER_KEY, Summary};
+
+use std::collections::BTreeMap;
+
+use crate::consent::Ledger;
+use crate::event::Purpose;
+use crate::ingest::Ingested;
+use crate::policy::{Policy, PolicyDecision};
+
+/// Whether features may be built from `ingested` for a profile with `ledger`.
+/// The event's consent claim must grant personalization, and no revocation or
+/// erasure may be at or after its time.
+#[must_use]
+pub fn gate(ingested: &Ingested, ledger: &Ledger, policy: &Policy) -> PolicyDecision {
+    let blocked = ledger.blocked_at(ingested.occurred_at);
+    policy.build_features(
+        ingested.event.event_type,
+        &ingested.event.consent.purposes,
+        &blocked,
+    )
+}
+
+/// Removes from `inputs` every summary the ledger no longer allows: those at
+/// or before the latest revocation of personalization. Returns how many went.
+pub fn purge(inputs: &mut KeyInputs, ledger: &Ledger) -> usize {
+    ledger
+        .last_block(Purpose::Personalization)
+        .map_or(0, |t| inputs.remove_through(t))
+}
+
+/// One event for the backfill: what enrich resolved it to.
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    /// The profile it belonged to at enrich time.
+    pub profile_id: String,
+    /// The key its inputs are kept under.
+    pub key: String,
+    /// The event.
+    pub ingested: Ingested,
+}
+
+/// Computes every profile's features from a log of events, a final identity
+/// membership (profile → keys) and each profile's ledger, with exactly the
+/// code the online path uses.
+#[must_use]
+pub fn backfill<'a>(
+    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    membership: &BTreeMap<String, Vec<String>>,
+    ledgers: &BTreeMap<String, Ledger>,
+    policy: &Policy,
+) -> BTreeMap<String, ProfileFeatures> {
+    let empty = Ledger::default();
+    let owner: BTreeMap<&str, &str> = membership
+        .iter()
+        .flat_map(|(p, keys)| keys.iter().map(move |k| (k.as_str(), p.as_str())))
+        .collect();
+    let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
+    for logged in log {
+        let profile = owner
+            .get(logged.key.as_str())
+            .copied()
+            .unwrap_or(&logged.profile_id);
+        let ledger = ledgers.get(profile).unwrap_or(&empty);
+        if gate(&logged.ingested, ledger, policy).allowed {
+            if let Some(summary) = Summary::of(&logged.ingested) {
+                inputs.entry(logged.key.clone()).or_default().apply(summary);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (profile, keys) in membership {
+        let ledger = ledgers.get(profile).unwrap_or(&empty);
+        let mut member_inputs: Vec<KeyInputs> =
+            keys.iter().filter_map(|k| inputs.get(k).cloned()).collect();
+        for i in &mut member_inputs {
+            purge(i, ledger);
+        }
+        if let Some(features) = compute(profile, &member_inputs, None) {
+            out.insert(profile.clone(), features);
+        }
+    }
+    out
+}

@@ -1,0 +1,426 @@
+//! Identity resolution (the enrich step): keys → one profile.
+//!
+//! Deterministic links come from `login` and `signup` events that carry both
+//! an anonymous id and a user id. An anonymous key belongs to the user whose
+//! link evidence is earliest (by corrected event time, then event id), so the
+//! graph's final state does not depend on arrival order; when late evidence
+//! moves a key, that is an unmerge from one profile and a merge into another,
+//! both audited with the evidence event.
+//!
+//! Feature state is kept per key, not per profile (see [`crate::features`]),
+//! so merges and unmerges move no data: a profile's features are computed
+//! over its member keys.
+//!
+//! Probabilistic links (an anonymous key seen with an account id, tied to the
+//! account's only user) are recorded only where policy permits, each with
+//! confidence, evidence, expiry and purpose; they never merge profiles.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::event::{EventType, Purpose};
+use crate::ingest::Ingested;
+use crate::policy::{Policy, PolicyDecision};
+use crate::token::digest;
+
+/// How long a probabilistic link lives unless renewed.
+pub const PROBABLE_LINK_TTL_MS: i64 = 30 * Timestamp::DAY;
+/// Confidence given to an account-based probabilistic link, in percent.
+pub const ACCOUNT_LINK_CONFIDENCE_PCT: i64 = 80;
+
+/// A stable pseudonymous profile id.
+#[must_use]
+pub fn profile_of_user(user_id: &str) -> String {
+    format!("p_{}", digest(&["user", user_id], 10))
+}
+
+/// The profile id of an anonymous key nobody has claimed.
+#[must_use]
+pub fn profile_of_anonymous(anonymous_id: &str) -> String {
+    format!("p_{}", digest(&["anon", anonymous_id], 10))
+}
+
+/// Storage key of a user node.
+#[must_use]
+pub fn user_key(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+/// Storage key of an anonymous node.
+#[must_use]
+pub fn anon_key(anonymous_id: &str) -> String {
+    format!("anon:{anonymous_id}")
+}
+
+/// Storage key of an account node.
+#[must_use]
+pub fn account_key(account_id: &str) -> String {
+    format!("acct:{account_id}")
+}
+
+/// A deterministic claim on an anonymous key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Claim {
+    /// When the evidence happened.
+    pub at: Timestamp,
+    /// The evidence event.
+    pub event_id: String,
+    /// The claiming user.
+    pub user_id: String,
+}
+
+/// A link by likelihood, recorded only where policy permits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbableLink {
+    /// The user the key probably belongs to.
+    pub user_id: String,
+    /// Confidence in percent.
+    pub confidence_pct: i64,
+    /// The evidence event.
+    pub event_id: String,
+    /// When the evidence happened.
+    pub at: Timestamp,
+    /// When the link lapses.
+    pub expires_at: Timestamp,
+    /// The only purpose it may be used for.
+    pub purpose: Purpose,
+}
+
+/// The stored node of an anonymous key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnonNode {
+    /// Deterministic claims; the earliest owns the key.
+    pub claims: BTreeSet<Claim>,
+    /// Probabilistic links by user.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probable: BTreeMap<String, ProbableLink>,
+}
+
+impl AnonNode {
+    /// The user that owns this key, if any.
+    #[must_use]
+    pub fn owner(&self) -> Option<&str> {
+        self.claims.first().map(|c| c.user_id.as_str())
+    }
+}
+
+/// The stored node of a user key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserNode {
+    /// Anonymous keys this user owns.
+    pub anonymous: BTreeSet<String>,
+    /// The user's account, latest by event time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<(Timestamp, String, String)>,
+}
+
+/// The stored node of an account key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountNode {
+    /// Users seen in the account.
+    pub users: BTreeSet<String>,
+}
+
+/// What an audit record says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// A key joined a profile.
+    Merge,
+    /// A key left a profile.
+    Unmerge,
+    /// A probabilistic link was recorded.
+    ProbableLink,
+    /// A consent change was propagated.
+    ConsentPropagated,
+}
+
+/// One append-only audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// What happened.
+    pub kind: AuditKind,
+    /// The profile it happened to.
+    pub profile_id: String,
+    /// The key concerned (a storage key such as `anon:…`).
+    pub key: String,
+    /// The event that caused it.
+    pub evidence_event_id: String,
+    /// When the evidence happened.
+    pub at: Timestamp,
+    /// Policy checks involved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyDecision>,
+    /// Free-form details (counts, purposes), no personal data.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
+}
+
+impl AuditRecord {
+    /// A deterministic storage key: replaying the same evidence writes the same record.
+    #[must_use]
+    pub fn storage_key(&self) -> String {
+        format!(
+            "{}/{:013}/{}/{:?}/{}",
+            self.profile_id,
+            self.at.as_millis().max(0),
+            self.evidence_event_id,
+            self.kind,
+            self.key
+        )
+    }
+}
+
+/// The nodes enrich needs for one event, loaded by the function.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityView {
+    /// The event's anonymous node.
+    pub anon: Option<AnonNode>,
+    /// The event's user node.
+    pub user: Option<UserNode>,
+    /// Nodes of other users the step may touch (the anonymous key's current owner,
+    /// the account's only user), by user id.
+    pub others: BTreeMap<String, UserNode>,
+    /// The event's account node.
+    pub account: Option<AccountNode>,
+    /// Latest erasure time over the event's keys, if any.
+    pub erased_at: Option<Timestamp>,
+}
+
+/// The result of resolving one event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resolution {
+    /// The profile the event belongs to.
+    pub profile_id: String,
+    /// The key its feature inputs are kept under.
+    pub key: String,
+    /// Changed anonymous nodes, by storage key.
+    pub anon_writes: BTreeMap<String, AnonNode>,
+    /// Changed user nodes, by storage key.
+    pub user_writes: BTreeMap<String, UserNode>,
+    /// Changed account nodes, by storage key.
+    pub account_writes: BTreeMap<String, AccountNode>,
+    /// Audit records to append.
+    pub audit: Vec<AuditRecord>,
+    /// Profiles whose member keys changed.
+    pub changed_profiles: BTreeSet<String>,
+}
+
+/// The member keys of a profile given its user node, or the anonymous key alone.
+#[must_use]
+pub fn members(
+    user_id: Option<&str>,
+    node: Option<&UserNode>,
+    anonymous_id: Option<&str>,
+) -> Vec<String> {
+    match user_id {
+        Some(u) => std::iter::once(user_key(u))
+            .chain(
+                node.into_iter()
+                    .flat_map(|n| n.anonymous.iter().map(|a| anon_key(a))),
+            )
+            .collect(),
+        None => anonymous_id.map(anon_key).into_iter().collect(),
+    }
+}
+
+/// Resolves one ingested event against the loaded nodes. Pure.
+#[must_use]
+pub fn resolve(ingested: &Ingested, view: &IdentityView, policy: &Policy) -> Resolution {
+    let event = &ingested.event;
+    let at = ingested.occurred_at;
+    let subject = &event.subject;
+    let erased = view.erased_at.is_some_and(|e| at <= e);
+    let mut out = Resolution::default();
+
+    let is_link = matches!(event.event_type, EventType::Login | EventType::Signup);
+    if let (Some(anon), Some(user), true, false) =
+        (&subject.anonymous_id, &subject.user_id, is_link, erased)
+    {
+        let mut node = view.anon.clone().unwrap_or_default();
+        let before = node.owner().map(str::to_owned);
+        let claim = Claim {
+            at,
+            event_id: event.event_id.clone(),
+            user_id: user.clone(),
+        };
+        if node.claims.insert(claim) {
+            let after = node.owner().map(str::to_owned);
+            out.anon_writes.insert(anon_key(anon), node);
+            if before != after {
+                relink(
+                    &mut out,
+                    view,
+                    anon,
+                    before.as_deref(),
+                    after.as_deref(),
+                    ingested,
+                );
+            }
+        }
+    }
+
+    if let (Some(user), Some(account)) = (&subject.user_id, &subject.account_id) {
+        let mut node = view.user.clone().unwrap_or_default();
+        let candidate = (at, event.event_id.clone(), account.clone());
+        if node
+            .account
+            .as_ref()
+            .is_none_or(|current| *current < candidate)
+        {
+            node.account = Some(candidate);
+            // A user node may already be pending from a merge; fold into it.
+            let entry = out
+                .user_writes
+                .entry(user_key(user))
+                .or_insert(node.clone());
+            entry.account.clone_from(&node.account);
+        }
+        let mut acct = view.account.clone().unwrap_or_default();
+        if acct.users.insert(user.clone()) {
+            out.account_writes.insert(account_key(account), acct);
+        }
+    }
+
+    if let (Some(anon), None, Some(account), false) = (
+        &subject.anonymous_id,
+        &subject.user_id,
+        &subject.account_id,
+        erased,
+    ) {
+        probable_link(&mut out, view, anon, account, ingested, policy);
+    }
+
+    let owner = match (&subject.user_id, &subject.anonymous_id) {
+        (Some(u), _) => Some(u.clone()),
+        (None, Some(a)) => out
+            .anon_writes
+            .get(&anon_key(a))
+            .or(view.anon.as_ref())
+            .and_then(AnonNode::owner)
+            .map(str::to_owned),
+        (None, None) => None,
+    };
+    out.profile_id = match (&owner, &subject.anonymous_id) {
+        (Some(u), _) => profile_of_user(u),
+        (None, Some(a)) => profile_of_anonymous(a),
+        (None, None) => String::new(),
+    };
+    out.key = match (&subject.user_id, &subject.anonymous_id) {
+        (Some(u), _) => user_key(u),
+        (None, Some(a)) => anon_key(a),
+        (None, None) => String::new(),
+    };
+    out
+}
+
+/// Moves an anonymous key from one owner to another, with audit records.
+fn relink(
+    out: &mut Resolution,
+    view: &IdentityView,
+    anon: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    ingested: &Ingested,
+) {
+    let record = |kind, profile_id: String| AuditRecord {
+        kind,
+        profile_id,
+        key: anon_key(anon),
+        evidence_event_id: ingested.event.event_id.clone(),
+        at: ingested.occurred_at,
+        policies: Vec::new(),
+        details: BTreeMap::new(),
+    };
+    let node_of = |user: &str, out: &Resolution| -> UserNode {
+        out.user_writes
+            .get(&user_key(user))
+            .cloned()
+            .unwrap_or_else(|| {
+                if ingested.event.subject.user_id.as_deref() == Some(user) {
+                    view.user.clone().unwrap_or_default()
+                } else {
+                    view.others.get(user).cloned().unwrap_or_default()
+                }
+            })
+    };
+    match before {
+        Some(old) => {
+            let mut node = node_of(old, out);
+            node.anonymous.remove(anon);
+            out.user_writes.insert(user_key(old), node);
+            out.audit
+                .push(record(AuditKind::Unmerge, profile_of_user(old)));
+            out.changed_profiles.insert(profile_of_user(old));
+        }
+        None => {
+            out.changed_profiles.insert(profile_of_anonymous(anon));
+        }
+    }
+    if let Some(new) = after {
+        let mut node = node_of(new, out);
+        node.anonymous.insert(anon.to_owned());
+        out.user_writes.insert(user_key(new), node);
+        out.audit
+            .push(record(AuditKind::Merge, profile_of_user(new)));
+        out.changed_profiles.insert(profile_of_user(new));
+    }
+}
+
+/// Records a probabilistic link from an anonymous key to its account's only
+/// user, if policy permits it for personalization in the event's region.
+fn probable_link(
+    out: &mut Resolution,
+    view: &IdentityView,
+    anon: &str,
+    _account: &str,
+    ingested: &Ingested,
+    policy: &Policy,
+) {
+    let Some(account) = &view.account else { return };
+    let mut users = account.users.iter();
+    let (Some(user), None) = (users.next(), users.next()) else {
+        return;
+    };
+    let decision = policy.link_probabilistic(
+        &ingested.event.region,
+        Purpose::Personalization,
+        ACCOUNT_LINK_CONFIDENCE_PCT,
+    );
+    if !decision.allowed {
+        return;
+    }
+    let mut node = out
+        .anon_writes
+        .get(&anon_key(anon))
+        .cloned()
+        .or_else(|| view.anon.clone())
+        .unwrap_or_default();
+    let link = ProbableLink {
+        user_id: user.clone(),
+        confidence_pct: ACCOUNT_LINK_CONFIDENCE_PCT,
+        event_id: ingested.event.event_id.clone(),
+        at: ingested.occurred_at,
+        expires_at: ingested.occurred_at.add_millis(PROBABLE_LINK_TTL_MS),
+        purpose: Purpose::Personalization,
+    };
+    if node.probable.get(user).is_some_and(|l| l.at >= link.at) {
+        return;
+    }
+    node.probable.insert(user.clone(), link);
+    out.anon_writes.insert(anon_key(anon), node);
+    out.audit.push(AuditRecord {
+        kind: AuditKind::ProbableLink,
+        profile_id: profile_of_user(user),
+        key: anon_key(anon),
+        evidence_event_id: ingested.event.event_id.clone(),
+        at: ingested.occurred_at,
+        policies: vec![decision],
+        details: BTreeMap::from([(
+            "confidence_pct".to_owned(),
+            ACCOUNT_LINK_CONFIDENCE_PCT.to_string(),
+        )]),
+    });
+}

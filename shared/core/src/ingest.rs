@@ -1,0 +1,296 @@
+//! The ingest step: from raw bytes to an accepted, minimized, routed event.
+//!
+//! [`Ingestor::prepare`] is pure. It decodes within limits, checks the
+//! contract, normalizes time (UTC, clock skew corrected from `sent_at` against
+//! the receipt time), minimizes personal fields as policy says, gates on the
+//! consent the event carries, tags late events against their type's allowed
+//! lateness, and routes by region. De-duplication needs the ledger and is
+//! done by the function with [`dedup_key`] and a put-if-absent write.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::contract::{Contract, Rejection};
+use crate::decode::{DecodeError, Limits};
+use crate::disposition::{DeadLetterReason, Disposition};
+use crate::event::{ContractError, Event, Properties, ValidEvent};
+use crate::policy::{FieldPlan, FieldTreatment, Policy, PolicyDecision};
+use crate::token::TokenKey;
+
+/// Skew smaller than this is treated as transit time, not a wrong clock.
+pub const SKEW_TOLERANCE_MS: i64 = 2 * Timestamp::SECOND;
+
+/// An event ingest accepted: minimized, in UTC, with its routing and lateness.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ingested {
+    /// The minimized event. Dropped personal fields are absent (or empty where
+    /// the contract requires the field), so it no longer claims to satisfy the contract.
+    pub event: Event,
+    /// When the platform received it.
+    pub received_at: Timestamp,
+    /// `occurred_at` corrected for the producer's clock skew, in UTC.
+    pub occurred_at: Timestamp,
+    /// How far the producer's clock was behind (positive) or ahead (negative).
+    pub skew_ms: i64,
+    /// Whether it arrived later than its type allows.
+    pub late: bool,
+    /// The approved destination for its region.
+    pub destination: String,
+    /// Keyed tokens of personal fields that policy keeps as tokens.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tokens: BTreeMap<String, String>,
+    /// The policy checks that admitted it.
+    pub policies: Vec<PolicyDecision>,
+}
+
+/// Why ingest did not accept a record.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IngestError {
+    /// The bytes are not a JSON document within limits.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The document breaks the contract.
+    #[error("contract: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Contract(Vec<ContractError>),
+    /// The event's consent does not permit collecting it.
+    #[error("consent does not permit collecting {event_type} events")]
+    ConsentDenied {
+        /// The event type.
+        event_type: String,
+        /// The denying check.
+        decision: PolicyDecision,
+        /// The event with personal fields minimized, kept instead of the original bytes.
+        minimized: Box<Event>,
+    },
+    /// The region has no approved destination.
+    #[error("region {region:?} has no approved destination")]
+    NoDestination {
+        /// The region.
+        region: String,
+        /// The denying check.
+        decision: PolicyDecision,
+    },
+}
+
+impl From<Rejection> for IngestError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Decode(d) => Self::Decode(d),
+            Rejection::Contract(c) => Self::Contract(c),
+        }
+    }
+}
+
+impl IngestError {
+    /// The reason this error dead-letters its record under.
+    #[must_use]
+    pub const fn reason(&self) -> DeadLetterReason {
+        match self {
+            Self::Decode(DecodeError::TooLarge { .. }) => DeadLetterReason::TooLarge,
+            Self::Decode(DecodeError::NotUtf8 { .. }) => DeadLetterReason::NotUtf8,
+            Self::Decode(DecodeError::TooDeep { .. }) => DeadLetterReason::TooDeep,
+            Self::Decode(DecodeError::Malformed(_)) => DeadLetterReason::MalformedJson,
+            Self::Contract(_) => DeadLetterReason::Contract,
+            Self::ConsentDenied { .. } => DeadLetterReason::ConsentDenied,
+            Self::NoDestination { .. } => DeadLetterReason::NoDestination,
+        }
+    }
+
+    /// Every ingest error is permanent for its record: dead-letter it.
+    #[must_use]
+    pub const fn disposition(&self) -> Disposition {
+        Disposition::DeadLettered {
+            reason: self.reason(),
+        }
+    }
+}
+
+/// The de-duplication key of an event: its id, scoped by producer kind so two
+/// systems' id spaces cannot collide.
+#[must_use]
+pub fn dedup_key(event: &Event) -> String {
+    format!("{:?}/{}", event.source.kind, event.event_id).to_lowercase()
+}
+
+/// The ingest step, configured once per process.
+pub struct Ingestor<'p> {
+    contract: &'p Contract,
+    policy: &'p Policy,
+    limits: Limits,
+    key: TokenKey,
+    plans: BTreeMap<String, FieldPlan>,
+}
+
+impl std::fmt::Debug for Ingestor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p> Ingestor<'p> {
+    /// An ingestor over a compiled contract and a loaded policy. Minimization
+    /// plans are computed here, once, for every region the policy knows.
+    #[must_use]
+    pub fn new(contract: &'p Contract, policy: &'p Policy, limits: Limits, key: TokenKey) -> Self {
+        let plans = policy.regions().into_iter().map(|r| {
+            let plan = policy.field_plan(&r);
+            (r, plan)
+        });
+        Self {
+            contract,
+            policy,
+            limits,
+            key,
+            plans: plans.collect(),
+        }
+    }
+
+    /// The limits applied to every record.
+    #[must_use]
+    pub const fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Runs every check of ingest but de-duplication on one record.
+    ///
+    /// # Errors
+    /// [`IngestError`] naming why the record cannot be accepted.
+    pub fn prepare(&self, bytes: &[u8], received_at: Timestamp) -> Result<Ingested, IngestError> {
+        let event = self.contract.parse(bytes, self.limits)?;
+        self.admit(event, received_at)
+    }
+
+    /// The checks after parsing, for an event already known to be valid.
+    ///
+    /// # Errors
+    /// [`IngestError::ConsentDenied`] or [`IngestError::NoDestination`].
+    pub fn admit(
+        &self,
+        event: ValidEvent,
+        received_at: Timestamp,
+    ) -> Result<Ingested, IngestError> {
+        let event = event.into_inner();
+        let plan = self.plans.get(&event.region);
+        let (minimized, tokens) = minimize(event, plan, &self.key);
+
+        let (destination, route) =
+            self.policy
+                .destination(&minimized.region)
+                .map_err(|decision| IngestError::NoDestination {
+                    region: minimized.region.clone(),
+                    decision,
+                })?;
+        let collect = self.policy.collect(
+            "ingest",
+            minimized.event_type,
+            &minimized.consent.purposes,
+            &minimized.region,
+        );
+        if !collect.allowed {
+            return Err(IngestError::ConsentDenied {
+                event_type: minimized.event_type.to_string(),
+                decision: collect,
+                minimized: Box::new(minimized),
+            });
+        }
+
+        let skew_ms = minimized.sent_at.map_or(0, |sent| {
+            let skew = received_at.millis_since(sent);
+            if skew.abs() < SKEW_TOLERANCE_MS {
+                0
+            } else {
+                skew
+            }
+        });
+        // A corrected time never lies after the receipt.
+        let occurred_at = minimized.occurred_at.add_millis(skew_ms).min(received_at);
+        let late = received_at.millis_since(occurred_at)
+            > self.policy.allowed_lateness_ms(minimized.event_type);
+
+        Ok(Ingested {
+            event: minimized,
+            received_at,
+            occurred_at,
+            skew_ms,
+            late,
+            destination,
+            tokens,
+            policies: vec![route, collect],
+        })
+    }
+}
+
+/// Keeps the network part of an address: /24 for IPv4, /48 for IPv6.
+fn truncate_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::from([a, b, c, 0])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], 0, 0, 0, 0, 0])
+        }
+    }
+}
+
+/// A URL without its query and fragment (where personal data tends to sit).
+fn truncate_url(url: &str) -> String {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    url[..end].to_owned()
+}
+
+/// Applies a minimization plan; fields of an unknown region are all dropped.
+fn minimize(
+    mut event: Event,
+    plan: Option<&FieldPlan>,
+    key: &TokenKey,
+) -> (Event, BTreeMap<String, String>) {
+    let treat = |field: &str| plan.map_or(FieldTreatment::Drop, |p| p.treatment(field));
+    let mut tokens = BTreeMap::new();
+    let mut apply =
+        |field: &str, value: Option<String>, truncate: fn(&str) -> String| -> Option<String> {
+            let value = value?;
+            match treat(field) {
+                FieldTreatment::Raw => Some(value),
+                FieldTreatment::Truncated => Some(truncate(&value)),
+                FieldTreatment::Token => {
+                    tokens.insert(field.to_owned(), key.token(field, &value));
+                    None
+                }
+                FieldTreatment::Drop => None,
+            }
+        };
+    if let Some(ctx) = event.context.as_mut() {
+        ctx.user_agent = apply("context.user_agent", ctx.user_agent.take(), str::to_owned);
+        ctx.locale = apply("context.locale", ctx.locale.take(), str::to_owned);
+        ctx.page_url = apply("context.page_url", ctx.page_url.take(), truncate_url);
+        ctx.referrer = apply("context.referrer", ctx.referrer.take(), truncate_url);
+        ctx.ip = match (ctx.ip, treat("context.ip")) {
+            (Some(ip), FieldTreatment::Raw) => Some(ip),
+            (Some(ip), FieldTreatment::Truncated) => Some(truncate_ip(ip)),
+            _ => None,
+        };
+    }
+    match &mut event.properties {
+        Properties::Signup(s) => s.email = apply("properties.email", s.email.take(), str::to_owned),
+        Properties::Search(s) => {
+            s.query = apply(
+                "properties.query",
+                Some(std::mem::take(&mut s.query)),
+                str::to_owned,
+            )
+            .unwrap_or_default();
+        }
+        Properties::SupportEscalation(s) => {
+            s.reason = apply("properties.reason", s.reason.take(), str::to_owned);
+        }
+        _ => {}
+    }
+    (event, tokens)
+}

@@ -1,0 +1,65 @@
+//! Messages between functions, as published on the platform's streams.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::consent::LedgerEntry;
+use crate::disposition::DeadLetterReason;
+use crate::event::{ConsentAction, Purpose};
+use crate::ingest::Ingested;
+
+/// Enrich's output: an ingested event resolved to a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enriched {
+    /// The event.
+    pub ingested: Ingested,
+    /// The profile it belongs to.
+    pub profile_id: String,
+    /// The identity key its feature inputs are kept under.
+    pub key: String,
+    /// The profile's member keys at enrich time.
+    pub members: Vec<String>,
+    /// Profiles whose membership this event changed (features recomputes them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_profiles: Vec<String>,
+    /// The profile's consent state at enrich time.
+    pub consent: ConsentSnapshot,
+}
+
+/// The consent state enrich attaches: what the event claims and what the ledger says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentSnapshot {
+    /// Purposes the event's own claim grants.
+    pub claimed: Vec<Purpose>,
+    /// The latest ledger action per purpose.
+    pub ledger: Vec<(Purpose, ConsentAction)>,
+    /// Purposes blocked for data from the event's time.
+    pub blocked: Vec<Purpose>,
+}
+
+impl Enriched {
+    /// The ledger entry, when the event is a consent change.
+    #[must_use]
+    pub fn ledger_entry(&self) -> Option<LedgerEntry> {
+        LedgerEntry::from_ingested(&self.ingested)
+    }
+}
+
+/// A record set aside, with everything needed to inspect and replay it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Which function set it aside.
+    pub function: String,
+    /// Why.
+    pub reason: DeadLetterReason,
+    /// The error in words (no personal data: values are not quoted).
+    pub detail: String,
+    /// When it was set aside.
+    pub at: Timestamp,
+    /// The original bytes (as UTF-8 when they are, else base64 in `payload_base64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The original bytes in base64, when they are not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_base64: Option<String>,
+}

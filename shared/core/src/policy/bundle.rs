@@ -1,0 +1,182 @@
+//! Parsing and validating a policy bundle, and running one authorization.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, EntityId, EntityTypeName, EntityUid, PolicyId,
+    PolicySet, Request, Schema, ValidationMode, Validator,
+};
+
+use super::PolicyDecision;
+
+/// Why a policy bundle could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyLoadError {
+    /// The Cedar schema does not parse.
+    #[error("policy schema: {0}")]
+    Schema(String),
+    /// The policies do not parse.
+    #[error("policies: {0}")]
+    Policies(String),
+    /// A policy has no `@id` annotation, or two share one.
+    #[error("policy {0}: every policy needs a unique @id annotation")]
+    PolicyId(String),
+    /// The policies do not validate against the schema.
+    #[error("policies do not validate against the schema: {0}")]
+    Validation(String),
+    /// The entities do not parse or do not conform to the schema.
+    #[error("entities: {0}")]
+    Entities(String),
+}
+
+pub(super) struct Bundle {
+    schema: Schema,
+    policies: PolicySet,
+    entities: Entities,
+    /// Engine-assigned id → the policy's `@id` annotation.
+    names: BTreeMap<PolicyId, String>,
+    authorizer: Authorizer,
+}
+
+impl Bundle {
+    pub(super) fn load(
+        schema: &str,
+        policies: &str,
+        entities: &str,
+    ) -> Result<Self, PolicyLoadError> {
+        let (schema, _warnings) = Schema::from_cedarschema_str(schema)
+            .map_err(|e| PolicyLoadError::Schema(e.to_string()))?;
+        let policies =
+            PolicySet::from_str(policies).map_err(|e| PolicyLoadError::Policies(e.to_string()))?;
+        let mut names = BTreeMap::new();
+        for policy in policies.policies() {
+            let name = policy
+                .annotation("id")
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| PolicyLoadError::PolicyId(policy.id().to_string()))?;
+            if names.values().any(|n: &String| n == name) {
+                return Err(PolicyLoadError::PolicyId(name.to_owned()));
+            }
+            names.insert(policy.id().clone(), name.to_owned());
+        }
+        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let errors: Vec<String> = result
+                .validation_errors()
+                .map(ToString::to_string)
+                .collect();
+            return Err(PolicyLoadError::Validation(errors.join("; ")));
+        }
+        let entities = Entities::from_json_str(entities, Some(&schema))
+            .map_err(|e| PolicyLoadError::Entities(e.to_string()))?;
+        Ok(Self {
+            schema,
+            policies,
+            entities,
+            names,
+            authorizer: Authorizer::new(),
+        })
+    }
+
+    pub(super) fn policy_ids(&self) -> Vec<String> {
+        self.names.values().cloned().collect()
+    }
+
+    pub(super) fn uid(kind: &str, id: &str) -> Option<EntityUid> {
+        let name = EntityTypeName::from_str(&format!("Tailor::{kind}")).ok()?;
+        Some(EntityUid::from_type_name_and_id(name, EntityId::new(id)))
+    }
+
+    /// The ids of every entity of `kind`, sorted.
+    pub(super) fn ids_of(&self, kind: &str) -> Vec<String> {
+        let wanted = format!("Tailor::{kind}");
+        let mut ids: Vec<String> = self
+            .entities
+            .iter()
+            .map(cedar_policy::Entity::uid)
+            .filter(|uid| uid.type_name().to_string() == wanted)
+            .map(|uid| uid.id().unescaped().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Whether an entity exists in the bundle.
+    pub(super) fn has(&self, uid: &EntityUid) -> bool {
+        self.entities.get(uid).is_some()
+    }
+
+    /// A string attribute of an entity.
+    pub(super) fn attr_str(&self, uid: &EntityUid, attr: &str) -> Option<String> {
+        let entity = self.entities.get(uid)?;
+        match entity.attr(attr)?.ok()? {
+            cedar_policy::EvalResult::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A whole-number attribute of an entity.
+    pub(super) fn attr_long(&self, uid: &EntityUid, attr: &str) -> Option<i64> {
+        let entity = self.entities.get(uid)?;
+        match entity.attr(attr)?.ok()? {
+            cedar_policy::EvalResult::Long(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Runs one authorization. Any failure to build the request, and any
+    /// evaluation error, denies.
+    pub(super) fn decide(
+        &self,
+        principal: (&str, &str),
+        action: &str,
+        resource: (&str, &str),
+        context: serde_json::Value,
+    ) -> PolicyDecision {
+        let resource_label = format!("{}::\"{}\"", resource.0, resource.1);
+        let (Some(p), Some(a), Some(r)) = (
+            Self::uid(principal.0, principal.1),
+            Self::uid("Action", action),
+            Self::uid(resource.0, resource.1),
+        ) else {
+            return PolicyDecision::denied(action, resource_label, "malformed entity reference");
+        };
+        if !self.has(&r) {
+            return PolicyDecision::denied(action, resource_label, "unknown resource");
+        }
+        let context = match Context::from_json_value(context, Some((&self.schema, &a))) {
+            Ok(c) => c,
+            Err(e) => return PolicyDecision::denied(action, resource_label, e.to_string()),
+        };
+        let request = match Request::new(p, a, r, context, Some(&self.schema)) {
+            Ok(r) => r,
+            Err(e) => return PolicyDecision::denied(action, resource_label, e.to_string()),
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies, &self.entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(ToString::to_string)
+            .collect();
+        let policies = response
+            .diagnostics()
+            .reason()
+            .map(|id| {
+                self.names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string())
+            })
+            .collect();
+        PolicyDecision {
+            action: action.to_owned(),
+            resource: resource_label,
+            allowed: response.decision() == Decision::Allow && errors.is_empty(),
+            policies,
+            errors,
+        }
+    }
+}

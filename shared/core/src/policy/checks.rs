@@ -1,0 +1,305 @@
+//! The questions the functions ask of policy, in domain terms.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Policy, PolicyDecision};
+use crate::event::{EventType, Purpose};
+
+/// What minimization does with one personal field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldTreatment {
+    /// Kept as sent.
+    Raw,
+    /// Kept with its identifying part cut off (IP network prefix, URL path only).
+    Truncated,
+    /// Replaced by a keyed token: joinable, not reversible without the key.
+    Token,
+    /// Removed.
+    Drop,
+}
+
+/// The personal fields of the envelope that minimization decides on.
+pub const PERSONAL_FIELDS: [&str; 8] = [
+    "context.ip",
+    "context.user_agent",
+    "context.locale",
+    "context.page_url",
+    "context.referrer",
+    "properties.email",
+    "properties.query",
+    "properties.reason",
+];
+
+/// How each personal field is treated for one region, with the policies that said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldPlan {
+    /// Field name → treatment and the deciding policies.
+    pub fields: BTreeMap<String, (FieldTreatment, Vec<String>)>,
+}
+
+impl FieldPlan {
+    /// The treatment of `field`; fields the plan does not know are dropped.
+    #[must_use]
+    pub fn treatment(&self, field: &str) -> FieldTreatment {
+        self.fields
+            .get(field)
+            .map_or(FieldTreatment::Drop, |(t, _)| *t)
+    }
+}
+
+fn purposes_json(purposes: &[Purpose]) -> serde_json::Value {
+    json!(purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>())
+}
+
+impl Policy {
+    /// May `pipeline` collect an event of `event_type`, given the purposes the
+    /// event's consent claim grants?
+    #[must_use]
+    pub fn collect(
+        &self,
+        pipeline: &str,
+        event_type: EventType,
+        granted: &[Purpose],
+        region: &str,
+    ) -> PolicyDecision {
+        self.bundle.decide(
+            ("Pipeline", pipeline),
+            "collect",
+            ("EventType", event_type.as_str()),
+            json!({ "granted": purposes_json(granted), "region": region }),
+        )
+    }
+
+    /// The approved destination for `region`, or the denial that says there is none.
+    ///
+    /// # Errors
+    /// The denying [`PolicyDecision`] when the region is unknown or its
+    /// configured destination is not approved.
+    pub fn destination(&self, region: &str) -> Result<(String, PolicyDecision), PolicyDecision> {
+        let Some(uid) = super::bundle::Bundle::uid("Region", region) else {
+            return Err(PolicyDecision::denied(
+                "route",
+                format!("Region::\"{region}\""),
+                "malformed region",
+            ));
+        };
+        let Some(destination) = self.bundle.attr_str(&uid, "destination") else {
+            return Err(PolicyDecision::denied(
+                "route",
+                format!("Region::\"{region}\""),
+                "region has no approved destination",
+            ));
+        };
+        let decision = self.bundle.decide(
+            ("Region", region),
+            "route",
+            ("Destination", &destination),
+            json!({}),
+        );
+        if decision.allowed {
+            Ok((destination, decision))
+        } else {
+            Err(decision)
+        }
+    }
+
+    /// May features be built from an event of `event_type` for a profile
+    /// whose event grants `granted` and whose consent ledger blocks `blocked`?
+    #[must_use]
+    pub fn build_features(
+        &self,
+        event_type: EventType,
+        granted: &[Purpose],
+        blocked: &[Purpose],
+    ) -> PolicyDecision {
+        self.bundle.decide(
+            ("Pipeline", "features"),
+            "build_features",
+            ("EventType", event_type.as_str()),
+            json!({ "granted": purposes_json(granted), "blocked": purposes_json(blocked) }),
+        )
+    }
+
+    /// May keys be linked by likelihood in `region` for `purpose` at this confidence?
+    #[must_use]
+    pub fn link_probabilistic(
+        &self,
+        region: &str,
+        purpose: Purpose,
+        confidence_pct: i64,
+    ) -> PolicyDecision {
+        self.bundle.decide(
+            ("Region", region),
+            "link_probabilistic",
+            ("Purpose", purpose.as_str()),
+            json!({ "confidence_pct": confidence_pct }),
+        )
+    }
+
+    /// How minimization treats each personal field for events of `region`.
+    /// The most useful treatment any policy permits wins: raw, then
+    /// truncated, then token; with none permitted the field is dropped.
+    #[must_use]
+    pub fn field_plan(&self, region: &str) -> FieldPlan {
+        let mut fields = BTreeMap::new();
+        for field in PERSONAL_FIELDS {
+            let mut chosen = (FieldTreatment::Drop, Vec::new());
+            for (action, treatment) in [
+                ("keep_raw", FieldTreatment::Raw),
+                ("keep_truncated", FieldTreatment::Truncated),
+                ("keep_token", FieldTreatment::Token),
+            ] {
+                let d = self
+                    .bundle
+                    .decide(("Region", region), action, ("Field", field), json!({}));
+                if d.allowed {
+                    chosen = (treatment, d.policies);
+                    break;
+                }
+            }
+            fields.insert(field.to_owned(), chosen);
+        }
+        FieldPlan { fields }
+    }
+
+    /// How late an event of `event_type` may arrive before it is tagged late,
+    /// in milliseconds. Unknown types get no allowance.
+    #[must_use]
+    pub fn allowed_lateness_ms(&self, event_type: EventType) -> i64 {
+        super::bundle::Bundle::uid("EventType", event_type.as_str())
+            .and_then(|uid| self.bundle.attr_long(&uid, "allowed_lateness_hours"))
+            .map_or(0, |h| h.saturating_mul(crate::Timestamp::HOUR))
+    }
+
+    /// How long items of `store` live, in milliseconds. A store the policy
+    /// does not name gets one day, so nothing is ever kept without a limit.
+    #[must_use]
+    pub fn retention_ms(&self, store: &str) -> i64 {
+        super::bundle::Bundle::uid("Store", store)
+            .and_then(|uid| self.bundle.attr_long(&uid, "retention_days"))
+            .map_or(crate::Timestamp::DAY, |d| {
+                d.saturating_mul(crate::Timestamp::DAY)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy::shipped().unwrap()
+    }
+
+    #[test]
+    fn shipped_bundle_validates_against_its_schema() {
+        let ids = policy().policy_ids();
+        assert!(ids.contains(&"collect-with-consent".to_owned()), "{ids:?}");
+    }
+
+    #[test]
+    fn collecting_behaviour_needs_the_analytics_purpose() {
+        let p = policy();
+        let denied = p.collect("ingest", EventType::AddToCart, &[Purpose::Marketing], "eu");
+        assert!(!denied.allowed);
+        assert!(denied.policies.is_empty());
+        let allowed = p.collect("ingest", EventType::AddToCart, &[Purpose::Analytics], "eu");
+        assert!(allowed.allowed);
+        assert_eq!(allowed.policies, vec!["collect-with-consent".to_owned()]);
+    }
+
+    #[test]
+    fn consent_changes_are_collected_without_consent() {
+        let d = policy().collect("ingest", EventType::ConsentChange, &[], "eu");
+        assert!(d.allowed);
+        assert_eq!(d.policies, vec!["collect-legal-obligation".to_owned()]);
+    }
+
+    #[test]
+    fn regions_route_only_to_their_approved_destination() {
+        let p = policy();
+        assert_eq!(p.destination("eu").unwrap().0, "eu-central");
+        assert!(p.destination("br").is_err());
+    }
+
+    #[test]
+    fn revocation_forbids_features_even_with_a_grant_on_the_event() {
+        let d = policy().build_features(
+            EventType::ContentView,
+            &[Purpose::Personalization],
+            &[Purpose::Personalization],
+        );
+        assert!(!d.allowed);
+        assert_eq!(
+            d.policies,
+            vec!["features-stop-after-revocation".to_owned()]
+        );
+    }
+
+    #[test]
+    fn minimization_differs_by_regime() {
+        let p = policy();
+        let eu = p.field_plan("eu");
+        let us = p.field_plan("us");
+        assert_eq!(eu.treatment("context.ip"), FieldTreatment::Truncated);
+        assert_eq!(eu.treatment("properties.email"), FieldTreatment::Token);
+        assert_eq!(eu.treatment("context.user_agent"), FieldTreatment::Drop);
+        assert_eq!(us.treatment("context.user_agent"), FieldTreatment::Raw);
+        assert_eq!(eu.treatment("properties.reason"), FieldTreatment::Drop);
+    }
+
+    #[test]
+    fn probabilistic_linking_is_off_by_default() {
+        assert!(
+            !policy()
+                .link_probabilistic("us", Purpose::Personalization, 99)
+                .allowed
+        );
+    }
+
+    #[test]
+    fn a_policy_without_an_id_is_rejected() {
+        let err = Policy::load(
+            super::super::shipped::SCHEMA,
+            "permit(principal, action, resource);",
+            super::super::shipped::ENTITIES,
+        );
+        assert!(matches!(
+            err,
+            Err(super::super::PolicyLoadError::PolicyId(_))
+        ));
+    }
+
+    #[test]
+    fn a_policy_naming_an_unknown_attribute_fails_validation() {
+        let err = Policy::load(
+            super::super::shipped::SCHEMA,
+            "@id(\"x\") permit(principal, action == Tailor::Action::\"collect\", resource) when { resource.nonsense };",
+            super::super::shipped::ENTITIES,
+        );
+        assert!(
+            matches!(err, Err(super::super::PolicyLoadError::Validation(_))),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn every_store_has_a_retention() {
+        let p = policy();
+        for store in [
+            "dedup",
+            "features",
+            "identity",
+            "audit",
+            "consent",
+            "dead_letters",
+            "tombstones",
+        ] {
+            assert!(p.retention_ms(store) > 0, "{store}");
+        }
+    }
+}

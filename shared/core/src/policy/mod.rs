@@ -1,0 +1,108 @@
+//! Policy as code, evaluated by the Cedar policy engine.
+//!
+//! Three files under `shared/policy` make up a policy bundle: the Cedar schema
+//! (`tailor.cedarschema`), the policies (`policies.cedar`) and the entities
+//! with their attributes (`entities.json`: regions and their destinations,
+//! event types and their purposes and allowed lateness, personal fields and
+//! their categories, stores and their retention). [`Policy::load`] parses all
+//! three and validates the policies and entities against the schema, so a
+//! bundle that loads is internally consistent.
+//!
+//! Every check returns a [`PolicyDecision`] naming the policies that decided
+//! it. Evaluation errors deny: the engine fails closed.
+
+mod bundle;
+mod checks;
+
+use serde::{Deserialize, Serialize};
+
+pub use bundle::PolicyLoadError;
+pub use checks::{FieldPlan, FieldTreatment, PERSONAL_FIELDS};
+
+use bundle::Bundle;
+
+/// The policy bundle shipped with Tailor, embedded at build time.
+pub mod shipped {
+    /// The Cedar schema.
+    pub const SCHEMA: &str = include_str!("../../../policy/tailor.cedarschema");
+    /// The policies.
+    pub const POLICIES: &str = include_str!("../../../policy/policies.cedar");
+    /// The entities.
+    pub const ENTITIES: &str = include_str!("../../../policy/entities.json");
+}
+
+/// The outcome of one policy check, as recorded in audit and decision records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDecision {
+    /// The action checked, such as `collect`.
+    pub action: String,
+    /// The resource it was checked on, such as `EventType::"login"`.
+    pub resource: String,
+    /// Whether it was allowed.
+    pub allowed: bool,
+    /// The `@id`s of the policies that determined the result (empty when
+    /// nothing permitted it and it was denied by default).
+    pub policies: Vec<String>,
+    /// Evaluation errors; any error denies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl PolicyDecision {
+    /// A denial that never reached the engine, such as for an unknown entity.
+    pub(crate) fn denied(action: &str, resource: String, why: impl Into<String>) -> Self {
+        Self {
+            action: action.to_owned(),
+            resource,
+            allowed: false,
+            policies: Vec::new(),
+            errors: vec![why.into()],
+        }
+    }
+}
+
+/// A loaded, validated policy bundle. Cheap to share; evaluation is pure.
+pub struct Policy {
+    bundle: Bundle,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("policies", &self.bundle.policy_ids())
+            .finish()
+    }
+}
+
+impl Policy {
+    /// Loads and validates a bundle from its three sources.
+    ///
+    /// # Errors
+    /// [`PolicyLoadError`] when any file does not parse, or the policies or
+    /// entities do not validate against the schema.
+    pub fn load(schema: &str, policies: &str, entities: &str) -> Result<Self, PolicyLoadError> {
+        Ok(Self {
+            bundle: Bundle::load(schema, policies, entities)?,
+        })
+    }
+
+    /// The bundle shipped with Tailor.
+    ///
+    /// # Errors
+    /// [`PolicyLoadError`] if the shipped bundle is inconsistent (a test keeps it from being).
+    pub fn shipped() -> Result<Self, PolicyLoadError> {
+        Self::load(shipped::SCHEMA, shipped::POLICIES, shipped::ENTITIES)
+    }
+
+    /// Every region the bundle names.
+    #[must_use]
+    pub fn regions(&self) -> Vec<String> {
+        self.bundle.ids_of("Region")
+    }
+
+    /// The `@id`s of all loaded policies.
+    #[must_use]
+    pub fn policy_ids(&self) -> Vec<String> {
+        self.bundle.policy_ids()
+    }
+}

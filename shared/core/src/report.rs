@@ -1,0 +1,86 @@
+//! The invocation report: what one invocation did and what it used.
+//!
+//! Every function returns one per invocation. It is the input to the cost
+//! model (store units, bytes, duration) and to operations dashboards
+//! (dispositions by reason).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::disposition::{DeadLetterReason, Disposition};
+
+/// Counts of one invocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvocationReport {
+    /// The function.
+    pub function: String,
+    /// Records received.
+    pub records_in: u64,
+    /// Records accepted for the first time.
+    pub accepted: u64,
+    /// Records accepted as repeats of ones already applied.
+    pub duplicates: u64,
+    /// Records dead-lettered, by reason.
+    pub dead_lettered: BTreeMap<DeadLetterReason, u64>,
+    /// Records to be delivered again.
+    pub retried: u64,
+    /// Messages published for the next function.
+    pub records_out: u64,
+    /// Bytes published.
+    pub bytes_out: u64,
+    /// Store reads (items).
+    pub store_reads: u64,
+    /// Store writes (items).
+    pub store_writes: u64,
+    /// Bytes written to stores.
+    pub store_write_bytes: u64,
+    /// Wall time of the invocation, in microseconds.
+    pub wall_us: u64,
+}
+
+impl InvocationReport {
+    /// An empty report for `function`.
+    #[must_use]
+    pub fn new(function: &str) -> Self {
+        Self {
+            function: function.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Counts one record's disposition.
+    pub fn count(&mut self, disposition: Disposition) {
+        match disposition {
+            Disposition::Accepted { duplicate: false } => self.accepted += 1,
+            Disposition::Accepted { duplicate: true } => self.duplicates += 1,
+            Disposition::DeadLettered { reason } => {
+                *self.dead_lettered.entry(reason).or_default() += 1
+            }
+            Disposition::Retry => self.retried += 1,
+        }
+    }
+
+    /// Adds another report's counts into this one.
+    pub fn absorb(&mut self, other: &Self) {
+        self.records_in += other.records_in;
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        for (reason, n) in &other.dead_lettered {
+            *self.dead_lettered.entry(*reason).or_default() += n;
+        }
+        self.retried += other.retried;
+        self.records_out += other.records_out;
+        self.bytes_out += other.bytes_out;
+        self.store_reads += other.store_reads;
+        self.store_writes += other.store_writes;
+        self.store_write_bytes += other.store_write_bytes;
+        self.wall_us += other.wall_us;
+    }
+
+    /// Records dead-lettered, all reasons.
+    #[must_use]
+    pub fn dead_lettered_total(&self) -> u64 {
+        self.dead_lettered.values().sum()
+    }
+}
