@@ -1,1 +1,284 @@
-//! placeholder
+//! The consent function: record each consent change in the ledger and
+//! propagate it.
+//!
+//! - **grant**: recorded; nothing else changes (the events' own claims say
+//!   what may be collected from then on).
+//! - **revoke** of personalization: recorded; every feature input of the
+//!   profile at or before the revocation is deleted and the profile's
+//!   features are recomputed (or deleted when nothing is left). Later events
+//!   only feed features again when their own consent grants it.
+//! - **erase**: every feature input and the features of the profile are
+//!   deleted, its identity nodes unlinked and deleted, its ledger replaced by
+//!   an erasure tombstone per key (kept for the tombstone retention so late
+//!   events about the person stay out).
+//!
+//! Each propagation writes a [`Completion`] record to the audit log, keyed
+//! by the change's event id, as proof that it was carried out.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::consent::{Completion, Ledger, Tombstone};
+use tailor_core::disposition::{DeadLetterReason, Disposition};
+use tailor_core::event::{ConsentAction, Purpose};
+use tailor_core::identity::{AuditKind, AuditRecord, UserNode, user_key};
+use tailor_core::message::Enriched;
+use tailor_core::policy::Policy;
+use tailor_core::ports::{Metered, Precondition, Store, StoreError, Table};
+use tailor_core::report::InvocationReport;
+use tailor_core::state::{self, Loaded};
+use tracing::{info, warn};
+
+/// The function's name in reports, dead letters and logs.
+pub const NAME: &str = "consent";
+
+/// Everything the function needs, created once per process.
+#[derive(Debug)]
+pub struct Consent<'a, S> {
+    /// The policy bundle.
+    pub policy: &'a Policy,
+    /// State.
+    pub store: &'a Metered<S>,
+}
+
+impl<S: Store> Consent<'_, S> {
+    /// Processes one batch of enriched consent changes.
+    pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
+        let started = Instant::now();
+        let mut report = InvocationReport::new(NAME);
+        report.records_in = records.len() as u64;
+        let mut outcome = BatchOutcome::default();
+        for record in records {
+            let parsed = serde_json::from_slice::<Enriched>(&record.bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|e| {
+                    if e.ledger_entry().is_some() {
+                        Ok(e)
+                    } else {
+                        Err("not a consent change".to_owned())
+                    }
+                });
+            let disposition = match parsed {
+                Err(detail) => {
+                    let reason = DeadLetterReason::BadMessage;
+                    match state::dead_letter(
+                        self.store,
+                        self.policy,
+                        NAME,
+                        reason,
+                        detail,
+                        &record.bytes,
+                        record.received_at,
+                    )
+                    .await
+                    {
+                        Ok(()) => Disposition::DeadLettered { reason },
+                        Err(e) => e.disposition(),
+                    }
+                }
+                Ok(enriched) => match self.apply(&enriched).await {
+                    Ok(Some(_)) => Disposition::ACCEPTED,
+                    Ok(None) => Disposition::DUPLICATE,
+                    Err(e) => {
+                        warn!(step = NAME, error = %e, "consent propagation failed");
+                        e.disposition()
+                    }
+                },
+            };
+            report.count(disposition);
+            outcome.dispositions.push((record.id.clone(), disposition));
+        }
+        let meter = self.store.take();
+        report.store_reads += meter.reads;
+        report.store_writes += meter.writes;
+        report.store_write_bytes += meter.write_bytes;
+        report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        outcome.report = report;
+        outcome
+    }
+
+    /// Records and propagates one consent change. Returns the completion
+    /// record, or `None` when the change had been completed before.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn apply(&self, enriched: &Enriched) -> Result<Option<Completion>, StoreError> {
+        let Some(entry) = enriched.ledger_entry() else {
+            return Ok(None);
+        };
+        let completion_key = format!("consent/{}", entry.event_id);
+        if self
+            .store
+            .get(Table::Audit, &completion_key)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let at = entry.at;
+        let mut steps = BTreeMap::new();
+        let members = state::members_of(self.store, &enriched.members).await?;
+        let members = if members.contains(&enriched.key) {
+            members
+        } else {
+            vec![enriched.key.clone()]
+        };
+
+        if entry.action == ConsentAction::Erase {
+            self.erase(&members, at, &mut steps).await?;
+        } else {
+            let mut ledger: Loaded<Ledger> =
+                state::load(self.store, Table::Consent, &enriched.key).await?;
+            if ledger.value.record(entry.clone()) {
+                state::save(
+                    self.store,
+                    self.policy,
+                    Table::Consent,
+                    &enriched.key,
+                    &ledger.value,
+                    at,
+                    ledger.precondition(),
+                )
+                .await?;
+            }
+            steps.insert("ledger_recorded".to_owned(), 1);
+            if entry.action == ConsentAction::Revoke
+                && entry.purposes.contains(&Purpose::Personalization)
+            {
+                let before = self.count_inputs(&members).await?;
+                let features = state::recompute_profile(
+                    self.store,
+                    self.policy,
+                    &enriched.profile_id,
+                    &members,
+                )
+                .await?;
+                let after = self.count_inputs(&members).await?;
+                steps.insert(
+                    "feature_inputs_deleted".to_owned(),
+                    before.saturating_sub(after),
+                );
+                steps.insert("features_deleted".to_owned(), u64::from(features.is_none()));
+                // Decisions are not cached yet; when they are, they are invalidated here.
+            }
+        }
+
+        let completion = Completion {
+            event_id: entry.event_id.clone(),
+            profile_id: enriched.profile_id.clone(),
+            action: entry.action,
+            purposes: entry.purposes.clone(),
+            steps: steps.clone(),
+            at,
+        };
+        let audit = AuditRecord {
+            kind: AuditKind::ConsentPropagated,
+            profile_id: enriched.profile_id.clone(),
+            key: enriched.key.clone(),
+            evidence_event_id: entry.event_id.clone(),
+            at,
+            policies: Vec::new(),
+            details: steps
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+        };
+        state::append(
+            self.store,
+            self.policy,
+            Table::Audit,
+            &audit.storage_key(),
+            &audit,
+            at,
+        )
+        .await?;
+        state::append(
+            self.store,
+            self.policy,
+            Table::Audit,
+            &completion_key,
+            &completion,
+            at,
+        )
+        .await?;
+        info!(step = NAME, profile = %enriched.profile_id, action = ?entry.action, "consent change propagated");
+        Ok(Some(completion))
+    }
+
+    async fn count_inputs(&self, members: &[String]) -> Result<u64, StoreError> {
+        let inputs: Vec<Loaded<tailor_core::features::KeyInputs>> =
+            state::load_many(self.store, Table::FeatureInputs, members).await?;
+        Ok(inputs
+            .iter()
+            .map(|i| i.value.events.len() as u64 + u64::from(i.value.subscription.is_some()))
+            .sum())
+    }
+
+    async fn erase(
+        &self,
+        members: &[String],
+        at: tailor_core::Timestamp,
+        steps: &mut BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        let inputs = self.count_inputs(members).await?;
+        for key in members {
+            let tombstone: Loaded<Option<Tombstone>> =
+                state::load(self.store, Table::Tombstones, key).await?;
+            let erased_at = tombstone.value.map_or(at, |t| t.erased_at.max(at));
+            state::save(
+                self.store,
+                self.policy,
+                Table::Tombstones,
+                key,
+                &Some(Tombstone { erased_at }),
+                erased_at,
+                Precondition::None,
+            )
+            .await?;
+            self.store.delete(Table::FeatureInputs, key).await?;
+            self.store.delete(Table::Consent, key).await?;
+            if let Some(user) = key.strip_prefix("user:") {
+                let node: Loaded<UserNode> =
+                    state::load(self.store, Table::Identity, &user_key(user)).await?;
+                if let Some((_, _, account)) = &node.value.account {
+                    let acct_key = tailor_core::identity::account_key(account);
+                    let mut acct: Loaded<tailor_core::identity::AccountNode> =
+                        state::load(self.store, Table::Identity, &acct_key).await?;
+                    if acct.value.users.remove(user) {
+                        state::save(
+                            self.store,
+                            self.policy,
+                            Table::Identity,
+                            &acct_key,
+                            &acct.value,
+                            at,
+                            acct.precondition(),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            self.store.delete(Table::Identity, key).await?;
+        }
+        if let Some(user) = members.first().and_then(|k| k.strip_prefix("user:")) {
+            self.store
+                .delete(
+                    Table::Features,
+                    &tailor_core::identity::profile_of_user(user),
+                )
+                .await?;
+        } else if let Some(anon) = members.first().and_then(|k| k.strip_prefix("anon:")) {
+            self.store
+                .delete(
+                    Table::Features,
+                    &tailor_core::identity::profile_of_anonymous(anon),
+                )
+                .await?;
+        }
+        steps.insert("feature_inputs_deleted".to_owned(), inputs);
+        steps.insert("identity_keys_unlinked".to_owned(), members.len() as u64);
+        steps.insert("tombstones_written".to_owned(), members.len() as u64);
+        Ok(())
+    }
+}

@@ -1,1 +1,318 @@
-//! placeholder
+//! The enrich function: resolve each ingested event's keys to one profile,
+//! record merges and unmerges in the audit log, attach the consent state,
+//! and pass the event on (behavioural events to features, consent changes
+//! to consent).
+//!
+//! Identity nodes are written with version preconditions; a lost race
+//! reloads and resolves again, up to [`ATTEMPTS`] times, then asks the
+//! platform to redeliver the record.
+
+use std::time::Instant;
+
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::consent::Tombstone;
+use tailor_core::disposition::{DeadLetterReason, Disposition};
+use tailor_core::event::EventType;
+use tailor_core::identity::{
+    self, AccountNode, AnonNode, IdentityView, Resolution, UserNode, account_key, anon_key,
+    user_key,
+};
+use tailor_core::ingest::Ingested;
+use tailor_core::message::{ConsentSnapshot, Enriched};
+use tailor_core::policy::Policy;
+use tailor_core::ports::{Metered, Publisher, Store, StoreError, Table, Topic};
+use tailor_core::report::InvocationReport;
+use tailor_core::state::{self, Loaded};
+use tracing::{debug, warn};
+
+/// The function's name in reports, dead letters and logs.
+pub const NAME: &str = "enrich";
+/// How many times a record is resolved again after losing a write race.
+pub const ATTEMPTS: usize = 3;
+
+/// Everything the function needs, created once per process.
+#[derive(Debug)]
+pub struct Enrich<'a, S, P> {
+    /// The policy bundle.
+    pub policy: &'a Policy,
+    /// State.
+    pub store: &'a Metered<S>,
+    /// The streams to features and consent.
+    pub publisher: &'a P,
+}
+
+/// The loaded nodes with the versions they were read at.
+struct Loaded4 {
+    view: IdentityView,
+    anon: Option<u64>,
+    user: Option<u64>,
+    account: Option<u64>,
+    others: std::collections::BTreeMap<String, Option<u64>>,
+}
+
+impl<S: Store, P: Publisher> Enrich<'_, S, P> {
+    /// Processes one batch of ingested events.
+    pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
+        let started = Instant::now();
+        let mut report = InvocationReport::new(NAME);
+        report.records_in = records.len() as u64;
+        let mut outcome = BatchOutcome::default();
+        for record in records {
+            let disposition = match serde_json::from_slice::<Ingested>(&record.bytes) {
+                Err(e) => self.bad_message(record, &e.to_string()).await,
+                Ok(ingested) => self.enrich(&ingested, &mut report).await,
+            };
+            report.count(disposition);
+            outcome.dispositions.push((record.id.clone(), disposition));
+        }
+        let meter = self.store.take();
+        report.store_reads += meter.reads;
+        report.store_writes += meter.writes;
+        report.store_write_bytes += meter.write_bytes;
+        report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        outcome.report = report;
+        outcome
+    }
+
+    async fn bad_message(&self, record: &Record, detail: &str) -> Disposition {
+        let reason = DeadLetterReason::BadMessage;
+        match state::dead_letter(
+            self.store,
+            self.policy,
+            NAME,
+            reason,
+            detail.to_owned(),
+            &record.bytes,
+            record.received_at,
+        )
+        .await
+        {
+            Ok(()) => Disposition::DeadLettered { reason },
+            Err(e) => e.disposition(),
+        }
+    }
+
+    async fn enrich(&self, ingested: &Ingested, report: &mut InvocationReport) -> Disposition {
+        for _ in 0..ATTEMPTS {
+            match self.try_enrich(ingested, report).await {
+                Ok(()) => return Disposition::ACCEPTED,
+                Err(StoreError::Conflict { .. }) => {
+                    debug!(step = NAME, "identity write raced; resolving again")
+                }
+                Err(e) => {
+                    warn!(step = NAME, error = %e, "enrich failed");
+                    return e.disposition();
+                }
+            }
+        }
+        Disposition::Retry
+    }
+
+    async fn load(&self, ingested: &Ingested) -> Result<Loaded4, StoreError> {
+        let s = &ingested.event.subject;
+        let anon: Option<Loaded<AnonNode>> = match &s.anonymous_id {
+            Some(a) => Some(state::load(self.store, Table::Identity, &anon_key(a)).await?),
+            None => None,
+        };
+        let user: Option<Loaded<UserNode>> = match &s.user_id {
+            Some(u) => Some(state::load(self.store, Table::Identity, &user_key(u)).await?),
+            None => None,
+        };
+        let account: Option<Loaded<AccountNode>> = match &s.account_id {
+            Some(a) => Some(state::load(self.store, Table::Identity, &account_key(a)).await?),
+            None => None,
+        };
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(s.anonymous_id.as_deref().map(anon_key));
+        keys.extend(s.user_id.as_deref().map(user_key));
+        let tombstones: Vec<Loaded<Option<Tombstone>>> =
+            state::load_many(self.store, Table::Tombstones, &keys).await?;
+        let erased_at = tombstones
+            .iter()
+            .filter_map(|t| t.value.map(|t| t.erased_at))
+            .max();
+
+        // The anonymous key's current owner may lose it to this event.
+        let mut others = std::collections::BTreeMap::new();
+        let mut other_versions = std::collections::BTreeMap::new();
+        if let Some(owner) = anon.as_ref().and_then(|a| a.value.owner()) {
+            if s.user_id.as_deref() != Some(owner) {
+                let node: Loaded<UserNode> =
+                    state::load(self.store, Table::Identity, &user_key(owner)).await?;
+                other_versions.insert(owner.to_owned(), node.version);
+                others.insert(owner.to_owned(), node.value);
+            }
+        }
+        // A claim by a different, earlier user can give the key to them.
+        if let (Some(a), Some(_)) = (&anon, &s.user_id) {
+            for claim in &a.value.claims {
+                if !others.contains_key(&claim.user_id)
+                    && s.user_id.as_deref() != Some(claim.user_id.as_str())
+                {
+                    let node: Loaded<UserNode> =
+                        state::load(self.store, Table::Identity, &user_key(&claim.user_id)).await?;
+                    other_versions.insert(claim.user_id.clone(), node.version);
+                    others.insert(claim.user_id.clone(), node.value);
+                }
+            }
+        }
+        Ok(Loaded4 {
+            anon: anon.as_ref().and_then(|a| a.version),
+            user: user.as_ref().and_then(|u| u.version),
+            account: account.as_ref().and_then(|a| a.version),
+            others: other_versions,
+            view: IdentityView {
+                anon: anon.map(|a| a.value),
+                user: user.map(|u| u.value),
+                others,
+                account: account.map(|a| a.value),
+                erased_at,
+            },
+        })
+    }
+
+    async fn try_enrich(
+        &self,
+        ingested: &Ingested,
+        report: &mut InvocationReport,
+    ) -> Result<(), StoreError> {
+        let loaded = self.load(ingested).await?;
+        let resolution = identity::resolve(ingested, &loaded.view, self.policy);
+        self.apply(ingested, &loaded, &resolution).await?;
+
+        let subject = &ingested.event.subject;
+        let user_node = resolution
+            .user_writes
+            .get(&subject.user_id.as_deref().map(user_key).unwrap_or_default())
+            .or(loaded.view.user.as_ref());
+        let owner = subject.user_id.clone().or_else(|| {
+            let a = subject.anonymous_id.as_deref()?;
+            resolution
+                .anon_writes
+                .get(&anon_key(a))
+                .or(loaded.view.anon.as_ref())?
+                .owner()
+                .map(str::to_owned)
+        });
+        let members = if owner.is_some() && owner == subject.user_id {
+            identity::members(owner.as_deref(), user_node, None)
+        } else {
+            state::members_of(
+                self.store,
+                &owner
+                    .as_deref()
+                    .map(user_key)
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+            )
+            .await?
+            .into_iter()
+            .chain(
+                subject
+                    .anonymous_id
+                    .as_deref()
+                    .map(anon_key)
+                    .filter(|_| owner.is_none()),
+            )
+            .collect()
+        };
+        let ledger = state::ledger_of(self.store, &members).await?;
+        let consent = ConsentSnapshot {
+            claimed: ingested.event.consent.purposes.clone(),
+            ledger: ledger.current().into_iter().collect(),
+            blocked: ledger.blocked_at(ingested.occurred_at),
+        };
+        let changed = resolution.changed_profiles.clone().into_iter().collect();
+        let enriched = Enriched {
+            ingested: ingested.clone(),
+            profile_id: resolution.profile_id.clone(),
+            key: resolution.key.clone(),
+            members,
+            changed_profiles: changed,
+            consent,
+        };
+        let topic = if ingested.event.event_type == EventType::ConsentChange {
+            Topic::ConsentChanges
+        } else {
+            Topic::Enriched
+        };
+        let payload =
+            serde_json::to_vec(&enriched).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        report.bytes_out += payload.len() as u64;
+        report.records_out += 1;
+        self.publisher
+            .publish(topic, &enriched.profile_id, payload)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        debug!(step = NAME, profile = %enriched.profile_id, "event enriched");
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        ingested: &Ingested,
+        loaded: &Loaded4,
+        r: &Resolution,
+    ) -> Result<(), StoreError> {
+        let at = ingested.occurred_at;
+        let subject = &ingested.event.subject;
+        let precondition = |version: Option<u64>| match version {
+            Some(v) => tailor_core::ports::Precondition::Version(v),
+            None => tailor_core::ports::Precondition::Absent,
+        };
+        for (key, node) in &r.anon_writes {
+            state::save(
+                self.store,
+                self.policy,
+                Table::Identity,
+                key,
+                node,
+                at,
+                precondition(loaded.anon),
+            )
+            .await?;
+        }
+        for (key, node) in &r.user_writes {
+            let user = key.strip_prefix("user:").unwrap_or_default();
+            let version = if subject.user_id.as_deref() == Some(user) {
+                loaded.user
+            } else {
+                loaded.others.get(user).copied().flatten()
+            };
+            state::save(
+                self.store,
+                self.policy,
+                Table::Identity,
+                key,
+                node,
+                at,
+                precondition(version),
+            )
+            .await?;
+        }
+        for (key, node) in &r.account_writes {
+            state::save(
+                self.store,
+                self.policy,
+                Table::Identity,
+                key,
+                node,
+                at,
+                precondition(loaded.account),
+            )
+            .await?;
+        }
+        for record in &r.audit {
+            state::append(
+                self.store,
+                self.policy,
+                Table::Audit,
+                &record.storage_key(),
+                record,
+                at,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

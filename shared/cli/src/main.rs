@@ -1,1 +1,319 @@
-fn main() {}
+//! `tailor`: Tailor on the embedded local platform.
+//!
+//! `tailor gen` writes a realistic event stream, `tailor validate` checks
+//! events against the contract, `tailor run` runs ingest → enrich →
+//! features / consent over a file, `tailor serve` puts the same pipeline
+//! behind HTTP, and `tailor backfill` recomputes features from the offline
+//! log to show they match the online ones.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tailor_cli::commands::{backfill, run, serve, validate};
+use tailor_cli::generate::{GenOptions, generate};
+use tailor_cli::pipeline::{LocalPipeline, PipelineConfig};
+use tailor_core::Timestamp;
+use tailor_core::decode::Limits;
+use tailor_core::ports::Clock;
+use tailor_local::SystemClock;
+
+#[derive(Parser)]
+#[command(
+    name = "tailor",
+    version,
+    about = "Real-time, consent-safe personalization: the local platform"
+)]
+struct Cli {
+    /// Log format: readable text (default) or JSON for log collectors.
+    #[arg(long, global = true, env = "TAILOR_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Clone)]
+struct GenArgs {
+    /// How many people to simulate.
+    #[arg(long, default_value_t = 200)]
+    profiles: u32,
+    /// How many days of activity.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Random seed: the same seed and end give the same stream.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// End of the period (RFC 3339); default: today at 00:00 UTC.
+    #[arg(long)]
+    end: Option<String>,
+}
+
+impl GenArgs {
+    fn options(&self) -> anyhow::Result<GenOptions> {
+        let end = match &self.end {
+            Some(t) => Timestamp::parse(t).context("--end")?,
+            None => {
+                let now = SystemClock.now().as_millis();
+                Timestamp::from_millis(now - now.rem_euclid(Timestamp::DAY))
+            }
+        };
+        Ok(GenOptions {
+            profiles: self.profiles,
+            days: self.days,
+            seed: self.seed,
+            end,
+            ..GenOptions::default()
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a realistic event stream as JSON Lines.
+    Gen {
+        #[command(flatten)]
+        stream: GenArgs,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Check a JSON event or a JSON Lines file against the contract.
+    /// Prints one line per bad event; exits 1 if any is bad.
+    Validate {
+        /// The file (.json: one event; otherwise JSON Lines).
+        file: PathBuf,
+    },
+    /// Run ingest → enrich → features / consent over an event file and print a summary.
+    Run {
+        /// JSON Lines events; without it a stream is generated (see the gen options).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        stream: GenArgs,
+        /// Where state is kept (a redb file); replaced unless --resume.
+        #[arg(long, default_value = ".tailor/state.redb")]
+        state: PathBuf,
+        /// Keep existing state instead of starting fresh.
+        #[arg(long)]
+        resume: bool,
+        /// Records per invocation.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// When records count as received: at their sent_at (replay) or now.
+        #[arg(long, value_enum, default_value = "sent")]
+        received_at: run::ReceivedAt,
+        /// Print the run report as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the pipeline over HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Where state is kept.
+        #[arg(long, default_value = ".tailor/state.redb")]
+        state: PathBuf,
+    },
+    /// Recompute features from the offline log and compare with the online state.
+    Backfill {
+        /// The offline log (written by `run` beside its state).
+        #[arg(long, default_value = ".tailor/enriched.jsonl")]
+        log: PathBuf,
+        /// The state to compare with.
+        #[arg(long, default_value = ".tailor/state.redb")]
+        state: PathBuf,
+    },
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TAILOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn state_dir(state: &std::path::Path) -> PathBuf {
+    state
+        .parent()
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
+}
+
+async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Gen { stream, out } => {
+            let options = stream.options()?;
+            let summary = match out {
+                Some(path) => {
+                    let mut w = BufWriter::new(
+                        std::fs::File::create(&path)
+                            .with_context(|| format!("creating {}", path.display()))?,
+                    );
+                    let s = generate(&options, &mut w)?;
+                    w.flush()?;
+                    s
+                }
+                None => generate(&options, &mut BufWriter::new(std::io::stdout().lock()))?,
+            };
+            eprintln!(
+                "generated {} lines ({} events, {} duplicates, {} broken)",
+                summary.lines, summary.events, summary.duplicates, summary.invalid
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { file } => {
+            let mut out = std::io::stdout().lock();
+            let v = validate::validate(&file, Limits::default(), &mut out)?;
+            eprintln!("{} checked, {} invalid", v.checked, v.invalid);
+            Ok(if v.invalid == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Run {
+            file,
+            stream,
+            state,
+            resume,
+            batch,
+            received_at,
+            json,
+        } => {
+            let dir = state_dir(&state);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            if !resume && state.exists() {
+                std::fs::remove_file(&state)
+                    .with_context(|| format!("removing {}", state.display()))?;
+            }
+            let (source, bytes) = match &file {
+                Some(path) => (
+                    path.display().to_string(),
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                ),
+                None => {
+                    let options = stream.options()?;
+                    let mut bytes = Vec::new();
+                    generate(&options, &mut bytes)?;
+                    (
+                        format!(
+                            "a generated stream ({} people, {} days, seed {})",
+                            options.profiles, options.days, options.seed
+                        ),
+                        bytes,
+                    )
+                }
+            };
+            let lines = validate::records(std::path::Path::new("stream.jsonl"), &bytes);
+            let pipeline = LocalPipeline::open(PipelineConfig {
+                state: Some(state.clone()),
+                key: tailor_cli::config::token_key(&dir)?,
+                limits: Limits::default(),
+                replay_clock: received_at == run::ReceivedAt::Sent,
+            })?;
+            pipeline.archive_enriched(&dir.join("enriched.jsonl"))?;
+            let started = Instant::now();
+            let report = run::run(&pipeline, lines, batch, received_at, SystemClock.now()).await?;
+            if json {
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string_pretty(&report)?
+                )?;
+            } else {
+                run::print_summary(
+                    &mut std::io::stdout().lock(),
+                    &pipeline,
+                    &report,
+                    &source,
+                    started,
+                    Some(&state),
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { addr, state } => {
+            let dir = state_dir(&state);
+            std::fs::create_dir_all(&dir)?;
+            let pipeline = LocalPipeline::open(PipelineConfig {
+                state: Some(state),
+                key: tailor_cli::config::token_key(&dir)?,
+                limits: Limits::default(),
+                replay_clock: false,
+            })?;
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            eprintln!(
+                "tailor serve: listening on http://{}",
+                listener.local_addr()?
+            );
+            axum::serve(listener, serve::router(pipeline))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill { log, state } => {
+            let pipeline = LocalPipeline::open(PipelineConfig {
+                state: Some(state),
+                key: tailor_core::token::TokenKey::new(vec![0u8; 16])?,
+                limits: Limits::default(),
+                replay_clock: true,
+            })?;
+            let offline = backfill::backfill(&log, pipeline.store(), pipeline.policy())?;
+            let online = backfill::online(pipeline.store())?;
+            let differing: Vec<&String> = online
+                .keys()
+                .chain(offline.keys())
+                .filter(|k| online.get(*k) != offline.get(*k))
+                .collect();
+            writeln!(
+                std::io::stdout().lock(),
+                "backfill: {} profiles offline, {} online, {} differ",
+                offline.len(),
+                online.len(),
+                differing.len()
+            )?;
+            Ok(if differing.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    match main_inner(cli).await {
+        Ok(code) => code,
+        // A closed pipe (`tailor validate … | head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tailor: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -61,10 +61,18 @@ impl LedgerEntry {
     }
 }
 
+impl crate::keyed::Keyed for LedgerEntry {
+    type Key = (Timestamp, String);
+    fn key(&self) -> Self::Key {
+        (self.at, self.event_id.clone())
+    }
+}
+
 /// A key's (or a profile's, merged over its keys) consent history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     /// Entries by (time, event id).
+    #[serde(with = "crate::keyed")]
     pub entries: BTreeMap<(Timestamp, String), LedgerEntry>,
 }
 

@@ -53,6 +53,20 @@ pub enum DecodeError {
     Malformed(String),
 }
 
+impl DecodeError {
+    /// The dead-letter reason for this failure.
+    #[must_use]
+    pub const fn reason(&self) -> crate::disposition::DeadLetterReason {
+        use crate::disposition::DeadLetterReason;
+        match self {
+            Self::TooLarge { .. } => DeadLetterReason::TooLarge,
+            Self::NotUtf8 { .. } => DeadLetterReason::NotUtf8,
+            Self::TooDeep { .. } => DeadLetterReason::TooDeep,
+            Self::Malformed(_) => DeadLetterReason::MalformedJson,
+        }
+    }
+}
+
 /// The deepest nesting in `text`, stopping early once it passes `limit`.
 fn exceeds_depth(text: &str, limit: usize) -> bool {
     let mut depth = 0usize;

@@ -31,6 +31,8 @@ pub enum DeadLetterReason {
     PolicyError,
     /// A message between functions could not be read (a bug or version skew).
     BadMessage,
+    /// Stored state needed for the record could not be read.
+    CorruptState,
 }
 
 impl DeadLetterReason {
@@ -47,6 +49,7 @@ impl DeadLetterReason {
             Self::NoDestination => "no_destination",
             Self::PolicyError => "policy_error",
             Self::BadMessage => "bad_message",
+            Self::CorruptState => "corrupt_state",
         }
     }
 }

@@ -204,8 +204,9 @@ pub struct Resolution {
     pub account_writes: BTreeMap<String, AccountNode>,
     /// Audit records to append.
     pub audit: Vec<AuditRecord>,
-    /// Profiles whose member keys changed.
-    pub changed_profiles: BTreeSet<String>,
+    /// Profiles whose member keys changed, with their members now (empty
+    /// for an anonymous profile that merged into a user's).
+    pub changed_profiles: BTreeMap<String, Vec<String>>,
 }
 
 /// The member keys of a profile given its user node, or the anonymous key alone.
@@ -350,22 +351,25 @@ fn relink(
         Some(old) => {
             let mut node = node_of(old, out);
             node.anonymous.remove(anon);
+            let now = members(Some(old), Some(&node), None);
+            out.changed_profiles.insert(profile_of_user(old), now);
             out.user_writes.insert(user_key(old), node);
             out.audit
                 .push(record(AuditKind::Unmerge, profile_of_user(old)));
-            out.changed_profiles.insert(profile_of_user(old));
         }
         None => {
-            out.changed_profiles.insert(profile_of_anonymous(anon));
+            out.changed_profiles
+                .insert(profile_of_anonymous(anon), Vec::new());
         }
     }
     if let Some(new) = after {
         let mut node = node_of(new, out);
         node.anonymous.insert(anon.to_owned());
+        let now = members(Some(new), Some(&node), None);
+        out.changed_profiles.insert(profile_of_user(new), now);
         out.user_writes.insert(user_key(new), node);
         out.audit
             .push(record(AuditKind::Merge, profile_of_user(new)));
-        out.changed_profiles.insert(profile_of_user(new));
     }
 }
 

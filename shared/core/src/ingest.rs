@@ -89,10 +89,7 @@ impl IngestError {
     #[must_use]
     pub const fn reason(&self) -> DeadLetterReason {
         match self {
-            Self::Decode(DecodeError::TooLarge { .. }) => DeadLetterReason::TooLarge,
-            Self::Decode(DecodeError::NotUtf8 { .. }) => DeadLetterReason::NotUtf8,
-            Self::Decode(DecodeError::TooDeep { .. }) => DeadLetterReason::TooDeep,
-            Self::Decode(DecodeError::Malformed(_)) => DeadLetterReason::MalformedJson,
+            Self::Decode(d) => d.reason(),
             Self::Contract(_) => DeadLetterReason::Contract,
             Self::ConsentDenied { .. } => DeadLetterReason::ConsentDenied,
             Self::NoDestination { .. } => DeadLetterReason::NoDestination,

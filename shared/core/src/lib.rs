@@ -16,6 +16,7 @@
 //! - [`disposition`]: the one vocabulary of per-record outcomes.
 //! - [`report`]: what each invocation did and used, for the cost model.
 
+pub mod batch;
 pub mod consent;
 pub mod contract;
 pub mod decode;
@@ -24,10 +25,12 @@ pub mod event;
 pub mod features;
 pub mod identity;
 pub mod ingest;
+pub mod keyed;
 pub mod message;
 pub mod policy;
 pub mod ports;
 pub mod report;
+pub mod state;
 pub mod token;
 
 mod time;

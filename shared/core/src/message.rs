@@ -19,9 +19,10 @@ pub struct Enriched {
     pub key: String,
     /// The profile's member keys at enrich time.
     pub members: Vec<String>,
-    /// Profiles whose membership this event changed (features recomputes them).
+    /// Profiles whose membership this event changed, with their members now
+    /// (features recomputes them; no members means the profile is gone).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changed_profiles: Vec<String>,
+    pub changed_profiles: Vec<(String, Vec<String>)>,
     /// The profile's consent state at enrich time.
     pub consent: ConsentSnapshot,
 }

@@ -191,3 +191,119 @@ pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> Timestamp;
 }
+
+/// A [`Store`] that counts what passes through it, for the invocation report.
+#[derive(Debug, Default)]
+pub struct Metered<S> {
+    inner: S,
+    reads: std::sync::atomic::AtomicU64,
+    writes: std::sync::atomic::AtomicU64,
+    write_bytes: std::sync::atomic::AtomicU64,
+}
+
+/// Counts taken from a [`Metered`] store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Meter {
+    /// Items read.
+    pub reads: u64,
+    /// Items written or deleted.
+    pub writes: u64,
+    /// Bytes written.
+    pub write_bytes: u64,
+}
+
+impl<S> Metered<S> {
+    /// Wraps `inner`.
+    pub const fn new(inner: S) -> Self {
+        Self {
+            inner,
+            reads: std::sync::atomic::AtomicU64::new(0),
+            writes: std::sync::atomic::AtomicU64::new(0),
+            write_bytes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The wrapped store.
+    pub const fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Counts a write made around the meter (for example through [`Metered::inner`]).
+    pub fn note_write(&self, bytes: u64) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.write_bytes
+            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The counts so far, resetting them.
+    pub fn take(&self) -> Meter {
+        use std::sync::atomic::Ordering::Relaxed;
+        Meter {
+            reads: self.reads.swap(0, Relaxed),
+            writes: self.writes.swap(0, Relaxed),
+            write_bytes: self.write_bytes.swap(0, Relaxed),
+        }
+    }
+}
+
+impl<S: Store> Store for Metered<S> {
+    async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.get(table, key).await
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        self.reads
+            .fetch_add(keys.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.inner.get_many(table, keys).await
+    }
+
+    async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: Vec<u8>,
+        expires_at: Timestamp,
+        precondition: Precondition,
+    ) -> Result<u64, StoreError> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.write_bytes
+            .fetch_add(value.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .put(table, key, value, expires_at, precondition)
+            .await
+    }
+
+    async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.delete(table, key).await
+    }
+}
+
+impl StoreError {
+    /// What a record whose processing hit this error becomes: transient
+    /// failures are retried; unreadable state is set aside for inspection.
+    #[must_use]
+    pub const fn disposition(&self) -> crate::disposition::Disposition {
+        match self {
+            Self::Conflict { .. } | Self::Unavailable(_) => crate::disposition::Disposition::Retry,
+            Self::Corrupt(_) => crate::disposition::Disposition::DeadLettered {
+                reason: crate::disposition::DeadLetterReason::CorruptState,
+            },
+        }
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}

@@ -87,3 +87,53 @@ pub fn digest(parts: &[&str], len: usize) -> String {
     let out = hasher.finalize();
     hex(&out[..len.min(out.len())])
 }
+
+/// An unkeyed digest of raw bytes, in hex (`len` bytes).
+#[must_use]
+pub fn digest_bytes(bytes: &[u8], len: usize) -> String {
+    let out = Sha256::digest(bytes);
+    hex(&out[..len.min(out.len())])
+}
+
+/// Standard base64 with padding.
+#[must_use]
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(&[0xff, 0xfe]), "//4=");
+    }
+
+    #[test]
+    fn the_key_never_appears_in_debug_output() {
+        let key = TokenKey::new(*b"super-secret-key-material").unwrap();
+        assert!(!format!("{key:?}").contains("secret"));
+    }
+}

@@ -87,10 +87,18 @@ impl Summary {
     }
 }
 
+impl crate::keyed::Keyed for Summary {
+    type Key = (Timestamp, String);
+    fn key(&self) -> Self::Key {
+        (self.at, self.id.clone())
+    }
+}
+
 /// The feature inputs of one identity key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyInputs {
     /// Summaries within the horizon, by (time, event id).
+    #[serde(with = "crate::keyed")]
     pub events: BTreeMap<(Timestamp, String), Summary>,
     /// The latest subscription change ever seen, kept past the horizon.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -54,44 +54,45 @@ pub struct LoggedEvent {
     pub ingested: Ingested,
 }
 
-/// Computes every profile's features from a log of events, a final identity
-/// membership (profile → keys) and each profile's ledger, with exactly the
-/// code the online path uses.
+/// Computes every profile's features from a log of events with exactly the
+/// code the online path uses. `profile_of` maps an identity key to its final
+/// profile (`None` for keys that were erased); `ledgers` holds each
+/// profile's final consent ledger.
 #[must_use]
 pub fn backfill<'a>(
     log: impl IntoIterator<Item = &'a LoggedEvent>,
-    membership: &BTreeMap<String, Vec<String>>,
+    profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
 ) -> BTreeMap<String, ProfileFeatures> {
     let empty = Ledger::default();
-    let owner: BTreeMap<&str, &str> = membership
-        .iter()
-        .flat_map(|(p, keys)| keys.iter().map(move |k| (k.as_str(), p.as_str())))
-        .collect();
     let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for logged in log {
-        let profile = owner
-            .get(logged.key.as_str())
-            .copied()
-            .unwrap_or(&logged.profile_id);
-        let ledger = ledgers.get(profile).unwrap_or(&empty);
+        let Some(profile) = profile_of(&logged.key) else {
+            continue;
+        };
+        let ledger = ledgers.get(&profile).unwrap_or(&empty);
         if gate(&logged.ingested, ledger, policy).allowed {
             if let Some(summary) = Summary::of(&logged.ingested) {
                 inputs.entry(logged.key.clone()).or_default().apply(summary);
+                let keys = members.entry(profile).or_default();
+                if !keys.contains(&logged.key) {
+                    keys.push(logged.key.clone());
+                }
             }
         }
     }
     let mut out = BTreeMap::new();
-    for (profile, keys) in membership {
-        let ledger = ledgers.get(profile).unwrap_or(&empty);
+    for (profile, keys) in members {
+        let ledger = ledgers.get(&profile).unwrap_or(&empty);
         let mut member_inputs: Vec<KeyInputs> =
             keys.iter().filter_map(|k| inputs.get(k).cloned()).collect();
         for i in &mut member_inputs {
             purge(i, ledger);
         }
-        if let Some(features) = compute(profile, &member_inputs, None) {
-            out.insert(profile.clone(), features);
+        if let Some(features) = compute(&profile, &member_inputs, None) {
+            out.insert(profile, features);
         }
     }
     out

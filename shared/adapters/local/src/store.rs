@@ -1,0 +1,342 @@
+//! The embedded store: one redb table per Tailor table.
+//!
+//! Each item is stored as `version (u64 LE) ‖ expires_at (i64 LE) ‖ value`.
+//! Expired items are invisible to reads and removed by [`LocalStore::sweep`].
+
+use std::path::Path;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use tailor_core::Timestamp;
+use tailor_core::ports::{Clock, Item, Precondition, Store, StoreError, Table};
+
+use crate::clock::SystemClock;
+
+type Def = TableDefinition<'static, &'static str, &'static [u8]>;
+
+const fn def(table: Table) -> Def {
+    TableDefinition::new(table.as_str())
+}
+
+/// Why the local store could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("local store: {0}")]
+pub struct LocalStoreError(String);
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn encode(version: u64, expires_at: Timestamp, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + value.len());
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&expires_at.as_millis().to_le_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
+    let (Some(v), Some(e)) = (bytes.get(..8), bytes.get(8..16)) else {
+        return Err(StoreError::Corrupt("item header truncated".into()));
+    };
+    let mut version = [0; 8];
+    version.copy_from_slice(v);
+    let mut expires = [0; 8];
+    expires.copy_from_slice(e);
+    Ok(Item {
+        value: bytes[16..].to_vec(),
+        version: u64::from_le_bytes(version),
+        expires_at: Timestamp::from_millis(i64::from_le_bytes(expires)),
+    })
+}
+
+/// The local platform's state.
+pub struct LocalStore {
+    db: Database,
+    clock: Box<dyn Clock>,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore").finish_non_exhaustive()
+    }
+}
+
+impl LocalStore {
+    /// Opens (or creates) a store file; expiry follows the wall clock.
+    ///
+    /// # Errors
+    /// [`LocalStoreError`] when the file cannot be opened or created.
+    pub fn open(path: &Path) -> Result<Self, LocalStoreError> {
+        let db = Database::create(path)
+            .map_err(|e| LocalStoreError(format!("{}: {e}", path.display())))?;
+        Self::init(db, Box::new(SystemClock))
+    }
+
+    /// A store in memory, for tests and benchmarks.
+    ///
+    /// # Errors
+    /// [`LocalStoreError`] if the tables cannot be created.
+    pub fn in_memory() -> Result<Self, LocalStoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| LocalStoreError(e.to_string()))?;
+        Self::init(db, Box::new(SystemClock))
+    }
+
+    /// Uses `clock` to decide what has expired.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Box<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn init(db: Database, clock: Box<dyn Clock>) -> Result<Self, LocalStoreError> {
+        let txn = db
+            .begin_write()
+            .map_err(|e| LocalStoreError(e.to_string()))?;
+        for table in Table::ALL {
+            txn.open_table(def(table))
+                .map_err(|e| LocalStoreError(e.to_string()))?;
+        }
+        txn.commit().map_err(|e| LocalStoreError(e.to_string()))?;
+        Ok(Self { db, clock })
+    }
+
+    /// Makes every write so far durable.
+    ///
+    /// # Errors
+    /// The commit fails.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(err)?;
+        txn.set_durability(Durability::Immediate).map_err(err)?;
+        txn.commit().map_err(err)
+    }
+
+    /// Every live item of `table`, in key order.
+    ///
+    /// # Errors
+    /// The read fails or an item is corrupt.
+    pub fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, StoreError> {
+        let now = self.clock.now();
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(def(table)).map_err(err)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(err)? {
+            let (k, v) = entry.map_err(err)?;
+            let item = decode(v.value())?;
+            if item.expires_at > now {
+                out.push((k.value().to_owned(), item));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes every expired item; returns how many.
+    ///
+    /// # Errors
+    /// The write fails.
+    pub fn sweep(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let txn = self.db.begin_write().map_err(err)?;
+        let mut removed = 0;
+        for table in Table::ALL {
+            let mut t = txn.open_table(def(table)).map_err(err)?;
+            t.retain(|_, v| {
+                let live = decode(v).is_ok_and(|item| item.expires_at > now);
+                removed += u64::from(!live);
+                live
+            })
+            .map_err(err)?;
+        }
+        txn.commit().map_err(err)?;
+        Ok(removed)
+    }
+
+    fn read(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<Item>>, StoreError> {
+        let now = self.clock.now();
+        let txn = self.db.begin_read().map_err(err)?;
+        let t = txn.open_table(def(table)).map_err(err)?;
+        keys.iter()
+            .map(|k| match t.get(*k).map_err(err)? {
+                Some(v) => decode(v.value()).map(|item| (item.expires_at > now).then_some(item)),
+                None => Ok(None),
+            })
+            .collect()
+    }
+}
+
+impl Store for LocalStore {
+    async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
+        Ok(self.read(table, &[key])?.pop().flatten())
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.read(table, &keys)
+    }
+
+    async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: Vec<u8>,
+        expires_at: Timestamp,
+        precondition: Precondition,
+    ) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let mut txn = self.db.begin_write().map_err(err)?;
+        txn.set_durability(Durability::None).map_err(err)?;
+        let version = {
+            let mut t = txn.open_table(def(table)).map_err(err)?;
+            let current = match t.get(key).map_err(err)? {
+                Some(v) => decode(v.value())?,
+                None => Item {
+                    value: Vec::new(),
+                    version: 0,
+                    expires_at: Timestamp::from_millis(i64::MIN),
+                },
+            };
+            let live = current.expires_at > now;
+            let ok = match precondition {
+                Precondition::None => true,
+                Precondition::Absent => !live,
+                Precondition::Version(v) => live && current.version == v,
+            };
+            if !ok {
+                return Err(StoreError::Conflict { table });
+            }
+            let version = if live { current.version + 1 } else { 1 };
+            t.insert(key, encode(version, expires_at, &value).as_slice())
+                .map_err(err)?;
+            version
+        };
+        txn.commit().map_err(err)?;
+        Ok(version)
+    }
+
+    async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(err)?;
+        txn.set_durability(Durability::None).map_err(err)?;
+        {
+            let mut t = txn.open_table(def(table)).map_err(err)?;
+            t.remove(key).map_err(err)?;
+        }
+        txn.commit().map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        // The store's futures never pend; poll once with a no-op waker.
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("local store future pended"),
+        }
+    }
+
+    const FAR: Timestamp = Timestamp::from_millis(i64::MAX);
+
+    #[test]
+    fn versioned_writes_reject_stale_versions() {
+        let s = LocalStore::in_memory().unwrap();
+        let v1 = block(s.put(
+            Table::Features,
+            "p",
+            b"a".to_vec(),
+            FAR,
+            Precondition::Absent,
+        ))
+        .unwrap();
+        assert_eq!(v1, 1);
+        assert!(matches!(
+            block(s.put(
+                Table::Features,
+                "p",
+                b"b".to_vec(),
+                FAR,
+                Precondition::Absent
+            )),
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(
+            block(s.put(
+                Table::Features,
+                "p",
+                b"b".to_vec(),
+                FAR,
+                Precondition::Version(1)
+            ))
+            .unwrap(),
+            2
+        );
+        assert!(
+            block(s.put(
+                Table::Features,
+                "p",
+                b"c".to_vec(),
+                FAR,
+                Precondition::Version(1)
+            ))
+            .is_err()
+        );
+        assert_eq!(
+            block(s.get(Table::Features, "p")).unwrap().unwrap().value,
+            b"b"
+        );
+    }
+
+    #[test]
+    fn expired_items_are_invisible_and_swept() {
+        let s = LocalStore::in_memory().unwrap();
+        let past = Timestamp::from_millis(1);
+        block(s.put(Table::Dedup, "old", b"x".to_vec(), past, Precondition::None)).unwrap();
+        assert!(block(s.get(Table::Dedup, "old")).unwrap().is_none());
+        // An expired item does not block a put-if-absent.
+        block(s.put(
+            Table::Dedup,
+            "old",
+            b"y".to_vec(),
+            FAR,
+            Precondition::Absent,
+        ))
+        .unwrap();
+        block(s.put(
+            Table::Dedup,
+            "gone",
+            b"z".to_vec(),
+            past,
+            Precondition::None,
+        ))
+        .unwrap();
+        assert_eq!(s.sweep().unwrap(), 1);
+    }
+
+    #[test]
+    fn data_survives_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        {
+            let s = LocalStore::open(&path).unwrap();
+            block(s.put(
+                Table::Identity,
+                "user:u1",
+                b"{}".to_vec(),
+                FAR,
+                Precondition::None,
+            ))
+            .unwrap();
+            s.flush().unwrap();
+        }
+        let s = LocalStore::open(&path).unwrap();
+        assert!(block(s.get(Table::Identity, "user:u1")).unwrap().is_some());
+    }
+}

@@ -1,0 +1,6 @@
+//! The `tailor` subcommands.
+
+pub mod backfill;
+pub mod run;
+pub mod serve;
+pub mod validate;

@@ -1,0 +1,279 @@
+//! The local pipeline: ingest → enrich → features / consent, chained in one
+//! process over the embedded store.
+//!
+//! Each batch runs through every function before the next batch starts, the
+//! way a stream of small Lambda or Cloud Run invocations would. Records a
+//! function asks to retry are delivered to it again, up to [`ATTEMPTS`]
+//! times, as Lambda does for a Kinesis batch; what still fails is reported.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tailor_consent::Consent;
+use tailor_core::Timestamp;
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::contract::Contract;
+use tailor_core::decode::Limits;
+use tailor_core::ingest::Ingestor;
+use tailor_core::policy::Policy;
+use tailor_core::ports::{Clock, Metered, Table, Topic};
+use tailor_core::report::InvocationReport;
+use tailor_core::token::TokenKey;
+use tailor_enrich::Enrich;
+use tailor_features::Features;
+use tailor_ingest::Ingest;
+use tailor_local::{LocalStore, Queue, ReplayClock};
+
+/// How many times a record asking for a retry is delivered again.
+pub const ATTEMPTS: usize = 3;
+
+/// The functions, in pipeline order.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Ingest,
+    Enrich,
+    Features,
+    Consent,
+}
+
+/// Totals of a run, per function.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    /// One report per function, summed over invocations.
+    pub functions: BTreeMap<String, InvocationReport>,
+    /// Invocations made, per function.
+    pub invocations: BTreeMap<String, u64>,
+    /// Records that still asked for a retry after every attempt.
+    pub unresolved: u64,
+}
+
+impl RunReport {
+    fn absorb(&mut self, outcome: &BatchOutcome) {
+        let name = outcome.report.function.clone();
+        self.functions
+            .entry(name.clone())
+            .or_insert_with(|| InvocationReport::new(&name))
+            .absorb(&outcome.report);
+        *self.invocations.entry(name).or_default() += 1;
+    }
+
+    /// The report of one function (empty if it never ran).
+    #[must_use]
+    pub fn function(&self, name: &str) -> InvocationReport {
+        self.functions
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| InvocationReport::new(name))
+    }
+}
+
+/// The functions wired to the local platform.
+pub struct LocalPipeline {
+    policy: &'static Policy,
+    ingestor: Ingestor<'static>,
+    store: Metered<LocalStore>,
+    queue: Queue,
+    clock: Arc<ReplayClock>,
+}
+
+impl std::fmt::Debug for LocalPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalPipeline").finish_non_exhaustive()
+    }
+}
+
+/// How a pipeline is set up.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Where state lives; `None` keeps it in memory.
+    pub state: Option<std::path::PathBuf>,
+    /// The tokenization key.
+    pub key: TokenKey,
+    /// Record limits.
+    pub limits: Limits,
+    /// Expire items by the replayed records' time (true) or the wall clock.
+    pub replay_clock: bool,
+}
+
+impl LocalPipeline {
+    /// Loads policy and schemas and opens the store.
+    ///
+    /// # Errors
+    /// Policy, schema or store set-up fails.
+    pub fn open(config: PipelineConfig) -> anyhow::Result<Self> {
+        let policy: &'static Policy = Box::leak(Box::new(Policy::shipped()?));
+        let contract = Contract::global().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let clock = Arc::new(ReplayClock::new(Timestamp::from_millis(0)));
+        let store = match &config.state {
+            Some(path) => LocalStore::open(path)?,
+            None => LocalStore::in_memory()?,
+        };
+        let store = if config.replay_clock {
+            store.with_clock(Box::new(Arc::clone(&clock)))
+        } else {
+            store
+        };
+        Ok(Self {
+            policy,
+            ingestor: Ingestor::new(contract, policy, config.limits, config.key),
+            store: Metered::new(store),
+            queue: Queue::new(),
+            clock,
+        })
+    }
+
+    /// Archives enriched events (the offline log the backfill reads) to `path`.
+    ///
+    /// # Errors
+    /// The file cannot be created.
+    pub fn archive_enriched(&self, path: &Path) -> std::io::Result<()> {
+        self.queue.archive(Topic::Enriched, path)
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub const fn policy(&self) -> &'static Policy {
+        self.policy
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &LocalStore {
+        self.store.inner()
+    }
+
+    /// Runs one batch of raw records through every function.
+    pub async fn process(&self, records: &[Record], report: &mut RunReport) -> BatchOutcome {
+        for r in records {
+            self.clock.advance(r.received_at);
+        }
+        let first = self.deliver(report, records, Stage::Ingest).await;
+        let ingested = self.take(Topic::Ingested, "ingested");
+        self.deliver(report, &ingested, Stage::Enrich).await;
+        let enriched = self.take(Topic::Enriched, "enriched");
+        self.deliver(report, &enriched, Stage::Features).await;
+        let changes = self.take(Topic::ConsentChanges, "consent");
+        self.deliver(report, &changes, Stage::Consent).await;
+        first
+    }
+
+    /// Makes all state so far durable.
+    ///
+    /// # Errors
+    /// The store or an archive cannot be flushed.
+    pub fn flush(&self) -> anyhow::Result<()> {
+        self.store.inner().flush()?;
+        self.queue.flush()?;
+        Ok(())
+    }
+
+    fn take(&self, topic: Topic, label: &str) -> Vec<Record> {
+        let now = self.clock.now();
+        self.queue
+            .drain(topic)
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| Record {
+                id: format!("{label}:{i}"),
+                bytes: m.payload,
+                received_at: now,
+            })
+            .collect()
+    }
+
+    /// Delivers a batch, then the records that asked for a retry, up to [`ATTEMPTS`] times.
+    /// Returns the final disposition of every record, in input order.
+    /// One invocation of one function.
+    async fn invoke(&self, stage: Stage, batch: &[Record]) -> BatchOutcome {
+        match stage {
+            Stage::Ingest => {
+                Ingest {
+                    ingestor: &self.ingestor,
+                    policy: self.policy,
+                    store: &self.store,
+                    publisher: &self.queue,
+                }
+                .handle(batch)
+                .await
+            }
+            Stage::Enrich => {
+                Enrich {
+                    policy: self.policy,
+                    store: &self.store,
+                    publisher: &self.queue,
+                }
+                .handle(batch)
+                .await
+            }
+            Stage::Features => {
+                Features {
+                    policy: self.policy,
+                    store: &self.store,
+                }
+                .handle(batch)
+                .await
+            }
+            Stage::Consent => {
+                Consent {
+                    policy: self.policy,
+                    store: &self.store,
+                }
+                .handle(batch)
+                .await
+            }
+        }
+    }
+
+    async fn deliver(
+        &self,
+        report: &mut RunReport,
+        records: &[Record],
+        stage: Stage,
+    ) -> BatchOutcome {
+        let first = self.invoke(stage, records).await;
+        report.absorb(&first);
+        let mut outcome = first;
+        for _ in 1..ATTEMPTS {
+            let retry: Vec<Record> = records
+                .iter()
+                .zip(&outcome.dispositions)
+                .filter(|(_, (_, d))| !d.acknowledges())
+                .map(|(r, _)| r.clone())
+                .collect();
+            if retry.is_empty() {
+                break;
+            }
+            let next = self.invoke(stage, &retry).await;
+            report.absorb(&next);
+            let mut updated = next.dispositions.into_iter();
+            for slot in &mut outcome.dispositions {
+                if !slot.1.acknowledges() {
+                    if let Some((_, d)) = updated.next() {
+                        slot.1 = d;
+                    }
+                }
+            }
+        }
+        report.unresolved += outcome.retries().len() as u64;
+        outcome
+    }
+
+    /// The feature state as canonical JSON lines: every per-key input and
+    /// every profile's features, by key, without storage versions.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub fn feature_state(&self) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for table in [Table::FeatureInputs, Table::Features] {
+            for (key, item) in self.store.inner().scan(table)? {
+                let value: serde_json::Value = serde_json::from_slice(&item.value)?;
+                serde_json::to_writer(&mut out, &(table.as_str(), key, value, item.expires_at))?;
+                out.push(b'\n');
+            }
+        }
+        Ok(out)
+    }
+}

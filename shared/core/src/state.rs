@@ -1,0 +1,268 @@
+//! Typed access to Tailor's tables through the [`Store`] port, shared by the functions.
+//!
+//! Values are JSON. Writes are versioned: a value loaded at version `v` is
+//! saved with [`Precondition::Version`]`(v)`, a value that did not exist with
+//! [`Precondition::Absent`], so two writers cannot silently overwrite each
+//! other where the platform enforces preconditions.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Timestamp;
+use crate::consent::{Ledger, LedgerEntry, Tombstone};
+use crate::event::{ConsentAction, ConsentSource, Purpose};
+use crate::features::{self, KeyInputs, ProfileFeatures};
+use crate::identity::{UserNode, user_key};
+use crate::policy::Policy;
+use crate::ports::{Precondition, Store, StoreError, Table};
+
+/// A value read from a table with the version it was read at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Loaded<T> {
+    /// The value (the type's default when absent).
+    pub value: T,
+    /// The version read, `None` when absent.
+    pub version: Option<u64>,
+}
+
+impl<T> Loaded<T> {
+    /// The precondition that saving this value back must meet.
+    #[must_use]
+    pub const fn precondition(&self) -> Precondition {
+        match self.version {
+            Some(v) => Precondition::Version(v),
+            None => Precondition::Absent,
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.as_str())))
+}
+
+/// Loads one value.
+///
+/// # Errors
+/// [`StoreError`] from the store, or `Corrupt` when the item is not valid JSON of `T`.
+pub async fn load<S: Store, T: DeserializeOwned + Default>(
+    store: &S,
+    table: Table,
+    key: &str,
+) -> Result<Loaded<T>, StoreError> {
+    match store.get(table, key).await? {
+        Some(item) => Ok(Loaded {
+            value: decode(table, &item.value)?,
+            version: Some(item.version),
+        }),
+        None => Ok(Loaded {
+            value: T::default(),
+            version: None,
+        }),
+    }
+}
+
+/// Loads several values in one call.
+///
+/// # Errors
+/// As [`load`].
+pub async fn load_many<S: Store, T: DeserializeOwned + Default>(
+    store: &S,
+    table: Table,
+    keys: &[String],
+) -> Result<Vec<Loaded<T>>, StoreError> {
+    let items = store.get_many(table, keys).await?;
+    items
+        .into_iter()
+        .map(|item| match item {
+            Some(item) => Ok(Loaded {
+                value: decode(table, &item.value)?,
+                version: Some(item.version),
+            }),
+            None => Ok(Loaded {
+                value: T::default(),
+                version: None,
+            }),
+        })
+        .collect()
+}
+
+/// Saves a value under `precondition`, expiring `retention` after `anchor`.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the precondition fails, or the store's error.
+pub async fn save<S: Store, T: Serialize>(
+    store: &S,
+    policy: &Policy,
+    table: Table,
+    key: &str,
+    value: &T,
+    anchor: Timestamp,
+    precondition: Precondition,
+) -> Result<u64, StoreError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let expires_at = anchor.add_millis(policy.retention_ms(table.retention_store()));
+    store.put(table, key, bytes, expires_at, precondition).await
+}
+
+/// Appends a record under a deterministic key; a replay finds it there and writes nothing.
+///
+/// # Errors
+/// The store's error (a lost race is not an error: the record exists).
+pub async fn append<S: Store, T: Serialize>(
+    store: &S,
+    policy: &Policy,
+    table: Table,
+    key: &str,
+    value: &T,
+    anchor: Timestamp,
+) -> Result<(), StoreError> {
+    match save(
+        store,
+        policy,
+        table,
+        key,
+        value,
+        anchor,
+        Precondition::Absent,
+    )
+    .await
+    {
+        Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The current member keys of a profile, given one key known to be in it.
+///
+/// # Errors
+/// The store's error.
+pub async fn members_of<S: Store>(store: &S, hint: &[String]) -> Result<Vec<String>, StoreError> {
+    let Some(first) = hint.first() else {
+        return Ok(Vec::new());
+    };
+    let Some(user) = first.strip_prefix("user:") else {
+        return Ok(hint.to_vec());
+    };
+    let node: Loaded<UserNode> = load(store, Table::Identity, &user_key(user)).await?;
+    Ok(crate::identity::members(
+        Some(user),
+        Some(&node.value),
+        None,
+    ))
+}
+
+/// The consent ledger of a profile: its keys' ledgers merged, with erasure
+/// tombstones as erase entries.
+///
+/// # Errors
+/// The store's error.
+pub async fn ledger_of<S: Store>(store: &S, members: &[String]) -> Result<Ledger, StoreError> {
+    let ledgers: Vec<Loaded<Ledger>> = load_many(store, Table::Consent, members).await?;
+    let mut ledger = Ledger::merged(ledgers.iter().map(|l| &l.value));
+    let tombstones: Vec<Loaded<Option<Tombstone>>> =
+        load_many(store, Table::Tombstones, members).await?;
+    for (key, t) in members.iter().zip(tombstones) {
+        if let Some(t) = t.value {
+            ledger.record(LedgerEntry {
+                at: t.erased_at,
+                event_id: format!("tombstone:{key}"),
+                action: ConsentAction::Erase,
+                purposes: Purpose::ALL.to_vec(),
+                region: String::new(),
+                source: ConsentSource::Api,
+                policy_version: String::new(),
+            });
+        }
+    }
+    Ok(ledger)
+}
+
+/// Recomputes a profile's stored features from its members' inputs, purging
+/// inputs the ledger no longer allows. Deletes the features when nothing is left.
+///
+/// # Errors
+/// The store's error.
+pub async fn recompute_profile<S: Store>(
+    store: &S,
+    policy: &Policy,
+    profile_id: &str,
+    members: &[String],
+) -> Result<Option<ProfileFeatures>, StoreError> {
+    let ledger = ledger_of(store, members).await?;
+    let loaded: Vec<Loaded<KeyInputs>> = load_many(store, Table::FeatureInputs, members).await?;
+    let mut inputs = Vec::with_capacity(loaded.len());
+    for (key, mut l) in members.iter().zip(loaded) {
+        if features::purge(&mut l.value, &ledger) > 0 {
+            let anchor = l.value.newest().unwrap_or(Timestamp::from_millis(0));
+            if l.value.is_empty() {
+                store.delete(Table::FeatureInputs, key).await?;
+            } else {
+                save(
+                    store,
+                    policy,
+                    Table::FeatureInputs,
+                    key,
+                    &l.value,
+                    anchor,
+                    l.precondition(),
+                )
+                .await?;
+            }
+        }
+        inputs.push(l.value);
+    }
+    match features::compute(profile_id, &inputs, None) {
+        Some(f) => {
+            save(
+                store,
+                policy,
+                Table::Features,
+                profile_id,
+                &f,
+                f.as_of,
+                Precondition::None,
+            )
+            .await?;
+            Ok(Some(f))
+        }
+        None => {
+            store.delete(Table::Features, profile_id).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Sets a record aside with its reason. The key is derived from the function
+/// and the bytes, so a redelivered poison record is stored once.
+///
+/// # Errors
+/// The store's error.
+pub async fn dead_letter<S: Store>(
+    store: &S,
+    policy: &Policy,
+    function: &str,
+    reason: crate::disposition::DeadLetterReason,
+    detail: String,
+    payload: &[u8],
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let (text, b64) = match std::str::from_utf8(payload) {
+        Ok(t) => (Some(t.to_owned()), None),
+        Err(_) => (None, Some(crate::token::base64(payload))),
+    };
+    let letter = crate::message::DeadLetter {
+        function: function.to_owned(),
+        reason,
+        detail,
+        at,
+        payload: text,
+        payload_base64: b64,
+    };
+    let key = format!(
+        "{function}/{}/{}",
+        reason.as_str(),
+        crate::token::digest_bytes(payload, 12)
+    );
+    append(store, policy, Table::DeadLetters, &key, &letter, at).await
+}
