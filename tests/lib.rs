@@ -1,1 +1,248 @@
-//! placeholder
+//! Helpers for Tailor's black-box tests: a pipeline or a server on the
+//! local platform, each behind a typed handle, and event builders.
+//!
+//! Everything runs in-process on loopback; nothing here needs a cloud.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use serde_json::{Value, json};
+use tailor_cli::generate::{GenOptions, generate};
+use tailor_cli::pipeline::{LocalPipeline, PipelineConfig, RunReport};
+use tailor_core::Timestamp;
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::decode::Limits;
+use tailor_core::ports::Table;
+use tailor_core::token::TokenKey;
+
+/// A test key; production keys come from configuration.
+#[must_use]
+pub fn test_key() -> TokenKey {
+    TokenKey::new(*b"blackbox-test-key-000").expect("16+ bytes")
+}
+
+/// A pipeline on an in-memory store with a replay clock.
+pub struct PipelineHandle {
+    /// The pipeline.
+    pub pipeline: LocalPipeline,
+    /// Totals over every batch sent.
+    pub report: RunReport,
+    runtime: tokio::runtime::Runtime,
+    sent: u64,
+    last: Timestamp,
+}
+
+/// Starts a fresh pipeline.
+#[must_use]
+pub fn spawn_pipeline() -> PipelineHandle {
+    let pipeline = LocalPipeline::open(PipelineConfig {
+        state: None,
+        key: test_key(),
+        limits: Limits::default(),
+        replay_clock: true,
+    })
+    .expect("pipeline opens");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    PipelineHandle {
+        pipeline,
+        report: RunReport::default(),
+        runtime,
+        sent: 0,
+        last: Timestamp::from_millis(0),
+    }
+}
+
+impl PipelineHandle {
+    /// Sends raw records as one batch; returns ingest's dispositions.
+    pub fn send_raw(&mut self, lines: &[Vec<u8>]) -> BatchOutcome {
+        if self.last == Timestamp::from_millis(0) {
+            self.last = lines
+                .iter()
+                .find_map(|l| tailor_cli::commands::run::replay_time(l))
+                .unwrap_or(self.last);
+        }
+        let records: Vec<Record> = lines
+            .iter()
+            .map(|bytes| {
+                self.sent += 1;
+                // A replay receives each record at its sent_at; one without a
+                // readable time arrives with the records around it.
+                self.last = tailor_cli::commands::run::replay_time(bytes).unwrap_or(self.last);
+                Record {
+                    id: format!("r{}", self.sent),
+                    received_at: self.last,
+                    bytes: bytes.clone(),
+                }
+            })
+            .collect();
+        let outcome = self
+            .runtime
+            .block_on(self.pipeline.process(&records, &mut self.report));
+        self.pipeline.flush().expect("flush");
+        outcome
+    }
+
+    /// Sends events as one batch.
+    pub fn send(&mut self, events: &[Value]) -> BatchOutcome {
+        let lines: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| serde_json::to_vec(e).expect("json"))
+            .collect();
+        self.send_raw(&lines)
+    }
+
+    /// Sends lines in batches of `size`.
+    pub fn send_batches(&mut self, lines: &[Vec<u8>], size: usize) {
+        for chunk in lines.chunks(size) {
+            self.send_raw(chunk);
+        }
+    }
+
+    /// Every live item of a table, as JSON.
+    #[must_use]
+    pub fn table(&self, table: Table) -> Vec<(String, Value)> {
+        self.pipeline
+            .store()
+            .scan(table)
+            .expect("scan")
+            .into_iter()
+            .map(|(k, i)| (k, serde_json::from_slice(&i.value).expect("json item")))
+            .collect()
+    }
+
+    /// The stored features of a profile.
+    #[must_use]
+    pub fn features(&self, profile_id: &str) -> Option<Value> {
+        self.table(Table::Features)
+            .into_iter()
+            .find(|(k, _)| k == profile_id)
+            .map(|(_, v)| v)
+    }
+
+    /// The canonical feature state (see [`LocalPipeline::feature_state`]).
+    #[must_use]
+    pub fn feature_state(&self) -> Vec<u8> {
+        self.pipeline.feature_state().expect("feature state")
+    }
+}
+
+/// A generated stream's lines.
+#[must_use]
+pub fn generated(profiles: u32, days: u32, seed: u64) -> Vec<Vec<u8>> {
+    let options = GenOptions {
+        profiles,
+        days,
+        seed,
+        ..GenOptions::default()
+    };
+    let mut out = Vec::new();
+    generate(&options, &mut out).expect("generate");
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// A contract-valid event. `keys` holds `anonymous_id`, `user_id`, … as JSON.
+#[must_use]
+pub fn event(id: &str, kind: &str, at: &str, subject: Value, properties: Value) -> Value {
+    json!({
+        "event_id": id, "event_type": kind, "schema_version": "1.0", "occurred_at": at, "sent_at": at,
+        "subject": subject, "region": "eu",
+        "consent": {"purposes": ["analytics", "personalization"], "cmp_version": "v1"},
+        "source": {"kind": "web", "name": "shop"}, "properties": properties
+    })
+}
+
+/// A local server on an ephemeral loopback port.
+pub struct ServerHandle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Starts `tailor serve`'s router on a fresh state file in `dir`.
+#[must_use]
+pub fn spawn_server(dir: &std::path::Path) -> ServerHandle {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let pipeline = LocalPipeline::open(PipelineConfig {
+        state: Some(dir.join("state.redb")),
+        key: test_key(),
+        limits: Limits::default(),
+        replay_clock: false,
+    })
+    .expect("pipeline");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    runtime.spawn(async move {
+        axum::serve(listener, tailor_cli::commands::serve::router(pipeline)).await
+    });
+    ServerHandle {
+        addr,
+        _runtime: runtime,
+    }
+}
+
+impl ServerHandle {
+    /// One HTTP/1.1 request; returns the status and the JSON body (or `Null`).
+    #[must_use]
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        stream
+            .write_all(head.as_bytes())
+            .and_then(|()| stream.write_all(body))
+            .expect("send");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("read");
+        let text = String::from_utf8_lossy(&response);
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        // Chunked or not, the JSON object is the part between the outer braces.
+        let json = body
+            .find('{')
+            .and_then(|s| body.rfind('}').map(|e| &body[s..=e]))
+            .unwrap_or("null");
+        (status, serde_json::from_str(json).unwrap_or(Value::Null))
+    }
+
+    /// `POST` a JSON value.
+    #[must_use]
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.request(
+            "POST",
+            path,
+            "application/json",
+            &serde_json::to_vec(body).expect("json"),
+        )
+    }
+
+    /// `GET` a path.
+    #[must_use]
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.request("GET", path, "application/json", b"")
+    }
+}

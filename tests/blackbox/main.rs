@@ -1,1 +1,11 @@
-//! placeholder
+//! Black-box tests of the functions on the local platform: records go in
+//! through the pipeline or the HTTP server; dispositions, stored state,
+//! logs and responses come out.
+
+mod conformance;
+mod consent;
+mod enrich;
+mod ingest;
+mod logs;
+mod serve;
+mod stream;

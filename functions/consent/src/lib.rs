@@ -118,15 +118,10 @@ impl<S: Store> Consent<'_, S> {
         }
         let at = entry.at;
         let mut steps = BTreeMap::new();
-        let members = state::members_of(self.store, &enriched.members).await?;
-        let members = if members.contains(&enriched.key) {
-            members
-        } else {
-            vec![enriched.key.clone()]
-        };
+        let (profile_id, members) = state::resolve(self.store, &enriched.key).await?;
 
         if entry.action == ConsentAction::Erase {
-            self.erase(&members, at, &mut steps).await?;
+            self.erase(&profile_id, &members, at, &mut steps).await?;
         } else {
             let mut ledger: Loaded<Ledger> =
                 state::load(self.store, Table::Consent, &enriched.key).await?;
@@ -147,13 +142,9 @@ impl<S: Store> Consent<'_, S> {
                 && entry.purposes.contains(&Purpose::Personalization)
             {
                 let before = self.count_inputs(&members).await?;
-                let features = state::recompute_profile(
-                    self.store,
-                    self.policy,
-                    &enriched.profile_id,
-                    &members,
-                )
-                .await?;
+                let features =
+                    state::recompute_profile(self.store, self.policy, &profile_id, &members)
+                        .await?;
                 let after = self.count_inputs(&members).await?;
                 steps.insert(
                     "feature_inputs_deleted".to_owned(),
@@ -166,7 +157,7 @@ impl<S: Store> Consent<'_, S> {
 
         let completion = Completion {
             event_id: entry.event_id.clone(),
-            profile_id: enriched.profile_id.clone(),
+            profile_id: profile_id.clone(),
             action: entry.action,
             purposes: entry.purposes.clone(),
             steps: steps.clone(),
@@ -174,7 +165,7 @@ impl<S: Store> Consent<'_, S> {
         };
         let audit = AuditRecord {
             kind: AuditKind::ConsentPropagated,
-            profile_id: enriched.profile_id.clone(),
+            profile_id: profile_id.clone(),
             key: enriched.key.clone(),
             evidence_event_id: entry.event_id.clone(),
             at,
@@ -202,7 +193,7 @@ impl<S: Store> Consent<'_, S> {
             at,
         )
         .await?;
-        info!(step = NAME, profile = %enriched.profile_id, action = ?entry.action, "consent change propagated");
+        info!(step = NAME, profile = %profile_id, action = ?entry.action, "consent change propagated");
         Ok(Some(completion))
     }
 
@@ -217,6 +208,7 @@ impl<S: Store> Consent<'_, S> {
 
     async fn erase(
         &self,
+        profile_id: &str,
         members: &[String],
         at: tailor_core::Timestamp,
         steps: &mut BTreeMap<String, u64>,
@@ -261,21 +253,7 @@ impl<S: Store> Consent<'_, S> {
             }
             self.store.delete(Table::Identity, key).await?;
         }
-        if let Some(user) = members.first().and_then(|k| k.strip_prefix("user:")) {
-            self.store
-                .delete(
-                    Table::Features,
-                    &tailor_core::identity::profile_of_user(user),
-                )
-                .await?;
-        } else if let Some(anon) = members.first().and_then(|k| k.strip_prefix("anon:")) {
-            self.store
-                .delete(
-                    Table::Features,
-                    &tailor_core::identity::profile_of_anonymous(anon),
-                )
-                .await?;
-        }
+        self.store.delete(Table::Features, profile_id).await?;
         steps.insert("feature_inputs_deleted".to_owned(), inputs);
         steps.insert("identity_keys_unlinked".to_owned(), members.len() as u64);
         steps.insert("tombstones_written".to_owned(), members.len() as u64);

@@ -180,42 +180,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         let resolution = identity::resolve(ingested, &loaded.view, self.policy);
         self.apply(ingested, &loaded, &resolution).await?;
 
-        let subject = &ingested.event.subject;
-        let user_node = resolution
-            .user_writes
-            .get(&subject.user_id.as_deref().map(user_key).unwrap_or_default())
-            .or(loaded.view.user.as_ref());
-        let owner = subject.user_id.clone().or_else(|| {
-            let a = subject.anonymous_id.as_deref()?;
-            resolution
-                .anon_writes
-                .get(&anon_key(a))
-                .or(loaded.view.anon.as_ref())?
-                .owner()
-                .map(str::to_owned)
-        });
-        let members = if owner.is_some() && owner == subject.user_id {
-            identity::members(owner.as_deref(), user_node, None)
-        } else {
-            state::members_of(
-                self.store,
-                &owner
-                    .as_deref()
-                    .map(user_key)
-                    .into_iter()
-                    .collect::<Vec<_>>(),
-            )
-            .await?
-            .into_iter()
-            .chain(
-                subject
-                    .anonymous_id
-                    .as_deref()
-                    .map(anon_key)
-                    .filter(|_| owner.is_none()),
-            )
-            .collect()
-        };
+        let (_, members) = state::resolve(self.store, &resolution.key).await?;
         let ledger = state::ledger_of(self.store, &members).await?;
         let consent = ConsentSnapshot {
             claimed: ingested.event.consent.purposes.clone(),

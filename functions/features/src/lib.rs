@@ -116,16 +116,11 @@ impl<S: Store> Features<'_, S> {
         let Some(summary) = Summary::of(&enriched.ingested) else {
             return Ok(Applied::Ignored);
         };
-        let members = state::members_of(self.store, &enriched.members).await?;
-        let members = if members.contains(&enriched.key) {
-            members
-        } else {
-            vec![enriched.key.clone()]
-        };
+        let (profile_id, members) = state::resolve(self.store, &enriched.key).await?;
         let ledger = state::ledger_of(self.store, &members).await?;
         let gate = features::gate(&enriched.ingested, &ledger, self.policy);
         if !gate.allowed {
-            debug!(step = NAME, profile = %enriched.profile_id, policies = ?gate.policies, "features blocked by policy");
+            debug!(step = NAME, profile = %profile_id, policies = ?gate.policies, "features blocked by policy");
             return Ok(Applied::Blocked);
         }
         let mut inputs: Loaded<KeyInputs> =
@@ -147,7 +142,7 @@ impl<S: Store> Features<'_, S> {
             inputs.precondition(),
         )
         .await?;
-        state::recompute_profile(self.store, self.policy, &enriched.profile_id, &members).await?;
+        state::recompute_profile(self.store, self.policy, &profile_id, &members).await?;
         Ok(Applied::Updated)
     }
 }

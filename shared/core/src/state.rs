@@ -12,7 +12,7 @@ use crate::Timestamp;
 use crate::consent::{Ledger, LedgerEntry, Tombstone};
 use crate::event::{ConsentAction, ConsentSource, Purpose};
 use crate::features::{self, KeyInputs, ProfileFeatures};
-use crate::identity::{UserNode, user_key};
+use crate::identity::{AnonNode, UserNode, profile_of_anonymous, profile_of_user, user_key};
 use crate::policy::Policy;
 use crate::ports::{Precondition, Store, StoreError, Table};
 
@@ -133,22 +133,26 @@ pub async fn append<S: Store, T: Serialize>(
     }
 }
 
-/// The current member keys of a profile, given one key known to be in it.
+/// The profile an identity key belongs to now, and that profile's member keys.
+///
+/// Downstream functions resolve again rather than trusting what enrich saw:
+/// a merge processed in between must not leave them updating a stale profile.
 ///
 /// # Errors
 /// The store's error.
-pub async fn members_of<S: Store>(store: &S, hint: &[String]) -> Result<Vec<String>, StoreError> {
-    let Some(first) = hint.first() else {
-        return Ok(Vec::new());
-    };
-    let Some(user) = first.strip_prefix("user:") else {
-        return Ok(hint.to_vec());
-    };
+pub async fn resolve<S: Store>(store: &S, key: &str) -> Result<(String, Vec<String>), StoreError> {
+    if let Some(anon) = key.strip_prefix("anon:") {
+        let node: Loaded<AnonNode> = load(store, Table::Identity, key).await?;
+        return match node.value.owner() {
+            Some(user) => Box::pin(resolve(store, &user_key(user))).await,
+            None => Ok((profile_of_anonymous(anon), vec![key.to_owned()])),
+        };
+    }
+    let user = key.strip_prefix("user:").unwrap_or(key);
     let node: Loaded<UserNode> = load(store, Table::Identity, &user_key(user)).await?;
-    Ok(crate::identity::members(
-        Some(user),
-        Some(&node.value),
-        None,
+    Ok((
+        profile_of_user(user),
+        crate::identity::members(Some(user), Some(&node.value), None),
     ))
 }
 

@@ -14,11 +14,23 @@ pub fn policy() -> &'static Policy {
 }
 
 pub fn ingestor(policy: &'static Policy) -> Ingestor<'static> {
-    Ingestor::new(Contract::global().unwrap(), policy, Limits::default(), TokenKey::new(*b"test-key-0123456789").unwrap())
+    Ingestor::new(
+        Contract::global().unwrap(),
+        policy,
+        Limits::default(),
+        TokenKey::new(*b"test-key-0123456789").unwrap(),
+    )
 }
 
 /// An event of `kind` at `at` (RFC 3339) for the given keys, with `properties`.
-pub fn event(id: &str, kind: &str, at: &str, anon: Option<&str>, user: Option<&str>, properties: Value) -> Value {
+pub fn event(
+    id: &str,
+    kind: &str,
+    at: &str,
+    anon: Option<&str>,
+    user: Option<&str>,
+    properties: Value,
+) -> Value {
     let mut subject = serde_json::Map::new();
     if let Some(a) = anon {
         subject.insert("anonymous_id".into(), json!(a));
@@ -37,15 +49,31 @@ pub fn event(id: &str, kind: &str, at: &str, anon: Option<&str>, user: Option<&s
 
 pub fn ingest(policy: &'static Policy, value: &Value) -> Ingested {
     let received = Timestamp::parse(value["occurred_at"].as_str().unwrap()).unwrap();
-    ingestor(policy).prepare(&serde_json::to_vec(value).unwrap(), received).unwrap()
+    ingestor(policy)
+        .prepare(&serde_json::to_vec(value).unwrap(), received)
+        .unwrap()
 }
 
 pub fn login(id: &str, at: &str, anon: &str, user: &str) -> Value {
-    event(id, "login", at, Some(anon), Some(user), json!({"method": "password"}))
+    event(
+        id,
+        "login",
+        at,
+        Some(anon),
+        Some(user),
+        json!({"method": "password"}),
+    )
 }
 
 pub fn view(id: &str, at: &str, anon: Option<&str>, user: Option<&str>) -> Value {
-    event(id, "content_view", at, anon, user, json!({"content_id": "c-1", "category": "guides"}))
+    event(
+        id,
+        "content_view",
+        at,
+        anon,
+        user,
+        json!({"content_id": "c-1", "category": "guides"}),
+    )
 }
 
 pub fn cart(id: &str, at: &str, user: &str, quantity: u32, price: f64) -> Value {

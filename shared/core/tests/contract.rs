@@ -10,7 +10,9 @@ use tailor_core::decode::{self, Limits};
 use tailor_core::event::ValidEvent;
 
 fn samples(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/samples").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/samples")
+        .join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -43,7 +45,12 @@ fn every_valid_sample_passes_schema_and_types() {
     assert!(files.len() >= 10, "expected a sample per event type");
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
-        assert_eq!(by_schema(contract, &bytes), None, "schema rejects {}", file.display());
+        assert_eq!(
+            by_schema(contract, &bytes),
+            None,
+            "schema rejects {}",
+            file.display()
+        );
         assert_eq!(by_types(&bytes), None, "types reject {}", file.display());
     }
 }
@@ -55,7 +62,11 @@ fn every_event_type_has_a_valid_sample() {
         let doc = decode::decode(&std::fs::read(&file).unwrap(), Limits::default()).unwrap();
         seen.insert(ValidEvent::parse(doc).unwrap().event_type);
     }
-    assert_eq!(seen.len(), tailor_core::event::EventType::ALL.len(), "{seen:?}");
+    assert_eq!(
+        seen.len(),
+        tailor_core::event::EventType::ALL.len(),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -66,13 +77,25 @@ fn every_invalid_sample_fails_both_for_its_stated_reason() {
         serde_json::from_slice(&std::fs::read(dir.join("MANIFEST.json")).unwrap()).unwrap();
     let files = samples("invalid");
     assert!(files.len() >= 20);
-    assert_eq!(files.len(), manifest.len(), "every invalid sample is in the manifest");
+    assert_eq!(
+        files.len(),
+        manifest.len(),
+        "every invalid sample is in the manifest"
+    );
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap();
         let expected = manifest[name]["reason"].as_str().unwrap();
         let bytes = std::fs::read(&file).unwrap();
-        assert_eq!(by_schema(contract, &bytes).as_deref(), Some(expected), "schema on {name}");
-        assert_eq!(by_types(&bytes).as_deref(), Some(expected), "types on {name}");
+        assert_eq!(
+            by_schema(contract, &bytes).as_deref(),
+            Some(expected),
+            "schema on {name}"
+        );
+        assert_eq!(
+            by_types(&bytes).as_deref(),
+            Some(expected),
+            "types on {name}"
+        );
     }
 }
 
@@ -83,7 +106,12 @@ fn the_typed_model_writes_back_what_the_schema_accepts() {
         let doc = decode::decode(&std::fs::read(&file).unwrap(), Limits::default()).unwrap();
         let event = ValidEvent::parse(doc).unwrap();
         let written = serde_json::to_value(&*event).unwrap();
-        assert!(contract.violations(&written).is_empty(), "{}: {:?}", file.display(), contract.violations(&written));
+        assert!(
+            contract.violations(&written).is_empty(),
+            "{}: {:?}",
+            file.display(),
+            contract.violations(&written)
+        );
         assert_eq!(ValidEvent::parse(written).unwrap(), event);
     }
 }
@@ -97,5 +125,9 @@ fn contract_rejections_name_the_rule_and_the_place() {
         panic!("expected a contract rejection");
     };
     assert_eq!(violations[0].pointer, "/properties/quantity");
-    assert!(violations[0].rule.contains("minimum"), "{}", violations[0].rule);
+    assert!(
+        violations[0].rule.contains("minimum"),
+        "{}",
+        violations[0].rule
+    );
 }

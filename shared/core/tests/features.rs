@@ -18,7 +18,14 @@ fn summaries() -> Vec<Summary> {
         cart("evt-cart-0002", "2026-11-20T09:50:00Z", "u-1", 1, 5.5),
         view("evt-view-0001", "2026-11-19T12:00:00Z", None, Some("u-1")),
         view("evt-view-0002", "2026-11-10T12:00:00Z", None, Some("u-1")),
-        event("evt-chk-00001", "checkout", "2026-11-18T10:00:00Z", None, Some("u-1"), json!({"order_id": "o-1", "total": 40.0, "currency": "EUR", "items": 3})),
+        event(
+            "evt-chk-00001",
+            "checkout",
+            "2026-11-18T10:00:00Z",
+            None,
+            Some("u-1"),
+            json!({"order_id": "o-1", "total": 40.0, "currency": "EUR", "items": 3}),
+        ),
     ]
     .iter()
     .map(|e| Summary::of(&ingest(p, e)).unwrap())
@@ -34,7 +41,10 @@ fn fold(items: &[Summary]) -> KeyInputs {
 }
 
 fn value(f: &tailor_core::features::ProfileFeatures, name: &str) -> f64 {
-    f.features[name].value.as_f64().unwrap_or_else(|| panic!("{name}"))
+    f.features[name]
+        .value
+        .as_f64()
+        .unwrap_or_else(|| panic!("{name}"))
 }
 
 #[test]
@@ -51,8 +61,14 @@ fn windowed_counts_and_cart_stats_match_hand_computed_values() {
     assert_eq!(value(&f, "cart_open_items"), 3.0);
     assert_eq!(value(&f, "cart_open_value"), 25.5);
     assert_eq!(value(&f, "revenue_30d"), 40.0);
-    assert_eq!(f.features["count_1h.add_to_cart"].updated_at, Timestamp::parse("2026-11-20T09:50:00Z").unwrap());
-    assert_eq!(f.features["last_at.checkout"].value, json!("2026-11-18T10:00:00.000Z"));
+    assert_eq!(
+        f.features["count_1h.add_to_cart"].updated_at,
+        Timestamp::parse("2026-11-20T09:50:00Z").unwrap()
+    );
+    assert_eq!(
+        f.features["last_at.checkout"].value,
+        json!("2026-11-18T10:00:00.000Z")
+    );
 }
 
 #[test]
@@ -101,14 +117,28 @@ fn no_features_from_events_whose_consent_lacks_personalization() {
 fn a_revocation_blocks_earlier_events_and_purges_them() {
     let p = policy();
     let ledger = revoke_at("2026-11-19T00:00:00Z");
-    let before = ingest(p, &view("evt-view-0100", "2026-11-18T10:00:00Z", None, Some("u-1")));
-    let after = ingest(p, &view("evt-view-0101", "2026-11-20T10:00:00Z", None, Some("u-1")));
+    let before = ingest(
+        p,
+        &view("evt-view-0100", "2026-11-18T10:00:00Z", None, Some("u-1")),
+    );
+    let after = ingest(
+        p,
+        &view("evt-view-0101", "2026-11-20T10:00:00Z", None, Some("u-1")),
+    );
     assert!(!gate(&before, &ledger, p).allowed);
     assert!(gate(&after, &ledger, p).allowed);
     let mut inputs = fold(&summaries());
     let removed = purge(&mut inputs, &ledger);
-    assert_eq!(removed, 2, "the view of the 10th and the checkout of the 18th");
-    assert!(inputs.events.values().all(|s| s.at > Timestamp::parse("2026-11-19T00:00:00Z").unwrap()));
+    assert_eq!(
+        removed, 2,
+        "the view of the 10th and the checkout of the 18th"
+    );
+    assert!(
+        inputs
+            .events
+            .values()
+            .all(|s| s.at > Timestamp::parse("2026-11-19T00:00:00Z").unwrap())
+    );
 }
 
 proptest! {

@@ -5,28 +5,41 @@ mod common;
 
 use common::{ingest, login, policy, view};
 use tailor_core::identity::{
-    AccountNode, AnonNode, AuditKind, IdentityView, UserNode, anon_key, profile_of_anonymous, profile_of_user,
-    resolve, user_key,
+    AccountNode, AnonNode, AuditKind, IdentityView, UserNode, anon_key, profile_of_anonymous,
+    profile_of_user, resolve, user_key,
 };
 use tailor_core::policy::{Policy, shipped};
 
 #[test]
 fn a_login_merges_the_anonymous_key_into_the_users_profile() {
     let p = policy();
-    let r = resolve(&ingest(p, &login("evt-login-001", "2026-11-20T10:00:00Z", "a-1", "u-1")), &IdentityView::default(), p);
+    let r = resolve(
+        &ingest(
+            p,
+            &login("evt-login-001", "2026-11-20T10:00:00Z", "a-1", "u-1"),
+        ),
+        &IdentityView::default(),
+        p,
+    );
     assert_eq!(r.profile_id, profile_of_user("u-1"));
     assert_eq!(r.anon_writes[&anon_key("a-1")].owner(), Some("u-1"));
     assert!(r.user_writes[&user_key("u-1")].anonymous.contains("a-1"));
     assert_eq!(r.audit.len(), 1);
     assert_eq!(r.audit[0].kind, AuditKind::Merge);
     assert_eq!(r.audit[0].evidence_event_id, "evt-login-001");
-    assert_eq!(r.changed_profiles[&profile_of_anonymous("a-1")], Vec::<String>::new());
+    assert_eq!(
+        r.changed_profiles[&profile_of_anonymous("a-1")],
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn replaying_a_login_changes_nothing() {
     let p = policy();
-    let e = ingest(p, &login("evt-login-001", "2026-11-20T10:00:00Z", "a-1", "u-1"));
+    let e = ingest(
+        p,
+        &login("evt-login-001", "2026-11-20T10:00:00Z", "a-1", "u-1"),
+    );
     let first = resolve(&e, &IdentityView::default(), p);
     let view = IdentityView {
         anon: first.anon_writes.get(&anon_key("a-1")).cloned(),
@@ -38,7 +51,13 @@ fn replaying_a_login_changes_nothing() {
 }
 
 /// Applies events one by one, carrying the nodes along like a store would.
-fn replay(events: &[serde_json::Value]) -> (AnonNode, std::collections::BTreeMap<String, UserNode>, Vec<AuditKind>) {
+fn replay(
+    events: &[serde_json::Value],
+) -> (
+    AnonNode,
+    std::collections::BTreeMap<String, UserNode>,
+    Vec<AuditKind>,
+) {
     let p = policy();
     let mut anon: Option<AnonNode> = None;
     let mut users: std::collections::BTreeMap<String, UserNode> = Default::default();
@@ -77,33 +96,56 @@ fn the_earliest_link_owns_a_key_whatever_the_arrival_order() {
     assert!(users2.get("u-late").is_none_or(|u| u.anonymous.is_empty()));
     assert_eq!(audit1, vec![AuditKind::Merge]);
     // Late evidence moved the key: an unmerge from one profile, a merge into the other.
-    assert_eq!(audit2, vec![AuditKind::Merge, AuditKind::Unmerge, AuditKind::Merge]);
+    assert_eq!(
+        audit2,
+        vec![AuditKind::Merge, AuditKind::Unmerge, AuditKind::Merge]
+    );
 }
 
 #[test]
 fn links_older_than_an_erasure_are_ignored() {
     let p = policy();
-    let e = ingest(p, &login("evt-login-001", "2026-11-20T10:00:00Z", "a-1", "u-1"));
-    let view = IdentityView { erased_at: Some(e.occurred_at.add_millis(1)), ..IdentityView::default() };
+    let e = ingest(
+        p,
+        &login("evt-login-001", "2026-11-20T10:00:00Z", "a-1", "u-1"),
+    );
+    let view = IdentityView {
+        erased_at: Some(e.occurred_at.add_millis(1)),
+        ..IdentityView::default()
+    };
     assert!(resolve(&e, &view, p).anon_writes.is_empty());
 }
 
 #[test]
 fn anonymous_events_resolve_to_the_owner_once_linked() {
     let p = policy();
-    let v = ingest(p, &view("evt-view-001", "2026-11-20T08:00:00Z", Some("a-1"), None));
-    assert_eq!(resolve(&v, &IdentityView::default(), p).profile_id, profile_of_anonymous("a-1"));
+    let v = ingest(
+        p,
+        &view("evt-view-001", "2026-11-20T08:00:00Z", Some("a-1"), None),
+    );
+    assert_eq!(
+        resolve(&v, &IdentityView::default(), p).profile_id,
+        profile_of_anonymous("a-1")
+    );
     let owned = IdentityView {
         anon: Some(AnonNode {
-            claims: [tailor_core::identity::Claim { at: v.occurred_at, event_id: "x".into(), user_id: "u-1".into() }]
-                .into(),
+            claims: [tailor_core::identity::Claim {
+                at: v.occurred_at,
+                event_id: "x".into(),
+                user_id: "u-1".into(),
+            }]
+            .into(),
             probable: Default::default(),
         }),
         ..IdentityView::default()
     };
     let r = resolve(&v, &owned, p);
     assert_eq!(r.profile_id, profile_of_user("u-1"));
-    assert_eq!(r.key, anon_key("a-1"), "inputs stay under the event's own key");
+    assert_eq!(
+        r.key,
+        anon_key("a-1"),
+        "inputs stay under the event's own key"
+    );
 }
 
 fn account_event() -> serde_json::Value {
@@ -114,7 +156,12 @@ fn account_event() -> serde_json::Value {
 }
 
 fn one_user_account() -> IdentityView {
-    IdentityView { account: Some(AccountNode { users: ["u-1".to_owned()].into() }), ..IdentityView::default() }
+    IdentityView {
+        account: Some(AccountNode {
+            users: ["u-1".to_owned()].into(),
+        }),
+        ..IdentityView::default()
+    }
 }
 
 #[test]
@@ -130,7 +177,9 @@ fn probabilistic_links_carry_confidence_evidence_expiry_and_purpose_when_policy_
         "{}\n@id(\"probable-links-us\")\npermit (principal == Tailor::Region::\"us\", action == Tailor::Action::\"link_probabilistic\", resource == Tailor::Purpose::\"personalization\") when {{ context.confidence_pct >= 80 }};",
         shipped::POLICIES
     );
-    let p: &'static Policy = Box::leak(Box::new(Policy::load(shipped::SCHEMA, &policies, shipped::ENTITIES).unwrap()));
+    let p: &'static Policy = Box::leak(Box::new(
+        Policy::load(shipped::SCHEMA, &policies, shipped::ENTITIES).unwrap(),
+    ));
     let e = ingest(p, &account_event());
     let r = resolve(&e, &one_user_account(), p);
     let link = &r.anon_writes[&anon_key("a-9")].probable["u-1"];
@@ -139,7 +188,10 @@ fn probabilistic_links_carry_confidence_evidence_expiry_and_purpose_when_policy_
     assert!(link.expires_at > e.occurred_at);
     assert_eq!(link.purpose, tailor_core::event::Purpose::Personalization);
     assert_eq!(r.audit[0].kind, AuditKind::ProbableLink);
-    assert_eq!(r.audit[0].policies[0].policies, vec!["probable-links-us".to_owned()]);
+    assert_eq!(
+        r.audit[0].policies[0].policies,
+        vec!["probable-links-us".to_owned()]
+    );
     // A probable link never makes the key part of the user's profile.
     assert_eq!(r.profile_id, profile_of_anonymous("a-9"));
 }

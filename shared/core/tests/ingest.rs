@@ -16,7 +16,12 @@ fn policy() -> &'static Policy {
 }
 
 fn ingestor() -> Ingestor<'static> {
-    Ingestor::new(Contract::global().unwrap(), policy(), Limits::default(), TokenKey::new(*b"test-key-0123456789").unwrap())
+    Ingestor::new(
+        Contract::global().unwrap(),
+        policy(),
+        Limits::default(),
+        TokenKey::new(*b"test-key-0123456789").unwrap(),
+    )
 }
 
 fn event() -> Value {
@@ -50,59 +55,98 @@ fn bytes(v: &Value) -> Vec<u8> {
 
 #[test]
 fn accepts_a_valid_event_and_routes_it_to_its_regions_destination() {
-    let ok = ingestor().prepare(&bytes(&event()), at("2026-11-20T10:00:01Z")).unwrap();
+    let ok = ingestor()
+        .prepare(&bytes(&event()), at("2026-11-20T10:00:01Z"))
+        .unwrap();
     assert_eq!(ok.destination, "eu-central");
     assert!(!ok.late);
     assert_eq!(ok.policies.len(), 2);
-    assert!(ok.policies.iter().all(|p| p.allowed && !p.policies.is_empty()));
+    assert!(
+        ok.policies
+            .iter()
+            .all(|p| p.allowed && !p.policies.is_empty())
+    );
 }
 
 #[test]
 fn minimizes_personal_fields_as_eu_policy_says() {
-    let ok = ingestor().prepare(&bytes(&event()), at("2026-11-20T10:00:01Z")).unwrap();
+    let ok = ingestor()
+        .prepare(&bytes(&event()), at("2026-11-20T10:00:01Z"))
+        .unwrap();
     let ctx = ok.event.context.as_ref().unwrap();
     assert_eq!(ctx.ip.unwrap().to_string(), "203.0.113.0");
-    assert_eq!(ctx.user_agent, None, "device details are dropped under gdpr");
+    assert_eq!(
+        ctx.user_agent, None,
+        "device details are dropped under gdpr"
+    );
     assert_eq!(ctx.locale.as_deref(), Some("en-GB"));
-    assert_eq!(ctx.page_url.as_deref(), Some("https://shop.example.com/signup"));
-    let Properties::Signup(s) = &ok.event.properties else { panic!() };
+    assert_eq!(
+        ctx.page_url.as_deref(),
+        Some("https://shop.example.com/signup")
+    );
+    let Properties::Signup(s) = &ok.event.properties else {
+        panic!()
+    };
     assert_eq!(s.email, None);
     let token = &ok.tokens["properties.email"];
     assert!(token.starts_with("tok_"));
     let text = serde_json::to_string(&ok).unwrap();
-    assert!(!text.contains("ada@example.com") && !text.contains("203.0.113.77"), "{text}");
+    assert!(
+        !text.contains("ada@example.com") && !text.contains("203.0.113.77"),
+        "{text}"
+    );
 }
 
 #[test]
 fn keeps_device_details_outside_gdpr_regions() {
     let mut e = event();
     e["region"] = json!("us");
-    let ok = ingestor().prepare(&bytes(&e), at("2026-11-20T10:00:01Z")).unwrap();
-    assert_eq!(ok.event.context.unwrap().user_agent.as_deref(), Some("Mozilla/5.0"));
+    let ok = ingestor()
+        .prepare(&bytes(&e), at("2026-11-20T10:00:01Z"))
+        .unwrap();
+    assert_eq!(
+        ok.event.context.unwrap().user_agent.as_deref(),
+        Some("Mozilla/5.0")
+    );
     assert_eq!(ok.destination, "us-east");
 }
 
 #[test]
 fn the_same_value_gets_the_same_token_and_another_key_another() {
-    let a = ingestor().prepare(&bytes(&event()), at("2026-11-20T10:00:01Z")).unwrap();
-    let b = ingestor().prepare(&bytes(&event()), at("2026-11-20T11:00:01Z")).unwrap();
+    let a = ingestor()
+        .prepare(&bytes(&event()), at("2026-11-20T10:00:01Z"))
+        .unwrap();
+    let b = ingestor()
+        .prepare(&bytes(&event()), at("2026-11-20T11:00:01Z"))
+        .unwrap();
     assert_eq!(a.tokens, b.tokens);
-    let other = Ingestor::new(Contract::global().unwrap(), policy(), Limits::default(), TokenKey::new(*b"another-key-987654").unwrap());
-    let c = other.prepare(&bytes(&event()), at("2026-11-20T10:00:01Z")).unwrap();
+    let other = Ingestor::new(
+        Contract::global().unwrap(),
+        policy(),
+        Limits::default(),
+        TokenKey::new(*b"another-key-987654").unwrap(),
+    );
+    let c = other
+        .prepare(&bytes(&event()), at("2026-11-20T10:00:01Z"))
+        .unwrap();
     assert_ne!(a.tokens, c.tokens);
 }
 
 #[test]
 fn corrects_clock_skew_from_sent_at() {
     // The device clock is an hour behind: it says it sent at 10:00:01, we received at 11:00:01.
-    let ok = ingestor().prepare(&bytes(&event()), at("2026-11-20T11:00:01Z")).unwrap();
+    let ok = ingestor()
+        .prepare(&bytes(&event()), at("2026-11-20T11:00:01Z"))
+        .unwrap();
     assert_eq!(ok.skew_ms, Timestamp::HOUR);
     assert_eq!(ok.occurred_at, at("2026-11-20T11:00:00Z"));
 }
 
 #[test]
 fn small_skew_is_transit_not_a_wrong_clock() {
-    let ok = ingestor().prepare(&bytes(&event()), at("2026-11-20T10:00:02.500Z")).unwrap();
+    let ok = ingestor()
+        .prepare(&bytes(&event()), at("2026-11-20T10:00:02.500Z"))
+        .unwrap();
     assert_eq!(ok.skew_ms, 0);
     assert_eq!(ok.occurred_at, at("2026-11-20T10:00:00Z"));
 }
@@ -113,10 +157,14 @@ fn tags_events_later_than_their_type_allows() {
     e["event_type"] = json!("content_view");
     e["properties"] = json!({"content_id": "c-1", "category": "guides"});
     e["sent_at"] = json!("2026-11-20T17:00:00Z"); // buffered on the device for 7 hours
-    let late = ingestor().prepare(&bytes(&e), at("2026-11-20T17:00:00Z")).unwrap();
+    let late = ingestor()
+        .prepare(&bytes(&e), at("2026-11-20T17:00:00Z"))
+        .unwrap();
     assert!(late.late, "content views may be 6 hours late");
     e["sent_at"] = json!("2026-11-20T15:00:00Z");
-    let on_time = ingestor().prepare(&bytes(&e), at("2026-11-20T15:00:00Z")).unwrap();
+    let on_time = ingestor()
+        .prepare(&bytes(&e), at("2026-11-20T15:00:00Z"))
+        .unwrap();
     assert!(!on_time.late);
 }
 
@@ -124,9 +172,18 @@ fn tags_events_later_than_their_type_allows() {
 fn dead_letters_behaviour_without_analytics_consent_keeping_only_minimized_data() {
     let mut e = event();
     e["consent"]["purposes"] = json!(["marketing"]);
-    let err = ingestor().prepare(&bytes(&e), at("2026-11-20T10:00:01Z")).unwrap_err();
+    let err = ingestor()
+        .prepare(&bytes(&e), at("2026-11-20T10:00:01Z"))
+        .unwrap_err();
     assert_eq!(err.reason(), DeadLetterReason::ConsentDenied);
-    let IngestError::ConsentDenied { minimized, decision, .. } = err else { panic!() };
+    let IngestError::ConsentDenied {
+        minimized,
+        decision,
+        ..
+    } = err
+    else {
+        panic!()
+    };
     assert!(!decision.allowed);
     let kept = serde_json::to_string(&minimized).unwrap();
     assert!(!kept.contains("ada@example.com") && !kept.contains("203.0.113.77"));
@@ -138,14 +195,20 @@ fn consent_changes_are_accepted_whatever_the_claim() {
     e["event_type"] = json!("consent_change");
     e["consent"]["purposes"] = json!([]);
     e["properties"] = json!({"action": "revoke", "purposes": ["personalization"], "source": "settings", "policy_version": "v3"});
-    assert!(ingestor().prepare(&bytes(&e), at("2026-11-20T10:00:01Z")).is_ok());
+    assert!(
+        ingestor()
+            .prepare(&bytes(&e), at("2026-11-20T10:00:01Z"))
+            .is_ok()
+    );
 }
 
 #[test]
 fn dead_letters_regions_without_an_approved_destination() {
     let mut e = event();
     e["region"] = json!("br");
-    let err = ingestor().prepare(&bytes(&e), at("2026-11-20T10:00:01Z")).unwrap_err();
+    let err = ingestor()
+        .prepare(&bytes(&e), at("2026-11-20T10:00:01Z"))
+        .unwrap_err();
     assert_eq!(err.reason(), DeadLetterReason::NoDestination);
 }
 
@@ -153,10 +216,22 @@ fn dead_letters_regions_without_an_approved_destination() {
 fn broken_records_get_their_own_reason() {
     let i = ingestor();
     let now = at("2026-11-20T10:00:01Z");
-    assert_eq!(i.prepare(b"{\"event_id\": ", now).unwrap_err().reason(), DeadLetterReason::MalformedJson);
-    assert_eq!(i.prepare(&[0xff, 0xfe], now).unwrap_err().reason(), DeadLetterReason::NotUtf8);
-    assert_eq!(i.prepare(&vec![b' '; 70_000], now).unwrap_err().reason(), DeadLetterReason::TooLarge);
+    assert_eq!(
+        i.prepare(b"{\"event_id\": ", now).unwrap_err().reason(),
+        DeadLetterReason::MalformedJson
+    );
+    assert_eq!(
+        i.prepare(&[0xff, 0xfe], now).unwrap_err().reason(),
+        DeadLetterReason::NotUtf8
+    );
+    assert_eq!(
+        i.prepare(&vec![b' '; 70_000], now).unwrap_err().reason(),
+        DeadLetterReason::TooLarge
+    );
     let mut e = event();
     e["schema_version"] = json!("2.0");
-    assert_eq!(i.prepare(&bytes(&e), now).unwrap_err().reason(), DeadLetterReason::Contract);
+    assert_eq!(
+        i.prepare(&bytes(&e), now).unwrap_err().reason(),
+        DeadLetterReason::Contract
+    );
 }

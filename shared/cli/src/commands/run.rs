@@ -21,22 +21,17 @@ pub enum ReceivedAt {
     Now,
 }
 
-/// The time a record is received at, under `mode`.
+/// The time a replayed record counts as received: its `sent_at`, else its
+/// `occurred_at`; `None` when it has neither (such as a broken record).
 #[must_use]
-pub fn received_at(bytes: &[u8], mode: ReceivedAt, now: Timestamp) -> Timestamp {
+pub fn replay_time(bytes: &[u8]) -> Option<Timestamp> {
     #[derive(serde::Deserialize)]
     struct Times {
         sent_at: Option<String>,
         occurred_at: Option<String>,
     }
-    if mode == ReceivedAt::Now {
-        return now;
-    }
-    serde_json::from_slice::<Times>(bytes)
-        .ok()
-        .and_then(|t| t.sent_at.or(t.occurred_at))
-        .and_then(|t| Timestamp::parse(&t).ok())
-        .unwrap_or(now)
+    let times = serde_json::from_slice::<Times>(bytes).ok()?;
+    Timestamp::parse(&times.sent_at.or(times.occurred_at)?).ok()
 }
 
 /// Runs `lines` through the pipeline in batches, with a progress bar on a terminal.
@@ -57,13 +52,26 @@ pub async fn run(
         ProgressBar::hidden()
     };
     let mut report = RunReport::default();
+    let mut last = match mode {
+        ReceivedAt::Sent => lines
+            .iter()
+            .find_map(|(_, b)| replay_time(b))
+            .unwrap_or(now),
+        ReceivedAt::Now => now,
+    };
     for chunk in lines.chunks(batch.max(1)) {
         let records: Vec<Record> = chunk
             .iter()
-            .map(|(line, bytes)| Record {
-                id: format!("line:{line}"),
-                received_at: received_at(bytes, mode, now),
-                bytes: bytes.clone(),
+            .map(|(line, bytes)| {
+                if mode == ReceivedAt::Sent {
+                    // A record without a readable time arrives with the records around it.
+                    last = replay_time(bytes).unwrap_or(last);
+                }
+                Record {
+                    id: format!("line:{line}"),
+                    received_at: last,
+                    bytes: bytes.clone(),
+                }
             })
             .collect();
         pipeline.process(&records, &mut report).await;

@@ -20,9 +20,6 @@ use tailor_core::Timestamp;
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::consent::Ledger;
 use tailor_core::disposition::{DeadLetterReason, Disposition};
-use tailor_core::identity::{
-    AnonNode, UserNode, anon_key, members, profile_of_anonymous, profile_of_user, user_key,
-};
 use tailor_core::ports::{Clock, Store, Table};
 use tailor_core::state;
 use tailor_local::SystemClock;
@@ -196,21 +193,8 @@ async fn resolve(
     store: &impl Store,
     id: &str,
 ) -> Result<(String, Vec<String>), tailor_core::ports::StoreError> {
-    if let Some(user) = id.strip_prefix("user:") {
-        let node: state::Loaded<UserNode> =
-            state::load(store, Table::Identity, &user_key(user)).await?;
-        return Ok((
-            profile_of_user(user),
-            members(Some(user), Some(&node.value), None),
-        ));
-    }
-    if let Some(anon) = id.strip_prefix("anon:") {
-        let node: state::Loaded<AnonNode> =
-            state::load(store, Table::Identity, &anon_key(anon)).await?;
-        return match node.value.owner() {
-            Some(user) => Box::pin(resolve(store, &user_key(user))).await,
-            None => Ok((profile_of_anonymous(anon), vec![anon_key(anon)])),
-        };
+    if id.starts_with("user:") || id.starts_with("anon:") {
+        return state::resolve(store, id).await;
     }
     Ok((id.to_owned(), Vec::new()))
 }

@@ -52,7 +52,8 @@ pub struct ProfileFeatures {
 }
 
 fn number(v: f64, at: Timestamp) -> Feature {
-    let value = serde_json::Number::from_f64((v * 1e6).round() / 1e6)
+    // `+ 0.0` turns the -0.0 an empty float sum yields into 0.0.
+    let value = serde_json::Number::from_f64((v * 1e6).round() / 1e6 + 0.0)
         .map_or(serde_json::Value::Null, serde_json::Value::Number);
     Feature {
         value,

@@ -1,0 +1,124 @@
+use serde_json::{Value, json};
+use tailor_core::identity::profile_of_user;
+use tailor_core::ports::Table;
+use tailor_tests::{event, spawn_pipeline};
+
+fn view(id: &str, at: &str) -> Value {
+    event(
+        id,
+        "content_view",
+        at,
+        json!({"anonymous_id": "a-3", "user_id": "u-3"}),
+        json!({"content_id": "c-1", "category": "guides"}),
+    )
+}
+
+fn change(id: &str, at: &str, action: &str, purposes: &[&str]) -> Value {
+    let mut e = event(
+        id,
+        "consent_change",
+        at,
+        json!({"user_id": "u-3"}),
+        json!({"action": action, "purposes": purposes, "source": "settings", "policy_version": "v2"}),
+    );
+    e["consent"]["purposes"] = json!([]);
+    e
+}
+
+#[test]
+fn revoking_personalization_deletes_features_and_records_completion() {
+    let mut p = spawn_pipeline();
+    p.send(&[
+        view("evt-view-0301", "2026-11-20T09:00:00Z"),
+        view("evt-view-0302", "2026-11-20T09:05:00Z"),
+    ]);
+    assert!(p.features(&profile_of_user("u-3")).is_some());
+    p.send(&[change(
+        "evt-revoke-03",
+        "2026-11-20T10:00:00Z",
+        "revoke",
+        &["personalization"],
+    )]);
+    assert!(p.features(&profile_of_user("u-3")).is_none());
+    assert!(p.table(Table::FeatureInputs).is_empty());
+    let audit = p.table(Table::Audit);
+    let (_, completion) = audit
+        .iter()
+        .find(|(k, _)| k == "consent/evt-revoke-03")
+        .expect("completion record");
+    assert_eq!(completion["action"], "revoke");
+    assert_eq!(completion["steps"]["feature_inputs_deleted"], json!(2));
+    // A late event from before the revocation stays out.
+    p.send(&[view("evt-view-0303", "2026-11-20T09:30:00Z")]);
+    assert!(p.table(Table::FeatureInputs).is_empty());
+}
+
+#[test]
+fn a_later_event_whose_own_consent_grants_personalization_counts_again() {
+    let mut p = spawn_pipeline();
+    p.send(&[change(
+        "evt-revoke-04",
+        "2026-11-20T10:00:00Z",
+        "revoke",
+        &["personalization"],
+    )]);
+    p.send(&[view("evt-view-0401", "2026-11-20T11:00:00Z")]);
+    let f = p.features(&profile_of_user("u-3")).unwrap();
+    assert_eq!(f["features"]["count_24h.content_view"]["value"], json!(1.0));
+}
+
+#[test]
+fn erasure_unlinks_identity_deletes_features_and_keeps_late_events_out() {
+    let mut p = spawn_pipeline();
+    p.send(&[
+        event(
+            "evt-login-0501",
+            "login",
+            "2026-11-20T08:00:00Z",
+            json!({"anonymous_id": "a-3", "user_id": "u-3"}),
+            json!({"method": "password"}),
+        ),
+        view("evt-view-0501", "2026-11-20T09:00:00Z"),
+    ]);
+    assert!(!p.table(Table::Identity).is_empty());
+    p.send(&[change(
+        "evt-erase-0501",
+        "2026-11-20T10:00:00Z",
+        "erase",
+        &[],
+    )]);
+    assert!(
+        p.table(Table::Identity).is_empty(),
+        "{:?}",
+        p.table(Table::Identity)
+    );
+    assert!(p.table(Table::FeatureInputs).is_empty());
+    assert!(p.features(&profile_of_user("u-3")).is_none());
+    let tombstones = p.table(Table::Tombstones);
+    assert_eq!(tombstones.len(), 2, "one per key: user and anonymous");
+    p.send(&[view("evt-view-0502", "2026-11-20T09:30:00Z")]);
+    assert!(
+        p.table(Table::FeatureInputs).is_empty(),
+        "late data about an erased person stays out"
+    );
+    let audit = p.table(Table::Audit);
+    let (_, completion) = audit
+        .iter()
+        .find(|(k, _)| k == "consent/evt-erase-0501")
+        .unwrap();
+    assert_eq!(completion["steps"]["identity_keys_unlinked"], json!(2));
+}
+
+#[test]
+fn every_stored_item_expires() {
+    let mut p = spawn_pipeline();
+    p.send_batches(&tailor_tests::generated(40, 7, 3), 100);
+    for table in Table::ALL {
+        for (key, item) in p.pipeline.store().scan(table).unwrap() {
+            assert!(
+                item.expires_at.as_millis() < i64::MAX / 2,
+                "{table:?} {key} never expires"
+            );
+        }
+    }
+}

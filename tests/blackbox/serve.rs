@@ -1,0 +1,98 @@
+//! The local HTTP API.
+
+use serde_json::json;
+use tailor_tests::{event, spawn_server};
+
+fn view(id: &str) -> serde_json::Value {
+    event(
+        id,
+        "content_view",
+        "2026-11-20T10:00:00Z",
+        json!({"anonymous_id": "a-s", "user_id": "u-s"}),
+        json!({"content_id": "c-1", "category": "guides"}),
+    )
+}
+
+#[test]
+fn serves_events_profiles_and_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server(dir.path());
+    assert_eq!(server.get("/healthz"), (200, json!({"status": "ok"})));
+    let login = event(
+        "evt-serve-login",
+        "login",
+        "2026-11-20T09:00:00Z",
+        json!({"anonymous_id": "a-s", "user_id": "u-s"}),
+        json!({"method": "password"}),
+    );
+    assert_eq!(server.post("/v1/events", &login).0, 202);
+
+    let (status, body) = server.post("/v1/events", &view("evt-serve-0001"));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["records"][0]["outcome"]["disposition"], "accepted");
+
+    let lines = [view("evt-serve-0002"), view("evt-serve-0001")]
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (status, body) = server.request(
+        "POST",
+        "/v1/events",
+        "application/x-ndjson",
+        lines.as_bytes(),
+    );
+    assert_eq!(status, 202);
+    assert_eq!(body["records"][1]["outcome"]["duplicate"], true);
+
+    let (status, profile) = server.get("/v1/profiles/user:u-s");
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(
+        profile["features"]["features"]["count_24h.content_view"]["value"],
+        json!(2.0)
+    );
+    let (status, by_anon) = server.get("/v1/profiles/anon:a-s");
+    assert_eq!(status, 200);
+    assert_eq!(by_anon["profile_id"], profile["profile_id"]);
+
+    let mut revoke = event(
+        "evt-serve-revoke",
+        "consent_change",
+        "2026-11-20T11:00:00Z",
+        json!({"user_id": "u-s"}),
+        json!({"action": "revoke", "purposes": ["personalization"], "source": "api", "policy_version": "v1"}),
+    );
+    revoke["consent"]["purposes"] = json!([]);
+    let (status, body) = server.post("/v1/consent", &revoke);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["completion"]["steps"]["feature_inputs_deleted"],
+        json!(3),
+        "the login and two views"
+    );
+    assert_eq!(server.get("/v1/profiles/user:u-s").0, 404);
+}
+
+#[test]
+fn rejects_bad_input_with_clear_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server(dir.path());
+    let mut bad = view("evt-serve-bad1");
+    bad["properties"]["content_id"] = json!("");
+    let (status, body) = server.post("/v1/events", &bad);
+    assert_eq!(status, 422);
+    assert_eq!(body["records"][0]["outcome"]["reason"], "contract");
+    let (status, _) = server.request(
+        "POST",
+        "/v1/events",
+        "application/json",
+        &vec![b' '; 70_000],
+    );
+    assert_eq!(status, 413);
+    assert_eq!(
+        server.post("/v1/consent", &view("evt-serve-0003")).0,
+        422,
+        "only consent changes"
+    );
+    assert_eq!(server.get("/v1/profiles/user:nobody").0, 404);
+}

@@ -1,0 +1,151 @@
+//! Whole streams: order and repeats do not change the result, the backfill
+//! matches the online state, and nothing is ever written without consent.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use serde_json::Value;
+use tailor_core::ports::Table;
+use tailor_tests::{PipelineHandle, generated, spawn_pipeline};
+
+/// A deterministic shuffle with some lines delivered twice.
+fn shuffled_with_repeats(lines: &[Vec<u8>], seed: u64, repeat_every: usize) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = lines.to_vec();
+    out.extend(lines.iter().step_by(repeat_every).cloned());
+    let mut state = seed | 1;
+    for i in (1..out.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    out
+}
+
+fn run(lines: &[Vec<u8>], batch: usize) -> PipelineHandle {
+    let mut p = spawn_pipeline();
+    p.send_batches(lines, batch);
+    p
+}
+
+#[test]
+fn a_shuffled_duplicated_stream_gives_byte_identical_feature_state() {
+    let lines = generated(120, 21, 42);
+    let clean = run(&lines, 100);
+    let messy = run(&shuffled_with_repeats(&lines, 9, 7), 37);
+    let a = clean.feature_state();
+    let b = messy.feature_state();
+    assert!(
+        clean.table(Table::Features).len() > 20,
+        "the stream produces features"
+    );
+    assert!(
+        a == b,
+        "feature state differs: {} vs {} bytes",
+        a.len(),
+        b.len()
+    );
+}
+
+#[test]
+fn replaying_a_whole_stream_changes_no_feature() {
+    let lines = generated(50, 7, 4);
+    let mut p = run(&lines, 100);
+    let once = p.feature_state();
+    p.send_batches(&lines, 100);
+    assert_eq!(p.feature_state(), once);
+}
+
+#[test]
+fn the_backfill_from_the_offline_log_matches_the_online_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("enriched.jsonl");
+    let mut p = spawn_pipeline();
+    p.pipeline.archive_enriched(&log).unwrap();
+    p.send_batches(&generated(80, 14, 21), 100);
+    p.pipeline.flush().unwrap();
+    let offline =
+        tailor_cli::commands::backfill::backfill(&log, p.pipeline.store(), p.pipeline.policy())
+            .unwrap();
+    let online = tailor_cli::commands::backfill::online(p.pipeline.store()).unwrap();
+    assert!(online.len() > 10);
+    assert_eq!(
+        offline.keys().collect::<Vec<_>>(),
+        online.keys().collect::<Vec<_>>()
+    );
+    for (profile, features) in &online {
+        assert_eq!(&offline[profile], features, "{profile}");
+    }
+}
+
+/// Every stored input comes from an event whose own consent granted
+/// personalization, with no revocation of it at or after the event.
+fn assert_no_input_without_consent(p: &PipelineHandle, claims: &BTreeMap<String, bool>) {
+    let ledgers: Vec<(String, Value)> = p.table(Table::Consent);
+    let revocations: BTreeSet<(String, String)> = ledgers
+        .iter()
+        .flat_map(|(key, l)| {
+            l["entries"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["action"] != "grant")
+                .map(move |e| (key.clone(), e["at"].as_str().unwrap_or_default().to_owned()))
+        })
+        .collect();
+    for (key, inputs) in p.table(Table::FeatureInputs) {
+        for summary in inputs["events"].as_array().unwrap() {
+            let id = summary["id"].as_str().unwrap();
+            assert_eq!(
+                claims.get(id),
+                Some(&true),
+                "input {id} without a personalization claim"
+            );
+            let at = summary["at"].as_str().unwrap();
+            assert!(
+                !revocations
+                    .iter()
+                    .any(|(k, t)| k == &key && t.as_str() >= at),
+                "input {id} kept under {key} despite a later revocation"
+            );
+        }
+    }
+}
+
+fn claims(lines: &[Vec<u8>]) -> BTreeMap<String, bool> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .filter_map(|v| {
+            let id = v["event_id"].as_str()?.to_owned();
+            let granted = v["consent"]["purposes"]
+                .as_array()?
+                .iter()
+                .any(|p| p == "personalization");
+            Some((id, granted))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_stream_in_any_order_gives_the_same_features(seed in 0u64..1_000, shuffle in 1u64..1_000, batch in 5usize..120) {
+        let lines = generated(25, 10, seed);
+        let clean = run(&lines, 100).feature_state();
+        let messy = run(&shuffled_with_repeats(&lines, shuffle, 5), batch).feature_state();
+        prop_assert!(clean == messy);
+    }
+
+    #[test]
+    fn no_feature_is_ever_written_without_the_purposes_consent(seed in 0u64..1_000, batch in 5usize..80) {
+        let lines = generated(30, 10, seed);
+        let claims = claims(&lines);
+        let mut p = spawn_pipeline();
+        for chunk in lines.chunks(batch) {
+            p.send_raw(chunk);
+            assert_no_input_without_consent(&p, &claims);
+        }
+    }
+}
