@@ -3,6 +3,12 @@
 //!
 //! Everything runs in-process on loopback; nothing here needs a cloud.
 
+#![allow(
+    clippy::expect_used,
+    clippy::needless_pass_by_value,
+    reason = "test helpers fail loudly and take owned JSON for brevity"
+)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 

@@ -16,7 +16,11 @@ fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/cases");
     let mut out = Vec::new();
     for function in std::fs::read_dir(&root).unwrap() {
-        for case in std::fs::read_dir(function.unwrap().path()).unwrap() {
+        let function = function.unwrap().path();
+        if !function.is_dir() {
+            continue;
+        }
+        for case in std::fs::read_dir(function).unwrap() {
             out.push(case.unwrap().path());
         }
     }
@@ -125,10 +129,10 @@ fn run_case(dir: &Path) -> Result<(), String> {
             let exists = p.table(Table::Identity).iter().any(|(k, _)| k == key);
             match node.get("owner").and_then(Value::as_str) {
                 Some(o) if owner(&p, key).as_deref() != Some(o) => {
-                    errors.push(format!("{key}: want owner {o}, got {:?}", owner(&p, key)))
+                    errors.push(format!("{key}: want owner {o}, got {:?}", owner(&p, key)));
                 }
                 None if node.is_null() && exists => {
-                    errors.push(format!("{key}: want no identity node"))
+                    errors.push(format!("{key}: want no identity node"));
                 }
                 _ => {}
             }

@@ -20,7 +20,7 @@ fn view(id: &str) -> Value {
 fn dead_letters_keep_the_original_bytes_and_the_reason() {
     let mut p = spawn_pipeline();
     let broken = br#"{"event_id": "evt-broken-01", "event_type": "login""#.to_vec();
-    let outcome = p.send_raw(&[broken.clone()]);
+    let outcome = p.send_raw(std::slice::from_ref(&broken));
     assert_eq!(
         outcome.dispositions[0].1,
         Disposition::DeadLettered {

@@ -2,6 +2,12 @@
 //! through the pipeline or the HTTP server; dispositions, stored state,
 //! logs and responses come out.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers in test binaries fail loudly"
+)]
+
 mod conformance;
 mod consent;
 mod enrich;

@@ -97,7 +97,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             match self.try_enrich(ingested, report).await {
                 Ok(()) => return Disposition::ACCEPTED,
                 Err(StoreError::Conflict { .. }) => {
-                    debug!(step = NAME, "identity write raced; resolving again")
+                    debug!(step = NAME, "identity write raced; resolving again");
                 }
                 Err(e) => {
                     warn!(step = NAME, error = %e, "enrich failed");
@@ -132,18 +132,10 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             .filter_map(|t| t.value.map(|t| t.erased_at))
             .max();
 
-        // The anonymous key's current owner may lose it to this event.
         let mut others = std::collections::BTreeMap::new();
         let mut other_versions = std::collections::BTreeMap::new();
-        if let Some(owner) = anon.as_ref().and_then(|a| a.value.owner()) {
-            if s.user_id.as_deref() != Some(owner) {
-                let node: Loaded<UserNode> =
-                    state::load(self.store, Table::Identity, &user_key(owner)).await?;
-                other_versions.insert(owner.to_owned(), node.version);
-                others.insert(owner.to_owned(), node.value);
-            }
-        }
-        // A claim by a different, earlier user can give the key to them.
+        // A link can move the key between its claimants (the current owner
+        // among them): load their nodes so the move is written consistently.
         if let (Some(a), Some(_)) = (&anon, &s.user_id) {
             for claim in &a.value.claims {
                 if !others.contains_key(&claim.user_id)

@@ -94,7 +94,7 @@ impl<S: Store> Features<'_, S> {
                 Ok(Applied::Unchanged) => return Disposition::DUPLICATE,
                 Ok(_) => return Disposition::ACCEPTED,
                 Err(StoreError::Conflict { .. }) => {
-                    debug!(step = NAME, "inputs write raced; applying again")
+                    debug!(step = NAME, "inputs write raced; applying again");
                 }
                 Err(e) => {
                     warn!(step = NAME, error = %e, "features update failed");

@@ -1,1 +1,151 @@
-fn main() {}
+//! Throughput of each step on one core, over a generated stream.
+//!
+//! - `ingest/prepare`: decode, schema check, typing, minimization, consent
+//!   gate, lateness and routing of one raw record (the pure step).
+//! - `enrich/resolve`: identity resolution of one ingested event against
+//!   its loaded nodes (the pure step).
+//! - `features/apply+compute`: folding one event into its key's inputs and
+//!   recomputing the profile's features (the pure step).
+//! - `pipeline/local`: every function chained over the embedded store
+//!   (in memory), per record: the whole local platform.
+//!
+//! Results are recorded in `docs/benchmarks.md`.
+
+#![allow(clippy::expect_used, reason = "benchmarks fail loudly")]
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use tailor_cli::generate::{GenOptions, generate};
+use tailor_cli::pipeline::{LocalPipeline, PipelineConfig, RunReport};
+use tailor_core::Timestamp;
+use tailor_core::batch::Record;
+use tailor_core::contract::Contract;
+use tailor_core::decode::Limits;
+use tailor_core::features::{KeyInputs, Summary, compute};
+use tailor_core::identity::{IdentityView, resolve};
+use tailor_core::ingest::{Ingested, Ingestor};
+use tailor_core::policy::Policy;
+use tailor_core::token::TokenKey;
+
+fn stream() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    generate(
+        &GenOptions {
+            profiles: 200,
+            days: 14,
+            ..GenOptions::default()
+        },
+        &mut out,
+    )
+    .expect("generate");
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn sent_at(bytes: &[u8]) -> Timestamp {
+    tailor_cli::commands::run::replay_time(bytes).unwrap_or(Timestamp::from_millis(0))
+}
+
+fn steps(c: &mut Criterion) {
+    let lines = stream();
+    let policy: &'static Policy = Box::leak(Box::new(Policy::shipped().expect("policy")));
+    let key = TokenKey::new(*b"bench-key-0123456789").expect("key");
+    let ingestor = Ingestor::new(
+        Contract::global().expect("schemas"),
+        policy,
+        Limits::default(),
+        key.clone(),
+    );
+    let ingested: Vec<Ingested> = lines
+        .iter()
+        .filter_map(|l| ingestor.prepare(l, sent_at(l)).ok())
+        .collect();
+
+    let mut group = c.benchmark_group("ingest");
+    group.throughput(Throughput::Elements(lines.len() as u64));
+    group.bench_function("prepare", |b| {
+        b.iter(|| {
+            for l in &lines {
+                let _ = black_box(ingestor.prepare(black_box(l), sent_at(l)));
+            }
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("enrich");
+    group.throughput(Throughput::Elements(ingested.len() as u64));
+    let view = IdentityView::default();
+    group.bench_function("resolve", |b| {
+        b.iter(|| {
+            for e in &ingested {
+                black_box(resolve(black_box(e), &view, policy));
+            }
+        });
+    });
+    group.finish();
+
+    let summaries: Vec<Summary> = ingested.iter().filter_map(Summary::of).collect();
+    let mut group = c.benchmark_group("features");
+    group.throughput(Throughput::Elements(summaries.len() as u64));
+    group.bench_function("apply+compute", |b| {
+        b.iter_batched(
+            KeyInputs::default,
+            |mut inputs| {
+                // One key per 20 events: a realistic amount of history per profile.
+                for chunk in summaries.chunks(20) {
+                    inputs = KeyInputs::default();
+                    for s in chunk {
+                        inputs.apply(s.clone());
+                        black_box(compute("p", std::slice::from_ref(&inputs), None));
+                    }
+                }
+                inputs
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let records: Vec<Record> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Record {
+            id: i.to_string(),
+            received_at: sent_at(l),
+            bytes: l.clone(),
+        })
+        .collect();
+    let mut group = c.benchmark_group("pipeline");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(records.len() as u64));
+    group.bench_function("local", |b| {
+        b.iter_batched(
+            || {
+                LocalPipeline::open(PipelineConfig {
+                    state: None,
+                    key: key.clone(),
+                    limits: Limits::default(),
+                    replay_clock: true,
+                })
+                .expect("pipeline")
+            },
+            |pipeline| {
+                let mut report = RunReport::default();
+                for chunk in records.chunks(100) {
+                    runtime.block_on(pipeline.process(chunk, &mut report));
+                }
+                report
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, steps);
+criterion_main!(benches);

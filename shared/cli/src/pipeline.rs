@@ -249,10 +249,10 @@ impl LocalPipeline {
             report.absorb(&next);
             let mut updated = next.dispositions.into_iter();
             for slot in &mut outcome.dispositions {
-                if !slot.1.acknowledges() {
-                    if let Some((_, d)) = updated.next() {
-                        slot.1 = d;
-                    }
+                if !slot.1.acknowledges()
+                    && let Some((_, d)) = updated.next()
+                {
+                    slot.1 = d;
                 }
             }
         }

@@ -61,7 +61,7 @@ pub enum IngestError {
         /// The event type.
         event_type: String,
         /// The denying check.
-        decision: PolicyDecision,
+        decision: Box<PolicyDecision>,
         /// The event with personal fields minimized, kept instead of the original bytes.
         minimized: Box<Event>,
     },
@@ -71,7 +71,7 @@ pub enum IngestError {
         /// The region.
         region: String,
         /// The denying check.
-        decision: PolicyDecision,
+        decision: Box<PolicyDecision>,
     },
 }
 
@@ -180,7 +180,7 @@ impl<'p> Ingestor<'p> {
                 .destination(&minimized.region)
                 .map_err(|decision| IngestError::NoDestination {
                     region: minimized.region.clone(),
-                    decision,
+                    decision: Box::new(decision),
                 })?;
         let collect = self.policy.collect(
             "ingest",
@@ -191,7 +191,7 @@ impl<'p> Ingestor<'p> {
         if !collect.allowed {
             return Err(IngestError::ConsentDenied {
                 event_type: minimized.event_type.to_string(),
-                decision: collect,
+                decision: Box::new(collect),
                 minimized: Box::new(minimized),
             });
         }

@@ -55,7 +55,7 @@ impl InvocationReport {
             Disposition::Accepted { duplicate: false } => self.accepted += 1,
             Disposition::Accepted { duplicate: true } => self.duplicates += 1,
             Disposition::DeadLettered { reason } => {
-                *self.dead_lettered.entry(reason).or_default() += 1
+                *self.dead_lettered.entry(reason).or_default() += 1;
             }
             Disposition::Retry => self.retried += 1,
         }

@@ -2,6 +2,12 @@
 //! passes both, every invalid sample fails both, for the reason its manifest
 //! names; and what the typed model writes back validates against the schema.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers in test binaries fail loudly"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

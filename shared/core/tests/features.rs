@@ -1,6 +1,12 @@
 //! Online features: exact windowed values, idempotency, order-insensitivity
 //! and the consent gate.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers in test binaries fail loudly"
+)]
+
 mod common;
 
 use common::{cart, event, ingest, policy, view};

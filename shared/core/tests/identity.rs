@@ -1,6 +1,12 @@
 //! Identity resolution: deterministic links, order-insensitive ownership,
 //! audited merges, and probabilistic links only behind policy.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers in test binaries fail loudly"
+)]
+
 mod common;
 
 use common::{ingest, login, policy, view};

@@ -1,6 +1,12 @@
 //! The ingest step on its own: normalization, minimization, consent gate,
 //! lateness and routing.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers in test binaries fail loudly"
+)]
+
 use serde_json::{Value, json};
 use tailor_core::Timestamp;
 use tailor_core::contract::Contract;

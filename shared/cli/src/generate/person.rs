@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use tailor_core::Timestamp;
 use tailor_core::event::{
     AddToCart, Checkout, ConsentAction, ConsentChange, ConsentClaim, ConsentSource, ContentView,
-    Context, Event, EventType, Login, LoginMethod, Outcome, OutcomeKind, Properties, Purpose,
-    Search, Severity, Signup, SignupMethod, Source, SourceKind, Subject, SubscriptionChange,
+    Context, Event, Login, LoginMethod, Outcome, OutcomeKind, Properties, Purpose, Search,
+    Severity, Signup, SignupMethod, Source, SourceKind, Subject, SubscriptionChange,
     SubscriptionChangeKind, SupportChannel, SupportEscalation,
 };
 
@@ -129,7 +129,6 @@ impl Person {
     fn base(
         &self,
         rng: &mut Rng,
-        kind: EventType,
         at: Timestamp,
         anon: &str,
         user: Option<&str>,
@@ -144,6 +143,7 @@ impl Person {
         } else {
             rng.range_i(1_000, 5 * Timestamp::MINUTE)
         };
+        let kind = properties.event_type();
         let occurred = at.add_millis(self.clock_offset_ms);
         Event {
             event_id: format!("evt-{}", rng.hex(10)),
@@ -246,15 +246,7 @@ impl Person {
                     referral_code: None,
                 });
                 let t = step(rng);
-                out.push(self.base(
-                    rng,
-                    EventType::Signup,
-                    t,
-                    &anon,
-                    Some(&user),
-                    &session,
-                    props,
-                ));
+                out.push(self.base(rng, t, &anon, Some(&user), &session, props));
                 self.user_id = Some(user);
             } else if self.user_id.is_some() && rng.chance(0.6) {
                 let props = Properties::Login(Login {
@@ -266,15 +258,7 @@ impl Person {
                 });
                 let t = step(rng);
                 let user = self.user_id.clone();
-                out.push(self.base(
-                    rng,
-                    EventType::Login,
-                    t,
-                    &anon,
-                    user.as_deref(),
-                    &session,
-                    props,
-                ));
+                out.push(self.base(rng, t, &anon, user.as_deref(), &session, props));
             }
             let user = self.user_id.clone();
             let user = user.as_deref();
@@ -286,7 +270,7 @@ impl Person {
                     duration_ms: Some(u32::try_from(rng.range(2_000, 240_000)).unwrap_or(0)),
                 });
                 let t = step(rng);
-                out.push(self.base(rng, EventType::ContentView, t, &anon, user, &session, props));
+                out.push(self.base(rng, t, &anon, user, &session, props));
             }
             for _ in 0..rng.poisson(0.4 + 1.5 * self.intent) {
                 let props = Properties::Search(Search {
@@ -295,7 +279,7 @@ impl Person {
                     category: Some((*rng.pick(&CATEGORIES)).to_owned()),
                 });
                 let t = step(rng);
-                out.push(self.base(rng, EventType::Search, t, &anon, user, &session, props));
+                out.push(self.base(rng, t, &anon, user, &session, props));
             }
             let cart = format!("cart-{}", rng.hex(5));
             let mut items = 0u32;
@@ -314,7 +298,7 @@ impl Person {
                     category: Some((*rng.pick(&CATEGORIES)).to_owned()),
                 });
                 let t = step(rng);
-                out.push(self.base(rng, EventType::AddToCart, t, &anon, user, &session, props));
+                out.push(self.base(rng, t, &anon, user, &session, props));
             }
             if items > 0 && rng.chance(0.1 + 0.75 * self.intent) {
                 let props = Properties::Checkout(Checkout {
@@ -325,7 +309,7 @@ impl Person {
                     items,
                 });
                 let t = step(rng);
-                out.push(self.base(rng, EventType::Checkout, t, &anon, user, &session, props));
+                out.push(self.base(rng, t, &anon, user, &session, props));
                 if rng.chance(0.05) {
                     let props = Properties::Outcome(Outcome {
                         decision_id: format!("dec-{}", rng.hex(6)),
@@ -335,7 +319,7 @@ impl Person {
                         value: Some((total * 100.0).round() / 100.0),
                     });
                     let t = step(rng);
-                    out.push(self.base(rng, EventType::Outcome, t, &anon, user, &session, props));
+                    out.push(self.base(rng, t, &anon, user, &session, props));
                 }
             }
             if user.is_some() && !subscribed && rng.chance(0.08 + 0.2 * self.intent) {
@@ -347,15 +331,7 @@ impl Person {
                     currency: Some("EUR".into()),
                 });
                 let t = step(rng);
-                out.push(self.base(
-                    rng,
-                    EventType::SubscriptionChange,
-                    t,
-                    &anon,
-                    user,
-                    &session,
-                    props,
-                ));
+                out.push(self.base(rng, t, &anon, user, &session, props));
             } else if subscribed && rng.chance(0.04) {
                 subscribed = false;
                 let props = Properties::SubscriptionChange(SubscriptionChange {
@@ -365,15 +341,7 @@ impl Person {
                     currency: Some("EUR".into()),
                 });
                 let t = step(rng);
-                out.push(self.base(
-                    rng,
-                    EventType::SubscriptionChange,
-                    t,
-                    &anon,
-                    user,
-                    &session,
-                    props,
-                ));
+                out.push(self.base(rng, t, &anon, user, &session, props));
             }
             if rng.chance(0.02 + 0.03 * (1.0 - self.intent)) {
                 let props = Properties::SupportEscalation(SupportEscalation {
@@ -395,22 +363,14 @@ impl Person {
                     )),
                 });
                 let t = step(rng);
-                out.push(self.base(
-                    rng,
-                    EventType::SupportEscalation,
-                    t,
-                    &anon,
-                    user,
-                    &session,
-                    props,
-                ));
+                out.push(self.base(rng, t, &anon, user, &session, props));
             }
         }
         for (t, action, purposes) in pending {
-            if t <= end {
-                if let Some(e) = self.consent_change(rng, t, action, &purposes) {
-                    out.push(e);
-                }
+            if t <= end
+                && let Some(e) = self.consent_change(rng, t, action, &purposes)
+            {
+                out.push(e);
             }
         }
         out
@@ -436,15 +396,7 @@ impl Person {
             },
             policy_version: "privacy-2026-09".into(),
         });
-        let event = self.base(
-            rng,
-            EventType::ConsentChange,
-            at,
-            &anon,
-            user.as_deref(),
-            "s-consent",
-            props,
-        );
+        let event = self.base(rng, at, &anon, user.as_deref(), "s-consent", props);
         match action {
             ConsentAction::Grant => {
                 for p in purposes {

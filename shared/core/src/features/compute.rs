@@ -187,20 +187,20 @@ pub fn compute(
         .map_or(-1.0, f64::from);
     f.insert("support_max_severity_30d".into(), number(max_sev, esc_at));
 
-    if let Some(sub) = subscription {
-        if let Some((plan, change)) = &sub.plan {
-            let status = match change {
-                SubscriptionChangeKind::Cancel => "cancelled",
-                SubscriptionChangeKind::Pause => "paused",
-                _ => "active",
-            };
-            f.insert("subscription_plan".into(), text(plan, sub.at));
-            f.insert("subscription_status".into(), text(status, sub.at));
-            f.insert(
-                "subscription_mrr".into(),
-                number(sub.amount.unwrap_or(0.0), sub.at),
-            );
-        }
+    if let Some(sub) = subscription
+        && let Some((plan, change)) = &sub.plan
+    {
+        let status = match change {
+            SubscriptionChangeKind::Cancel => "cancelled",
+            SubscriptionChangeKind::Pause => "paused",
+            _ => "active",
+        };
+        f.insert("subscription_plan".into(), text(plan, sub.at));
+        f.insert("subscription_status".into(), text(status, sub.at));
+        f.insert(
+            "subscription_mrr".into(),
+            number(sub.amount.unwrap_or(0.0), sub.at),
+        );
     }
 
     let mut ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();

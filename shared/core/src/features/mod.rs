@@ -73,13 +73,13 @@ pub fn backfill<'a>(
             continue;
         };
         let ledger = ledgers.get(&profile).unwrap_or(&empty);
-        if gate(&logged.ingested, ledger, policy).allowed {
-            if let Some(summary) = Summary::of(&logged.ingested) {
-                inputs.entry(logged.key.clone()).or_default().apply(summary);
-                let keys = members.entry(profile).or_default();
-                if !keys.contains(&logged.key) {
-                    keys.push(logged.key.clone());
-                }
+        if gate(&logged.ingested, ledger, policy).allowed
+            && let Some(summary) = Summary::of(&logged.ingested)
+        {
+            inputs.entry(logged.key.clone()).or_default().apply(summary);
+            let keys = members.entry(profile).or_default();
+            if !keys.contains(&logged.key) {
+                keys.push(logged.key.clone());
             }
         }
     }

@@ -1,0 +1,185 @@
+//! The `tailor` binary, run as a user would.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tailor(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tailor"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TAILOR_TOKEN_KEY")
+        .output()
+        .expect("tailor runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["gen", "validate", "run", "serve", "backfill"] {
+        let out = tailor(dir.path(), &[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: tailor"),
+            "{sub}"
+        );
+    }
+}
+
+#[test]
+fn gen_is_deterministic_for_a_seed_and_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "gen",
+        "--profiles",
+        "15",
+        "--days",
+        "5",
+        "--seed",
+        "3",
+        "--end",
+        "2026-11-25T00:00:00Z",
+    ];
+    let a = tailor(dir.path(), &args);
+    let b = tailor(dir.path(), &args);
+    assert!(a.status.success());
+    assert!(a.stdout.len() > 1_000);
+    assert_eq!(a.stdout, b.stdout);
+    let c = tailor(
+        dir.path(),
+        &[
+            "gen",
+            "--profiles",
+            "15",
+            "--days",
+            "5",
+            "--seed",
+            "4",
+            "--end",
+            "2026-11-25T00:00:00Z",
+        ],
+    );
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn validate_accepts_valid_samples_and_names_the_rule_each_bad_event_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = repo().join("events/samples/valid/checkout-web-offset.json");
+    let out = tailor(dir.path(), &["validate", valid.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stdout.is_empty());
+
+    let good = std::fs::read_to_string(&valid).unwrap().replace('\n', "");
+    let bad_ts = good.replace("\"occurred_at\": \"", "\"occurred_at\": \"x");
+    let lines = format!("{good}\n{bad_ts}\n{{\"event_id\": 1\n{good}\n");
+    let file = dir.path().join("events.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let out = tailor(dir.path(), &["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let reported: Vec<&str> = stdout.lines().collect();
+    assert_eq!(reported.len(), 2, "{stdout}");
+    assert!(
+        reported[0].contains(":2: contract: /occurred_at") && reported[0].contains("date-time"),
+        "{}",
+        reported[0]
+    );
+    assert!(
+        reported[1].contains(":3: malformed_json"),
+        "{}",
+        reported[1]
+    );
+}
+
+#[test]
+fn validate_rejects_every_invalid_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo().join("events/samples/invalid")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.ends_with("MANIFEST.json") {
+            continue;
+        }
+        let out = tailor(dir.path(), &["validate", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", path.display());
+    }
+}
+
+#[test]
+fn run_prints_a_readable_summary_and_backfill_matches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tailor(
+        dir.path(),
+        &[
+            "run",
+            "--profiles",
+            "40",
+            "--days",
+            "7",
+            "--end",
+            "2026-11-25T00:00:00Z",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("tailor run: "), "{stdout}");
+    for word in [
+        "ingest",
+        "enrich",
+        "features",
+        "consent",
+        "dead letters by reason",
+        "profiles with features",
+    ] {
+        assert!(stdout.contains(word), "{word} missing from\n{stdout}");
+    }
+    assert!(dir.path().join(".tailor/state.redb").exists());
+    assert!(dir.path().join(".tailor/token.key").exists());
+    let out = tailor(dir.path(), &["backfill"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" 0 differ"));
+}
+
+#[test]
+fn run_reports_json_with_every_record_accounted_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let stream = repo().join("events/sample-stream.jsonl");
+    let out = tailor(dir.path(), &["run", stream.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ingest = &report["functions"]["ingest"];
+    let lines = std::fs::read_to_string(&stream)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64;
+    let dead: u64 = ingest["dead_lettered"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(ingest["records_in"].as_u64().unwrap(), lines);
+    assert_eq!(
+        ingest["accepted"].as_u64().unwrap() + ingest["duplicates"].as_u64().unwrap() + dead,
+        lines
+    );
+    assert_eq!(report["unresolved"], 0);
+}
