@@ -11,6 +11,7 @@
 mod conformance;
 mod consent;
 mod enrich;
+mod envelopes;
 mod ingest;
 mod logs;
 mod serve;

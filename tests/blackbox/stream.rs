@@ -61,7 +61,7 @@ fn the_backfill_from_the_offline_log_matches_the_online_features() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("enriched.jsonl");
     let mut p = spawn_pipeline();
-    p.pipeline.archive_enriched(&log).unwrap();
+    p.pipeline.archive_enriched(&log, true).unwrap();
     p.send_batches(&generated(80, 14, 21), 100);
     p.pipeline.flush().unwrap();
     let offline =

@@ -126,13 +126,21 @@ impl<S: Store> Consent<'_, S> {
             let mut ledger: Loaded<Ledger> =
                 state::load(self.store, Table::Consent, &enriched.key).await?;
             if ledger.value.record(entry.clone()) {
+                // The ledger lives as long as its newest entry needs, so a
+                // late, older change never shortens the proof of a newer one.
+                let newest = ledger
+                    .value
+                    .entries
+                    .keys()
+                    .next_back()
+                    .map_or(at, |(t, _)| *t);
                 state::save(
                     self.store,
                     self.policy,
                     Table::Consent,
                     &enriched.key,
                     &ledger.value,
-                    at,
+                    newest,
                     ledger.precondition(),
                 )
                 .await?;
@@ -213,7 +221,9 @@ impl<S: Store> Consent<'_, S> {
         at: tailor_core::Timestamp,
         steps: &mut BTreeMap<String, u64>,
     ) -> Result<(), StoreError> {
-        let inputs = self.count_inputs(members).await?;
+        let before = self.count_inputs(members).await?;
+        // Tombstones first: from here on, anything about the person from
+        // before the erasure is kept out, whatever else fails.
         for key in members {
             let tombstone: Loaded<Option<Tombstone>> =
                 state::load(self.store, Table::Tombstones, key).await?;
@@ -228,7 +238,14 @@ impl<S: Store> Consent<'_, S> {
                 Precondition::None,
             )
             .await?;
-            self.store.delete(Table::FeatureInputs, key).await?;
+        }
+        // The tombstones act as an erasure in the ledger: recomputing purges
+        // every input up to the erasure (and keeps any from after it).
+        state::recompute_profile(self.store, self.policy, profile_id, members).await?;
+        let inputs = before.saturating_sub(self.count_inputs(members).await?);
+        // The user's node goes last (members list it first), so a retry after
+        // a failure part-way still finds every key through it.
+        for key in members.iter().rev() {
             self.store.delete(Table::Consent, key).await?;
             if let Some(user) = key.strip_prefix("user:") {
                 let node: Loaded<UserNode> =
@@ -253,7 +270,6 @@ impl<S: Store> Consent<'_, S> {
             }
             self.store.delete(Table::Identity, key).await?;
         }
-        self.store.delete(Table::Features, profile_id).await?;
         steps.insert("feature_inputs_deleted".to_owned(), inputs);
         steps.insert("identity_keys_unlinked".to_owned(), members.len() as u64);
         steps.insert("tombstones_written".to_owned(), members.len() as u64);

@@ -217,18 +217,6 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             Some(v) => tailor_core::ports::Precondition::Version(v),
             None => tailor_core::ports::Precondition::Absent,
         };
-        for (key, node) in &r.anon_writes {
-            state::save(
-                self.store,
-                self.policy,
-                Table::Identity,
-                key,
-                node,
-                at,
-                precondition(loaded.anon),
-            )
-            .await?;
-        }
         for (key, node) in &r.user_writes {
             let user = key.strip_prefix("user:").unwrap_or_default();
             let version = if subject.user_id.as_deref() == Some(user) {
@@ -267,6 +255,22 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
                 &record.storage_key(),
                 record,
                 at,
+            )
+            .await?;
+        }
+        // The anonymous node is the commit point: written last, so a failure
+        // before it leaves the claim unrecorded and the retry redoes everything.
+        for (key, node) in &r.anon_writes {
+            // Kept as long as its newest evidence needs.
+            let newest = node.claims.iter().map(|c| c.at).max().unwrap_or(at).max(at);
+            state::save(
+                self.store,
+                self.policy,
+                Table::Identity,
+                key,
+                node,
+                newest,
+                precondition(loaded.anon),
             )
             .await?;
         }

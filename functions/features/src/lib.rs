@@ -126,6 +126,9 @@ impl<S: Store> Features<'_, S> {
         let mut inputs: Loaded<KeyInputs> =
             state::load(self.store, Table::FeatureInputs, &enriched.key).await?;
         if !inputs.value.apply(summary) {
+            // Already applied; recompute anyway, in case the invocation that
+            // applied it failed before its recompute.
+            state::recompute_profile(self.store, self.policy, &profile_id, &members).await?;
             return Ok(Applied::Unchanged);
         }
         let anchor = inputs

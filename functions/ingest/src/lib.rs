@@ -139,10 +139,14 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
     }
 
     async fn reject(&self, record: &Record, error: &IngestError) -> Disposition {
-        // A consent denial keeps the minimized event, not what the person refused to share.
+        // A consent denial keeps the minimized event, not what the person refused
+        // to share; so does a record for a region with no approved destination.
         let minimized;
         let payload: &[u8] = match error {
             IngestError::ConsentDenied {
+                minimized: event, ..
+            }
+            | IngestError::NoDestination {
                 minimized: event, ..
             } => {
                 minimized = serde_json::to_vec(event).unwrap_or_default();

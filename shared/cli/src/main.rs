@@ -224,7 +224,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                 limits: Limits::default(),
                 replay_clock: received_at == run::ReceivedAt::Sent,
             })?;
-            pipeline.archive_enriched(&dir.join("enriched.jsonl"))?;
+            pipeline.archive_enriched(&dir.join("enriched.jsonl"), !resume)?;
             let started = Instant::now();
             let report = run::run(&pipeline, lines, batch, received_at, SystemClock.now()).await?;
             if json {

@@ -16,10 +16,12 @@ use tailor_core::Timestamp;
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::contract::Contract;
 use tailor_core::decode::Limits;
+use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::ingest::Ingestor;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Clock, Metered, Table, Topic};
 use tailor_core::report::InvocationReport;
+use tailor_core::state;
 use tailor_core::token::TokenKey;
 use tailor_enrich::Enrich;
 use tailor_features::Features;
@@ -36,6 +38,17 @@ enum Stage {
     Enrich,
     Features,
     Consent,
+}
+
+impl Stage {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Ingest => tailor_ingest::NAME,
+            Self::Enrich => tailor_enrich::NAME,
+            Self::Features => tailor_features::NAME,
+            Self::Consent => tailor_consent::NAME,
+        }
+    }
 }
 
 /// Totals of a run, per function.
@@ -124,12 +137,13 @@ impl LocalPipeline {
         })
     }
 
-    /// Archives enriched events (the offline log the backfill reads) to `path`.
+    /// Archives enriched events (the offline log the backfill reads) to
+    /// `path`, appending to what it holds unless `fresh`.
     ///
     /// # Errors
-    /// The file cannot be created.
-    pub fn archive_enriched(&self, path: &Path) -> std::io::Result<()> {
-        self.queue.archive(Topic::Enriched, path)
+    /// The file cannot be opened or created.
+    pub fn archive_enriched(&self, path: &Path, fresh: bool) -> std::io::Result<()> {
+        self.queue.archive(Topic::Enriched, path, fresh)
     }
 
     /// The policy in force.
@@ -256,7 +270,29 @@ impl LocalPipeline {
                 }
             }
         }
-        report.unresolved += outcome.retries().len() as u64;
+        // Like a stream's on-failure destination: what still fails is set
+        // aside with its bytes, so it can be replayed, never lost.
+        for (record, (_, disposition)) in records.iter().zip(&mut outcome.dispositions) {
+            if disposition.acknowledges() {
+                continue;
+            }
+            report.unresolved += 1;
+            let reason = DeadLetterReason::RetriesExhausted;
+            let detail = format!("{} still failing after {ATTEMPTS} attempts", stage.name());
+            let kept = state::dead_letter(
+                self.store.inner(),
+                self.policy,
+                stage.name(),
+                reason,
+                detail,
+                &record.bytes,
+                record.received_at,
+            )
+            .await;
+            if kept.is_ok() {
+                *disposition = Disposition::DeadLettered { reason };
+            }
+        }
         outcome
     }
 

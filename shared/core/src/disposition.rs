@@ -33,6 +33,8 @@ pub enum DeadLetterReason {
     BadMessage,
     /// Stored state needed for the record could not be read.
     CorruptState,
+    /// Still failing after every retry the platform allows.
+    RetriesExhausted,
 }
 
 impl DeadLetterReason {
@@ -50,6 +52,7 @@ impl DeadLetterReason {
             Self::PolicyError => "policy_error",
             Self::BadMessage => "bad_message",
             Self::CorruptState => "corrupt_state",
+            Self::RetriesExhausted => "retries_exhausted",
         }
     }
 }

@@ -260,6 +260,25 @@ pub fn resolve(ingested: &Ingested, view: &IdentityView, policy: &Policy) -> Res
                     ingested,
                 );
             }
+        } else {
+            // A replayed link changes nothing, but the invocation that first
+            // made it may have failed before passing it on: name every
+            // claimant's profile again so features recomputes them.
+            for claimant in node.claims.iter().map(|c| c.user_id.as_str()) {
+                let user_node = if subject.user_id.as_deref() == Some(claimant) {
+                    view.user.as_ref()
+                } else {
+                    view.others.get(claimant)
+                };
+                out.changed_profiles.insert(
+                    profile_of_user(claimant),
+                    members(Some(claimant), user_node, None),
+                );
+            }
+            if node.owner().is_some() {
+                out.changed_profiles
+                    .insert(profile_of_anonymous(anon), Vec::new());
+            }
         }
     }
 

@@ -16,7 +16,7 @@ use crate::Timestamp;
 use crate::contract::{Contract, Rejection};
 use crate::decode::{DecodeError, Limits};
 use crate::disposition::{DeadLetterReason, Disposition};
-use crate::event::{ContractError, Event, Properties, ValidEvent};
+use crate::event::{ContractError, Event, EventType, Properties, Purpose, ValidEvent};
 use crate::policy::{FieldPlan, FieldTreatment, Policy, PolicyDecision};
 use crate::token::TokenKey;
 
@@ -72,6 +72,9 @@ pub enum IngestError {
         region: String,
         /// The denying check.
         decision: Box<PolicyDecision>,
+        /// The event with personal fields minimized, kept instead of the
+        /// original bytes: they may not be stored outside an approved destination.
+        minimized: Box<Event>,
     },
 }
 
@@ -118,7 +121,44 @@ pub struct Ingestor<'p> {
     policy: &'p Policy,
     limits: Limits,
     key: TokenKey,
-    plans: BTreeMap<String, FieldPlan>,
+    regions: BTreeMap<String, RegionPolicy>,
+}
+
+/// Policy answers for one region, computed once: they depend only on the
+/// region, the event type and the purposes claimed, never on the event.
+struct RegionPolicy {
+    plan: FieldPlan,
+    route: Result<(String, PolicyDecision), PolicyDecision>,
+    /// By event type and the bit set of purposes claimed.
+    collect: BTreeMap<(EventType, u8), PolicyDecision>,
+}
+
+impl RegionPolicy {
+    fn new(policy: &Policy, region: &str) -> Self {
+        let mut collect = BTreeMap::new();
+        for event_type in EventType::ALL {
+            for mask in 0..(1u8 << Purpose::ALL.len()) {
+                let decision = policy.collect("ingest", event_type, &purposes_of(mask), region);
+                collect.insert((event_type, mask), decision);
+            }
+        }
+        Self {
+            plan: policy.field_plan(region),
+            route: policy.destination(region),
+            collect,
+        }
+    }
+}
+
+fn mask_of(purposes: &[Purpose]) -> u8 {
+    purposes.iter().fold(0, |m, p| m | (1 << (*p as u8)))
+}
+
+fn purposes_of(mask: u8) -> Vec<Purpose> {
+    Purpose::ALL
+        .into_iter()
+        .filter(|p| mask & (1 << (*p as u8)) != 0)
+        .collect()
 }
 
 impl std::fmt::Debug for Ingestor<'_> {
@@ -130,20 +170,25 @@ impl std::fmt::Debug for Ingestor<'_> {
 }
 
 impl<'p> Ingestor<'p> {
-    /// An ingestor over a compiled contract and a loaded policy. Minimization
-    /// plans are computed here, once, for every region the policy knows.
+    /// An ingestor over a compiled contract and a loaded policy. Policy
+    /// answers (minimization plans, routes, collection decisions) are
+    /// computed here, once, for every region the policy knows.
     #[must_use]
     pub fn new(contract: &'p Contract, policy: &'p Policy, limits: Limits, key: TokenKey) -> Self {
-        let plans = policy.regions().into_iter().map(|r| {
-            let plan = policy.field_plan(&r);
-            (r, plan)
-        });
+        let regions = policy
+            .regions()
+            .into_iter()
+            .map(|r| {
+                let answers = RegionPolicy::new(policy, &r);
+                (r, answers)
+            })
+            .collect();
         Self {
             contract,
             policy,
             limits,
             key,
-            plans: plans.collect(),
+            regions,
         }
     }
 
@@ -172,22 +217,20 @@ impl<'p> Ingestor<'p> {
         received_at: Timestamp,
     ) -> Result<Ingested, IngestError> {
         let event = event.into_inner();
-        let plan = self.plans.get(&event.region);
-        let (minimized, tokens) = minimize(event, plan, &self.key);
+        let answers = self.regions.get(&event.region);
+        let (minimized, tokens) = minimize(event, answers.map(|a| &a.plan), &self.key);
 
-        let (destination, route) =
-            self.policy
-                .destination(&minimized.region)
-                .map_err(|decision| IngestError::NoDestination {
-                    region: minimized.region.clone(),
-                    decision: Box::new(decision),
-                })?;
-        let collect = self.policy.collect(
-            "ingest",
-            minimized.event_type,
-            &minimized.consent.purposes,
-            &minimized.region,
-        );
+        let mask = mask_of(&minimized.consent.purposes);
+        let collect = answers
+            .and_then(|a| a.collect.get(&(minimized.event_type, mask)).cloned())
+            .unwrap_or_else(|| {
+                self.policy.collect(
+                    "ingest",
+                    minimized.event_type,
+                    &minimized.consent.purposes,
+                    &minimized.region,
+                )
+            });
         if !collect.allowed {
             return Err(IngestError::ConsentDenied {
                 event_type: minimized.event_type.to_string(),
@@ -195,6 +238,20 @@ impl<'p> Ingestor<'p> {
                 minimized: Box::new(minimized),
             });
         }
+        let route = match answers {
+            Some(a) => a.route.clone(),
+            None => self.policy.destination(&minimized.region),
+        };
+        let (destination, route) = match route {
+            Ok(r) => r,
+            Err(decision) => {
+                return Err(IngestError::NoDestination {
+                    region: minimized.region.clone(),
+                    decision: Box::new(decision),
+                    minimized: Box::new(minimized),
+                });
+            }
+        };
 
         let skew_ms = minimized.sent_at.map_or(0, |sent| {
             let skew = received_at.millis_since(sent);

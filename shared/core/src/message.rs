@@ -53,7 +53,8 @@ pub struct DeadLetter {
     pub function: String,
     /// Why.
     pub reason: DeadLetterReason,
-    /// The error in words (no personal data: values are not quoted).
+    /// The error in words. It may quote the offending value, like the payload
+    /// it describes; dead letters are kept under the same retention and access as the payload.
     pub detail: String,
     /// When it was set aside.
     pub at: Timestamp,

@@ -31,12 +31,18 @@ impl Queue {
         Self::default()
     }
 
-    /// Also appends every message of `topic` to `path` as one JSON line.
+    /// Also appends every message of `topic` to `path` as one JSON line,
+    /// after what the file already holds unless `truncate`.
     ///
     /// # Errors
-    /// The file cannot be created.
-    pub fn archive(&self, topic: Topic, path: &Path) -> std::io::Result<()> {
-        let file = File::create(path)?;
+    /// The file cannot be opened or created.
+    pub fn archive(&self, topic: Topic, path: &Path, truncate: bool) -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(!truncate)
+            .write(true)
+            .truncate(truncate)
+            .open(path)?;
         self.archive
             .lock()
             .map_err(|_| std::io::Error::other("queue lock poisoned"))?

@@ -75,9 +75,10 @@ pub async fn run(
             })
             .collect();
         pipeline.process(&records, &mut report).await;
+        // Each batch is durable before the next, as each invocation would be.
+        pipeline.flush()?;
         bar.inc(chunk.len() as u64);
     }
-    pipeline.flush()?;
     bar.finish_and_clear();
     Ok(report)
 }

@@ -100,7 +100,13 @@ async fn ingest(app: &App, bodies: Vec<Vec<u8>>) -> BatchOutcome {
     let mut report = RunReport::default();
     let outcome = pipeline.process(&records, &mut report).await;
     if let Err(e) = pipeline.flush() {
+        // Not durable: the client must send again.
         tracing::warn!(error = %e, "flush failed");
+        let mut failed = outcome;
+        for (_, d) in &mut failed.dispositions {
+            *d = Disposition::Retry;
+        }
+        return failed;
     }
     outcome
 }
@@ -119,7 +125,8 @@ async fn events(
 }
 
 async fn consent(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let is_consent = serde_json::from_slice::<Value>(&body)
+    // The same limits as any record, before parsing.
+    let is_consent = tailor_core::decode::decode(&body, tailor_core::decode::Limits::default())
         .ok()
         .is_some_and(|v| v.get("event_type").and_then(Value::as_str) == Some("consent_change"));
     if !is_consent {
@@ -129,7 +136,7 @@ async fn consent(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Respon
         )
             .into_response();
     }
-    let event_id = serde_json::from_slice::<Value>(&body)
+    let event_id = tailor_core::decode::decode(&body, tailor_core::decode::Limits::default())
         .ok()
         .and_then(|v| v.get("event_id").and_then(Value::as_str).map(str::to_owned));
     let outcome = ingest(&app, vec![body.to_vec()]).await;
@@ -154,38 +161,48 @@ async fn consent(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Respon
 
 async fn profile(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let pipeline = app.pipeline.lock().await;
-    let store = pipeline.store();
-    let resolved = resolve(store, &id).await;
-    let Ok((profile_id, keys)) = resolved else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": "store unavailable"})),
-        )
-            .into_response();
-    };
-    let features = store.get(Table::Features, &profile_id).await.ok().flatten();
-    let Some(features) = features else {
-        return (
+    match profile_view(pipeline.store(), &id).await {
+        Ok(Some(view)) => Json(view).into_response(),
+        Ok(None) => (
             StatusCode::NOT_FOUND,
-            Json(json!({"error": "no features for this profile", "profile_id": profile_id})),
+            Json(json!({"error": "no features for this profile"})),
         )
-            .into_response();
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "profile lookup failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "store unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A profile's features, consent state and age; `None` when it has no features.
+async fn profile_view(
+    store: &impl Store,
+    id: &str,
+) -> Result<Option<Value>, tailor_core::ports::StoreError> {
+    let (profile_id, keys) = resolve(store, id).await?;
+    let Some(item) = store.get(Table::Features, &profile_id).await? else {
+        return Ok(None);
     };
-    let features: Value = serde_json::from_slice(&features.value).unwrap_or(Value::Null);
-    let ledger: Ledger = state::ledger_of(store, &keys).await.unwrap_or_default();
+    let features: Value = serde_json::from_slice(&item.value)
+        .map_err(|e| tailor_core::ports::StoreError::Corrupt(e.to_string()))?;
+    let ledger: Ledger = state::ledger_of(store, &keys).await?;
     let age_s = features
         .get("as_of")
         .and_then(Value::as_str)
         .and_then(|t| Timestamp::parse(t).ok())
         .map(|t| SystemClock.now().millis_since(t) / 1000);
-    Json(json!({
+    Ok(Some(json!({
         "profile_id": profile_id,
         "keys": keys.len(),
         "consent": ledger.current(),
         "features_age_s": age_s,
         "features": features,
-    }))
-    .into_response()
+    })))
 }
 
 /// A profile id and its member keys from a profile id or any linked key.

@@ -88,41 +88,51 @@ impl Summary {
 }
 
 impl crate::keyed::Keyed for Summary {
-    type Key = (Timestamp, String);
+    type Key = String;
     fn key(&self) -> Self::Key {
-        (self.at, self.id.clone())
+        self.id.clone()
     }
 }
 
 /// The feature inputs of one identity key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyInputs {
-    /// Summaries within the horizon, by (time, event id).
+    /// Summaries within the horizon, by event id.
     #[serde(with = "crate::keyed")]
-    pub events: BTreeMap<(Timestamp, String), Summary>,
+    pub events: BTreeMap<String, Summary>,
     /// The latest subscription change ever seen, kept past the horizon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Summary>,
+}
+
+/// Whether `new` should replace `current` as the record of the same event:
+/// the earliest corrected time wins, so a redelivery whose skew correction
+/// differs gives the same state in either order.
+fn earlier(new: &Summary, current: &Summary) -> bool {
+    new.at < current.at
 }
 
 impl KeyInputs {
     /// Adds a summary. Returns whether anything changed: a replay changes nothing.
     pub fn apply(&mut self, summary: Summary) -> bool {
         let mut changed = false;
-        if summary.plan.is_some()
-            && self
-                .subscription
-                .as_ref()
-                .is_none_or(|cur| (cur.at, &cur.id) < (summary.at, &summary.id))
-        {
-            self.subscription = Some(summary.clone());
-            changed = true;
+        if summary.plan.is_some() {
+            let replace = match &self.subscription {
+                None => true,
+                Some(cur) if cur.id == summary.id => earlier(&summary, cur),
+                Some(cur) => (cur.at, &cur.id) < (summary.at, &summary.id),
+            };
+            if replace {
+                self.subscription = Some(summary.clone());
+                changed = true;
+            }
         }
-        if let std::collections::btree_map::Entry::Vacant(slot) =
-            self.events.entry((summary.at, summary.id.clone()))
-        {
-            slot.insert(summary);
-            changed = true;
+        match self.events.get(&summary.id) {
+            Some(current) if !earlier(&summary, current) => {}
+            _ => {
+                self.events.insert(summary.id.clone(), summary);
+                changed = true;
+            }
         }
         self.prune();
         changed
@@ -131,7 +141,7 @@ impl KeyInputs {
     /// The newest event time, if any.
     #[must_use]
     pub fn newest(&self) -> Option<Timestamp> {
-        let newest_event = self.events.keys().next_back().map(|(t, _)| *t);
+        let newest_event = self.events.values().map(|s| s.at).max();
         newest_event.max(self.subscription.as_ref().map(|s| s.at))
     }
 
@@ -140,17 +150,25 @@ impl KeyInputs {
     fn prune(&mut self) {
         if let Some(newest) = self.newest() {
             let cutoff = newest.add_millis(-HORIZON_MS);
-            self.events = self.events.split_off(&(cutoff, String::new()));
+            self.events.retain(|_, s| s.at >= cutoff);
         }
         while self.events.len() > MAX_EVENTS_PER_KEY {
-            self.events.pop_first();
+            let oldest = self
+                .events
+                .values()
+                .min_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)))
+                .map(|s| s.id.clone());
+            match oldest {
+                Some(id) => self.events.remove(&id),
+                None => break,
+            };
         }
     }
 
     /// Removes every summary at or before `t`; returns how many.
     pub fn remove_through(&mut self, t: Timestamp) -> usize {
         let before = self.events.len() + usize::from(self.subscription.is_some());
-        self.events.retain(|(at, _), _| *at > t);
+        self.events.retain(|_, s| s.at > t);
         if self.subscription.as_ref().is_some_and(|s| s.at <= t) {
             self.subscription = None;
         }

@@ -288,6 +288,31 @@ mod tests {
     }
 
     #[test]
+    fn a_question_the_bundle_cannot_answer_is_denied_with_the_error() {
+        // Entities without the login event type: the engine cannot evaluate
+        // collection of logins, and must fail closed.
+        let entities: Vec<serde_json::Value> =
+            serde_json::from_str(super::super::shipped::ENTITIES).unwrap();
+        let without_login: Vec<serde_json::Value> = entities
+            .into_iter()
+            .filter(|e| e["uid"]["id"] != "login")
+            .collect();
+        let p = Policy::load(
+            super::super::shipped::SCHEMA,
+            super::super::shipped::POLICIES,
+            &serde_json::to_string(&without_login).unwrap(),
+        )
+        .unwrap();
+        let d = p.collect("ingest", EventType::Login, &Purpose::ALL, "eu");
+        assert!(!d.allowed);
+        assert!(!d.errors.is_empty());
+        assert!(
+            p.collect("ingest", EventType::Search, &Purpose::ALL, "eu")
+                .allowed
+        );
+    }
+
+    #[test]
     fn every_store_has_a_retention() {
         let p = policy();
         for store in [
