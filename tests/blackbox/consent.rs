@@ -51,6 +51,12 @@ fn revoking_personalization_deletes_features_and_records_completion() {
     // A late event from before the revocation stays out.
     p.send(&[view("evt-view-0303", "2026-11-20T09:30:00Z")]);
     assert!(p.table(Table::FeatureInputs).is_empty());
+    let blocks = p.report.function("features").policy_blocks;
+    assert_eq!(
+        blocks.get("features-stop-after-revocation"),
+        Some(&1),
+        "{blocks:?}"
+    );
 }
 
 #[test]

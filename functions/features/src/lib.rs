@@ -15,7 +15,7 @@ use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::features::{self, KeyInputs, Summary};
 use tailor_core::message::Enriched;
-use tailor_core::policy::Policy;
+use tailor_core::policy::{Policy, PolicyDecision};
 use tailor_core::ports::{Metered, Store, StoreError, Table};
 use tailor_core::report::InvocationReport;
 use tailor_core::state::{self, Loaded};
@@ -36,14 +36,14 @@ pub struct Features<'a, S> {
 }
 
 /// What applying one event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// Its summary joined the key's inputs and the profile was recomputed.
     Updated,
     /// It had been applied before; nothing changed.
     Unchanged,
     /// Policy did not allow features from it; nothing was written.
-    Blocked,
+    Blocked(PolicyDecision),
     /// Its type does not feed features.
     Ignored,
 }
@@ -74,7 +74,7 @@ impl<S: Store> Features<'_, S> {
                         Err(e) => e.disposition(),
                     }
                 }
-                Ok(enriched) => self.apply_with_retries(&enriched).await,
+                Ok(enriched) => self.apply_with_retries(&enriched, &mut report).await,
             };
             report.count(disposition);
             outcome.dispositions.push((record.id.clone(), disposition));
@@ -88,10 +88,18 @@ impl<S: Store> Features<'_, S> {
         outcome
     }
 
-    async fn apply_with_retries(&self, enriched: &Enriched) -> Disposition {
+    async fn apply_with_retries(
+        &self,
+        enriched: &Enriched,
+        report: &mut InvocationReport,
+    ) -> Disposition {
         for _ in 0..ATTEMPTS {
             match self.apply(enriched).await {
                 Ok(Applied::Unchanged) => return Disposition::DUPLICATE,
+                Ok(Applied::Blocked(decision)) => {
+                    report.count_block(&decision);
+                    return Disposition::ACCEPTED;
+                }
                 Ok(_) => return Disposition::ACCEPTED,
                 Err(StoreError::Conflict { .. }) => {
                     debug!(step = NAME, "inputs write raced; applying again");
@@ -121,7 +129,7 @@ impl<S: Store> Features<'_, S> {
         let gate = features::gate(&enriched.ingested, &ledger, self.policy);
         if !gate.allowed {
             debug!(step = NAME, profile = %profile_id, policies = ?gate.policies, "features blocked by policy");
-            return Ok(Applied::Blocked);
+            return Ok(Applied::Blocked(gate));
         }
         let mut inputs: Loaded<KeyInputs> =
             state::load(self.store, Table::FeatureInputs, &enriched.key).await?;

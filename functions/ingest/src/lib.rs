@@ -78,7 +78,14 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         let mut seen_iter = seen.into_iter();
         for (record, prepared) in records.iter().zip(prepared) {
             let disposition = match prepared {
-                Err(error) => self.reject(record, &error).await,
+                Err(error) => {
+                    if let IngestError::ConsentDenied { decision, .. }
+                    | IngestError::NoDestination { decision, .. } = &error
+                    {
+                        report.count_block(decision);
+                    }
+                    self.reject(record, &error).await
+                }
                 Ok(ingested) => {
                     let already = seen_iter.next().unwrap_or(false);
                     if !ledger_ok {

@@ -25,6 +25,10 @@ pub struct InvocationReport {
     pub dead_lettered: BTreeMap<DeadLetterReason, u64>,
     /// Records to be delivered again.
     pub retried: u64,
+    /// Policy enforcements that denied something, by the `@id` of the
+    /// deciding policy (`default_deny` when no policy permitted it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policy_blocks: BTreeMap<String, u64>,
     /// Messages published for the next function.
     pub records_out: u64,
     /// Bytes published.
@@ -70,12 +74,28 @@ impl InvocationReport {
             *self.dead_lettered.entry(*reason).or_default() += n;
         }
         self.retried += other.retried;
+        for (policy, n) in &other.policy_blocks {
+            *self.policy_blocks.entry(policy.clone()).or_default() += n;
+        }
         self.records_out += other.records_out;
         self.bytes_out += other.bytes_out;
         self.store_reads += other.store_reads;
         self.store_writes += other.store_writes;
         self.store_write_bytes += other.store_write_bytes;
         self.wall_us += other.wall_us;
+    }
+
+    /// Counts one denial under the policies that decided it.
+    pub fn count_block(&mut self, decision: &crate::policy::PolicyDecision) {
+        if decision.policies.is_empty() {
+            *self
+                .policy_blocks
+                .entry("default_deny".to_owned())
+                .or_default() += 1;
+        }
+        for policy in &decision.policies {
+            *self.policy_blocks.entry(policy.clone()).or_default() += 1;
+        }
     }
 
     /// Records dead-lettered, all reasons.

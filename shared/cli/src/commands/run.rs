@@ -131,6 +131,13 @@ pub fn print_summary(
             r.store_writes
         )?;
     }
+    let mut blocks = std::collections::BTreeMap::<String, u64>::new();
+    for r in report.functions.values() {
+        for (policy, n) in &r.policy_blocks {
+            *blocks.entry(policy.clone()).or_default() += n;
+        }
+    }
+    let blocks: Vec<String> = blocks.iter().map(|(p, n)| format!("{p} {n}")).collect();
     let reasons: Vec<String> = ingest
         .dead_lettered
         .iter()
@@ -143,6 +150,15 @@ pub fn print_summary(
             "none".to_owned()
         } else {
             reasons.join(", ")
+        }
+    )?;
+    writeln!(
+        out,
+        "policy blocks by deciding policy: {}",
+        if blocks.is_empty() {
+            "none".to_owned()
+        } else {
+            blocks.join(", ")
         }
     )?;
     let store = pipeline.store();
