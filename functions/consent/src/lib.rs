@@ -16,9 +16,8 @@
 //! by the change's event id, as proof that it was carried out.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
-use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::consent::{Completion, Ledger, Tombstone};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::event::{ConsentAction, Purpose};
@@ -26,7 +25,6 @@ use tailor_core::identity::{AuditKind, AuditRecord, UserNode, user_key};
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Metered, Precondition, Store, StoreError, Table};
-use tailor_core::report::InvocationReport;
 use tailor_core::state::{self, Loaded};
 use tracing::{info, warn};
 
@@ -45,10 +43,7 @@ pub struct Consent<'a, S> {
 impl<S: Store> Consent<'_, S> {
     /// Processes one batch of enriched consent changes.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
-        let started = Instant::now();
-        let mut report = InvocationReport::new(NAME);
-        report.records_in = records.len() as u64;
-        let mut outcome = BatchOutcome::default();
+        let mut invocation = Invocation::begin(NAME, records);
         for record in records {
             let parsed = serde_json::from_slice::<Enriched>(&record.bytes)
                 .map_err(|e| e.to_string())
@@ -62,20 +57,7 @@ impl<S: Store> Consent<'_, S> {
             let disposition = match parsed {
                 Err(detail) => {
                     let reason = DeadLetterReason::BadMessage;
-                    match state::dead_letter(
-                        self.store,
-                        self.policy,
-                        NAME,
-                        reason,
-                        detail,
-                        &record.bytes,
-                        record.received_at,
-                    )
-                    .await
-                    {
-                        Ok(()) => Disposition::DeadLettered { reason },
-                        Err(e) => e.disposition(),
-                    }
+                    state::set_aside(self.store, self.policy, NAME, reason, detail, record).await
                 }
                 Ok(enriched) => match self.apply(&enriched).await {
                     Ok(Some(_)) => Disposition::ACCEPTED,
@@ -86,16 +68,9 @@ impl<S: Store> Consent<'_, S> {
                     }
                 },
             };
-            report.count(disposition);
-            outcome.dispositions.push((record.id.clone(), disposition));
+            invocation.record(record, disposition);
         }
-        let meter = self.store.take();
-        report.store_reads += meter.reads;
-        report.store_writes += meter.writes;
-        report.store_write_bytes += meter.write_bytes;
-        report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        outcome.report = report;
-        outcome
+        invocation.finish(self.store.take())
     }
 
     /// Records and propagates one consent change. Returns the completion

@@ -7,9 +7,7 @@
 //! reloads and resolves again, up to [`ATTEMPTS`] times, then asks the
 //! platform to redeliver the record.
 
-use std::time::Instant;
-
-use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::consent::Tombstone;
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::event::EventType;
@@ -53,43 +51,19 @@ struct Loaded4 {
 impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     /// Processes one batch of ingested events.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
-        let started = Instant::now();
-        let mut report = InvocationReport::new(NAME);
-        report.records_in = records.len() as u64;
-        let mut outcome = BatchOutcome::default();
+        let mut invocation = Invocation::begin(NAME, records);
         for record in records {
             let disposition = match serde_json::from_slice::<Ingested>(&record.bytes) {
-                Err(e) => self.bad_message(record, &e.to_string()).await,
-                Ok(ingested) => self.enrich(&ingested, &mut report).await,
+                Err(e) => {
+                    let reason = DeadLetterReason::BadMessage;
+                    state::set_aside(self.store, self.policy, NAME, reason, e.to_string(), record)
+                        .await
+                }
+                Ok(ingested) => self.enrich(&ingested, invocation.report()).await,
             };
-            report.count(disposition);
-            outcome.dispositions.push((record.id.clone(), disposition));
+            invocation.record(record, disposition);
         }
-        let meter = self.store.take();
-        report.store_reads += meter.reads;
-        report.store_writes += meter.writes;
-        report.store_write_bytes += meter.write_bytes;
-        report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        outcome.report = report;
-        outcome
-    }
-
-    async fn bad_message(&self, record: &Record, detail: &str) -> Disposition {
-        let reason = DeadLetterReason::BadMessage;
-        match state::dead_letter(
-            self.store,
-            self.policy,
-            NAME,
-            reason,
-            detail.to_owned(),
-            &record.bytes,
-            record.received_at,
-        )
-        .await
-        {
-            Ok(()) => Disposition::DeadLettered { reason },
-            Err(e) => e.disposition(),
-        }
+        invocation.finish(self.store.take())
     }
 
     async fn enrich(&self, ingested: &Ingested, report: &mut InvocationReport) -> Disposition {

@@ -9,9 +9,7 @@
 //! Inputs are saved with version preconditions and the features recomputed
 //! from them, so a replay changes nothing and a lost race is retried.
 
-use std::time::Instant;
-
-use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::features::{self, KeyInputs, Summary};
 use tailor_core::message::Enriched;
@@ -51,41 +49,22 @@ pub enum Applied {
 impl<S: Store> Features<'_, S> {
     /// Processes one batch of enriched events.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
-        let started = Instant::now();
-        let mut report = InvocationReport::new(NAME);
-        report.records_in = records.len() as u64;
-        let mut outcome = BatchOutcome::default();
+        let mut invocation = Invocation::begin(NAME, records);
         for record in records {
             let disposition = match serde_json::from_slice::<Enriched>(&record.bytes) {
                 Err(e) => {
                     let reason = DeadLetterReason::BadMessage;
-                    match state::dead_letter(
-                        self.store,
-                        self.policy,
-                        NAME,
-                        reason,
-                        e.to_string(),
-                        &record.bytes,
-                        record.received_at,
-                    )
-                    .await
-                    {
-                        Ok(()) => Disposition::DeadLettered { reason },
-                        Err(e) => e.disposition(),
-                    }
+                    state::set_aside(self.store, self.policy, NAME, reason, e.to_string(), record)
+                        .await
                 }
-                Ok(enriched) => self.apply_with_retries(&enriched, &mut report).await,
+                Ok(enriched) => {
+                    self.apply_with_retries(&enriched, invocation.report())
+                        .await
+                }
             };
-            report.count(disposition);
-            outcome.dispositions.push((record.id.clone(), disposition));
+            invocation.record(record, disposition);
         }
-        let meter = self.store.take();
-        report.store_reads += meter.reads;
-        report.store_writes += meter.writes;
-        report.store_write_bytes += meter.write_bytes;
-        report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        outcome.report = report;
-        outcome
+        invocation.finish(self.store.take())
     }
 
     async fn apply_with_retries(

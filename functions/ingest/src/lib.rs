@@ -11,9 +11,8 @@
 //! so nothing is lost and nothing is applied twice.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
-use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::disposition::Disposition;
 use tailor_core::ingest::{IngestError, Ingested, Ingestor, dedup_key};
 use tailor_core::policy::Policy;
@@ -51,10 +50,7 @@ fn partition_key(ingested: &Ingested) -> String {
 impl<S: Store, P: Publisher> Ingest<'_, S, P> {
     /// Processes one batch; every record gets exactly one disposition.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
-        let started = Instant::now();
-        let mut report = InvocationReport::new(NAME);
-        report.records_in = records.len() as u64;
-
+        let mut invocation = Invocation::begin(NAME, records);
         let prepared: Vec<Result<Ingested, IngestError>> = records
             .iter()
             .map(|r| self.ingestor.prepare(&r.bytes, r.received_at))
@@ -73,7 +69,6 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         };
         let ledger_ok = seen.len() == keys.len();
 
-        let mut outcome = BatchOutcome::default();
         let mut in_batch = BTreeSet::new();
         let mut seen_iter = seen.into_iter();
         for (record, prepared) in records.iter().zip(prepared) {
@@ -82,7 +77,7 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
                     if let IngestError::ConsentDenied { decision, .. }
                     | IngestError::NoDestination { decision, .. } = &error
                     {
-                        report.count_block(decision);
+                        invocation.report().count_block(decision);
                     }
                     self.reject(record, &error).await
                 }
@@ -94,20 +89,13 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
                         debug!(step = NAME, "duplicate delivery acknowledged");
                         Disposition::DUPLICATE
                     } else {
-                        self.accept(&ingested, &mut report).await
+                        self.accept(&ingested, invocation.report()).await
                     }
                 }
             };
-            report.count(disposition);
-            outcome.dispositions.push((record.id.clone(), disposition));
+            invocation.record(record, disposition);
         }
-        let meter = self.store.take();
-        report.store_reads += meter.reads;
-        report.store_writes += meter.writes;
-        report.store_write_bytes += meter.write_bytes;
-        report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        outcome.report = report;
-        outcome
+        invocation.finish(self.store.take())
     }
 
     async fn accept(&self, ingested: &Ingested, report: &mut InvocationReport) -> Disposition {

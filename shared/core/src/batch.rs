@@ -38,3 +38,53 @@ impl BatchOutcome {
             .collect()
     }
 }
+
+/// One invocation in progress: every record's disposition and the report.
+///
+/// Functions open one per batch, record each record's disposition exactly
+/// once, and finish it with the store's meter.
+#[derive(Debug)]
+pub struct Invocation {
+    started: std::time::Instant,
+    outcome: BatchOutcome,
+}
+
+impl Invocation {
+    /// Starts an invocation of `function` over `records`.
+    #[must_use]
+    pub fn begin(function: &str, records: &[Record]) -> Self {
+        let mut report = InvocationReport::new(function);
+        report.records_in = records.len() as u64;
+        Self {
+            started: std::time::Instant::now(),
+            outcome: BatchOutcome {
+                dispositions: Vec::with_capacity(records.len()),
+                report,
+            },
+        }
+    }
+
+    /// The report, for counts beyond dispositions.
+    pub const fn report(&mut self) -> &mut InvocationReport {
+        &mut self.outcome.report
+    }
+
+    /// Records the disposition of `record`.
+    pub fn record(&mut self, record: &Record, disposition: Disposition) {
+        self.outcome.report.count(disposition);
+        self.outcome
+            .dispositions
+            .push((record.id.clone(), disposition));
+    }
+
+    /// Ends the invocation with what the store was used for.
+    #[must_use]
+    pub fn finish(mut self, meter: crate::ports::Meter) -> BatchOutcome {
+        let report = &mut self.outcome.report;
+        report.store_reads += meter.reads;
+        report.store_writes += meter.writes;
+        report.store_write_bytes += meter.write_bytes;
+        report.wall_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.outcome
+    }
+}

@@ -270,3 +270,29 @@ pub async fn dead_letter<S: Store>(
     );
     append(store, policy, Table::DeadLetters, &key, &letter, at).await
 }
+
+/// Sets `record` aside (see [`dead_letter`]) and returns what it becomes:
+/// dead-lettered, or retried when the dead letter itself cannot be written.
+pub async fn set_aside<S: Store>(
+    store: &S,
+    policy: &Policy,
+    function: &str,
+    reason: crate::disposition::DeadLetterReason,
+    detail: String,
+    record: &crate::batch::Record,
+) -> crate::disposition::Disposition {
+    match dead_letter(
+        store,
+        policy,
+        function,
+        reason,
+        detail,
+        &record.bytes,
+        record.received_at,
+    )
+    .await
+    {
+        Ok(()) => crate::disposition::Disposition::DeadLettered { reason },
+        Err(e) => e.disposition(),
+    }
+}
