@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tailor_cli::commands::{backfill, run, serve, validate};
+use tailor_cli::commands::{backfill, export, run, serve, validate};
 use tailor_cli::generate::{GenOptions, generate};
 use tailor_cli::pipeline::{LocalPipeline, PipelineConfig};
 use tailor_core::Timestamp;
@@ -123,6 +123,20 @@ enum Command {
         #[arg(long, default_value = ".tailor/state.redb")]
         state: PathBuf,
     },
+    /// Write labelled feature rows (CSV) for training a model: features as of
+    /// a cutoff, label = checked out within the window after it.
+    ExportTraining {
+        /// JSON Lines events; without it a stream is generated.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        stream: GenArgs,
+        /// Days before the end of the stream the features are taken at.
+        #[arg(long, default_value_t = 7)]
+        cutoff_days: u32,
+        /// Output CSV file.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
     /// Recompute features from the offline log and compare with the online state.
     Backfill {
         /// The offline log (written by `run` beside its state).
@@ -144,6 +158,13 @@ fn init_logs(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// A fresh private folder for intermediate files.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("tailor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }
 
 fn state_dir(state: &std::path::Path) -> PathBuf {
@@ -266,6 +287,63 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExportTraining {
+            file,
+            stream,
+            cutoff_days,
+            out,
+        } => {
+            let options = stream.options()?;
+            let bytes = match &file {
+                Some(path) => {
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+                }
+                None => {
+                    let mut bytes = Vec::new();
+                    generate(&options, &mut bytes)?;
+                    bytes
+                }
+            };
+            let lines = validate::records(std::path::Path::new("stream.jsonl"), &bytes);
+            let end = lines
+                .iter()
+                .filter_map(|(_, b)| run::replay_time(b))
+                .max()
+                .unwrap_or(options.end);
+            let dir = tempfile_dir()?;
+            let log = dir.join("enriched.jsonl");
+            let pipeline = LocalPipeline::open(PipelineConfig {
+                state: None,
+                key: tailor_core::token::TokenKey::new(vec![7u8; 32])?,
+                limits: Limits::default(),
+                replay_clock: true,
+            })?;
+            pipeline.archive_enriched(&log, true)?;
+            run::run(&pipeline, lines, 100, run::ReceivedAt::Sent, end).await?;
+            let events = backfill::read_log(&log)?;
+            let state = backfill::FinalState::read(pipeline.store())?;
+            let cutoff = end.add_millis(-i64::from(cutoff_days) * Timestamp::DAY);
+            let rows = export::training_rows(
+                &events,
+                &state,
+                pipeline.policy(),
+                cutoff,
+                i64::from(cutoff_days) * Timestamp::DAY,
+            );
+            let mut w = BufWriter::new(
+                std::fs::File::create(&out)
+                    .with_context(|| format!("creating {}", out.display()))?,
+            );
+            export::write_csv(&rows, &mut w)?;
+            w.flush()?;
+            std::fs::remove_dir_all(&dir).ok();
+            let positives = rows.iter().filter(|r| r.label).count();
+            eprintln!(
+                "exported {} rows ({positives} converted) as of {cutoff}",
+                rows.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Backfill { log, state } => {

@@ -1,5 +1,5 @@
 //! `tailor backfill`: recompute features from the offline log and compare
-//! them with the online state.
+//! them with the online state; and the pieces the training export shares.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +13,88 @@ use tailor_core::policy::Policy;
 use tailor_core::ports::Table;
 use tailor_local::LocalStore;
 
+/// Reads the offline log (enriched events, one JSON line each).
+///
+/// # Errors
+/// The file cannot be read or a line is not an enriched event.
+pub fn read_log(log: &Path) -> anyhow::Result<Vec<LoggedEvent>> {
+    let text =
+        std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let e: Enriched = serde_json::from_str(line).context("offline log line")?;
+            Ok(LoggedEvent {
+                profile_id: e.profile_id,
+                key: e.key,
+                ingested: e.ingested,
+            })
+        })
+        .collect()
+}
+
+/// Final identity and consent state, read once from a store.
+#[derive(Debug)]
+pub struct FinalState {
+    identity: BTreeMap<String, AnonNode>,
+    tombstones: BTreeMap<String, Tombstone>,
+    /// Each profile's consent ledger.
+    pub ledgers: BTreeMap<String, Ledger>,
+}
+
+impl FinalState {
+    /// Reads identity nodes, tombstones and ledgers.
+    ///
+    /// # Errors
+    /// The store cannot be read or holds an unreadable item.
+    pub fn read(store: &LocalStore) -> anyhow::Result<Self> {
+        let mut identity = BTreeMap::new();
+        for (key, item) in store.scan(Table::Identity)? {
+            if key.starts_with("anon:") {
+                identity.insert(
+                    key,
+                    serde_json::from_slice(&item.value).context("identity node")?,
+                );
+            }
+        }
+        let mut tombstones = BTreeMap::new();
+        for (key, item) in store.scan(Table::Tombstones)? {
+            let t: Option<Tombstone> = serde_json::from_slice(&item.value).context("tombstone")?;
+            tombstones.extend(t.map(|t| (key, t)));
+        }
+        let mut state = Self {
+            identity,
+            tombstones,
+            ledgers: BTreeMap::new(),
+        };
+        for (key, item) in store.scan(Table::Consent)? {
+            let ledger: Ledger = serde_json::from_slice(&item.value).context("consent ledger")?;
+            if let Some(profile) = state.profile_of(&key) {
+                let merged = Ledger::merged([
+                    state.ledgers.get(&profile).unwrap_or(&Ledger::default()),
+                    &ledger,
+                ]);
+                state.ledgers.insert(profile, merged);
+            }
+        }
+        Ok(state)
+    }
+
+    /// The profile a key belongs to at the end, `None` for erased keys.
+    #[must_use]
+    pub fn profile_of(&self, key: &str) -> Option<String> {
+        if self.tombstones.contains_key(key) {
+            return None;
+        }
+        if let Some(user) = key.strip_prefix("user:") {
+            return Some(profile_of_user(user));
+        }
+        let anon = key.strip_prefix("anon:")?;
+        let owner = self.identity.get(key).and_then(AnonNode::owner);
+        Some(owner.map_or_else(|| profile_of_anonymous(anon), profile_of_user))
+    }
+}
+
 /// Features recomputed from `log` against the final identity and consent state in `store`.
 ///
 /// # Errors
@@ -22,56 +104,14 @@ pub fn backfill(
     store: &LocalStore,
     policy: &Policy,
 ) -> anyhow::Result<BTreeMap<String, ProfileFeatures>> {
-    let text =
-        std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
-    let mut events = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let e: Enriched = serde_json::from_str(line).context("offline log line")?;
-        events.push(LoggedEvent {
-            profile_id: e.profile_id,
-            key: e.key,
-            ingested: e.ingested,
-        });
-    }
-    let identity: BTreeMap<String, Vec<u8>> = store
-        .scan(Table::Identity)?
-        .into_iter()
-        .map(|(k, i)| (k, i.value))
-        .collect();
-    let tombstones: BTreeMap<String, Tombstone> = store
-        .scan(Table::Tombstones)?
-        .into_iter()
-        .filter_map(|(k, i)| {
-            serde_json::from_slice::<Option<Tombstone>>(&i.value)
-                .ok()
-                .flatten()
-                .map(|t| (k, t))
-        })
-        .collect();
-    let profile_of = |key: &str| -> Option<String> {
-        if tombstones.contains_key(key) {
-            return None;
-        }
-        if let Some(user) = key.strip_prefix("user:") {
-            return Some(profile_of_user(user));
-        }
-        let anon = key.strip_prefix("anon:")?;
-        let owner = identity
-            .get(key)
-            .and_then(|v| serde_json::from_slice::<AnonNode>(v).ok())
-            .and_then(|n| n.owner().map(str::to_owned));
-        Some(owner.map_or_else(|| profile_of_anonymous(anon), |u| profile_of_user(&u)))
-    };
-    let mut ledgers: BTreeMap<String, Ledger> = BTreeMap::new();
-    for (key, item) in store.scan(Table::Consent)? {
-        let ledger: Ledger = serde_json::from_slice(&item.value)?;
-        if let Some(profile) = profile_of(&key) {
-            let merged =
-                Ledger::merged([ledgers.get(&profile).unwrap_or(&Ledger::default()), &ledger]);
-            ledgers.insert(profile, merged);
-        }
-    }
-    Ok(features::backfill(&events, profile_of, &ledgers, policy))
+    let events = read_log(log)?;
+    let state = FinalState::read(store)?;
+    Ok(features::backfill(
+        &events,
+        |k| state.profile_of(k),
+        &state.ledgers,
+        policy,
+    ))
 }
 
 /// Online features from the store, by profile.

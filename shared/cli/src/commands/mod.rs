@@ -1,6 +1,7 @@
 //! The `tailor` subcommands.
 
 pub mod backfill;
+pub mod export;
 pub mod run;
 pub mod serve;
 pub mod validate;

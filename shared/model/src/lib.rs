@@ -1,0 +1,65 @@
+//! Tailor's model engines.
+//!
+//! A model is a versioned directory: `model.onnx`, `features.json` (the
+//! ordered inputs) and `card.json` (version, data hash, holdout AUC, date,
+//! intended purposes, and for linear models the weights explanations use).
+//! [`ModelDir::load`] reads one; an [`Engine`] runs it:
+//!
+//! - [`TractEngine`]: pure Rust ([tract](https://github.com/sonos/tract)),
+//!   every target including `wasm32` (Spin). Runs models of standard ONNX
+//!   operators — the shipped linear model — exactly; it does not implement
+//!   the `ai.onnx.ml` tree ensembles skl2onnx writes correctly or fast.
+//! - [`OrtEngine`] (native only): ONNX Runtime through `ort`, with the
+//!   shared library loaded at run time (`ORT_DYLIB_PATH`, or what
+//!   `infra/ort/fetch.sh` installs). Runs any ONNX model, tree ensembles
+//!   included. A missing or too old library is a [`ModelError`], not a panic.
+//!
+//! Both take rows of `f32` in `features.json` order and return one
+//! probability per row.
+
+mod card;
+#[cfg(not(target_arch = "wasm32"))]
+mod ort_engine;
+mod tract_engine;
+
+pub use card::{Card, LinearExplainer, ModelDir};
+#[cfg(not(target_arch = "wasm32"))]
+pub use ort_engine::{OrtEngine, default_library};
+pub use tract_engine::TractEngine;
+
+/// Why a model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model directory is missing a file or a file is unreadable.
+    #[error("model directory: {0}")]
+    Dir(String),
+    /// The engine's library could not be loaded (missing, or older than required).
+    #[error("engine library: {0}")]
+    Library(String),
+    /// The engine rejected the model.
+    #[error("engine could not load the model: {0}")]
+    Load(String),
+    /// Inference failed.
+    #[error("inference failed: {0}")]
+    Run(String),
+    /// A row has the wrong number of features.
+    #[error("row has {got} features, the model reads {want}")]
+    Shape {
+        /// Features the model reads.
+        want: usize,
+        /// Features given.
+        got: usize,
+    },
+}
+
+/// Runs a model: rows of features in, one probability per row out.
+pub trait Engine: Send + Sync {
+    /// The engine's name, recorded in decisions.
+    fn name(&self) -> &'static str;
+
+    /// The probability for each row.
+    ///
+    /// # Errors
+    /// [`ModelError::Shape`] for a row of the wrong width, [`ModelError::Run`] when inference fails.
+    fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, ModelError>;
+}
