@@ -30,6 +30,7 @@ pub mod message;
 pub mod policy;
 pub mod ports;
 pub mod report;
+pub mod score;
 pub mod state;
 pub mod token;
 

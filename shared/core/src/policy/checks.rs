@@ -140,6 +140,57 @@ impl Policy {
         )
     }
 
+    /// May a decision be personalized for `purpose`?
+    #[must_use]
+    pub fn decide(
+        &self,
+        purpose: Purpose,
+        granted: &[Purpose],
+        blocked: &[Purpose],
+        region: &str,
+        adult: bool,
+    ) -> PolicyDecision {
+        self.bundle.decide(
+            ("Pipeline", "score"),
+            "decide",
+            ("Purpose", purpose.as_str()),
+            json!({
+                "granted": purposes_json(granted),
+                "blocked": purposes_json(blocked),
+                "region": region,
+                "adult": adult,
+            }),
+        )
+    }
+
+    /// May a model read `feature` when deciding for `purpose`?
+    #[must_use]
+    pub fn use_feature(&self, purpose: Purpose, feature: &str) -> PolicyDecision {
+        self.bundle.decide(
+            ("Purpose", purpose.as_str()),
+            "use_feature",
+            ("Feature", feature),
+            json!({}),
+        )
+    }
+
+    /// May `offer` be shown, whatever the model says?
+    #[must_use]
+    pub fn show(
+        &self,
+        purpose: Purpose,
+        offer: &str,
+        support_severity: i64,
+        open_cart_items: i64,
+    ) -> PolicyDecision {
+        self.bundle.decide(
+            ("Purpose", purpose.as_str()),
+            "show",
+            ("Offer", offer),
+            json!({ "support_severity": support_severity, "open_cart_items": open_cart_items }),
+        )
+    }
+
     /// How minimization treats each personal field for events of `region`.
     /// The most useful treatment any policy permits wins: raw, then
     /// truncated, then token; with none permitted the field is dropped.

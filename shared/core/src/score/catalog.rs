@@ -1,0 +1,98 @@
+//! The decision catalog: placements, their candidate actions in priority
+//! order, score thresholds and reason templates. Under version control in
+//! `shared/policy/catalog.json`; eligibility itself is policy (`show`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::event::Purpose;
+
+/// The catalog shipped with Tailor.
+pub(super) const SHIPPED: &str = include_str!("../../../policy/catalog.json");
+
+/// One candidate action.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CatalogAction {
+    /// The action's id (an `Offer` entity in policy).
+    pub id: String,
+    /// The lowest model score it is chosen at.
+    pub min_score: f64,
+    /// Plain-language reason; `{top_signal}` names the strongest permitted signal.
+    pub reason: String,
+}
+
+/// Where decisions are shown.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Placement {
+    /// The purpose decisions here serve.
+    pub purpose: Purpose,
+    /// The safe, non-personalized action.
+    pub default: String,
+    /// Candidates, first eligible above its threshold wins.
+    pub actions: Vec<CatalogAction>,
+}
+
+/// The whole catalog.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Catalog {
+    /// Catalog version, recorded in decisions.
+    pub version: String,
+    /// Features older than this make a decision fall back.
+    pub max_feature_age_days: i64,
+    /// Placements by name.
+    pub placements: BTreeMap<String, Placement>,
+}
+
+/// Why a catalog is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Not valid JSON of the catalog's shape.
+    #[error("catalog: {0}")]
+    Parse(String),
+    /// A placement's default is not among its actions.
+    #[error("catalog: placement {0} has a default that is not one of its actions")]
+    Default(String),
+}
+
+impl Catalog {
+    /// Parses and checks a catalog.
+    ///
+    /// # Errors
+    /// [`CatalogError`] when it does not parse or a default is not an action.
+    pub fn parse(text: &str) -> Result<Self, CatalogError> {
+        let catalog: Self =
+            serde_json::from_str(text).map_err(|e| CatalogError::Parse(e.to_string()))?;
+        for (name, p) in &catalog.placements {
+            if !p.actions.iter().any(|a| a.id == p.default) {
+                return Err(CatalogError::Default(name.clone()));
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The shipped catalog.
+    ///
+    /// # Errors
+    /// As [`Catalog::parse`] (a test keeps the shipped one valid).
+    pub fn shipped() -> Result<Self, CatalogError> {
+        Self::parse(SHIPPED)
+    }
+}
+
+/// A readable phrase for a feature, for reasons.
+#[must_use]
+pub fn phrase(feature: &str) -> &'static str {
+    match feature {
+        "count_7d.content_view" | "count_30d.content_view" => "reading our guides",
+        "count_7d.search" => "searches",
+        "count_7d.add_to_cart"
+        | "count_30d.add_to_cart"
+        | "cart_open_items"
+        | "cart_open_value" => "shopping",
+        "count_30d.checkout" | "revenue_30d" => "orders",
+        "sessions_7d" | "events_per_session_7d" => "visits",
+        "support_max_severity_30d" => "support requests",
+        _ => "activity",
+    }
+}

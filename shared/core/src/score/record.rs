@@ -1,0 +1,178 @@
+//! The decision record: everything needed to explain and audit a decision.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Catalog, DecisionRequest};
+use crate::Timestamp;
+use crate::event::Purpose;
+use crate::features::ProfileFeatures;
+use crate::policy::PolicyDecision;
+use crate::token::digest;
+
+/// Why a decision fell back to its placement's safe default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The placement is not in the catalog.
+    UnknownPlacement,
+    /// Policy does not permit personalizing this decision (consent, age, purpose).
+    NotPermitted,
+    /// Policy could not be evaluated: failed closed.
+    PolicyError,
+    /// The profile has no features yet.
+    NoFeatures,
+    /// The features are older than the catalog allows.
+    StaleFeatures,
+    /// State could not be read.
+    StoreUnavailable,
+    /// The model could not be loaded or failed: rules only.
+    ModelError,
+}
+
+/// The model behind a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Engine that ran it.
+    pub engine: String,
+}
+
+/// One contributing signal: positive pushes toward the personalized action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The feature.
+    pub feature: String,
+    /// Its effect (logit units for linear models, probability otherwise).
+    pub effect: f64,
+}
+
+/// The model's inputs as used: values, each feature's age, what was masked, and a hash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSnapshot {
+    /// Input values, by feature (masked ones at their baseline).
+    pub values: BTreeMap<String, f64>,
+    /// Age of each input at decision time, in seconds.
+    pub age_s: BTreeMap<String, i64>,
+    /// Inputs the purpose may not read, masked before inference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
+    /// Digest of the values.
+    pub hash: String,
+}
+
+impl FeatureSnapshot {
+    pub(super) fn of(
+        features: &ProfileFeatures,
+        names: &[String],
+        row: &[f32],
+        masked: &[String],
+        now: Timestamp,
+    ) -> Self {
+        let values: BTreeMap<String, f64> = names
+            .iter()
+            .cloned()
+            .zip(row.iter().map(|v| f64::from(*v)))
+            .collect();
+        let age_s = names
+            .iter()
+            .filter_map(|n| {
+                features
+                    .features
+                    .get(n)
+                    .map(|f| (n.clone(), now.millis_since(f.updated_at) / 1000))
+            })
+            .collect();
+        let text = serde_json::to_string(&values).unwrap_or_default();
+        Self {
+            values,
+            age_s,
+            masked: masked.to_vec(),
+            hash: digest(&[&text], 16),
+        }
+    }
+}
+
+/// A decision, as logged and as returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// The decision id (outcomes carry it).
+    pub decision_id: String,
+    /// When it was made.
+    pub at: Timestamp,
+    /// The resolved profile.
+    pub profile_id: String,
+    /// The purpose it served.
+    pub purpose: Purpose,
+    /// Where it is shown.
+    pub placement: String,
+    /// The catalog version.
+    pub catalog_version: String,
+    /// The chosen action.
+    pub action: String,
+    /// The model's score, when a model ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// The model, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelInfo>,
+    /// The model's inputs.
+    #[serde(default)]
+    pub snapshot: FeatureSnapshot,
+    /// Top contributing signals, strongest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<Signal>,
+    /// Plain-language reasons.
+    pub reasons: Vec<String>,
+    /// Every policy check made, with its effect.
+    pub policy: Vec<PolicyDecision>,
+    /// The fallback taken, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+    /// Time spent per stage, in microseconds.
+    #[serde(default)]
+    pub latency_us: BTreeMap<String, u64>,
+    /// Request context.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, String>,
+}
+
+impl DecisionRecord {
+    pub(super) fn new(
+        id: String,
+        now: Timestamp,
+        request: &DecisionRequest,
+        profile_id: &str,
+        catalog: &Catalog,
+    ) -> Self {
+        Self {
+            decision_id: id,
+            at: now,
+            profile_id: profile_id.to_owned(),
+            purpose: request.purpose,
+            placement: request.placement.clone(),
+            catalog_version: catalog.version.clone(),
+            action: String::new(),
+            score: None,
+            model: None,
+            snapshot: FeatureSnapshot::default(),
+            signals: Vec::new(),
+            reasons: Vec::new(),
+            policy: Vec::new(),
+            fallback: None,
+            latency_us: BTreeMap::new(),
+            context: request.context.clone(),
+        }
+    }
+
+    /// Falls back to `default`, non-personalized.
+    pub(super) fn fall_back(&mut self, why: Fallback, default: &str) {
+        self.fallback = Some(why);
+        default.clone_into(&mut self.action);
+        self.reasons = vec!["a standard choice, not based on your activity".to_owned()];
+    }
+}

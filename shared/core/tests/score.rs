@@ -1,0 +1,347 @@
+//! The score step: personalized decisions under policy, exact explanations,
+//! and a tested fallback for every failure.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers in test binaries fail loudly"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use tailor_core::Timestamp;
+use tailor_core::consent::{Ledger, LedgerEntry};
+use tailor_core::event::{ConsentAction, ConsentSource, Purpose};
+use tailor_core::features::{Feature, ProfileFeatures};
+use tailor_core::policy::{Policy, shipped};
+use tailor_core::score::{
+    Catalog, DecisionRecord, DecisionRequest, Fallback, Loaded, Model, ModelInfo, decide,
+};
+
+const FEATURES: [&str; 4] = [
+    "count_7d.content_view",
+    "cart_open_items",
+    "count_30d.checkout",
+    "support_max_severity_30d",
+];
+
+/// A linear model written out by hand: the expected values below follow from it.
+struct Linear {
+    names: Vec<String>,
+    weights: Vec<f64>,
+    baseline: Vec<f64>,
+    bias: f64,
+    fail: bool,
+}
+
+impl Linear {
+    fn new() -> Self {
+        Self {
+            names: FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+            weights: vec![0.2, 0.5, 0.8, -0.4],
+            baseline: vec![5.0, 1.0, 1.0, 0.0],
+            bias: -3.0,
+            fail: false,
+        }
+    }
+}
+
+impl Model for Linear {
+    fn info(&self) -> ModelInfo {
+        ModelInfo {
+            name: "hand".into(),
+            version: "1".into(),
+            engine: "test".into(),
+        }
+    }
+    fn features(&self) -> &[String] {
+        &self.names
+    }
+    fn baseline(&self) -> &[f64] {
+        &self.baseline
+    }
+    fn linear_weights(&self) -> Option<&[f64]> {
+        Some(&self.weights)
+    }
+    fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String> {
+        if self.fail {
+            return Err("engine down".into());
+        }
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let z = self.bias
+                    + r.iter()
+                        .zip(&self.weights)
+                        .map(|(v, w)| f64::from(*v) * w)
+                        .sum::<f64>();
+                (1.0 / (1.0 + (-z).exp())) as f32
+            })
+            .collect())
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::parse("2026-11-20T12:00:00Z").unwrap()
+}
+
+fn features(values: [f64; 4], as_of: Timestamp) -> ProfileFeatures {
+    let features = FEATURES
+        .iter()
+        .zip(values)
+        .map(|(n, v)| {
+            (
+                (*n).to_owned(),
+                Feature {
+                    value: serde_json::json!(v),
+                    updated_at: as_of,
+                },
+            )
+        })
+        .collect::<BTreeMap<_, _>>();
+    ProfileFeatures {
+        profile_id: "p_1".into(),
+        as_of,
+        features,
+        inputs_hash: String::new(),
+    }
+}
+
+fn loaded(values: [f64; 4]) -> Loaded {
+    Loaded {
+        profile_id: "p_1".into(),
+        features: Ok(Some(features(values, now()))),
+        ledger: Ok(Ledger::default()),
+    }
+}
+
+fn request(purpose: Purpose, placement: &str) -> DecisionRequest {
+    DecisionRequest {
+        profile: "user:u-1".into(),
+        purpose,
+        placement: placement.into(),
+        region: "eu".into(),
+        consent: vec![
+            Purpose::Analytics,
+            Purpose::Personalization,
+            Purpose::Marketing,
+        ],
+        adult: true,
+        context: BTreeMap::new(),
+    }
+}
+
+fn run(req: &DecisionRequest, loaded: &Loaded, model: Option<&dyn Model>) -> DecisionRecord {
+    let policy = common::policy();
+    decide(
+        "dec_test".into(),
+        now(),
+        req,
+        loaded,
+        &Catalog::shipped().unwrap(),
+        policy,
+        model,
+    )
+}
+
+#[test]
+fn a_shopper_with_a_cart_gets_free_shipping_with_exact_signals() {
+    // z = -3 + 0.2·10 + 0.5·3 + 0.8·2 - 0.4·0 = 2.1 → p = 0.8909
+    let r = run(
+        &request(Purpose::Marketing, "offer"),
+        &loaded([10.0, 3.0, 2.0, 0.0]),
+        Some(&Linear::new()),
+    );
+    assert_eq!(r.fallback, None);
+    assert!((r.score.unwrap() - 0.890_903).abs() < 1e-4, "{:?}", r.score);
+    assert_eq!(r.action, "free_shipping");
+    // Contributions w·(v − baseline): views 0.2·5 = 1.0, cart 0.5·2 = 1.0, orders 0.8·1 = 0.8.
+    let signals: Vec<(&str, f64)> = r
+        .signals
+        .iter()
+        .map(|s| (s.feature.as_str(), s.effect))
+        .collect();
+    assert_eq!(signals.len(), 3);
+    assert_eq!(signals[2].0, "count_30d.checkout");
+    assert!((signals[2].1 - 0.8).abs() < 1e-9);
+    assert!(signals[..2].iter().all(|(_, e)| (e - 1.0).abs() < 1e-9));
+    assert_eq!(
+        r.reasons,
+        vec!["you have items waiting in your cart".to_owned()]
+    );
+    assert!(
+        r.policy
+            .iter()
+            .any(|p| p.policies.contains(&"decide-with-consent".to_owned()))
+    );
+    assert!(!r.snapshot.hash.is_empty() && r.latency_us.contains_key("inference"));
+}
+
+#[test]
+fn marketing_never_reads_support_history() {
+    let r = run(
+        &request(Purpose::Marketing, "offer"),
+        &loaded([10.0, 0.0, 0.0, 3.0]),
+        Some(&Linear::new()),
+    );
+    assert_eq!(
+        r.snapshot.masked,
+        vec!["support_max_severity_30d".to_owned()]
+    );
+    assert_eq!(
+        r.snapshot.values["support_max_severity_30d"], 0.0,
+        "masked to its baseline"
+    );
+    assert!(
+        r.signals
+            .iter()
+            .all(|s| s.feature != "support_max_severity_30d")
+    );
+}
+
+#[test]
+fn policy_overrides_the_model_after_inference() {
+    // A high score, but an open cart is required for free shipping and a
+    // serious escalation rules out selling a discount.
+    let r = run(
+        &request(Purpose::Marketing, "offer"),
+        &loaded([30.0, 0.0, 4.0, 0.0]),
+        Some(&Linear::new()),
+    );
+    assert!(r.score.unwrap() > 0.5);
+    assert_eq!(r.action, "discount_10");
+    let r = run(
+        &request(Purpose::Personalization, "onboarding"),
+        &loaded([30.0, 0.0, 4.0, 3.0]),
+        Some(&Linear::new()),
+    );
+    assert_eq!(
+        r.action, "human_assisted",
+        "escalated customers get a person"
+    );
+}
+
+#[test]
+fn without_consent_for_the_purpose_the_decision_is_not_personalized() {
+    let mut req = request(Purpose::Marketing, "offer");
+    req.consent = vec![Purpose::Analytics];
+    let r = run(&req, &loaded([10.0, 3.0, 2.0, 0.0]), Some(&Linear::new()));
+    assert_eq!(r.fallback, Some(Fallback::NotPermitted));
+    assert_eq!(r.action, "no_offer");
+    assert!(r.score.is_none() && r.signals.is_empty());
+}
+
+#[test]
+fn a_revocation_in_the_ledger_wins_over_the_callers_consent() {
+    let mut ledger = Ledger::default();
+    ledger.record(LedgerEntry {
+        at: now(),
+        event_id: "evt-revoke".into(),
+        action: ConsentAction::Revoke,
+        purposes: vec![Purpose::Marketing],
+        region: "eu".into(),
+        source: ConsentSource::Settings,
+        policy_version: "v1".into(),
+    });
+    let l = Loaded {
+        ledger: Ok(ledger),
+        ..loaded([10.0, 3.0, 2.0, 0.0])
+    };
+    let r = run(
+        &request(Purpose::Marketing, "offer"),
+        &l,
+        Some(&Linear::new()),
+    );
+    assert_eq!(r.fallback, Some(Fallback::NotPermitted));
+    assert!(
+        r.policy[0]
+            .policies
+            .contains(&"decide-not-after-revocation".to_owned())
+    );
+}
+
+#[test]
+fn minors_get_no_personalization() {
+    let mut req = request(Purpose::Personalization, "onboarding");
+    req.adult = false;
+    assert_eq!(
+        run(&req, &loaded([1.0; 4]), Some(&Linear::new())).fallback,
+        Some(Fallback::NotPermitted)
+    );
+}
+
+#[test]
+fn every_failure_has_its_fallback() {
+    let req = request(Purpose::Personalization, "onboarding");
+    let model = Linear::new();
+    let none = Loaded {
+        features: Ok(None),
+        ..loaded([0.0; 4])
+    };
+    assert_eq!(
+        run(&req, &none, Some(&model)).fallback,
+        Some(Fallback::NoFeatures)
+    );
+    let old = now().add_millis(-20 * Timestamp::DAY);
+    let stale = Loaded {
+        features: Ok(Some(features([1.0; 4], old))),
+        ..loaded([0.0; 4])
+    };
+    assert_eq!(
+        run(&req, &stale, Some(&model)).fallback,
+        Some(Fallback::StaleFeatures)
+    );
+    let down = Loaded {
+        features: Err("timeout".into()),
+        ..loaded([0.0; 4])
+    };
+    let r = run(&req, &down, Some(&model));
+    assert_eq!(
+        (r.fallback, r.action.as_str()),
+        (Some(Fallback::StoreUnavailable), "standard_onboarding")
+    );
+    let broken = Linear {
+        fail: true,
+        ..Linear::new()
+    };
+    let r = run(&req, &loaded([1.0; 4]), Some(&broken));
+    assert_eq!(r.fallback, Some(Fallback::ModelError));
+    assert_eq!(
+        r.action, "standard_onboarding",
+        "rules only: the first eligible action without a threshold"
+    );
+    assert_eq!(
+        run(&req, &loaded([1.0; 4]), None).fallback,
+        Some(Fallback::ModelError)
+    );
+}
+
+#[test]
+fn a_policy_evaluation_error_fails_closed() {
+    // A bundle whose entities lack the purposes: the engine cannot evaluate `decide`.
+    let entities: Vec<serde_json::Value> = serde_json::from_str(shipped::ENTITIES).unwrap();
+    let entities: Vec<serde_json::Value> = entities
+        .into_iter()
+        .filter(|e| e["uid"]["type"] != "Tailor::Purpose")
+        .collect();
+    let policy = Policy::load(
+        shipped::SCHEMA,
+        shipped::POLICIES,
+        &serde_json::to_string(&entities).unwrap(),
+    )
+    .unwrap();
+    let r = decide(
+        "dec_x".into(),
+        now(),
+        &request(Purpose::Personalization, "onboarding"),
+        &loaded([1.0; 4]),
+        &Catalog::shipped().unwrap(),
+        &policy,
+        Some(&Linear::new()),
+    );
+    assert_eq!(r.fallback, Some(Fallback::PolicyError));
+    assert_eq!(r.action, "standard_onboarding");
+    assert!(r.score.is_none());
+}
