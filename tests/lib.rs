@@ -61,6 +61,18 @@ pub fn spawn_pipeline() -> PipelineHandle {
     }
 }
 
+/// A pipeline whose decisions use the shipped model on the pure-Rust engine.
+#[must_use]
+pub fn spawn_pipeline_with_model() -> PipelineHandle {
+    let mut handle = spawn_pipeline();
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/conversion-v1");
+    let model = tailor_model::LoadedModel::load(&dir, tailor_model::EngineChoice::Tract)
+        .expect("shipped model loads");
+    handle.pipeline = handle.pipeline.with_model(Some(model));
+    handle
+}
+
 impl PipelineHandle {
     /// Sends raw records as one batch; returns ingest's dispositions.
     pub fn send_raw(&mut self, lines: &[Vec<u8>]) -> BatchOutcome {
@@ -105,6 +117,17 @@ impl PipelineHandle {
         for chunk in lines.chunks(size) {
             self.send_raw(chunk);
         }
+    }
+
+    /// Makes and logs a decision at `now`.
+    pub fn decide(
+        &self,
+        request: &tailor_core::score::DecisionRequest,
+        now: Timestamp,
+    ) -> tailor_core::score::DecisionRecord {
+        let (record, logged) = self.runtime.block_on(self.pipeline.decide(request, now));
+        logged.expect("decision logged");
+        record
     }
 
     /// Every live item of a table, as JSON.

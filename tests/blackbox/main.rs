@@ -14,5 +14,6 @@ mod enrich;
 mod envelopes;
 mod ingest;
 mod logs;
+mod score;
 mod serve;
 mod stream;

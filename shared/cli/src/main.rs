@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tailor_cli::commands::{backfill, export, run, serve, validate};
+use tailor_cli::commands::{backfill, decide, export, run, serve, validate};
 use tailor_cli::generate::{GenOptions, generate};
 use tailor_cli::pipeline::{LocalPipeline, PipelineConfig};
 use tailor_core::Timestamp;
@@ -116,12 +116,54 @@ enum Command {
     },
     /// Serve the pipeline over HTTP.
     Serve {
+        /// Which engine runs the model.
+        #[arg(long, value_enum, default_value = "auto")]
+        engine: decide::EngineArg,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
         /// Where state is kept.
         #[arg(long, default_value = ".tailor/state.redb")]
         state: PathBuf,
+    },
+    /// Make a decision for a profile and print its record as JSON.
+    Decide {
+        /// Any linked key (`user:…`, `anon:…`) or a profile id (`p_…`).
+        #[arg(long)]
+        profile: String,
+        /// The purpose: personalization or marketing.
+        #[arg(long, default_value = "personalization")]
+        purpose: String,
+        /// The placement: onboarding or offer.
+        #[arg(long, default_value = "onboarding")]
+        placement: String,
+        /// The person's region.
+        #[arg(long, default_value = "eu")]
+        region: String,
+        /// Purposes the consent platform grants now (comma-separated).
+        #[arg(
+            long,
+            default_value = "analytics,personalization,marketing",
+            value_delimiter = ','
+        )]
+        consent: Vec<String>,
+        /// Which engine runs the model.
+        #[arg(long, value_enum, default_value = "auto")]
+        engine: decide::EngineArg,
+        /// Where state is kept.
+        #[arg(long, default_value = ".tailor/state.redb")]
+        state: PathBuf,
+    },
+    /// Explain a logged decision.
+    Explain {
+        /// The decision id.
+        id: String,
+        /// Where state is kept.
+        #[arg(long, default_value = ".tailor/state.redb")]
+        state: PathBuf,
+        /// Print the whole record as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Write labelled feature rows (CSV) for training a model: features as of
     /// a cutoff, label = checked out within the window after it.
@@ -158,6 +200,19 @@ fn init_logs(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// The pipeline over existing state, for reading and deciding.
+fn open_existing(state: &std::path::Path) -> anyhow::Result<LocalPipeline> {
+    if !state.exists() {
+        anyhow::bail!("no state at {} (run `tailor run` first)", state.display());
+    }
+    LocalPipeline::open(PipelineConfig {
+        state: Some(state.to_path_buf()),
+        key: tailor_core::token::TokenKey::new(vec![0u8; 16])?,
+        limits: Limits::default(),
+        replay_clock: false,
+    })
 }
 
 /// A fresh private folder for intermediate files.
@@ -255,18 +310,18 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                     serde_json::to_string_pretty(&report)?
                 )?;
             } else {
-                run::print_summary(
-                    &mut std::io::stdout().lock(),
-                    &pipeline,
-                    &report,
-                    &source,
-                    started,
-                    Some(&state),
-                )?;
+                let pipeline = pipeline.with_model(decide::load_model(decide::EngineArg::Auto));
+                let mut out = std::io::stdout().lock();
+                run::print_summary(&mut out, &pipeline, &report, &source, started, Some(&state))?;
+                run::sample_decisions(&mut out, &pipeline, 3).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { addr, state } => {
+        Command::Serve {
+            engine,
+            addr,
+            state,
+        } => {
             let dir = state_dir(&state);
             std::fs::create_dir_all(&dir)?;
             let pipeline = LocalPipeline::open(PipelineConfig {
@@ -274,7 +329,8 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                 key: tailor_cli::config::token_key(&dir)?,
                 limits: Limits::default(),
                 replay_clock: false,
-            })?;
+            })?
+            .with_model(decide::load_model(engine));
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;
@@ -287,6 +343,61 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Decide {
+            profile,
+            purpose,
+            placement,
+            region,
+            consent,
+            engine,
+            state,
+        } => {
+            let pipeline = open_existing(&state)?.with_model(decide::load_model(engine));
+            let parse = |p: &str| {
+                serde_json::from_value(serde_json::Value::String(p.trim().to_owned()))
+                    .with_context(|| format!("unknown purpose {p:?}"))
+            };
+            let request = tailor_core::score::DecisionRequest {
+                profile,
+                purpose: parse(&purpose)?,
+                placement,
+                region,
+                consent: consent
+                    .iter()
+                    .map(|p| parse(p))
+                    .collect::<anyhow::Result<_>>()?,
+                adult: true,
+                context: std::collections::BTreeMap::new(),
+            };
+            let (record, logged) = pipeline.decide(&request, SystemClock.now()).await;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&record)?
+            )?;
+            logged?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { id, state, json } => {
+            let pipeline = open_existing(&state)?;
+            let Some(record) = pipeline.decision(&id).await? else {
+                anyhow::bail!("no decision {id} in {}", state.display());
+            };
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?;
+            } else {
+                write!(
+                    out,
+                    "decision {} for {} at {}\n{}",
+                    record.decision_id,
+                    record.profile_id,
+                    record.at,
+                    decide::explain(&record)
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::ExportTraining {

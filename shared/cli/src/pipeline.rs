@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
+use std::sync::atomic::AtomicU64;
 use tailor_consent::Consent;
 use tailor_core::Timestamp;
 use tailor_core::batch::{BatchOutcome, Record};
@@ -21,12 +22,15 @@ use tailor_core::ingest::Ingestor;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Clock, Metered, Table, Topic};
 use tailor_core::report::InvocationReport;
+use tailor_core::score::{Catalog, DecisionRecord, DecisionRequest, Model};
 use tailor_core::state;
 use tailor_core::token::TokenKey;
 use tailor_enrich::Enrich;
 use tailor_features::Features;
 use tailor_ingest::Ingest;
 use tailor_local::{LocalStore, Queue, ReplayClock};
+use tailor_model::LoadedModel;
+use tailor_score::Score;
 
 /// How many times a record asking for a retry is delivered again.
 pub const ATTEMPTS: usize = 3;
@@ -89,6 +93,9 @@ pub struct LocalPipeline {
     store: Metered<LocalStore>,
     queue: Queue,
     clock: Arc<ReplayClock>,
+    catalog: Catalog,
+    model: Option<LoadedModel>,
+    nonce: AtomicU64,
 }
 
 impl std::fmt::Debug for LocalPipeline {
@@ -134,7 +141,62 @@ impl LocalPipeline {
             store: Metered::new(store),
             queue: Queue::new(),
             clock,
+            catalog: Catalog::shipped()?,
+            model: None,
+            nonce: AtomicU64::new(0),
         })
+    }
+
+    /// Uses `model` for decisions (without one, decisions use rules only).
+    #[must_use]
+    pub fn with_model(mut self, model: Option<LoadedModel>) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// The model decisions use, if any.
+    #[must_use]
+    pub const fn model(&self) -> Option<&LoadedModel> {
+        self.model.as_ref()
+    }
+
+    fn score(&self) -> Score<'_, Metered<LocalStore>> {
+        Score {
+            policy: self.policy,
+            catalog: &self.catalog,
+            store: &self.store,
+            model: self.model.as_ref().map(|m| m as &dyn Model),
+            nonce: &self.nonce,
+        }
+    }
+
+    /// Makes, logs and returns a decision.
+    ///
+    /// # Errors
+    /// The decision could not be logged (it is still returned in the error's context).
+    pub async fn decide(
+        &self,
+        request: &DecisionRequest,
+        now: Timestamp,
+    ) -> (DecisionRecord, Result<(), tailor_core::ports::StoreError>) {
+        let out = self.score().decide(request, now).await;
+        if out.1.is_ok()
+            && let Err(e) = self.store.inner().flush()
+        {
+            return (out.0, Err(e));
+        }
+        out
+    }
+
+    /// A logged decision.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn decision(
+        &self,
+        id: &str,
+    ) -> Result<Option<DecisionRecord>, tailor_core::ports::StoreError> {
+        self.score().fetch(id).await
     }
 
     /// Archives enriched events (the offline log the backfill reads) to

@@ -21,7 +21,16 @@ fn repo() -> PathBuf {
 #[test]
 fn every_subcommand_has_help() {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["gen", "validate", "run", "serve", "backfill"] {
+    for sub in [
+        "gen",
+        "validate",
+        "run",
+        "serve",
+        "backfill",
+        "decide",
+        "explain",
+        "export-training",
+    ] {
         let out = tailor(dir.path(), &[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");
         assert!(
@@ -182,4 +191,68 @@ fn run_reports_json_with_every_record_accounted_for() {
         lines
     );
     assert_eq!(report["unresolved"], 0);
+}
+
+#[test]
+fn run_shows_decisions_that_explain_and_decide_can_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tailor(
+        dir.path(),
+        &[
+            "run",
+            "--profiles",
+            "40",
+            "--days",
+            "7",
+            "--end",
+            "2026-11-25T00:00:00Z",
+        ],
+    );
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("sample decisions (conversion 1.0.0"),
+        "{stdout}"
+    );
+    let id = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("dec_"))
+        .expect("a decision id");
+    let explained = tailor(dir.path(), &["explain", id]);
+    assert!(
+        explained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&explained.stderr)
+    );
+    let text = String::from_utf8_lossy(&explained.stdout);
+    assert!(text.contains(id) && text.contains("why:"), "{text}");
+
+    let user = stdout
+        .lines()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("user:")))
+        .unwrap();
+    let decided = tailor(
+        dir.path(),
+        &[
+            "decide",
+            "--profile",
+            user,
+            "--placement",
+            "offer",
+            "--purpose",
+            "marketing",
+            "--engine",
+            "tract",
+        ],
+    );
+    assert!(
+        decided.status.success(),
+        "{}",
+        String::from_utf8_lossy(&decided.stderr)
+    );
+    let record: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    assert_eq!(record["placement"], "offer");
+    assert_eq!(record["model"]["engine"], "tract");
+    let missing = tailor(dir.path(), &["explain", "dec_nothing"]);
+    assert_eq!(missing.status.code(), Some(1));
 }

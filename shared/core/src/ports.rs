@@ -44,11 +44,13 @@ pub enum Table {
     DeadLetters,
     /// Erasure tombstones, which keep late data about an erased person out.
     Tombstones,
+    /// The decision log: every decision with its explanation.
+    Decisions,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Dedup,
         Self::Identity,
         Self::FeatureInputs,
@@ -57,6 +59,7 @@ impl Table {
         Self::Audit,
         Self::DeadLetters,
         Self::Tombstones,
+        Self::Decisions,
     ];
 
     /// The table's name, also the name of its retention entry in policy.
@@ -71,6 +74,7 @@ impl Table {
             Self::Audit => "audit",
             Self::DeadLetters => "dead_letters",
             Self::Tombstones => "tombstones",
+            Self::Decisions => "decisions",
         }
     }
 

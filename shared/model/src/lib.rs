@@ -63,3 +63,93 @@ pub trait Engine: Send + Sync {
     /// [`ModelError::Shape`] for a row of the wrong width, [`ModelError::Run`] when inference fails.
     fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, ModelError>;
 }
+
+/// A model directory with the engine that runs it: what the score step calls.
+pub struct LoadedModel {
+    dir: ModelDir,
+    engine: Box<dyn Engine>,
+    baseline: Vec<f64>,
+}
+
+impl std::fmt::Debug for LoadedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedModel")
+            .field("card", &self.dir.card)
+            .field("engine", &self.engine.name())
+            .finish()
+    }
+}
+
+/// Which engine to run a model with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// ONNX Runtime when its library is present, else tract.
+    Auto,
+    /// Always tract.
+    Tract,
+    /// Always ONNX Runtime (an error if its library is missing).
+    Ort,
+}
+
+impl LoadedModel {
+    /// Loads `dir` and an engine for it.
+    ///
+    /// # Errors
+    /// [`ModelError`] from the directory or the engine.
+    pub fn load(dir: &std::path::Path, choice: EngineChoice) -> Result<Self, ModelError> {
+        let dir = ModelDir::load(dir)?;
+        let width = dir.features.len();
+        let engine: Box<dyn Engine> = match choice {
+            EngineChoice::Tract => Box::new(TractEngine::new(&dir.onnx, width)?),
+            #[cfg(not(target_arch = "wasm32"))]
+            EngineChoice::Ort => Box::new(OrtEngine::new(&default_library(), &dir.onnx, width)?),
+            #[cfg(not(target_arch = "wasm32"))]
+            EngineChoice::Auto if default_library().exists() => {
+                Box::new(OrtEngine::new(&default_library(), &dir.onnx, width)?)
+            }
+            _ => Box::new(TractEngine::new(&dir.onnx, width)?),
+        };
+        let baseline = dir
+            .card
+            .linear
+            .as_ref()
+            .map_or_else(|| vec![0.0; width], |l| l.baseline.clone());
+        Ok(Self {
+            dir,
+            engine,
+            baseline,
+        })
+    }
+
+    /// The card.
+    #[must_use]
+    pub const fn card(&self) -> &Card {
+        &self.dir.card
+    }
+}
+
+impl tailor_core::score::Model for LoadedModel {
+    fn info(&self) -> tailor_core::score::ModelInfo {
+        tailor_core::score::ModelInfo {
+            name: self.dir.card.name.clone(),
+            version: self.dir.card.version.clone(),
+            engine: self.engine.name().to_owned(),
+        }
+    }
+
+    fn features(&self) -> &[String] {
+        &self.dir.features
+    }
+
+    fn baseline(&self) -> &[f64] {
+        &self.baseline
+    }
+
+    fn linear_weights(&self) -> Option<&[f64]> {
+        self.dir.card.linear.as_ref().map(|l| l.weights.as_slice())
+    }
+
+    fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String> {
+        self.engine.predict(rows).map_err(|e| e.to_string())
+    }
+}

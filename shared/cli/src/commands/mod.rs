@@ -1,6 +1,7 @@
 //! The `tailor` subcommands.
 
 pub mod backfill;
+pub mod decide;
 pub mod export;
 pub mod run;
 pub mod serve;

@@ -193,3 +193,71 @@ pub fn print_summary(
     }
     Ok(())
 }
+
+/// Decides every placement for a few profiles and prints the decisions with
+/// their explanations.
+///
+/// # Errors
+/// The store cannot be read or the output cannot be written.
+pub async fn sample_decisions(
+    out: &mut impl std::io::Write,
+    pipeline: &LocalPipeline,
+    profiles: usize,
+) -> anyhow::Result<()> {
+    let users: Vec<String> = pipeline
+        .store()
+        .scan(Table::FeatureInputs)?
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("user:"))
+        .take(profiles)
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    let engine = pipeline.model().map_or_else(
+        || "rules only".to_owned(),
+        |m| {
+            use tailor_core::score::Model;
+            let info = m.info();
+            format!("{} {} on {}", info.name, info.version, info.engine)
+        },
+    );
+    writeln!(out, "\nsample decisions ({engine}):")?;
+    let now = pipeline
+        .store()
+        .scan(Table::Features)?
+        .iter()
+        .filter_map(|(_, i)| {
+            serde_json::from_slice::<tailor_core::features::ProfileFeatures>(&i.value)
+                .ok()
+                .map(|f| f.as_of)
+        })
+        .max()
+        .unwrap_or(Timestamp::from_millis(0));
+    for user in users {
+        for (placement, purpose) in [
+            ("onboarding", tailor_core::event::Purpose::Personalization),
+            ("offer", tailor_core::event::Purpose::Marketing),
+        ] {
+            let request = tailor_core::score::DecisionRequest {
+                profile: user.clone(),
+                purpose,
+                placement: placement.to_owned(),
+                region: "eu".to_owned(),
+                consent: tailor_core::event::Purpose::ALL.to_vec(),
+                adult: true,
+                context: std::collections::BTreeMap::new(),
+            };
+            let (record, logged) = pipeline.decide(&request, now).await;
+            logged?;
+            write!(
+                out,
+                "{user} {} {}",
+                record.decision_id,
+                super::decide::explain(&record)
+            )?;
+        }
+    }
+    Ok(())
+}

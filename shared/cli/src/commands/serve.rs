@@ -70,6 +70,8 @@ pub fn router(pipeline: LocalPipeline) -> Router {
         .route("/v1/events", post(events))
         .route("/v1/consent", post(consent))
         .route("/v1/profiles/{id}", get(profile))
+        .route("/v1/decide", post(decide))
+        .route("/v1/decisions/{id}", get(decision))
         .with_state(app)
 }
 
@@ -203,6 +205,53 @@ async fn profile_view(
         "features_age_s": age_s,
         "features": features,
     })))
+}
+
+async fn decide(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let request = tailor_core::decode::decode(&body, tailor_core::decode::Limits::default())
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            serde_json::from_value::<tailor_core::score::DecisionRequest>(v)
+                .map_err(|e| e.to_string())
+        });
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => {
+            return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": e}))).into_response();
+        }
+    };
+    let pipeline = app.pipeline.lock().await;
+    let (record, logged) = pipeline.decide(&request, SystemClock.now()).await;
+    if let Err(e) = logged {
+        // The safe choice is still returned; the client learns it was not logged.
+        tracing::warn!(error = %e, "decision not logged");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": "decision not logged", "decision": record})),
+        )
+            .into_response();
+    }
+    Json(record).into_response()
+}
+
+async fn decision(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let pipeline = app.pipeline.lock().await;
+    match pipeline.decision(&id).await {
+        Ok(Some(record)) => Json(record).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such decision"})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "decision lookup failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "store unavailable"})),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// A profile id and its member keys from a profile id or any linked key.

@@ -1,0 +1,135 @@
+//! The score function: a decision request → a logged, explained decision.
+//!
+//! It resolves the requested key to its profile through the identity graph,
+//! loads the profile's features and consent ledger (a failed load becomes
+//! the store-unavailable fallback, never an error to the caller), runs the
+//! core's decision step with the model, and appends the record to the
+//! decision log, keyed by decision id.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tailor_core::Timestamp;
+use tailor_core::features::ProfileFeatures;
+use tailor_core::policy::Policy;
+use tailor_core::ports::{Store, StoreError, Table};
+use tailor_core::score::{self, Catalog, DecisionRecord, DecisionRequest, Loaded, Model};
+use tailor_core::state;
+use tracing::{info, warn};
+
+/// The function's name in reports and logs.
+pub const NAME: &str = "score";
+
+/// Everything the function needs, created once per process.
+pub struct Score<'a, S> {
+    /// The policy bundle.
+    pub policy: &'a Policy,
+    /// The decision catalog.
+    pub catalog: &'a Catalog,
+    /// State.
+    pub store: &'a S,
+    /// The model, if one loaded (without one, decisions use rules only).
+    pub model: Option<&'a dyn Model>,
+    /// Makes decision ids unique within the process.
+    pub nonce: &'a AtomicU64,
+}
+
+impl<S> std::fmt::Debug for Score<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Score")
+            .field("model", &self.model.map(Model::info))
+            .finish_non_exhaustive()
+    }
+}
+
+async fn load<S: Store>(
+    store: &S,
+    key: &str,
+) -> (
+    String,
+    Result<Option<ProfileFeatures>, String>,
+    Result<tailor_core::consent::Ledger, String>,
+) {
+    let (profile_id, members) = if key.starts_with("user:") || key.starts_with("anon:") {
+        match state::resolve(store, key).await {
+            Ok(r) => r,
+            Err(e) => return (key.to_owned(), Err(e.to_string()), Err(e.to_string())),
+        }
+    } else {
+        (key.to_owned(), Vec::new())
+    };
+    let features = match store.get(Table::Features, &profile_id).await {
+        Ok(Some(item)) => serde_json::from_slice(&item.value)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    };
+    let ledger = state::ledger_of(store, &members)
+        .await
+        .map_err(|e| e.to_string());
+    (profile_id, features, ledger)
+}
+
+impl<S: Store> Score<'_, S> {
+    /// Decides and logs. The decision is returned even when logging fails
+    /// (with the error), so a caller can still show the safe choice.
+    ///
+    /// # Errors
+    /// The store's error when the decision could not be logged.
+    pub async fn decide(
+        &self,
+        request: &DecisionRequest,
+        now: Timestamp,
+    ) -> (DecisionRecord, Result<(), StoreError>) {
+        let (profile_id, features, ledger) = load(self.store, &request.profile).await;
+        let id = score::decision_id(
+            &profile_id,
+            &request.placement,
+            now,
+            self.nonce.fetch_add(1, Ordering::Relaxed),
+        );
+        let loaded = Loaded {
+            profile_id,
+            features,
+            ledger,
+        };
+        let record = score::decide(
+            id,
+            now,
+            request,
+            &loaded,
+            self.catalog,
+            self.policy,
+            self.model,
+        );
+        let logged = state::append(
+            self.store,
+            self.policy,
+            Table::Decisions,
+            &record.decision_id,
+            &record,
+            now,
+        )
+        .await;
+        match &logged {
+            Ok(()) => {
+                info!(step = NAME, decision = %record.decision_id, action = %record.action, fallback = ?record.fallback, "decision made");
+            }
+            Err(e) => warn!(step = NAME, error = %e, "decision not logged"),
+        }
+        (record, logged)
+    }
+
+    /// A logged decision.
+    ///
+    /// # Errors
+    /// The store's error, or `Corrupt` for an unreadable record.
+    pub async fn fetch(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        match self.store.get(Table::Decisions, decision_id).await? {
+            Some(item) => serde_json::from_slice(&item.value)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Decisions on the local platform: from events to a logged, explained
+//! decision with the shipped model; outcomes carrying the decision id flow
+//! back through ingest.
+
+use serde_json::json;
+use tailor_core::Timestamp;
+use tailor_core::event::Purpose;
+use tailor_core::identity::profile_of_user;
+use tailor_core::ports::Table;
+use tailor_core::score::{DecisionRequest, Fallback};
+use tailor_tests::{event, spawn_pipeline_with_model, spawn_server};
+
+fn request(profile: &str, purpose: Purpose, placement: &str) -> DecisionRequest {
+    DecisionRequest {
+        profile: profile.into(),
+        purpose,
+        placement: placement.into(),
+        region: "eu".into(),
+        consent: Purpose::ALL.to_vec(),
+        adult: true,
+        context: Default::default(),
+    }
+}
+
+fn shopper_events() -> Vec<serde_json::Value> {
+    let subject = json!({"anonymous_id": "a-d", "user_id": "u-d", "session_id": "s-d"});
+    let mut events = vec![event(
+        "evt-dec-login",
+        "login",
+        "2026-11-20T09:00:00Z",
+        subject.clone(),
+        json!({"method": "password"}),
+    )];
+    for i in 0..6 {
+        events.push(event(
+            &format!("evt-dec-view{i}"),
+            "content_view",
+            &format!("2026-11-20T09:1{i}:00Z"),
+            subject.clone(),
+            json!({"content_id": "c-1", "category": "guides"}),
+        ));
+    }
+    events.push(event("evt-dec-cart1", "add_to_cart", "2026-11-20T09:30:00Z", subject, json!({"cart_id": "k", "product_id": "p", "quantity": 2, "unit_price": 40.0, "currency": "EUR"})));
+    events
+}
+
+#[test]
+fn a_decision_is_made_from_the_profiles_features_logged_and_explained() {
+    let mut p = spawn_pipeline_with_model();
+    p.send(&shopper_events());
+    let now = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
+    let record = p.decide(&request("anon:a-d", Purpose::Marketing, "offer"), now);
+    assert_eq!(
+        record.profile_id,
+        profile_of_user("u-d"),
+        "any linked key resolves"
+    );
+    assert_eq!(record.fallback, None);
+    let model = record.model.clone().unwrap();
+    assert_eq!(
+        (model.name.as_str(), model.engine.as_str()),
+        ("conversion", "tract")
+    );
+    assert!(record.score.is_some_and(|s| (0.0..=1.0).contains(&s)));
+    assert_eq!(record.snapshot.values["cart_open_items"], 2.0);
+    assert_eq!(
+        record.snapshot.masked,
+        vec!["support_max_severity_30d".to_owned()]
+    );
+    assert!(!record.signals.is_empty() && !record.reasons.is_empty());
+    let logged = p.table(Table::Decisions);
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].0, record.decision_id);
+    assert_eq!(logged[0].1["action"], json!(record.action));
+}
+
+#[test]
+fn a_new_profile_gets_the_safe_default() {
+    let p = spawn_pipeline_with_model();
+    let record = p.decide(
+        &request("user:nobody", Purpose::Personalization, "onboarding"),
+        Timestamp::parse("2026-11-20T10:00:00Z").unwrap(),
+    );
+    assert_eq!(record.fallback, Some(Fallback::NoFeatures));
+    assert_eq!(record.action, "standard_onboarding");
+}
+
+#[test]
+fn decisions_stop_being_personalized_after_a_revocation() {
+    let mut p = spawn_pipeline_with_model();
+    p.send(&shopper_events());
+    let mut revoke = event(
+        "evt-dec-revoke",
+        "consent_change",
+        "2026-11-20T09:45:00Z",
+        json!({"user_id": "u-d"}),
+        json!({"action": "revoke", "purposes": ["marketing"], "source": "settings", "policy_version": "v1"}),
+    );
+    revoke["consent"]["purposes"] = json!([]);
+    p.send(&[revoke]);
+    let record = p.decide(
+        &request("user:u-d", Purpose::Marketing, "offer"),
+        Timestamp::parse("2026-11-20T10:00:00Z").unwrap(),
+    );
+    assert_eq!(record.fallback, Some(Fallback::NotPermitted));
+    assert_eq!(record.action, "no_offer");
+}
+
+#[test]
+fn outcomes_carrying_the_decision_id_are_accepted_back_through_ingest() {
+    let mut p = spawn_pipeline_with_model();
+    p.send(&shopper_events());
+    let record = p.decide(
+        &request("user:u-d", Purpose::Marketing, "offer"),
+        Timestamp::parse("2026-11-20T10:00:00Z").unwrap(),
+    );
+    let outcome = event(
+        "evt-dec-click",
+        "outcome",
+        "2026-11-20T10:01:00Z",
+        json!({"user_id": "u-d"}),
+        json!({"decision_id": record.decision_id, "kind": "click", "placement": "offer", "action": record.action}),
+    );
+    let result = p.send(&[outcome]);
+    assert_eq!(
+        result.dispositions[0].1,
+        tailor_core::disposition::Disposition::ACCEPTED
+    );
+}
+
+#[test]
+fn the_server_decides_and_returns_logged_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server(dir.path());
+    for e in shopper_events() {
+        assert_eq!(server.post("/v1/events", &e).0, 202);
+    }
+    let (status, record) = server.post(
+        "/v1/decide",
+        &serde_json::to_value(request("user:u-d", Purpose::Personalization, "onboarding")).unwrap(),
+    );
+    assert_eq!(status, 200, "{record}");
+    let id = record["decision_id"].as_str().unwrap();
+    let (status, fetched) = server.get(&format!("/v1/decisions/{id}"));
+    assert_eq!(status, 200);
+    assert_eq!(fetched, record);
+    assert_eq!(server.get("/v1/decisions/dec_missing").0, 404);
+    assert_eq!(
+        server.post("/v1/decide", &json!({"profile": "user:u-d"})).0,
+        422
+    );
+}
