@@ -12,7 +12,9 @@ use tailor_core::Timestamp;
 use tailor_core::features::ProfileFeatures;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Store, StoreError, Table};
-use tailor_core::score::{self, Catalog, DecisionRecord, DecisionRequest, Loaded, Model};
+use tailor_core::score::{
+    self, Catalog, DecisionRecord, DecisionRequest, Loaded, Model, PolicyMemo,
+};
 use tailor_core::state;
 use tracing::{info, warn};
 
@@ -23,6 +25,8 @@ pub const NAME: &str = "score";
 pub struct Score<'a, S> {
     /// The policy bundle.
     pub policy: &'a Policy,
+    /// Policy answers remembered across decisions.
+    pub memo: &'a PolicyMemo<'a>,
     /// The decision catalog.
     pub catalog: &'a Catalog,
     /// State.

@@ -22,7 +22,7 @@ use tailor_core::ingest::Ingestor;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Clock, Metered, Table, Topic};
 use tailor_core::report::InvocationReport;
-use tailor_core::score::{Catalog, DecisionRecord, DecisionRequest, Model};
+use tailor_core::score::{Catalog, DecisionRecord, DecisionRequest, Model, PolicyMemo};
 use tailor_core::state;
 use tailor_core::token::TokenKey;
 use tailor_enrich::Enrich;
@@ -96,6 +96,7 @@ pub struct LocalPipeline {
     catalog: Catalog,
     model: Option<LoadedModel>,
     nonce: AtomicU64,
+    memo: PolicyMemo<'static>,
 }
 
 impl std::fmt::Debug for LocalPipeline {
@@ -144,6 +145,7 @@ impl LocalPipeline {
             catalog: Catalog::shipped()?,
             model: None,
             nonce: AtomicU64::new(0),
+            memo: PolicyMemo::new(policy),
         })
     }
 
@@ -163,6 +165,7 @@ impl LocalPipeline {
     fn score(&self) -> Score<'_, Metered<LocalStore>> {
         Score {
             policy: self.policy,
+            memo: &self.memo,
             catalog: &self.catalog,
             store: &self.store,
             model: self.model.as_ref().map(|m| m as &dyn Model),

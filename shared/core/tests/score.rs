@@ -34,6 +34,8 @@ struct Linear {
     baseline: Vec<f64>,
     bias: f64,
     fail: bool,
+    /// Predict sigmoid(x0·x1 + x2 − 4) instead, and offer no weights.
+    nonlinear: bool,
 }
 
 impl Linear {
@@ -44,6 +46,7 @@ impl Linear {
             baseline: vec![5.0, 1.0, 1.0, 0.0],
             bias: -3.0,
             fail: false,
+            nonlinear: false,
         }
     }
 }
@@ -63,7 +66,7 @@ impl Model for Linear {
         &self.baseline
     }
     fn linear_weights(&self) -> Option<&[f64]> {
-        Some(&self.weights)
+        (!self.nonlinear).then_some(self.weights.as_slice())
     }
     fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String> {
         if self.fail {
@@ -72,6 +75,10 @@ impl Model for Linear {
         Ok(rows
             .iter()
             .map(|r| {
+                if self.nonlinear {
+                    let z = f64::from(r[0] * r[1] + r[2]) - 4.0;
+                    return (1.0 / (1.0 + (-z).exp())) as f32;
+                }
                 let z = self.bias
                     + r.iter()
                         .zip(&self.weights)
@@ -344,4 +351,33 @@ fn a_policy_evaluation_error_fails_closed() {
     assert_eq!(r.fallback, Some(Fallback::PolicyError));
     assert_eq!(r.action, "standard_onboarding");
     assert!(r.score.is_none());
+}
+
+#[test]
+fn models_without_weights_are_explained_by_baseline_substitution() {
+    // p = sigmoid(x0·x1 + x2 − 4) at (2, 3, 1, 0) with a zero baseline:
+    // p = sigmoid(3) = 0.952574; x0 → 0 or x1 → 0 gives sigmoid(−3), an
+    // effect of 0.905148 each; x2 → 0 gives sigmoid(2), an effect of 0.071777.
+    let model = Linear {
+        nonlinear: true,
+        baseline: vec![0.0; 4],
+        ..Linear::new()
+    };
+    let r = run(
+        &request(Purpose::Personalization, "onboarding"),
+        &loaded([2.0, 3.0, 1.0, 0.0]),
+        Some(&model),
+    );
+    let effects: Vec<(&str, f64)> = r
+        .signals
+        .iter()
+        .map(|s| (s.feature.as_str(), s.effect))
+        .collect();
+    assert_eq!(effects.len(), 3, "{effects:?}");
+    assert_eq!(effects[0].0, "cart_open_items");
+    assert_eq!(effects[1].0, "count_7d.content_view");
+    assert_eq!(effects[2].0, "count_30d.checkout");
+    for ((_, got), want) in effects.iter().zip([0.905148, 0.905148, 0.071777]) {
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
 }
