@@ -150,3 +150,58 @@ fn the_server_decides_and_returns_logged_decisions() {
         422
     );
 }
+
+#[test]
+fn outcomes_join_their_decisions_by_action_and_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("enriched.jsonl");
+    let mut p = spawn_pipeline_with_model();
+    p.pipeline.archive_enriched(&log, true).unwrap();
+    p.send(&shopper_events());
+    let now = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
+    let shown = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
+    let other = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
+    let fallback = p.decide(&request("user:nobody", Purpose::Marketing, "offer"), now);
+    let outcome = |id: &str, decision: &str, kind: &str| {
+        event(
+            id,
+            "outcome",
+            "2026-11-20T10:05:00Z",
+            json!({"user_id": "u-d"}),
+            json!({"decision_id": decision, "kind": kind}),
+        )
+    };
+    p.send(&[
+        outcome("evt-out-0001", &shown.decision_id, "click"),
+        outcome("evt-out-0002", &shown.decision_id, "convert"),
+        outcome("evt-out-0003", &shown.decision_id, "convert"),
+        outcome("evt-out-0004", &other.decision_id, "dismiss"),
+        outcome("evt-out-0005", "dec_unknown", "convert"),
+    ]);
+    p.pipeline.flush().unwrap();
+    let decisions = tailor_cli::commands::outcomes::decisions(p.pipeline.store()).unwrap();
+    let events = tailor_cli::commands::backfill::read_log(&log).unwrap();
+    let table = tailor_cli::commands::outcomes::join(&decisions, &events);
+    let personalized = table[&(
+        "offer".to_owned(),
+        shown.action.clone(),
+        "personalized".to_owned(),
+    )];
+    assert_eq!(personalized.decisions, 2);
+    assert_eq!(
+        (
+            personalized.clicks,
+            personalized.conversions,
+            personalized.dismissals
+        ),
+        (1, 1, 1),
+        "each kind once per decision"
+    );
+    assert!((personalized.conversion_rate() - 0.5).abs() < 1e-9);
+    let no_features = table[&(
+        "offer".to_owned(),
+        fallback.action.clone(),
+        "no_features".to_owned(),
+    )];
+    assert_eq!((no_features.decisions, no_features.conversions), (1, 0));
+}

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tailor_cli::commands::{backfill, decide, export, run, serve, validate};
+use tailor_cli::commands::{backfill, decide, export, outcomes, run, serve, validate};
 use tailor_cli::generate::{GenOptions, generate};
 use tailor_cli::pipeline::{LocalPipeline, PipelineConfig};
 use tailor_core::Timestamp;
@@ -150,6 +150,16 @@ enum Command {
         /// Which engine runs the model.
         #[arg(long, value_enum, default_value = "auto")]
         engine: decide::EngineArg,
+        /// Where state is kept.
+        #[arg(long, default_value = ".tailor/state.redb")]
+        state: PathBuf,
+    },
+    /// Conversion by placement, action and segment: logged decisions joined
+    /// to the outcomes that came back for them (fallbacks are segments).
+    Outcomes {
+        /// The offline log (written by `run` beside its state).
+        #[arg(long, default_value = ".tailor/enriched.jsonl")]
+        log: PathBuf,
         /// Where state is kept.
         #[arg(long, default_value = ".tailor/state.redb")]
         state: PathBuf,
@@ -378,6 +388,16 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                 serde_json::to_string_pretty(&record)?
             )?;
             logged?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outcomes { log, state } => {
+            let pipeline = open_existing(&state)?;
+            let decisions = outcomes::decisions(pipeline.store())?;
+            let events = backfill::read_log(&log)?;
+            outcomes::print(
+                &mut std::io::stdout().lock(),
+                &outcomes::join(&decisions, &events),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { id, state, json } => {
