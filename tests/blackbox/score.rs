@@ -205,3 +205,23 @@ fn outcomes_join_their_decisions_by_action_and_segment() {
     )];
     assert_eq!((no_features.decisions, no_features.conversions), (1, 0));
 }
+
+#[test]
+fn a_configured_challenger_is_logged_with_every_scored_decision() {
+    let mut p = spawn_pipeline_with_model();
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/conversion-v1");
+    let challenger =
+        tailor_model::LoadedModel::load(&dir, tailor_model::EngineChoice::Tract).unwrap();
+    p.pipeline = p.pipeline.with_challenger(Some(challenger));
+    p.send(&shopper_events());
+    let record = p.decide(
+        &request("user:u-d", Purpose::Marketing, "offer"),
+        Timestamp::parse("2026-11-20T10:00:00Z").unwrap(),
+    );
+    let shadow = record.challenger.clone().expect("challenger scored");
+    // The same model on the same inputs: the same score, and it changed nothing.
+    assert!((shadow.score.unwrap() - record.score.unwrap()).abs() < 1e-6);
+    let logged = p.table(Table::Decisions);
+    assert_eq!(logged[0].1["challenger"]["model"]["name"], "conversion");
+}

@@ -33,6 +33,8 @@ pub struct Score<'a, S> {
     pub store: &'a S,
     /// The model, if one loaded (without one, decisions use rules only).
     pub model: Option<&'a dyn Model>,
+    /// A challenger, scored beside the model and logged, never acted on.
+    pub challenger: Option<&'a dyn Model>,
     /// Makes decision ids unique within the process.
     pub nonce: &'a AtomicU64,
 }
@@ -97,15 +99,18 @@ impl<S: Store> Score<'_, S> {
             features,
             ledger,
         };
-        let record = score::decide(
+        let mut record = score::decide_with(
             id,
             now,
             request,
             &loaded,
             self.catalog,
-            self.policy,
+            self.memo,
             self.model,
         );
+        if let Some(challenger) = self.challenger {
+            score::shadow(&mut record, challenger);
+        }
         let logged = state::append(
             self.store,
             self.policy,

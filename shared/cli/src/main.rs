@@ -320,7 +320,9 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                     serde_json::to_string_pretty(&report)?
                 )?;
             } else {
-                let pipeline = pipeline.with_model(decide::load_model(decide::EngineArg::Auto));
+                let pipeline = pipeline
+                    .with_model(decide::load_model(decide::EngineArg::Auto))
+                    .with_challenger(decide::load_challenger(decide::EngineArg::Auto));
                 let mut out = std::io::stdout().lock();
                 run::print_summary(&mut out, &pipeline, &report, &source, started, Some(&state))?;
                 run::sample_decisions(&mut out, &pipeline, 3).await?;
@@ -340,7 +342,8 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                 limits: Limits::default(),
                 replay_clock: false,
             })?
-            .with_model(decide::load_model(engine));
+            .with_model(decide::load_model(engine))
+            .with_challenger(decide::load_challenger(engine));
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;
@@ -364,7 +367,9 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             engine,
             state,
         } => {
-            let pipeline = open_existing(&state)?.with_model(decide::load_model(engine));
+            let pipeline = open_existing(&state)?
+                .with_model(decide::load_model(engine))
+                .with_challenger(decide::load_challenger(engine));
             let parse = |p: &str| {
                 serde_json::from_value(serde_json::Value::String(p.trim().to_owned()))
                     .with_context(|| format!("unknown purpose {p:?}"))

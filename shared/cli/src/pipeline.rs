@@ -95,6 +95,7 @@ pub struct LocalPipeline {
     clock: Arc<ReplayClock>,
     catalog: Catalog,
     model: Option<LoadedModel>,
+    challenger: Option<LoadedModel>,
     nonce: AtomicU64,
     memo: PolicyMemo<'static>,
 }
@@ -144,6 +145,7 @@ impl LocalPipeline {
             clock,
             catalog: Catalog::shipped()?,
             model: None,
+            challenger: None,
             nonce: AtomicU64::new(0),
             memo: PolicyMemo::new(policy),
         })
@@ -153,6 +155,14 @@ impl LocalPipeline {
     #[must_use]
     pub fn with_model(mut self, model: Option<LoadedModel>) -> Self {
         self.model = model;
+        self
+    }
+
+    /// Scores every decision with `challenger` too, logging its score beside
+    /// the decision; it is never acted on.
+    #[must_use]
+    pub fn with_challenger(mut self, challenger: Option<LoadedModel>) -> Self {
+        self.challenger = challenger;
         self
     }
 
@@ -169,6 +179,7 @@ impl LocalPipeline {
             catalog: &self.catalog,
             store: &self.store,
             model: self.model.as_ref().map(|m| m as &dyn Model),
+            challenger: self.challenger.as_ref().map(|m| m as &dyn Model),
             nonce: &self.nonce,
         }
     }

@@ -381,3 +381,31 @@ fn models_without_weights_are_explained_by_baseline_substitution() {
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
     }
 }
+
+#[test]
+fn a_challenger_is_scored_and_logged_but_never_acted_on() {
+    let req = request(Purpose::Marketing, "offer");
+    let mut r = run(&req, &loaded([10.0, 3.0, 2.0, 0.0]), Some(&Linear::new()));
+    let action = r.action.clone();
+    // The challenger's bias is 2 lower: z = 0.1, p = 0.524979.
+    let challenger = Linear {
+        bias: -5.0,
+        ..Linear::new()
+    };
+    tailor_core::score::shadow(&mut r, &challenger);
+    let shadow = r.challenger.clone().unwrap();
+    assert!((shadow.score.unwrap() - 0.524_979).abs() < 1e-5);
+    assert_eq!(r.action, action, "the champion's choice stands");
+    assert!((r.score.unwrap() - 0.890_903).abs() < 1e-4);
+    // A decision that never reached the model gets no shadow.
+    let mut fallback = run(
+        &req,
+        &Loaded {
+            features: Ok(None),
+            ..loaded([0.0; 4])
+        },
+        Some(&Linear::new()),
+    );
+    tailor_core::score::shadow(&mut fallback, &challenger);
+    assert!(fallback.challenger.is_none());
+}

@@ -48,6 +48,25 @@ pub fn load_model(engine: EngineArg) -> Option<LoadedModel> {
     }
 }
 
+/// The challenger (shadow) model from `TAILOR_CHALLENGER_DIR`, if set: scored
+/// beside the model on every decision and logged, never acted on.
+#[must_use]
+pub fn load_challenger(engine: EngineArg) -> Option<LoadedModel> {
+    let dir = std::env::var_os("TAILOR_CHALLENGER_DIR").map(PathBuf::from)?;
+    let choice = match engine {
+        EngineArg::Auto => EngineChoice::Auto,
+        EngineArg::Tract => EngineChoice::Tract,
+        EngineArg::Ort => EngineChoice::Ort,
+    };
+    match LoadedModel::load(&dir, choice) {
+        Ok(model) => Some(model),
+        Err(e) => {
+            eprintln!("tailor: challenger {} not loaded ({e})", dir.display());
+            None
+        }
+    }
+}
+
 /// A decision in a few readable lines.
 #[must_use]
 pub fn explain(record: &DecisionRecord) -> String {

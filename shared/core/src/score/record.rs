@@ -97,6 +97,15 @@ impl FeatureSnapshot {
     }
 }
 
+/// A challenger model's view of a decision: scored and logged, never acted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shadow {
+    /// The challenger.
+    pub model: ModelInfo,
+    /// Its score on the same inputs, or why it has none.
+    pub score: Result<f64, String>,
+}
+
 /// A decision, as logged and as returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
@@ -139,6 +148,9 @@ pub struct DecisionRecord {
     /// Request context.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub context: BTreeMap<String, String>,
+    /// The challenger's score, for comparison only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenger: Option<Shadow>,
 }
 
 impl DecisionRecord {
@@ -166,6 +178,7 @@ impl DecisionRecord {
             fallback: None,
             latency_us: BTreeMap::new(),
             context: request.context.clone(),
+            challenger: None,
         }
     }
 
