@@ -84,7 +84,7 @@ impl Catalog {
 #[must_use]
 pub fn phrase(feature: &str) -> &'static str {
     match feature {
-        "count_7d.content_view" | "count_30d.content_view" => "reading our guides",
+        "count_7d.content_view" | "count_30d.content_view" => "reading",
         "count_7d.search" => "searches",
         "count_7d.add_to_cart"
         | "count_30d.add_to_cart"
