@@ -187,10 +187,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     ) -> Result<(), StoreError> {
         let at = ingested.occurred_at;
         let subject = &ingested.event.subject;
-        let precondition = |version: Option<u64>| match version {
-            Some(v) => tailor_core::ports::Precondition::Version(v),
-            None => tailor_core::ports::Precondition::Absent,
-        };
+        let precondition = tailor_core::ports::Precondition::expecting;
         for (key, node) in &r.user_writes {
             let user = key.strip_prefix("user:").unwrap_or_default();
             let version = if subject.user_id.as_deref() == Some(user) {

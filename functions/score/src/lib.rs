@@ -55,13 +55,9 @@ async fn load<S: Store>(
     Result<Option<ProfileFeatures>, String>,
     Result<tailor_core::consent::Ledger, String>,
 ) {
-    let (profile_id, members) = if key.starts_with("user:") || key.starts_with("anon:") {
-        match state::resolve(store, key).await {
-            Ok(r) => r,
-            Err(e) => return (key.to_owned(), Err(e.to_string()), Err(e.to_string())),
-        }
-    } else {
-        (key.to_owned(), Vec::new())
+    let (profile_id, members) = match state::resolve(store, key).await {
+        Ok(r) => r,
+        Err(e) => return (key.to_owned(), Err(e.to_string()), Err(e.to_string())),
     };
     let features = match store.get(Table::Features, &profile_id).await {
         Ok(Some(item)) => serde_json::from_slice(&item.value)

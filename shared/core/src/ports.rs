@@ -110,6 +110,18 @@ pub enum Precondition {
     Version(u64),
 }
 
+impl Precondition {
+    /// The precondition for writing back an item read at `version`
+    /// (`None`: it did not exist).
+    #[must_use]
+    pub const fn expecting(version: Option<u64>) -> Self {
+        match version {
+            Some(v) => Self::Version(v),
+            None => Self::Absent,
+        }
+    }
+}
+
 /// Why a store call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -230,14 +242,6 @@ impl<S> Metered<S> {
     /// The wrapped store.
     pub const fn inner(&self) -> &S {
         &self.inner
-    }
-
-    /// Counts a write made around the meter (for example through [`Metered::inner`]).
-    pub fn note_write(&self, bytes: u64) {
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.write_bytes
-            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The counts so far, resetting them.

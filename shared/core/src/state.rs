@@ -29,16 +29,24 @@ impl<T> Loaded<T> {
     /// The precondition that saving this value back must meet.
     #[must_use]
     pub const fn precondition(&self) -> Precondition {
-        match self.version {
-            Some(v) => Precondition::Version(v),
-            None => Precondition::Absent,
-        }
+        Precondition::expecting(self.version)
     }
 }
 
 fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes)
         .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.as_str())))
+}
+
+/// A stored item as a value and the version it was read at.
+fn loaded<T: DeserializeOwned>(
+    table: Table,
+    item: &crate::ports::Item,
+) -> Result<Loaded<T>, StoreError> {
+    Ok(Loaded {
+        value: decode(table, &item.value)?,
+        version: Some(item.version),
+    })
 }
 
 /// Loads one value.
@@ -50,16 +58,10 @@ pub async fn load<S: Store, T: DeserializeOwned + Default>(
     table: Table,
     key: &str,
 ) -> Result<Loaded<T>, StoreError> {
-    match store.get(table, key).await? {
-        Some(item) => Ok(Loaded {
-            value: decode(table, &item.value)?,
-            version: Some(item.version),
-        }),
-        None => Ok(Loaded {
-            value: T::default(),
-            version: None,
-        }),
-    }
+    store
+        .get(table, key)
+        .await?
+        .map_or_else(|| Ok(Loaded::default()), |item| loaded(table, &item))
 }
 
 /// Loads several values in one call.
@@ -74,16 +76,7 @@ pub async fn load_many<S: Store, T: DeserializeOwned + Default>(
     let items = store.get_many(table, keys).await?;
     items
         .into_iter()
-        .map(|item| match item {
-            Some(item) => Ok(Loaded {
-                value: decode(table, &item.value)?,
-                version: Some(item.version),
-            }),
-            None => Ok(Loaded {
-                value: T::default(),
-                version: None,
-            }),
-        })
+        .map(|item| item.map_or_else(|| Ok(Loaded::default()), |item| loaded(table, &item)))
         .collect()
 }
 
@@ -134,6 +127,8 @@ pub async fn append<S: Store, T: Serialize>(
 }
 
 /// The profile an identity key belongs to now, and that profile's member keys.
+/// Anything that is not a key (`user:…`, `anon:…`) is taken as a profile id,
+/// whose members cannot be known from the id alone.
 ///
 /// Downstream functions resolve again rather than trusting what enrich saw:
 /// a merge processed in between must not leave them updating a stale profile.
@@ -148,7 +143,9 @@ pub async fn resolve<S: Store>(store: &S, key: &str) -> Result<(String, Vec<Stri
             None => Ok((profile_of_anonymous(anon), vec![key.to_owned()])),
         };
     }
-    let user = key.strip_prefix("user:").unwrap_or(key);
+    let Some(user) = key.strip_prefix("user:") else {
+        return Ok((key.to_owned(), Vec::new()));
+    };
     let node: Loaded<UserNode> = load(store, Table::Identity, &user_key(user)).await?;
     Ok((
         profile_of_user(user),

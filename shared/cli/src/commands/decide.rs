@@ -17,6 +17,16 @@ pub enum EngineArg {
     Ort,
 }
 
+impl From<EngineArg> for EngineChoice {
+    fn from(engine: EngineArg) -> Self {
+        match engine {
+            EngineArg::Auto => Self::Auto,
+            EngineArg::Tract => Self::Tract,
+            EngineArg::Ort => Self::Ort,
+        }
+    }
+}
+
 /// The model directory: `TAILOR_MODEL_DIR`, else the shipped default model.
 #[must_use]
 pub fn model_dir() -> PathBuf {
@@ -29,13 +39,8 @@ pub fn model_dir() -> PathBuf {
 /// Loads the model; a failure is reported and decisions fall back to rules only.
 #[must_use]
 pub fn load_model(engine: EngineArg) -> Option<LoadedModel> {
-    let choice = match engine {
-        EngineArg::Auto => EngineChoice::Auto,
-        EngineArg::Tract => EngineChoice::Tract,
-        EngineArg::Ort => EngineChoice::Ort,
-    };
     let dir = model_dir();
-    match LoadedModel::load(&dir, choice) {
+    match LoadedModel::load(&dir, engine.into()) {
         Ok(model) => Some(model),
         Err(e) => {
             tracing::warn!(error = %e, "model not loaded; decisions use rules only");
@@ -53,12 +58,7 @@ pub fn load_model(engine: EngineArg) -> Option<LoadedModel> {
 #[must_use]
 pub fn load_challenger(engine: EngineArg) -> Option<LoadedModel> {
     let dir = std::env::var_os("TAILOR_CHALLENGER_DIR").map(PathBuf::from)?;
-    let choice = match engine {
-        EngineArg::Auto => EngineChoice::Auto,
-        EngineArg::Tract => EngineChoice::Tract,
-        EngineArg::Ort => EngineChoice::Ort,
-    };
-    match LoadedModel::load(&dir, choice) {
+    match LoadedModel::load(&dir, engine.into()) {
         Ok(model) => Some(model),
         Err(e) => {
             eprintln!("tailor: challenger {} not loaded ({e})", dir.display());

@@ -5,12 +5,12 @@
 //! whether the profile checked out within the window after the cutoff. Only
 //! events the consent gate admits are used, for features and labels alike.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use tailor_core::Timestamp;
 use tailor_core::event::EventType;
-use tailor_core::features::{self, KeyInputs, LoggedEvent, Summary};
+use tailor_core::features::{self, LoggedEvent};
 use tailor_core::policy::Policy;
 
 use super::backfill::FinalState;
@@ -52,37 +52,32 @@ pub fn training_rows(
     cutoff: Timestamp,
     window_ms: i64,
 ) -> Vec<Row> {
-    let empty = tailor_core::consent::Ledger::default();
-    let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
-    let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut converted: BTreeSet<String> = BTreeSet::new();
     let end = cutoff.add_millis(window_ms);
-    for logged in events {
-        let Some(profile) = state.profile_of(&logged.key) else {
-            continue;
-        };
-        let ledger = state.ledgers.get(&profile).unwrap_or(&empty);
-        if !features::gate(&logged.ingested, ledger, policy).allowed {
-            continue;
-        }
-        let at = logged.ingested.occurred_at;
-        if at <= cutoff {
-            if let Some(summary) = Summary::of(&logged.ingested) {
-                inputs.entry(logged.key.clone()).or_default().apply(summary);
-                members
-                    .entry(profile)
-                    .or_default()
-                    .insert(logged.key.clone());
-            }
-        } else if at <= end && logged.ingested.event.event_type == EventType::Checkout {
-            converted.insert(profile);
-        }
-    }
+    let members = features::replay(
+        events,
+        |k| state.profile_of(k),
+        &state.ledgers,
+        policy,
+        |e| e.ingested.occurred_at <= cutoff,
+    );
+    let empty = tailor_core::consent::Ledger::default();
+    let converted: BTreeSet<String> = events
+        .iter()
+        .filter(|e| {
+            let at = e.ingested.occurred_at;
+            at > cutoff && at <= end && e.ingested.event.event_type == EventType::Checkout
+        })
+        .filter_map(|e| {
+            let profile = state.profile_of(&e.key)?;
+            let ledger = state.ledgers.get(&profile).unwrap_or(&empty);
+            features::gate(&e.ingested, ledger, policy)
+                .allowed
+                .then_some(profile)
+        })
+        .collect();
     let mut rows = Vec::new();
-    for (profile, keys) in members {
-        let of_profile: Vec<KeyInputs> =
-            keys.iter().filter_map(|k| inputs.get(k).cloned()).collect();
-        let Some(f) = features::compute(&profile, &of_profile, Some(cutoff)) else {
+    for (profile, inputs) in members {
+        let Some(f) = features::compute(&profile, &inputs, Some(cutoff)) else {
             continue;
         };
         let values = MODEL_FEATURES

@@ -186,7 +186,7 @@ async fn profile_view(
     store: &impl Store,
     id: &str,
 ) -> Result<Option<Value>, tailor_core::ports::StoreError> {
-    let (profile_id, keys) = resolve(store, id).await?;
+    let (profile_id, keys) = state::resolve(store, id).await?;
     let Some(item) = store.get(Table::Features, &profile_id).await? else {
         return Ok(None);
     };
@@ -252,15 +252,4 @@ async fn decision(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respon
                 .into_response()
         }
     }
-}
-
-/// A profile id and its member keys from a profile id or any linked key.
-async fn resolve(
-    store: &impl Store,
-    id: &str,
-) -> Result<(String, Vec<String>), tailor_core::ports::StoreError> {
-    if id.starts_with("user:") || id.starts_with("anon:") {
-        return state::resolve(store, id).await;
-    }
-    Ok((id.to_owned(), Vec::new()))
 }

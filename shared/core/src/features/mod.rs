@@ -54,21 +54,23 @@ pub struct LoggedEvent {
     pub ingested: Ingested,
 }
 
-/// Computes every profile's features from a log of events with exactly the
-/// code the online path uses. `profile_of` maps an identity key to its final
-/// profile (`None` for keys that were erased); `ledgers` holds each
-/// profile's final consent ledger.
+/// Replays a log into each final profile's member inputs, with exactly the
+/// code the online path uses: an event counts when `keep` accepts it and the
+/// consent gate admits it under its profile's final ledger; inputs are then
+/// purged by that ledger. `profile_of` maps an identity key to its final
+/// profile (`None` for keys that were erased).
 #[must_use]
-pub fn backfill<'a>(
+pub fn replay<'a>(
     log: impl IntoIterator<Item = &'a LoggedEvent>,
     profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
-) -> BTreeMap<String, ProfileFeatures> {
+    keep: impl Fn(&LoggedEvent) -> bool,
+) -> BTreeMap<String, Vec<KeyInputs>> {
     let empty = Ledger::default();
     let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for logged in log {
+    for logged in log.into_iter().filter(|l| keep(l)) {
         let Some(profile) = profile_of(&logged.key) else {
             continue;
         };
@@ -83,17 +85,31 @@ pub fn backfill<'a>(
             }
         }
     }
-    let mut out = BTreeMap::new();
-    for (profile, keys) in members {
-        let ledger = ledgers.get(&profile).unwrap_or(&empty);
-        let mut member_inputs: Vec<KeyInputs> =
-            keys.iter().filter_map(|k| inputs.get(k).cloned()).collect();
-        for i in &mut member_inputs {
-            purge(i, ledger);
-        }
-        if let Some(features) = compute(&profile, &member_inputs, None) {
-            out.insert(profile, features);
-        }
-    }
-    out
+    members
+        .into_iter()
+        .map(|(profile, keys)| {
+            let ledger = ledgers.get(&profile).unwrap_or(&empty);
+            let mut member_inputs: Vec<KeyInputs> =
+                keys.iter().filter_map(|k| inputs.get(k).cloned()).collect();
+            for i in &mut member_inputs {
+                purge(i, ledger);
+            }
+            (profile, member_inputs)
+        })
+        .collect()
+}
+
+/// Computes every profile's features from a log of events with exactly the
+/// code the online path uses (see [`replay`]).
+#[must_use]
+pub fn backfill<'a>(
+    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    profile_of: impl Fn(&str) -> Option<String>,
+    ledgers: &BTreeMap<String, Ledger>,
+    policy: &Policy,
+) -> BTreeMap<String, ProfileFeatures> {
+    replay(log, profile_of, ledgers, policy, |_| true)
+        .into_iter()
+        .filter_map(|(profile, inputs)| compute(&profile, &inputs, None).map(|f| (profile, f)))
+        .collect()
 }
