@@ -225,3 +225,65 @@ fn a_configured_challenger_is_logged_with_every_scored_decision() {
     let logged = p.table(Table::Decisions);
     assert_eq!(logged[0].1["challenger"]["model"]["name"], "conversion");
 }
+
+#[test]
+fn the_decision_export_labels_each_decision_with_its_outcomes() {
+    use tailor_cli::commands::export::{MODEL_FEATURES, decision_rows};
+    use tailor_core::event::OutcomeKind;
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("enriched.jsonl");
+    let mut p = spawn_pipeline_with_model();
+    p.pipeline.archive_enriched(&log, true).unwrap();
+    p.send(&shopper_events());
+    let now = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
+    let shown = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
+    let other = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
+    let fallback = p.decide(&request("user:nobody", Purpose::Marketing, "offer"), now);
+    assert_eq!(fallback.fallback, Some(Fallback::NoFeatures));
+    let outcome = |id: &str, decision: &str, kind: &str| {
+        event(
+            id,
+            "outcome",
+            "2026-11-20T10:05:00Z",
+            json!({"user_id": "u-d"}),
+            json!({"decision_id": decision, "kind": kind}),
+        )
+    };
+    p.send(&[
+        outcome("evt-out-0101", &shown.decision_id, "impression"),
+        outcome("evt-out-0102", &shown.decision_id, "convert"),
+        outcome("evt-out-0103", &other.decision_id, "unsubscribe"),
+        outcome("evt-out-0104", &fallback.decision_id, "click"),
+    ]);
+    p.pipeline.flush().unwrap();
+    let decisions = tailor_cli::commands::outcomes::decisions(p.pipeline.store()).unwrap();
+    let events = tailor_cli::commands::backfill::read_log(&log).unwrap();
+    let rows = decision_rows(&decisions, &events);
+
+    assert_eq!(rows.len(), 2, "the fallback without inputs is not a row");
+    let row = |id: &str| rows.iter().find(|r| r.decision_id == id).unwrap();
+    let first = row(&shown.decision_id);
+    assert_eq!(first.action, shown.action);
+    assert_eq!(first.segment, "personalized");
+    assert_eq!(first.score, shown.score);
+    let logged: Vec<f64> = MODEL_FEATURES
+        .iter()
+        .map(|f| shown.snapshot.values[*f])
+        .collect();
+    assert_eq!(first.values, logged, "features as the decision saw them");
+    assert!(first.reported(OutcomeKind::Impression) && first.reported(OutcomeKind::Convert));
+    assert!(!first.reported(OutcomeKind::Click) && !first.reported(OutcomeKind::Unsubscribe));
+    let second = row(&other.decision_id);
+    assert!(second.reported(OutcomeKind::Unsubscribe));
+    assert!(!second.reported(OutcomeKind::Convert));
+
+    let mut csv = Vec::new();
+    tailor_cli::commands::export::write_decisions_csv(&rows, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with(&shown.decision_id))
+        .unwrap();
+    assert!(line.ends_with(",1,0,1,0,0"), "{line}");
+}

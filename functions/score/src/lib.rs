@@ -5,13 +5,19 @@
 //! the store-unavailable fallback, never an error to the caller), runs the
 //! core's decision step with the model, and appends the record to the
 //! decision log, keyed by decision id.
+//!
+//! Store calls run under a latency budget: the reads together get
+//! [`Score::store_budget`], and so does the log write. A store slower than
+//! that is treated as unavailable, so a caller gets the safe default in
+//! bounded time instead of waiting on a degraded store.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tailor_core::Timestamp;
 use tailor_core::features::ProfileFeatures;
 use tailor_core::policy::Policy;
-use tailor_core::ports::{Store, StoreError, Table};
+use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
     self, Catalog, DecisionRecord, DecisionRequest, Loaded, Model, PolicyMemo,
 };
@@ -21,8 +27,12 @@ use tracing::{info, warn};
 /// The function's name in reports and logs.
 pub const NAME: &str = "score";
 
+/// The default budget for store calls, per decision: reads together, and
+/// the log write.
+pub const DEFAULT_STORE_BUDGET: Duration = Duration::from_millis(50);
+
 /// Everything the function needs, created once per process.
-pub struct Score<'a, S> {
+pub struct Score<'a, S, T> {
     /// The policy bundle.
     pub policy: &'a Policy,
     /// Policy answers remembered across decisions.
@@ -37,12 +47,17 @@ pub struct Score<'a, S> {
     pub challenger: Option<&'a dyn Model>,
     /// Makes decision ids unique within the process.
     pub nonce: &'a AtomicU64,
+    /// The platform's timer, which enforces the store budget.
+    pub timer: &'a T,
+    /// How long the store may take: once for the reads, once for the log write.
+    pub store_budget: Duration,
 }
 
-impl<S> std::fmt::Debug for Score<'_, S> {
+impl<S, T> std::fmt::Debug for Score<'_, S, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Score")
             .field("model", &self.model.map(Model::info))
+            .field("store_budget", &self.store_budget)
             .finish_non_exhaustive()
     }
 }
@@ -72,7 +87,7 @@ async fn load<S: Store>(
     (profile_id, features, ledger)
 }
 
-impl<S: Store> Score<'_, S> {
+impl<S: Store, T: Timer> Score<'_, S, T> {
     /// Decides and logs. The decision is returned even when logging fails
     /// (with the error), so a caller can still show the safe choice.
     ///
@@ -83,7 +98,20 @@ impl<S: Store> Score<'_, S> {
         request: &DecisionRequest,
         now: Timestamp,
     ) -> (DecisionRecord, Result<(), StoreError>) {
-        let (profile_id, features, ledger) = load(self.store, &request.profile).await;
+        let started = Instant::now();
+        let (profile_id, features, ledger) = within(
+            self.timer.sleep(self.store_budget),
+            load(self.store, &request.profile),
+        )
+        .await
+        .unwrap_or_else(|| {
+            let late = format!(
+                "store reads exceeded the {} ms budget",
+                self.store_budget.as_millis()
+            );
+            (request.profile.clone(), Err(late.clone()), Err(late))
+        });
+        let load_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let id = score::decision_id(
             &profile_id,
             &request.placement,
@@ -107,15 +135,25 @@ impl<S: Store> Score<'_, S> {
         if let Some(challenger) = self.challenger {
             score::shadow(&mut record, challenger);
         }
-        let logged = state::append(
-            self.store,
-            self.policy,
-            Table::Decisions,
-            &record.decision_id,
-            &record,
-            now,
+        record.latency_us.insert("load".into(), load_us);
+        let logged = within(
+            self.timer.sleep(self.store_budget),
+            state::append(
+                self.store,
+                self.policy,
+                Table::Decisions,
+                &record.decision_id,
+                &record,
+                now,
+            ),
         )
-        .await;
+        .await
+        .unwrap_or_else(|| {
+            Err(StoreError::Unavailable(format!(
+                "decision log write exceeded the {} ms budget",
+                self.store_budget.as_millis()
+            )))
+        });
         match &logged {
             Ok(()) => {
                 info!(step = NAME, decision = %record.decision_id, action = %record.action, fallback = ?record.fallback, "decision made");

@@ -189,6 +189,20 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+    /// Write the logged decisions as training rows (CSV): each decision's
+    /// feature snapshot, the action taken, and a label per outcome kind that
+    /// came back for it.
+    ExportDecisions {
+        /// The offline log the outcomes are read from (written by `run`).
+        #[arg(long, default_value = ".tailor/enriched.jsonl")]
+        log: PathBuf,
+        /// Where state (and the decision log) is kept.
+        #[arg(long, default_value = ".tailor/state.redb")]
+        state: PathBuf,
+        /// Output CSV file.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
     /// Recompute features from the offline log and compare with the online state.
     Backfill {
         /// The offline log (written by `run` beside its state).
@@ -479,6 +493,28 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "exported {} rows ({positives} converted) as of {cutoff}",
                 rows.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExportDecisions { log, state, out } => {
+            let pipeline = open_existing(&state)?;
+            let decisions = outcomes::decisions(pipeline.store())?;
+            let events = backfill::read_log(&log)?;
+            let rows = export::decision_rows(&decisions, &events);
+            let mut w = BufWriter::new(
+                std::fs::File::create(&out)
+                    .with_context(|| format!("creating {}", out.display()))?,
+            );
+            export::write_decisions_csv(&rows, &mut w)?;
+            w.flush()?;
+            let converted = rows
+                .iter()
+                .filter(|r| r.reported(tailor_core::event::OutcomeKind::Convert))
+                .count();
+            eprintln!(
+                "exported {} of {} decisions ({converted} converted); the rest fell back before the model's inputs",
+                rows.len(),
+                decisions.len()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -172,7 +172,7 @@ impl LocalPipeline {
         self.model.as_ref()
     }
 
-    fn score(&self) -> Score<'_, Metered<LocalStore>> {
+    fn score(&self) -> Score<'_, Metered<LocalStore>, TokioTimer> {
         Score {
             policy: self.policy,
             memo: &self.memo,
@@ -181,6 +181,8 @@ impl LocalPipeline {
             model: self.model.as_ref().map(|m| m as &dyn Model),
             challenger: self.challenger.as_ref().map(|m| m as &dyn Model),
             nonce: &self.nonce,
+            timer: &TokioTimer,
+            store_budget: tailor_score::DEFAULT_STORE_BUDGET,
         }
     }
 
@@ -387,5 +389,15 @@ impl LocalPipeline {
             }
         }
         Ok(out)
+    }
+}
+
+/// The core's timer port on tokio.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioTimer;
+
+impl tailor_core::ports::Timer for TokioTimer {
+    fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
     }
 }

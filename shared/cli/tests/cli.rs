@@ -30,6 +30,8 @@ fn every_subcommand_has_help() {
         "decide",
         "explain",
         "export-training",
+        "export-decisions",
+        "outcomes",
     ] {
         let out = tailor(dir.path(), &[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");
@@ -255,4 +257,25 @@ fn run_shows_decisions_that_explain_and_decide_can_read_back() {
     assert_eq!(record["model"]["engine"], "tract");
     let missing = tailor(dir.path(), &["explain", "dec_nothing"]);
     assert_eq!(missing.status.code(), Some(1));
+
+    let exported = tailor(dir.path(), &["export-decisions", "-o", "decisions.csv"]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("decisions.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with("decision_id,profile_id,placement,action,segment,score,"));
+    assert!(header.ends_with(",impression,click,convert,dismiss,unsubscribe"));
+    let has_inputs = record["snapshot"]["values"]
+        .as_object()
+        .is_some_and(|v| !v.is_empty());
+    let decision_id = record["decision_id"].as_str().unwrap();
+    assert_eq!(
+        csv.lines()
+            .any(|l| l.starts_with(&format!("{decision_id},"))),
+        has_inputs,
+        "a decision is a training row exactly when it reached the model's inputs"
+    );
 }

@@ -208,6 +208,30 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
+/// Waiting, from the platform's async runtime. The core has no runtime of
+/// its own, so a function that bounds a call's latency asks for one here.
+pub trait Timer: Send + Sync {
+    /// Completes once `duration` has passed.
+    fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// `work`'s output, or `None` if `deadline` completes first (`work` is then
+/// dropped, which cancels it).
+pub async fn within<T>(
+    deadline: impl Future<Output = ()>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let mut work = std::pin::pin!(work);
+    let mut deadline = std::pin::pin!(deadline);
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(out) = work.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(out));
+        }
+        deadline.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
 /// A [`Store`] that counts what passes through it, for the invocation report.
 #[derive(Debug, Default)]
 pub struct Metered<S> {

@@ -1,19 +1,31 @@
 //! `tailor export-training`: labelled feature rows for training a model.
 //!
-//! Each profile's features are computed as of a cutoff from the events
-//! before it, with exactly the functions the online path uses; the label is
-//! whether the profile checked out within the window after the cutoff. Only
-//! events the consent gate admits are used, for features and labels alike.
+//! Two datasets, for the two stages of a model's life:
+//!
+//! - **Backfilled** ([`training_rows`]), for a first model before any
+//!   decisions exist: each profile's features are computed as of a cutoff
+//!   from the events before it, with exactly the functions the online path
+//!   uses; the label is whether the profile checked out within the window
+//!   after the cutoff. Only events the consent gate admits are used, for
+//!   features and labels alike.
+//! - **Logged decisions** ([`decision_rows`]), for the models after it: one
+//!   row per decision that reached the model's inputs, with the feature
+//!   snapshot the decision logged (the values as they were when it was made,
+//!   so nothing from after the decision leaks in), the action taken, and one
+//!   label per outcome kind that came back for it through ingest.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use tailor_core::Timestamp;
-use tailor_core::event::EventType;
+use tailor_core::event::{EventType, OutcomeKind};
 use tailor_core::features::{self, LoggedEvent};
 use tailor_core::policy::Policy;
 
+use tailor_core::score::DecisionRecord;
+
 use super::backfill::FinalState;
+use super::outcomes;
 
 /// The features the shipped model reads, in its input order.
 pub const MODEL_FEATURES: [&str; 12] = [
@@ -96,6 +108,113 @@ pub fn training_rows(
         });
     }
     rows
+}
+
+/// One logged decision with the outcomes that came back for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRow {
+    /// The decision.
+    pub decision_id: String,
+    /// Its profile.
+    pub profile_id: String,
+    /// Where it was shown.
+    pub placement: String,
+    /// The action taken.
+    pub action: String,
+    /// `personalized`, or the fallback taken (e.g. `model_error`).
+    pub segment: String,
+    /// The model's score, when a model ran.
+    pub score: Option<f64>,
+    /// Snapshot values in [`MODEL_FEATURES`] order (masked inputs at their baseline).
+    pub values: Vec<f64>,
+    /// Whether each kind in [`OUTCOME_KINDS`] was reported.
+    pub outcomes: [bool; 5],
+}
+
+impl DecisionRow {
+    /// Whether an outcome of `kind` was reported for the decision.
+    #[must_use]
+    pub fn reported(&self, kind: OutcomeKind) -> bool {
+        OUTCOME_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .is_some_and(|i| self.outcomes[i])
+    }
+}
+
+/// The outcome label columns of [`DecisionRow`], in order.
+pub const OUTCOME_KINDS: [OutcomeKind; 5] = [
+    OutcomeKind::Impression,
+    OutcomeKind::Click,
+    OutcomeKind::Convert,
+    OutcomeKind::Dismiss,
+    OutcomeKind::Unsubscribe,
+];
+
+const OUTCOME_COLUMNS: [&str; 5] = ["impression", "click", "convert", "dismiss", "unsubscribe"];
+
+/// Rows for every logged decision that reached the model's inputs (those
+/// that fell back before, with no snapshot, are not training data), joined
+/// to the outcomes in `log`, in decision-id order.
+#[must_use]
+pub fn decision_rows(decisions: &[DecisionRecord], log: &[LoggedEvent]) -> Vec<DecisionRow> {
+    let seen = outcomes::by_decision(log);
+    let mut rows: Vec<DecisionRow> = decisions
+        .iter()
+        .filter(|d| !d.snapshot.values.is_empty())
+        .map(|d| {
+            let kinds = seen.get(d.decision_id.as_str());
+            DecisionRow {
+                decision_id: d.decision_id.clone(),
+                profile_id: d.profile_id.clone(),
+                placement: d.placement.clone(),
+                action: d.action.clone(),
+                segment: outcomes::segment(d),
+                score: d.score,
+                values: MODEL_FEATURES
+                    .iter()
+                    .map(|name| d.snapshot.values.get(*name).copied().unwrap_or(0.0))
+                    .collect(),
+                outcomes: OUTCOME_KINDS.map(|k| kinds.is_some_and(|ks| ks.contains(&k))),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.decision_id.cmp(&b.decision_id));
+    rows
+}
+
+/// Writes decision rows as CSV with a header.
+///
+/// # Errors
+/// Writing fails.
+pub fn write_decisions_csv(rows: &[DecisionRow], out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "decision_id,profile_id,placement,action,segment,score,{},{}",
+        MODEL_FEATURES.join(","),
+        OUTCOME_COLUMNS.join(",")
+    )?;
+    for row in rows {
+        let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
+        let labels: Vec<&str> = row
+            .outcomes
+            .iter()
+            .map(|&o| if o { "1" } else { "0" })
+            .collect();
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{}",
+            row.decision_id,
+            row.profile_id,
+            row.placement,
+            row.action,
+            row.segment,
+            row.score.map(|s| s.to_string()).unwrap_or_default(),
+            values.join(","),
+            labels.join(",")
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes rows as CSV with a header.

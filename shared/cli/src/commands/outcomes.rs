@@ -58,13 +58,9 @@ pub fn segment(record: &DecisionRecord) -> String {
     )
 }
 
-/// Joins decisions to outcomes. Each kind of outcome counts once per decision,
-/// however often it was reported; outcomes for unknown decisions are ignored.
+/// The kinds of outcome reported for each decision id, each kind once.
 #[must_use]
-pub fn join(
-    decisions: &[DecisionRecord],
-    log: &[LoggedEvent],
-) -> BTreeMap<(String, String, String), ActionStats> {
+pub fn by_decision(log: &[LoggedEvent]) -> BTreeMap<&str, Vec<OutcomeKind>> {
     let mut seen: BTreeMap<&str, Vec<OutcomeKind>> = BTreeMap::new();
     for logged in log {
         if let Properties::Outcome(o) = &logged.ingested.event.properties {
@@ -74,6 +70,17 @@ pub fn join(
             }
         }
     }
+    seen
+}
+
+/// Joins decisions to outcomes. Each kind of outcome counts once per decision,
+/// however often it was reported; outcomes for unknown decisions are ignored.
+#[must_use]
+pub fn join(
+    decisions: &[DecisionRecord],
+    log: &[LoggedEvent],
+) -> BTreeMap<(String, String, String), ActionStats> {
+    let seen = by_decision(log);
     let mut table: BTreeMap<(String, String, String), ActionStats> = BTreeMap::new();
     for record in decisions {
         let stats = table

@@ -142,7 +142,10 @@ pub struct DecisionRecord {
     /// The fallback taken, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,
-    /// Time spent per stage, in microseconds.
+    /// Time spent per stage, in microseconds: the stages reached (`policy`,
+    /// `features`, `inputs`, `inference`, `explanation`, `choice`), `total`
+    /// for the decision step, and `load` for the store reads before it (set
+    /// by the function).
     #[serde(default)]
     pub latency_us: BTreeMap<String, u64>,
     /// Request context.

@@ -1,0 +1,163 @@
+//! The store budget: a store that does not answer in time is treated as
+//! unavailable, so the caller gets the safe default instead of waiting.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tailor_core::Timestamp;
+use tailor_core::event::Purpose;
+use tailor_core::policy::Policy;
+use tailor_core::ports::{Clock, Item, Precondition, Store, StoreError, Table, Timer};
+use tailor_core::score::{Catalog, DecisionRequest, Fallback, PolicyMemo};
+use tailor_local::{LocalStore, SystemClock};
+use tailor_score::Score;
+
+/// A store whose reads, writes or both never complete.
+struct Stalled {
+    inner: LocalStore,
+    reads: bool,
+    writes: bool,
+}
+
+async fn stall_if(stalled: bool) {
+    if stalled {
+        std::future::pending::<()>().await;
+    }
+}
+
+impl Store for Stalled {
+    async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
+        stall_if(self.reads).await;
+        self.inner.get(table, key).await
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        stall_if(self.reads).await;
+        self.inner.get_many(table, keys).await
+    }
+
+    async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: Vec<u8>,
+        expires_at: Timestamp,
+        precondition: Precondition,
+    ) -> Result<u64, StoreError> {
+        stall_if(self.writes).await;
+        self.inner
+            .put(table, key, value, expires_at, precondition)
+            .await
+    }
+
+    async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
+        stall_if(self.writes).await;
+        self.inner.delete(table, key).await
+    }
+}
+
+struct Tokio;
+
+impl Timer for Tokio {
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+}
+
+fn request() -> DecisionRequest {
+    DecisionRequest {
+        profile: "user:u-1".into(),
+        purpose: Purpose::Personalization,
+        placement: "onboarding".into(),
+        region: "eu".into(),
+        consent: vec![Purpose::Personalization],
+        adult: true,
+        context: BTreeMap::new(),
+    }
+}
+
+async fn decide(
+    reads: bool,
+    writes: bool,
+) -> (
+    tailor_core::score::DecisionRecord,
+    Result<(), StoreError>,
+    LocalStore,
+) {
+    let policy = Policy::shipped().unwrap();
+    let memo = PolicyMemo::new(&policy);
+    let catalog = Catalog::shipped().unwrap();
+    let store = Stalled {
+        inner: LocalStore::in_memory().unwrap(),
+        reads,
+        writes,
+    };
+    let nonce = AtomicU64::new(0);
+    let score = Score {
+        policy: &policy,
+        memo: &memo,
+        catalog: &catalog,
+        store: &store,
+        model: None,
+        challenger: None,
+        nonce: &nonce,
+        timer: &Tokio,
+        store_budget: Duration::from_millis(20),
+    };
+    let now = SystemClock.now();
+    // Only a guard against a hang: the budget is what ends the call.
+    let (record, logged) =
+        tokio::time::timeout(Duration::from_secs(30), score.decide(&request(), now))
+            .await
+            .expect("the budget bounds the decision");
+    (record, logged, store.inner)
+}
+
+#[tokio::test]
+async fn stalled_reads_fall_back_to_the_default_and_are_still_logged() {
+    let (record, logged, store) = decide(true, false).await;
+    assert_eq!(record.fallback, Some(Fallback::StoreUnavailable));
+    assert_eq!(record.action, "standard_onboarding");
+    assert!(record.latency_us.contains_key("load"));
+    logged.unwrap();
+    let kept = store
+        .get(Table::Decisions, &record.decision_id)
+        .await
+        .unwrap()
+        .expect("the fallback decision is in the log");
+    let kept: tailor_core::score::DecisionRecord = serde_json::from_slice(&kept.value).unwrap();
+    assert_eq!(kept.fallback, Some(Fallback::StoreUnavailable));
+}
+
+#[tokio::test]
+async fn a_stalled_log_write_is_reported_without_withholding_the_decision() {
+    let (record, logged, store) = decide(false, true).await;
+    // The reads answered: a new profile has no features.
+    assert_eq!(record.fallback, Some(Fallback::NoFeatures));
+    let err = logged.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("budget")),
+        "{err}"
+    );
+    assert!(
+        store
+            .get(Table::Decisions, &record.decision_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_answering_store_is_not_cut_off() {
+    let (record, logged, _) = decide(false, false).await;
+    assert_eq!(record.fallback, Some(Fallback::NoFeatures));
+    logged.unwrap();
+}
