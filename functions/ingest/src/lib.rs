@@ -6,9 +6,10 @@
 //! [`Record`]s and the returned dispositions back to its own terms.
 //!
 //! De-duplication costs one batched read and one put-if-absent per new event.
-//! The event is published before its ledger entry is written: a crash in
-//! between redelivers it, and downstream steps are idempotent per event id,
-//! so nothing is lost and nothing is applied twice.
+//! New events are published in one batch call, and each event's ledger
+//! entry is written only after its message is out: a crash in between
+//! redelivers it, and downstream steps are idempotent per event id, so
+//! nothing is lost and nothing is applied twice.
 
 use std::collections::BTreeSet;
 
@@ -16,8 +17,9 @@ use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::disposition::Disposition;
 use tailor_core::ingest::{IngestError, Ingested, Ingestor, dedup_key};
 use tailor_core::policy::Policy;
-use tailor_core::ports::{Metered, Precondition, Publisher, Store, StoreError, Table, Topic};
-use tailor_core::report::InvocationReport;
+use tailor_core::ports::{
+    Message, Metered, Precondition, Publisher, Store, StoreError, Table, Topic,
+};
 use tailor_core::state;
 use tracing::{debug, warn};
 
@@ -49,16 +51,25 @@ fn partition_key(ingested: &Ingested) -> String {
 
 impl<S: Store, P: Publisher> Ingest<'_, S, P> {
     /// Processes one batch; every record gets exactly one disposition.
+    ///
+    /// New events are published together, in input order, and each one's
+    /// ledger entry is written only once its message is out: a record whose
+    /// message failed is retried, the rest are not held back by it.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
         let mut invocation = Invocation::begin(NAME, records);
-        let prepared: Vec<Result<Ingested, IngestError>> = records
+        let prepared: Vec<Result<(Ingested, String), IngestError>> = records
             .iter()
-            .map(|r| self.ingestor.prepare(&r.bytes, r.received_at))
+            .map(|r| {
+                self.ingestor.prepare(&r.bytes, r.received_at).map(|i| {
+                    let key = dedup_key(&i.event);
+                    (i, key)
+                })
+            })
             .collect();
         let keys: Vec<String> = prepared
             .iter()
             .flatten()
-            .map(|i| dedup_key(&i.event))
+            .map(|(_, key)| key.clone())
             .collect();
         let seen = match self.store.get_many(Table::Dedup, &keys).await {
             Ok(items) => items.into_iter().map(|i| i.is_some()).collect::<Vec<_>>(),
@@ -69,57 +80,71 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         };
         let ledger_ok = seen.len() == keys.len();
 
+        let mut dispositions: Vec<Option<Disposition>> = vec![None; records.len()];
+        let mut new = Vec::new();
+        let mut messages = Vec::new();
         let mut in_batch = BTreeSet::new();
         let mut seen_iter = seen.into_iter();
-        for (record, prepared) in records.iter().zip(prepared) {
-            let disposition = match prepared {
+        for (i, (record, prepared)) in records.iter().zip(prepared).enumerate() {
+            match prepared {
                 Err(error) => {
                     if let IngestError::ConsentDenied { decision, .. }
                     | IngestError::NoDestination { decision, .. } = &error
                     {
                         invocation.report().count_block(decision);
                     }
-                    self.reject(record, &error).await
+                    dispositions[i] = Some(self.reject(record, &error).await);
                 }
-                Ok(ingested) => {
+                Ok((ingested, key)) => {
                     let already = seen_iter.next().unwrap_or(false);
                     if !ledger_ok {
-                        Disposition::Retry
-                    } else if already || !in_batch.insert(dedup_key(&ingested.event)) {
+                        dispositions[i] = Some(Disposition::Retry);
+                    } else if already || !in_batch.insert(key.clone()) {
                         debug!(step = NAME, "duplicate delivery acknowledged");
-                        Disposition::DUPLICATE
+                        dispositions[i] = Some(Disposition::DUPLICATE);
+                    } else if let Ok(payload) = serde_json::to_vec(&ingested) {
+                        messages.push(Message {
+                            key: partition_key(&ingested),
+                            payload,
+                        });
+                        new.push((i, ingested, key));
                     } else {
-                        self.accept(&ingested, invocation.report()).await
+                        dispositions[i] = Some(Disposition::Retry);
                     }
                 }
-            };
-            invocation.record(record, disposition);
+            }
+        }
+
+        let sizes: Vec<u64> = messages.iter().map(|m| m.payload.len() as u64).collect();
+        let published = self.publisher.publish_all(Topic::Ingested, messages).await;
+        for (((i, ingested, key), result), bytes) in new.into_iter().zip(published).zip(sizes) {
+            dispositions[i] = Some(match result {
+                Ok(()) => {
+                    let report = invocation.report();
+                    report.records_out += 1;
+                    report.bytes_out += bytes;
+                    self.remember(&ingested, &key).await
+                }
+                Err(e) => {
+                    warn!(step = NAME, error = %e, "publish failed; record will be retried");
+                    Disposition::Retry
+                }
+            });
+        }
+        for (record, disposition) in records.iter().zip(dispositions) {
+            // Every record was given one above; a gap would be a bug, and retrying is safe.
+            invocation.record(record, disposition.unwrap_or(Disposition::Retry));
         }
         invocation.finish(self.store.take())
     }
 
-    async fn accept(&self, ingested: &Ingested, report: &mut InvocationReport) -> Disposition {
-        let payload = match serde_json::to_vec(ingested) {
-            Ok(p) => p,
-            Err(_) => return Disposition::Retry,
-        };
-        let bytes = payload.len() as u64;
-        if let Err(e) = self
-            .publisher
-            .publish(Topic::Ingested, &partition_key(ingested), payload)
-            .await
-        {
-            warn!(step = NAME, error = %e, "publish failed; record will be retried");
-            return Disposition::Retry;
-        }
-        report.records_out += 1;
-        report.bytes_out += bytes;
-        let key = dedup_key(&ingested.event);
+    /// Writes the ledger entry of an event whose message is out.
+    async fn remember(&self, ingested: &Ingested, key: &str) -> Disposition {
         let written = state::save(
             self.store,
             self.policy,
             Table::Dedup,
-            &key,
+            key,
             &ingested.received_at,
             ingested.received_at,
             Precondition::Absent,

@@ -190,6 +190,15 @@ pub enum Topic {
 #[error("publish failed: {0}")]
 pub struct PublishError(pub String);
 
+/// One message for [`Publisher::publish_all`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The ordering key.
+    pub key: String,
+    /// The payload.
+    pub payload: Vec<u8>,
+}
+
 /// A stream or topic between functions. `key` orders messages (a profile's
 /// messages stay in order where the platform supports ordering keys).
 pub trait Publisher: Send + Sync {
@@ -200,6 +209,26 @@ pub trait Publisher: Send + Sync {
         key: &str,
         payload: Vec<u8>,
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
+
+    /// Publishes messages together, returning one result per message in
+    /// order, so a caller acts on exactly the messages that failed. The
+    /// default publishes one at a time; platforms with a batch call
+    /// (Kinesis `PutRecords`) override it. Messages with the same key keep
+    /// their order only when they all succeed; a caller retries a failed
+    /// message's record, and steps are idempotent per event.
+    fn publish_all(
+        &self,
+        topic: Topic,
+        messages: Vec<Message>,
+    ) -> impl Future<Output = Vec<Result<(), PublishError>>> + Send {
+        async move {
+            let mut results = Vec::with_capacity(messages.len());
+            for m in messages {
+                results.push(self.publish(topic, &m.key, m.payload).await);
+            }
+            results
+        }
+    }
 }
 
 /// The time, from the platform.

@@ -39,6 +39,12 @@ pub struct InvocationReport {
     pub store_writes: u64,
     /// Bytes written to stores.
     pub store_write_bytes: u64,
+    /// Read capacity units, where the store bills by them (DynamoDB).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub read_capacity_units: u64,
+    /// Write capacity units, where the store bills by them (DynamoDB).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub write_capacity_units: u64,
     /// Wall time of the invocation, in microseconds.
     pub wall_us: u64,
 }
@@ -82,6 +88,8 @@ impl InvocationReport {
         self.store_reads += other.store_reads;
         self.store_writes += other.store_writes;
         self.store_write_bytes += other.store_write_bytes;
+        self.read_capacity_units += other.read_capacity_units;
+        self.write_capacity_units += other.write_capacity_units;
         self.wall_us += other.wall_us;
     }
 
@@ -103,4 +111,12 @@ impl InvocationReport {
     pub fn dead_lettered_total(&self) -> u64 {
         self.dead_lettered.values().sum()
     }
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+const fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
