@@ -1,0 +1,30 @@
+//! The features function on Lambda: the `enriched` stream in, each
+//! profile's feature inputs and online features kept in DynamoDB.
+
+// The functions' futures nest deeply (store calls inside steps inside the runtime loop).
+#![recursion_limit = "256"]
+
+use std::process::ExitCode;
+
+use tailor_aws::platform::{Platform, finished, keep, startup_failed};
+use tailor_aws::stream;
+use tailor_features::Features;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tailor_aws::init_logs();
+    let platform = match Platform::init().await {
+        Ok(p) => keep(p),
+        Err(e) => return startup_failed(&e),
+    };
+    let function = keep(Features {
+        policy: &platform.policy,
+        store: &platform.store,
+    });
+    finished(
+        stream::serve(platform, |records| async move {
+            function.handle(&records).await
+        })
+        .await,
+    )
+}
