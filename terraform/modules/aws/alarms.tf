@@ -1,0 +1,79 @@
+# Alarms notify var.alarm_actions when they fire and when they clear.
+
+# A stream function falling behind its stream.
+resource "aws_cloudwatch_metric_alarm" "iterator_age" {
+  for_each = local.triggers
+
+  alarm_name          = "${var.name}-${each.key}-iterator-age"
+  alarm_description   = "${each.key} lags more than ${var.iterator_age_alarm_threshold_ms} ms behind the ${each.value} stream."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = var.iterator_age_alarm_threshold_ms
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  for_each = toset(local.function_names)
+
+  alarm_name          = "${var.name}-${each.key}-errors"
+  alarm_description   = "${each.key} failed invocations."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "throttles" {
+  for_each = toset(local.function_names)
+
+  alarm_name          = "${var.name}-${each.key}-throttles"
+  alarm_description   = "${each.key} invocations were throttled."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# Any message in a dead-letter queue is a batch that was given up on.
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  for_each = local.triggers
+
+  alarm_name          = "${var.name}-${each.key}-dlq"
+  alarm_description   = "${each.key} gave up on stream records; the queue message names the shard and sequence numbers."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter[each.key].name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}

@@ -1,0 +1,102 @@
+# Tailor on AWS: five Lambda functions joined by Kinesis streams, state in
+# DynamoDB, everything at rest encrypted with one customer-managed KMS key.
+#
+#   producers -> events -> ingest -> ingested -> enrich -> enriched -> features
+#                                                       \-> consent-changes -> consent
+#   callers (SigV4) -> score Function URL -> score
+#
+# Each function has its own role that reaches only the streams, tables and
+# queue listed for it in iam.tf.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+
+  function_names = ["ingest", "enrich", "features", "consent", "score"]
+
+  # The stream that feeds each stream function. score has no trigger: it
+  # answers synchronous calls on its Function URL.
+  triggers = {
+    ingest   = "events"
+    enrich   = "ingested"
+    features = "enriched"
+    consent  = "consent-changes"
+  }
+
+  stream_names = ["events", "ingested", "enriched", "consent-changes"]
+
+  table_names = [
+    "dedup",
+    "identity",
+    "feature-inputs",
+    "features",
+    "consent",
+    "audit",
+    "dead-letters",
+    "tombstones",
+    "decisions",
+  ]
+
+  # Action sets granted in iam.tf. A table a function only reads gets the
+  # read set, one it only writes the write set, one it does both with gets
+  # both.
+  kinesis_read_actions = [
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+  ]
+  kinesis_write_actions = [
+    "kinesis:PutRecord",
+    "kinesis:PutRecords",
+  ]
+  dynamodb_read_actions = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+  ]
+  dynamodb_write_actions = [
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+  ]
+
+  packages = {
+    for f in local.function_names :
+    f => lookup(var.function_zips, f, "${var.artifacts_dir}/tailor-${f}/bootstrap.zip")
+  }
+
+  # Environment shared by every function.
+  common_environment = {
+    TAILOR_TABLE_PREFIX = var.name
+    TAILOR_LOG          = var.log_level
+  }
+
+  function_environment = {
+    ingest = {
+      TAILOR_STREAM_INGESTED = aws_kinesis_stream.this["ingested"].name
+      TAILOR_TOKEN_KEY       = var.token_key
+    }
+    enrich = {
+      TAILOR_STREAM_ENRICHED        = aws_kinesis_stream.this["enriched"].name
+      TAILOR_STREAM_CONSENT_CHANGES = aws_kinesis_stream.this["consent-changes"].name
+    }
+    features = {}
+    consent  = {}
+    score = {
+      ORT_DYLIB_PATH         = "/opt/lib/libonnxruntime.so"
+      TAILOR_MODEL_DIR       = var.score_model_dir
+      TAILOR_ENGINE          = var.score_engine
+      TAILOR_STORE_BUDGET_MS = tostring(var.score_store_budget_ms)
+    }
+  }
+}

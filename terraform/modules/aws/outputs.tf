@@ -1,0 +1,79 @@
+output "events_stream_name" {
+  description = "Name of the stream producers put events on (partition key: the profile)."
+  value       = aws_kinesis_stream.this["events"].name
+}
+
+output "events_stream_arn" {
+  description = "ARN of the stream producers put events on."
+  value       = aws_kinesis_stream.this["events"].arn
+}
+
+output "stream_names" {
+  description = "Stream names by stream: events, ingested, enriched, consent-changes."
+  value       = { for k, s in aws_kinesis_stream.this : k => s.name }
+}
+
+output "stream_arns" {
+  description = "Stream ARNs by stream."
+  value       = { for k, s in aws_kinesis_stream.this : k => s.arn }
+}
+
+output "table_names" {
+  description = "DynamoDB table names by table."
+  value       = { for k, t in aws_dynamodb_table.this : k => t.name }
+}
+
+output "table_arns" {
+  description = "DynamoDB table ARNs by table."
+  value       = { for k, t in aws_dynamodb_table.this : k => t.arn }
+}
+
+output "function_names" {
+  description = "Lambda function names by function."
+  value       = { for k, f in aws_lambda_function.this : k => f.function_name }
+}
+
+output "function_arns" {
+  description = "Lambda function ARNs by function."
+  value       = { for k, f in aws_lambda_function.this : k => f.arn }
+}
+
+output "role_arns" {
+  description = "Execution role ARNs by function."
+  value       = { for k, r in aws_iam_role.this : k => r.arn }
+}
+
+output "score_url" {
+  description = "Function URL of the score function; requests must be SigV4-signed for the `lambda` service."
+  value       = aws_lambda_function_url.score.function_url
+}
+
+output "score_invoke_policy_json" {
+  description = "IAM policy that lets a caller invoke the score Function URL."
+  value       = data.aws_iam_policy_document.score_invoke.json
+}
+
+output "events_producer_policy_json" {
+  description = "IAM policy that lets a producer put records on the events stream."
+  value       = data.aws_iam_policy_document.events_producer.json
+}
+
+output "dead_letter_queue_urls" {
+  description = "Dead-letter queue URLs by stream function."
+  value       = { for k, q in aws_sqs_queue.dead_letter : k => q.url }
+}
+
+output "dead_letter_queue_arns" {
+  description = "Dead-letter queue ARNs by stream function."
+  value       = { for k, q in aws_sqs_queue.dead_letter : k => q.arn }
+}
+
+output "kms_key_arn" {
+  description = "ARN of the deployment's KMS key."
+  value       = aws_kms_key.this.arn
+}
+
+output "ort_layer_arn" {
+  description = "ARN (with version) of the ONNX Runtime layer."
+  value       = aws_lambda_layer_version.ort.arn
+}
