@@ -9,6 +9,8 @@
     reason = "test helpers fail loudly and take owned JSON for brevity"
 )]
 
+pub mod cases;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
@@ -273,5 +275,19 @@ impl ServerHandle {
     #[must_use]
     pub fn get(&self, path: &str) -> (u16, Value) {
         self.request("GET", path, "application/json", b"")
+    }
+}
+
+impl cases::CasePlatform for PipelineHandle {
+    fn send(&mut self, batch: &[Vec<u8>]) -> Vec<tailor_core::disposition::Disposition> {
+        self.send_raw(batch)
+            .dispositions
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    fn table(&self, table: Table) -> Vec<(String, Value)> {
+        Self::table(self, table)
     }
 }

@@ -15,6 +15,7 @@
     reason = "test support: not every test binary uses every helper, and tests fail loudly"
 )]
 
+pub mod pipeline;
 pub mod runtime;
 
 use std::collections::BTreeMap;
@@ -225,7 +226,8 @@ impl Deployment {
                 "TAILOR_STREAM_CONSENT_CHANGES",
                 self.stream("consent-changes"),
             ),
-            ("TAILOR_TOKEN_KEY", "k".repeat(32)),
+            // The key the local platform's tests use, so results compare.
+            ("TAILOR_TOKEN_KEY", "blackbox-test-key-000".into()),
             ("TAILOR_CLOCK", "arrival".into()),
         ]);
         env
