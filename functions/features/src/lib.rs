@@ -7,7 +7,9 @@
 //! (it was processed: policy said no) and writes nothing.
 //!
 //! Inputs are saved with version preconditions and the features recomputed
-//! from them, so a replay changes nothing and a lost race is retried.
+//! from them, so a replay changes nothing and a lost race is retried. Within
+//! a batch, writes are coalesced: one inputs write per key, one features
+//! write per profile.
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
@@ -33,10 +35,10 @@ pub struct Features<'a, S> {
     pub store: &'a Metered<S>,
 }
 
-/// What applying one event did.
+/// What applying an event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    /// Its summary joined the key's inputs and the profile was recomputed.
+enum Applied {
+    /// Its summary joined the key's inputs.
     Updated,
     /// It had been applied before; nothing changed.
     Unchanged,
@@ -46,93 +48,193 @@ pub enum Applied {
     Ignored,
 }
 
+impl Applied {
+    const fn disposition(&self) -> Disposition {
+        match self {
+            Self::Unchanged => Disposition::DUPLICATE,
+            Self::Updated | Self::Blocked(_) | Self::Ignored => Disposition::ACCEPTED,
+        }
+    }
+}
+
+/// A batch's events for one identity key, with their places in the batch.
+struct Group {
+    key: String,
+    events: Vec<(usize, Enriched)>,
+}
+
 impl<S: Store> Features<'_, S> {
     /// Processes one batch of enriched events.
+    ///
+    /// Writes are coalesced: each key's inputs are read and written once for
+    /// all of its events in the batch, and each profile is recomputed once,
+    /// after all of its keys. Idempotency costs no write of its own: inputs
+    /// are kept by event id, so an event applied before changes nothing.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
         let mut invocation = Invocation::begin(NAME, records);
-        for record in records {
-            let disposition = match serde_json::from_slice::<Enriched>(&record.bytes) {
+        let mut dispositions: Vec<Option<Disposition>> = vec![None; records.len()];
+        let mut groups: Vec<Group> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            match serde_json::from_slice::<Enriched>(&record.bytes) {
                 Err(e) => {
                     let reason = DeadLetterReason::BadMessage;
-                    state::set_aside(self.store, self.policy, NAME, reason, e.to_string(), record)
-                        .await
+                    dispositions[i] = Some(
+                        state::set_aside(
+                            self.store,
+                            self.policy,
+                            NAME,
+                            reason,
+                            e.to_string(),
+                            record,
+                        )
+                        .await,
+                    );
                 }
-                Ok(enriched) => {
-                    self.apply_with_retries(&enriched, invocation.report())
-                        .await
+                Ok(enriched) => match groups.iter_mut().find(|g| g.key == enriched.key) {
+                    Some(group) => group.events.push((i, enriched)),
+                    None => groups.push(Group {
+                        key: enriched.key.clone(),
+                        events: vec![(i, enriched)],
+                    }),
+                },
+            }
+        }
+
+        // Merges and unmerges first: the profiles whose membership an event
+        // changed are recomputed with their members as enrich saw them.
+        for group in &groups {
+            for (i, enriched) in &group.events {
+                for (profile, members) in &enriched.changed_profiles {
+                    if let Err(e) =
+                        state::recompute_profile(self.store, self.policy, profile, members).await
+                    {
+                        warn!(step = NAME, error = %e, "recompute of a changed profile failed");
+                        dispositions[*i] = Some(e.disposition());
+                    }
                 }
-            };
-            invocation.record(record, disposition);
+            }
+        }
+
+        // Then each key's events, in one read and at most one write.
+        let mut touched: Vec<(String, Vec<String>, Vec<usize>)> = Vec::new();
+        for group in &groups {
+            match self.apply_group(group, invocation.report()).await {
+                Ok((profile, members, applied)) => {
+                    let mut places = Vec::new();
+                    for ((i, _), applied) in group.events.iter().zip(applied) {
+                        if dispositions[*i].is_none() {
+                            dispositions[*i] = Some(applied.disposition());
+                        }
+                        places.push(*i);
+                    }
+                    match touched.iter_mut().find(|(p, ..)| *p == profile) {
+                        Some((_, m, p)) => {
+                            *m = members;
+                            p.extend(places);
+                        }
+                        None => touched.push((profile, members, places)),
+                    }
+                }
+                Err(e) => {
+                    warn!(step = NAME, error = %e, "features update failed");
+                    for (i, _) in &group.events {
+                        dispositions[*i] = Some(e.disposition());
+                    }
+                }
+            }
+        }
+
+        // Each profile once, from all of its inputs. An event whose inputs
+        // were saved but whose profile was not recomputed is retried; the
+        // retry finds it applied and recomputes.
+        for (profile, members, places) in touched {
+            if let Err(e) =
+                state::recompute_profile(self.store, self.policy, &profile, &members).await
+            {
+                warn!(step = NAME, error = %e, "features recompute failed");
+                for i in places {
+                    dispositions[i] = Some(e.disposition());
+                }
+            }
+        }
+
+        for (record, disposition) in records.iter().zip(dispositions) {
+            invocation.record(record, disposition.unwrap_or(Disposition::Retry));
         }
         invocation.finish(self.store.take())
     }
 
-    async fn apply_with_retries(
+    /// Applies a key's events to its inputs: one read, and one write if any
+    /// changed, retried on a lost race. Returns the key's profile, its
+    /// members, and what each event did.
+    async fn apply_group(
         &self,
-        enriched: &Enriched,
+        group: &Group,
         report: &mut InvocationReport,
-    ) -> Disposition {
-        for _ in 0..ATTEMPTS {
-            match self.apply(enriched).await {
-                Ok(Applied::Unchanged) => return Disposition::DUPLICATE,
-                Ok(Applied::Blocked(decision)) => {
-                    report.count_block(&decision);
-                    return Disposition::ACCEPTED;
-                }
-                Ok(_) => return Disposition::ACCEPTED,
-                Err(StoreError::Conflict { .. }) => {
+    ) -> Result<(String, Vec<String>, Vec<Applied>), StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_group(group).await {
+                Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => {
                     debug!(step = NAME, "inputs write raced; applying again");
                 }
-                Err(e) => {
-                    warn!(step = NAME, error = %e, "features update failed");
-                    return e.disposition();
+                Ok(out) => {
+                    for applied in &out.2 {
+                        if let Applied::Blocked(decision) = applied {
+                            report.count_block(decision);
+                        }
+                    }
+                    return Ok(out);
                 }
+                Err(e) => return Err(e),
             }
         }
-        Disposition::Retry
     }
 
-    /// Applies one enriched event.
-    ///
-    /// # Errors
-    /// The store's error; [`StoreError::Conflict`] when a concurrent writer won.
-    pub async fn apply(&self, enriched: &Enriched) -> Result<Applied, StoreError> {
-        for (profile, members) in &enriched.changed_profiles {
-            state::recompute_profile(self.store, self.policy, profile, members).await?;
-        }
-        let Some(summary) = Summary::of(&enriched.ingested) else {
-            return Ok(Applied::Ignored);
-        };
-        let (profile_id, members) = state::resolve(self.store, &enriched.key).await?;
+    async fn try_group(
+        &self,
+        group: &Group,
+    ) -> Result<(String, Vec<String>, Vec<Applied>), StoreError> {
+        let (profile_id, members) = state::resolve(self.store, &group.key).await?;
         let ledger = state::ledger_of(self.store, &members).await?;
-        let gate = features::gate(&enriched.ingested, &ledger, self.policy);
-        if !gate.allowed {
-            debug!(step = NAME, profile = %profile_id, policies = ?gate.policies, "features blocked by policy");
-            return Ok(Applied::Blocked(gate));
-        }
         let mut inputs: Loaded<KeyInputs> =
-            state::load(self.store, Table::FeatureInputs, &enriched.key).await?;
-        if !inputs.value.apply(summary) {
-            // Already applied; recompute anyway, in case the invocation that
-            // applied it failed before its recompute.
-            state::recompute_profile(self.store, self.policy, &profile_id, &members).await?;
-            return Ok(Applied::Unchanged);
+            state::load(self.store, Table::FeatureInputs, &group.key).await?;
+        let mut applied = Vec::with_capacity(group.events.len());
+        let mut changed = false;
+        let mut anchor = None;
+        for (_, enriched) in &group.events {
+            let Some(summary) = Summary::of(&enriched.ingested) else {
+                applied.push(Applied::Ignored);
+                continue;
+            };
+            let gate = features::gate(&enriched.ingested, &ledger, self.policy);
+            if !gate.allowed {
+                debug!(step = NAME, profile = %profile_id, policies = ?gate.policies, "features blocked by policy");
+                applied.push(Applied::Blocked(gate));
+                continue;
+            }
+            anchor = anchor.max(Some(enriched.ingested.occurred_at));
+            if inputs.value.apply(summary) {
+                changed = true;
+                applied.push(Applied::Updated);
+            } else {
+                applied.push(Applied::Unchanged);
+            }
         }
-        let anchor = inputs
-            .value
-            .newest()
-            .unwrap_or(enriched.ingested.occurred_at);
-        state::save(
-            self.store,
-            self.policy,
-            Table::FeatureInputs,
-            &enriched.key,
-            &inputs.value,
-            anchor,
-            inputs.precondition(),
-        )
-        .await?;
-        state::recompute_profile(self.store, self.policy, &profile_id, &members).await?;
-        Ok(Applied::Updated)
+        // A change means a summary applied, so there is an anchor.
+        if let (true, Some(anchor)) = (changed, inputs.value.newest().or(anchor)) {
+            state::save(
+                self.store,
+                self.policy,
+                Table::FeatureInputs,
+                &group.key,
+                &inputs.value,
+                anchor,
+                inputs.precondition(),
+            )
+            .await?;
+        }
+        Ok((profile_id, members, applied))
     }
 }

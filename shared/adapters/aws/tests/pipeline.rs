@@ -119,3 +119,45 @@ fn replaying_a_whole_batch_leaves_every_table_as_it_was() {
     );
     assert_eq!(p.state(), before);
 }
+
+#[test]
+fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
+    let mut p = AwsPipeline::create("coalesce");
+    let events: Vec<Vec<u8>> = (1..=8)
+        .map(|i| {
+            let e = event(
+                &format!("evt-coalesce-{i:04}"),
+                "content_view",
+                &format!("2026-11-20T10:0{i}:00Z"),
+                json!({"user_id": "u-busy"}),
+                json!({"content_id": format!("c-{i}"), "category": "guides"}),
+            );
+            serde_json::to_vec(&e).unwrap()
+        })
+        .collect();
+    let records = p.records(&events);
+    assert!(p.invoke(0, &records).retries().is_empty());
+    let ingested = p.take("ingested");
+    assert!(p.invoke(1, &ingested).retries().is_empty());
+    let enriched = p.take("enriched");
+    assert_eq!(enriched.len(), 8);
+    p.store.inner().inner.take_capacity();
+    let outcome = p.invoke(2, &enriched);
+    assert_eq!(outcome.report.accepted, 8);
+    assert_eq!(
+        outcome.report.store_writes, 2,
+        "one inputs write for the key, one features write for the profile"
+    );
+    let units = p.store.inner().inner.take_capacity();
+    assert!(units.write_units >= 2 && units.write_units < 8, "{units:?}");
+    let features = p.table(Table::Features);
+    assert_eq!(features.len(), 1);
+    assert_eq!(
+        features[0].1["features"]["count_7d.content_view"]["value"].as_f64(),
+        Some(8.0)
+    );
+    // Delivered again, the batch writes nothing but the repairing recompute.
+    let again = p.invoke(2, &enriched);
+    assert_eq!(again.report.duplicates, 8);
+    assert_eq!(again.report.store_writes, 1);
+}

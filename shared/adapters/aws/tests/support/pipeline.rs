@@ -191,7 +191,8 @@ impl AwsPipeline {
         self.runtime.block_on(f.handle(records))
     }
 
-    fn invoke(&self, stage: usize, records: &[Record]) -> BatchOutcome {
+    /// One invocation of a stage: 0 ingest, 1 enrich, 2 features, 3 consent.
+    pub fn invoke(&self, stage: usize, records: &[Record]) -> BatchOutcome {
         match stage {
             0 => self.ingest(records),
             1 => self.runtime.block_on(
@@ -248,7 +249,7 @@ impl AwsPipeline {
     }
 
     /// What a stream holds since it was last read, as records.
-    fn take(&mut self, role: &str) -> Vec<Record> {
+    pub fn take(&mut self, role: &str) -> Vec<Record> {
         let now = self.clock.now();
         self.runtime
             .block_on(self.deployment.read(role))
