@@ -3,8 +3,9 @@
 //! function binaries the way Lambda does.
 //!
 //! The moto server is `TAILOR_MOTO_ENDPOINT` when set; otherwise one is
-//! started per test binary (`infra/aws/moto_server.py`) on a free port and
-//! stops when the binary exits. Each test works under its own resource
+//! started per test binary (`infra/aws/moto_server.py`, after
+//! `infra/aws/moto.sh` makes sure the pinned moto is installed) on a free
+//! port and stops when the binary exits. Each test works under its own resource
 //! prefix, so tests run in parallel against one server.
 
 #![allow(
@@ -41,8 +42,15 @@ pub fn moto() -> &'static str {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../infra/aws/moto_server.py");
+        let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../infra/aws");
+        // On a fresh machine, install the pinned moto first.
+        let status = Command::new("bash")
+            .arg(infra.join("moto.sh"))
+            .stdout(Stdio::null())
+            .status()
+            .expect("bash runs infra/aws/moto.sh");
+        assert!(status.success(), "infra/aws/moto.sh could not install moto");
+        let script = infra.join("moto_server.py");
         let mut child: Child = Command::new("python3")
             .arg(script)
             .arg(port.to_string())
