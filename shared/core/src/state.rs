@@ -182,14 +182,40 @@ pub async fn ledger_of<S: Store>(store: &S, members: &[String]) -> Result<Ledger
 /// Recomputes a profile's stored features from its members' inputs, purging
 /// inputs the ledger no longer allows. Deletes the features when nothing is left.
 ///
+/// Two functions recompute the same profile (features as events arrive,
+/// consent as purposes are revoked), possibly at once on platforms that run
+/// them concurrently. The features item's version is read before the
+/// inputs, and the write expects it: a recompute from inputs that another
+/// writer has changed since loses the race and computes again, so stale
+/// inputs (revoked data among them) never overwrite a newer result. An
+/// unchanged result is not written again.
+///
 /// # Errors
-/// The store's error.
+/// The store's error; [`StoreError::Conflict`] if the race is lost on every attempt.
 pub async fn recompute_profile<S: Store>(
     store: &S,
     policy: &Policy,
     profile_id: &str,
     members: &[String],
 ) -> Result<Option<ProfileFeatures>, StoreError> {
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match recompute_once(store, policy, profile_id, members).await {
+            Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => {}
+            other => return other,
+        }
+    }
+}
+
+async fn recompute_once<S: Store>(
+    store: &S,
+    policy: &Policy,
+    profile_id: &str,
+    members: &[String],
+) -> Result<Option<ProfileFeatures>, StoreError> {
+    let current = store.get(Table::Features, profile_id).await?;
     let ledger = ledger_of(store, members).await?;
     let loaded: Vec<Loaded<KeyInputs>> = load_many(store, Table::FeatureInputs, members).await?;
     let mut inputs = Vec::with_capacity(loaded.len());
@@ -215,20 +241,27 @@ pub async fn recompute_profile<S: Store>(
     }
     match features::compute(profile_id, &inputs, None) {
         Some(f) => {
-            save(
-                store,
-                policy,
-                Table::Features,
-                profile_id,
-                &f,
-                f.as_of,
-                Precondition::None,
-            )
-            .await?;
+            let unchanged = current
+                .as_ref()
+                .is_some_and(|item| serde_json::to_vec(&f).is_ok_and(|bytes| bytes == item.value));
+            if !unchanged {
+                save(
+                    store,
+                    policy,
+                    Table::Features,
+                    profile_id,
+                    &f,
+                    f.as_of,
+                    Precondition::expecting(current.map(|item| item.version)),
+                )
+                .await?;
+            }
             Ok(Some(f))
         }
         None => {
-            store.delete(Table::Features, profile_id).await?;
+            if current.is_some() {
+                store.delete(Table::Features, profile_id).await?;
+            }
             Ok(None)
         }
     }

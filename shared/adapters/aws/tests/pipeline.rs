@@ -156,8 +156,111 @@ fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
         features[0].1["features"]["count_7d.content_view"]["value"].as_f64(),
         Some(8.0)
     );
-    // Delivered again, the batch writes nothing but the repairing recompute.
+    // Delivered again, the batch writes nothing: the recompute finds the
+    // same features.
     let again = p.invoke(2, &enriched);
     assert_eq!(again.report.duplicates, 8);
-    assert_eq!(again.report.store_writes, 1);
+    assert_eq!(again.report.store_writes, 0);
+}
+
+/// A store where another function (consent, erasing the person) purges the
+/// inputs and features right after a recompute has read the inputs.
+struct Interleaved {
+    inner: tailor_aws::DynamoStore,
+    profile: String,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl tailor_core::ports::Store for Interleaved {
+    async fn get(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<tailor_core::ports::Item>, tailor_core::ports::StoreError> {
+        self.inner.get(table, key).await
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<tailor_core::ports::Item>>, tailor_core::ports::StoreError> {
+        let read = self.inner.get_many(table, keys).await;
+        if table == Table::FeatureInputs
+            && !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            for key in keys {
+                self.inner.delete(Table::FeatureInputs, key).await?;
+            }
+            self.inner.delete(Table::Features, &self.profile).await?;
+        }
+        read
+    }
+
+    async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: Vec<u8>,
+        expires_at: tailor_core::Timestamp,
+        precondition: tailor_core::ports::Precondition,
+    ) -> Result<u64, tailor_core::ports::StoreError> {
+        self.inner
+            .put(table, key, value, expires_at, precondition)
+            .await
+    }
+
+    async fn delete(&self, table: Table, key: &str) -> Result<(), tailor_core::ports::StoreError> {
+        self.inner.delete(table, key).await
+    }
+}
+
+#[test]
+fn a_recompute_from_inputs_purged_meanwhile_never_writes_them_back() {
+    let mut p = AwsPipeline::create("race");
+    assert!(
+        p.send_lines(&lines())
+            .iter()
+            .all(|d| *d == Disposition::ACCEPTED)
+    );
+    let features = p.table(Table::Features);
+    let (profile, _) = features[0].clone();
+    let store = Interleaved {
+        inner: p.deployment.store(),
+        profile: profile.clone(),
+        fired: std::sync::atomic::AtomicBool::new(false),
+    };
+    let policy = tailor_core::policy::Policy::shipped().unwrap();
+    let key = profile_key(&profile);
+    let result = p.runtime.block_on(async {
+        // The stored features predate the latest inputs, so the recompute
+        // has something to write.
+        tailor_core::ports::Store::put(
+            &store.inner,
+            Table::Features,
+            &profile,
+            b"{}".to_vec(),
+            tailor_core::Timestamp::from_millis(i64::MAX),
+            tailor_core::ports::Precondition::None,
+        )
+        .await
+        .unwrap();
+        let (resolved, members) = tailor_core::state::resolve(&store, &key).await.unwrap();
+        assert_eq!(resolved, profile);
+        tailor_core::state::recompute_profile(&store, &policy, &profile, &members).await
+    });
+    assert_eq!(result.unwrap(), None, "the second attempt sees the purge");
+    assert!(
+        p.table(Table::Features).iter().all(|(k, _)| *k != profile),
+        "stale inputs did not overwrite the purge"
+    );
+}
+
+/// The user key of a profile made by [`lines`].
+fn profile_key(profile: &str) -> String {
+    (0..3)
+        .map(|i| format!("u-{i}"))
+        .find(|u| tailor_core::identity::profile_of_user(u) == profile)
+        .map(|u| format!("user:{u}"))
+        .unwrap()
 }
