@@ -264,3 +264,31 @@ fn profile_key(profile: &str) -> String {
         .map(|u| format!("user:{u}"))
         .unwrap()
 }
+
+#[test]
+fn when_the_invocations_time_is_spent_every_record_is_retried_not_the_batch_failed() {
+    let mut p = AwsPipeline::create("deadline");
+    let records = p.records(&lines());
+    p.deadline.set(Some(
+        std::time::Instant::now() + std::time::Duration::from_millis(100),
+    ));
+    let outcome = p.ingest(&records);
+    assert_eq!(outcome.dispositions.len(), records.len());
+    assert!(
+        outcome
+            .dispositions
+            .iter()
+            .all(|(_, d)| *d == Disposition::Retry)
+    );
+    let response = serde_json::to_value(tailor_aws::stream::response(&outcome)).unwrap();
+    assert_eq!(support::runtime::failures(&response).len(), records.len());
+    // With time again, the same records go through once.
+    p.deadline.set(None);
+    let again = p.ingest(&records);
+    assert!(
+        again
+            .dispositions
+            .iter()
+            .all(|(_, d)| *d == Disposition::ACCEPTED)
+    );
+}

@@ -109,6 +109,8 @@ pub struct AwsPipeline {
     policy: &'static Policy,
     ingestor: Ingestor<'static>,
     clock: Arc<ArrivalClock>,
+    /// The deadline every AWS call of the pipeline runs under.
+    pub deadline: Arc<Deadline>,
     sent: u64,
     last: Timestamp,
 }
@@ -123,9 +125,13 @@ impl AwsPipeline {
             .unwrap();
         let deployment = runtime.block_on(Deployment::create(test));
         let clock = Arc::new(ArrivalClock::default());
-        let store = deployment
-            .store()
-            .with_clock(Arc::clone(&clock) as Arc<dyn Clock>);
+        let deadline = Arc::new(Deadline::default());
+        let store = DynamoStore::new(
+            deployment.dynamo.clone(),
+            deployment.prefix.clone(),
+            Arc::clone(&deadline),
+        )
+        .with_clock(Arc::clone(&clock) as Arc<dyn Clock>);
         let streams = [Topic::Ingested, Topic::Enriched, Topic::ConsentChanges]
             .into_iter()
             .map(|t| (t, deployment.stream(stream_of(t))))
@@ -133,7 +139,7 @@ impl AwsPipeline {
         let publisher = KinesisPublisher::new(
             deployment.kinesis.clone(),
             streams,
-            Arc::new(Deadline::default()),
+            Arc::clone(&deadline),
             3,
         );
         let policy: &'static Policy = Box::leak(Box::new(Policy::shipped().unwrap()));
@@ -151,6 +157,7 @@ impl AwsPipeline {
             policy,
             ingestor,
             clock,
+            deadline,
             sent: 0,
             last: Timestamp::from_millis(0),
         }
