@@ -82,18 +82,31 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         Disposition::Retry
     }
 
+    /// Loads the event's identity nodes in one batched read, its tombstones
+    /// in another, and, for a link, the other claimants' nodes in a third.
     async fn load(&self, ingested: &Ingested) -> Result<Loaded4, StoreError> {
         let s = &ingested.event.subject;
+        let node_keys: Vec<String> = [
+            s.anonymous_id.as_deref().map(anon_key),
+            s.user_id.as_deref().map(user_key),
+            s.account_id.as_deref().map(account_key),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let items = self.store.get_many(Table::Identity, &node_keys).await?;
+        let mut items = items.iter();
+        let mut next = || items.next().and_then(Option::as_ref);
         let anon: Option<Loaded<AnonNode>> = match &s.anonymous_id {
-            Some(a) => Some(state::load(self.store, Table::Identity, &anon_key(a)).await?),
+            Some(_) => Some(state::from_item(Table::Identity, next())?),
             None => None,
         };
         let user: Option<Loaded<UserNode>> = match &s.user_id {
-            Some(u) => Some(state::load(self.store, Table::Identity, &user_key(u)).await?),
+            Some(_) => Some(state::from_item(Table::Identity, next())?),
             None => None,
         };
         let account: Option<Loaded<AccountNode>> = match &s.account_id {
-            Some(a) => Some(state::load(self.store, Table::Identity, &account_key(a)).await?),
+            Some(_) => Some(state::from_item(Table::Identity, next())?),
             None => None,
         };
         let mut keys: Vec<String> = Vec::new();
@@ -111,15 +124,21 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         // A link can move the key between its claimants (the current owner
         // among them): load their nodes so the move is written consistently.
         if let (Some(a), Some(_)) = (&anon, &s.user_id) {
-            for claim in &a.value.claims {
-                if !others.contains_key(&claim.user_id)
-                    && s.user_id.as_deref() != Some(claim.user_id.as_str())
-                {
-                    let node: Loaded<UserNode> =
-                        state::load(self.store, Table::Identity, &user_key(&claim.user_id)).await?;
-                    other_versions.insert(claim.user_id.clone(), node.version);
-                    others.insert(claim.user_id.clone(), node.value);
-                }
+            let mut claimants: Vec<String> = a
+                .value
+                .claims
+                .iter()
+                .map(|c| c.user_id.clone())
+                .filter(|u| s.user_id.as_deref() != Some(u.as_str()))
+                .collect();
+            claimants.sort();
+            claimants.dedup();
+            let claimant_keys: Vec<String> = claimants.iter().map(|u| user_key(u)).collect();
+            let nodes: Vec<Loaded<UserNode>> =
+                state::load_many(self.store, Table::Identity, &claimant_keys).await?;
+            for (user_id, node) in claimants.into_iter().zip(nodes) {
+                other_versions.insert(user_id.clone(), node.version);
+                others.insert(user_id, node.value);
             }
         }
         Ok(Loaded4 {

@@ -49,6 +49,18 @@ fn loaded<T: DeserializeOwned>(
     })
 }
 
+/// A value from an item read in a batch (the type's default when absent),
+/// for batches mixing item types.
+///
+/// # Errors
+/// `Corrupt` when the item is not valid JSON of `T`.
+pub fn from_item<T: DeserializeOwned + Default>(
+    table: Table,
+    item: Option<&crate::ports::Item>,
+) -> Result<Loaded<T>, StoreError> {
+    item.map_or_else(|| Ok(Loaded::default()), |item| loaded(table, item))
+}
+
 /// Loads one value.
 ///
 /// # Errors
