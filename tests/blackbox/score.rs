@@ -151,8 +151,18 @@ fn the_server_decides_and_returns_logged_decisions() {
     );
 }
 
-#[test]
-fn outcomes_join_their_decisions_by_action_and_segment() {
+/// A pipeline whose enriched events are archived to a log, with three
+/// offer decisions made: two personalized for a shopper, one fallback.
+struct Decided {
+    _dir: tempfile::TempDir,
+    log: std::path::PathBuf,
+    p: tailor_tests::PipelineHandle,
+    shown: tailor_core::score::DecisionRecord,
+    other: tailor_core::score::DecisionRecord,
+    fallback: tailor_core::score::DecisionRecord,
+}
+
+fn decided() -> Decided {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("enriched.jsonl");
     let mut p = spawn_pipeline_with_model();
@@ -162,15 +172,37 @@ fn outcomes_join_their_decisions_by_action_and_segment() {
     let shown = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
     let other = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
     let fallback = p.decide(&request("user:nobody", Purpose::Marketing, "offer"), now);
-    let outcome = |id: &str, decision: &str, kind: &str| {
-        event(
-            id,
-            "outcome",
-            "2026-11-20T10:05:00Z",
-            json!({"user_id": "u-d"}),
-            json!({"decision_id": decision, "kind": kind}),
-        )
-    };
+    Decided {
+        _dir: dir,
+        log,
+        p,
+        shown,
+        other,
+        fallback,
+    }
+}
+
+/// An outcome event for a decision.
+fn outcome(id: &str, decision: &str, kind: &str) -> serde_json::Value {
+    event(
+        id,
+        "outcome",
+        "2026-11-20T10:05:00Z",
+        json!({"user_id": "u-d"}),
+        json!({"decision_id": decision, "kind": kind}),
+    )
+}
+
+#[test]
+fn outcomes_join_their_decisions_by_action_and_segment() {
+    let Decided {
+        _dir,
+        log,
+        mut p,
+        shown,
+        other,
+        fallback,
+    } = decided();
     p.send(&[
         outcome("evt-out-0001", &shown.decision_id, "click"),
         outcome("evt-out-0002", &shown.decision_id, "convert"),
@@ -231,25 +263,15 @@ fn the_decision_export_labels_each_decision_with_its_outcomes() {
     use tailor_cli::commands::export::{MODEL_FEATURES, decision_rows};
     use tailor_core::event::OutcomeKind;
 
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("enriched.jsonl");
-    let mut p = spawn_pipeline_with_model();
-    p.pipeline.archive_enriched(&log, true).unwrap();
-    p.send(&shopper_events());
-    let now = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
-    let shown = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
-    let other = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
-    let fallback = p.decide(&request("user:nobody", Purpose::Marketing, "offer"), now);
+    let Decided {
+        _dir,
+        log,
+        mut p,
+        shown,
+        other,
+        fallback,
+    } = decided();
     assert_eq!(fallback.fallback, Some(Fallback::NoFeatures));
-    let outcome = |id: &str, decision: &str, kind: &str| {
-        event(
-            id,
-            "outcome",
-            "2026-11-20T10:05:00Z",
-            json!({"user_id": "u-d"}),
-            json!({"decision_id": decision, "kind": kind}),
-        )
-    };
     p.send(&[
         outcome("evt-out-0101", &shown.decision_id, "impression"),
         outcome("evt-out-0102", &shown.decision_id, "convert"),
