@@ -76,8 +76,9 @@ done
 # function's zip, so it goes into score's zip here, and only there.
 echo "== adding $MODEL to tailor-score/bootstrap.zip"
 (cd shared && zip -q -X -r "$out/tailor-score/bootstrap.zip" "$MODEL")
+listing=$(unzip -Z1 "$out/tailor-score/bootstrap.zip")
 for file in shared/"$MODEL"/*; do
-  if ! unzip -Z1 "$out/tailor-score/bootstrap.zip" | grep -qx "$MODEL/${file##*/}"; then
+  if ! grep -qx "$MODEL/${file##*/}" <<<"$listing"; then
     echo "package.sh: $MODEL/${file##*/} is missing from tailor-score/bootstrap.zip" >&2
     exit 1
   fi
@@ -97,6 +98,6 @@ zips+=("$layer")
 echo "== packages ($arch)"
 for z in "${zips[@]}"; do
   bytes=$(stat -c %s "$z")
-  printf '%-40s %10s bytes  %5s MiB\n' "${z#"$PWD"/}" "$bytes" \
+  printf '%-44s %10s bytes  %5s MiB\n' "${z#"$PWD"/}" "$bytes" \
     "$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')"
 done
