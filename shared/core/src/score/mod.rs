@@ -286,16 +286,18 @@ fn decide_inner(
 
     let severity = number(features, "support_max_severity_30d").max(-1.0) as i64;
     let cart_items = number(features, "cart_open_items") as i64;
-    let Some(model) = model else {
+    let rules_only = |record: &mut DecisionRecord| {
         choose_by_rules(
-            &mut record,
+            record,
             placement,
             policy,
             request.purpose,
             severity,
             cart_items,
-            Fallback::ModelError,
         );
+    };
+    let Some(model) = model else {
+        rules_only(&mut record);
         return record;
     };
 
@@ -324,15 +326,7 @@ fn decide_inner(
         Ok(p) if p.len() == 1 && p[0].is_finite() => f64::from(p[0]),
         _ => {
             record.model = Some(model.info());
-            choose_by_rules(
-                &mut record,
-                placement,
-                policy,
-                request.purpose,
-                severity,
-                cart_items,
-                Fallback::ModelError,
-            );
+            rules_only(&mut record);
             return record;
         }
     };
@@ -367,7 +361,8 @@ fn number(features: &ProfileFeatures, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Without a model: the first eligible action with no score threshold.
+/// Without a model, or when it fails: the first eligible action with no
+/// score threshold, recorded as the `model_error` fallback.
 fn choose_by_rules(
     record: &mut DecisionRecord,
     placement: &Placement,
@@ -375,9 +370,8 @@ fn choose_by_rules(
     purpose: Purpose,
     severity: i64,
     cart_items: i64,
-    fallback: Fallback,
 ) {
-    record.fallback = Some(fallback);
+    record.fallback = Some(Fallback::ModelError);
     record.action.clone_from(&placement.default);
     for action in placement.actions.iter().filter(|a| a.min_score <= 0.0) {
         let show = policy.show(purpose, &action.id, severity, cart_items);
