@@ -11,6 +11,8 @@
 //! a batch, writes are coalesced: one inputs write per key, one features
 //! write per profile.
 
+use std::collections::BTreeMap;
+
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::features::{self, KeyInputs, Summary};
@@ -74,6 +76,7 @@ impl<S: Store> Features<'_, S> {
         let mut invocation = Invocation::begin(NAME, records);
         let mut dispositions: Vec<Option<Disposition>> = vec![None; records.len()];
         let mut groups: Vec<Group> = Vec::new();
+        let mut group_of: BTreeMap<String, usize> = BTreeMap::new();
         for (i, record) in records.iter().enumerate() {
             match serde_json::from_slice::<Enriched>(&record.bytes) {
                 Err(e) => {
@@ -90,12 +93,15 @@ impl<S: Store> Features<'_, S> {
                         .await,
                     );
                 }
-                Ok(enriched) => match groups.iter_mut().find(|g| g.key == enriched.key) {
-                    Some(group) => group.events.push((i, enriched)),
-                    None => groups.push(Group {
-                        key: enriched.key.clone(),
-                        events: vec![(i, enriched)],
-                    }),
+                Ok(enriched) => match group_of.get(&enriched.key) {
+                    Some(&g) => groups[g].events.push((i, enriched)),
+                    None => {
+                        group_of.insert(enriched.key.clone(), groups.len());
+                        groups.push(Group {
+                            key: enriched.key.clone(),
+                            events: vec![(i, enriched)],
+                        });
+                    }
                 },
             }
         }
@@ -116,7 +122,9 @@ impl<S: Store> Features<'_, S> {
         }
 
         // Then each key's events, in one read and at most one write.
-        let mut touched: Vec<(String, Vec<String>, Vec<usize>)> = Vec::new();
+        // By profile: its members (as the last of its keys resolved them)
+        // and the places of its events.
+        let mut touched: BTreeMap<String, (Vec<String>, Vec<usize>)> = BTreeMap::new();
         for group in &groups {
             match self.apply_group(group, invocation.report()).await {
                 Ok((profile, members, applied)) => {
@@ -127,13 +135,9 @@ impl<S: Store> Features<'_, S> {
                         }
                         places.push(*i);
                     }
-                    match touched.iter_mut().find(|(p, ..)| *p == profile) {
-                        Some((_, m, p)) => {
-                            *m = members;
-                            p.extend(places);
-                        }
-                        None => touched.push((profile, members, places)),
-                    }
+                    let entry = touched.entry(profile).or_default();
+                    entry.0 = members;
+                    entry.1.extend(places);
                 }
                 Err(e) => {
                     warn!(step = NAME, error = %e, "features update failed");
@@ -147,7 +151,7 @@ impl<S: Store> Features<'_, S> {
         // Each profile once, from all of its inputs. An event whose inputs
         // were saved but whose profile was not recomputed is retried; the
         // retry finds it applied and recomputes.
-        for (profile, members, places) in touched {
+        for (profile, (members, places)) in touched {
             if let Err(e) =
                 state::recompute_profile(self.store, self.policy, &profile, &members).await
             {
