@@ -152,22 +152,22 @@ pub fn keep<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
-/// Reports a start-up failure and gives the exit code.
-#[must_use]
-pub fn startup_failed(error: &dyn std::fmt::Display) -> std::process::ExitCode {
-    tracing::error!(error = %error, "function could not start");
-    eprintln!("tailor: function could not start: {error}");
-    std::process::ExitCode::FAILURE
-}
+/// What an entry point's `run` returns: start-up failed, or the invocation
+/// loop ended (the Runtime API went away or refused the process).
+pub type Run = Result<Result<(), lambda_runtime::Error>, StartupError>;
 
-/// The exit code for the end of the invocation loop (the Runtime API went
-/// away or refused the process).
+/// Reports how an entry point ended and gives its exit code.
 #[must_use]
-pub fn finished(result: Result<(), lambda_runtime::Error>) -> std::process::ExitCode {
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
+pub fn exit(run: Run) -> std::process::ExitCode {
+    match run {
+        Ok(Ok(())) => std::process::ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "runtime loop ended");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "function could not start");
+            eprintln!("tailor: function could not start: {e}");
             std::process::ExitCode::FAILURE
         }
     }

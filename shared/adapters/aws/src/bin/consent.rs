@@ -6,25 +6,24 @@
 
 use std::process::ExitCode;
 
-use tailor_aws::platform::{Platform, finished, keep, startup_failed};
+use tailor_aws::platform::{Platform, Run, exit, keep};
 use tailor_aws::stream;
 use tailor_consent::Consent;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    tailor_aws::init_logs();
-    let platform = match Platform::init().await {
-        Ok(p) => keep(p),
-        Err(e) => return startup_failed(&e),
-    };
+async fn run() -> Run {
+    let platform = keep(Platform::init().await?);
     let function = keep(Consent {
         policy: &platform.policy,
         store: &platform.store,
     });
-    finished(
-        stream::serve(platform, |records| async move {
-            function.handle(&records).await
-        })
-        .await,
-    )
+    Ok(stream::serve(platform, |records| async move {
+        function.handle(&records).await
+    })
+    .await)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tailor_aws::init_logs();
+    exit(run().await)
 }

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use tailor_aws::config::Env;
-use tailor_aws::platform::{Platform, finished, keep, startup_failed};
+use tailor_aws::platform::{Platform, Run, StartupError, exit, keep};
 use tailor_aws::stream;
 use tailor_core::contract::Contract;
 use tailor_core::decode::Limits;
@@ -16,36 +16,17 @@ use tailor_core::ports::Topic;
 use tailor_core::token::TokenKey;
 use tailor_ingest::Ingest;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    tailor_aws::init_logs();
+async fn run() -> Run {
     let env = Env::process();
-    let platform = match Platform::init_with(&env).await {
-        Ok(p) => keep(p),
-        Err(e) => return startup_failed(&e),
-    };
-    let publisher = match platform.publisher(&env, &[Topic::Ingested]) {
-        Ok(p) => keep(p),
-        Err(e) => return startup_failed(&e),
-    };
-    let key = env
-        .required(
-            "TAILOR_TOKEN_KEY",
-            "the tokenization key (at least 16 bytes)",
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|k| {
-            TokenKey::new(k.into_bytes())
-                .map_err(|e| format!("TAILOR_TOKEN_KEY is not usable: {e}"))
-        });
-    let key = match key {
-        Ok(k) => k,
-        Err(e) => return startup_failed(&e),
-    };
-    let contract = match Contract::global() {
-        Ok(c) => c,
-        Err(e) => return startup_failed(e),
-    };
+    let platform = keep(Platform::init_with(&env).await?);
+    let publisher = keep(platform.publisher(&env, &[Topic::Ingested])?);
+    let key = env.required(
+        "TAILOR_TOKEN_KEY",
+        "the tokenization key (at least 16 bytes)",
+    )?;
+    let key = TokenKey::new(key.into_bytes())
+        .map_err(|e| StartupError::Other(format!("TAILOR_TOKEN_KEY is not usable: {e}")))?;
+    let contract = Contract::global().map_err(|e| StartupError::Other(e.to_string()))?;
     let ingestor = keep(Ingestor::new(
         contract,
         &platform.policy,
@@ -58,10 +39,14 @@ async fn main() -> ExitCode {
         store: &platform.store,
         publisher,
     });
-    finished(
-        stream::serve(platform, |records| async move {
-            function.handle(&records).await
-        })
-        .await,
-    )
+    Ok(stream::serve(platform, |records| async move {
+        function.handle(&records).await
+    })
+    .await)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tailor_aws::init_logs();
+    exit(run().await)
 }

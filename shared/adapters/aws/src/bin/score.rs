@@ -15,7 +15,7 @@ use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
 use tailor_aws::config::{ConfigError, Env};
 use tailor_aws::dynamo::WallClock;
-use tailor_aws::platform::{Platform, finished, keep, startup_failed};
+use tailor_aws::platform::{Platform, Run, StartupError, exit, keep};
 use tailor_aws::url::{TokioTimer, route};
 use tailor_core::ports::Clock;
 use tailor_core::score::{Catalog, Model, PolicyMemo};
@@ -48,26 +48,12 @@ fn engine<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<EngineChoice, C
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    tailor_aws::init_logs();
+async fn run() -> Run {
     let env = Env::process();
-    let platform = match Platform::init_with(&env).await {
-        Ok(p) => keep(p),
-        Err(e) => return startup_failed(&e),
-    };
-    let budget = match env.parsed("TAILOR_STORE_BUDGET_MS", 50u64) {
-        Ok(ms) => Duration::from_millis(ms),
-        Err(e) => return startup_failed(&e),
-    };
-    let choice = match engine(&env) {
-        Ok(c) => c,
-        Err(e) => return startup_failed(&e),
-    };
-    let catalog = match Catalog::shipped() {
-        Ok(c) => keep(c),
-        Err(e) => return startup_failed(&e),
-    };
+    let platform = keep(Platform::init_with(&env).await?);
+    let budget = Duration::from_millis(env.parsed("TAILOR_STORE_BUDGET_MS", 50u64)?);
+    let choice = engine(&env)?;
+    let catalog = keep(Catalog::shipped().map_err(|e| StartupError::Policy(e.to_string()))?);
     let dir = model_dir(&env);
     let model: Option<&'static LoadedModel> = match LoadedModel::load(&dir, choice) {
         Ok(m) => {
@@ -110,5 +96,11 @@ async fn main() -> ExitCode {
             Ok::<_, lambda_runtime::Error>(response)
         },
     );
-    finished(lambda_runtime::run(handler).await)
+    Ok(lambda_runtime::run(handler).await)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tailor_aws::init_logs();
+    exit(run().await)
 }
