@@ -86,14 +86,12 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     /// in another, and, for a link, the other claimants' nodes in a third.
     async fn load(&self, ingested: &Ingested) -> Result<Loaded4, StoreError> {
         let s = &ingested.event.subject;
-        let node_keys: Vec<String> = [
-            s.anonymous_id.as_deref().map(anon_key),
-            s.user_id.as_deref().map(user_key),
-            s.account_id.as_deref().map(account_key),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        // The person's keys (which tombstones are kept under), then the account's.
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(s.anonymous_id.as_deref().map(anon_key));
+        keys.extend(s.user_id.as_deref().map(user_key));
+        let mut node_keys = keys.clone();
+        node_keys.extend(s.account_id.as_deref().map(account_key));
         let items = self.store.get_many(Table::Identity, &node_keys).await?;
         let mut items = items.iter();
         let mut next = || items.next().and_then(Option::as_ref);
@@ -109,9 +107,6 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             Some(_) => Some(state::from_item(Table::Identity, next())?),
             None => None,
         };
-        let mut keys: Vec<String> = Vec::new();
-        keys.extend(s.anonymous_id.as_deref().map(anon_key));
-        keys.extend(s.user_id.as_deref().map(user_key));
         let tombstones: Vec<Loaded<Option<Tombstone>>> =
             state::load_many(self.store, Table::Tombstones, &keys).await?;
         let erased_at = tombstones
