@@ -21,7 +21,7 @@ use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::consent::{Completion, Ledger, Tombstone};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::event::{ConsentAction, Purpose};
-use tailor_core::identity::{AuditKind, AuditRecord, UserNode, user_key};
+use tailor_core::identity::{AuditKind, AuditRecord, UserNode, anon_key, user_key};
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Metered, Precondition, Store, StoreError, Table};
@@ -97,6 +97,25 @@ impl<S: Store> Consent<'_, S> {
 
         if entry.action == ConsentAction::Erase {
             self.erase(&profile_id, &members, at, &mut steps).await?;
+            // The request names the person's keys. One that enrich had not
+            // linked to the profile yet (its link arrives later) is erased
+            // too, with whatever profile it has, so the order the events
+            // arrive in does not decide what is kept.
+            let subject = &enriched.ingested.event.subject;
+            let named = [
+                subject.anonymous_id.as_deref().map(anon_key),
+                subject.user_id.as_deref().map(user_key),
+            ];
+            for key in named.into_iter().flatten() {
+                if !members.contains(&key) {
+                    let (other, other_members) = state::resolve(self.store, &key).await?;
+                    let mut keys = other_members;
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                    self.erase(&other, &keys, at, &mut steps).await?;
+                }
+            }
         } else {
             let mut ledger: Loaded<Ledger> =
                 state::load(self.store, Table::Consent, &enriched.key).await?;
@@ -245,9 +264,14 @@ impl<S: Store> Consent<'_, S> {
             }
             self.store.delete(Table::Identity, key).await?;
         }
-        steps.insert("feature_inputs_deleted".to_owned(), inputs);
-        steps.insert("identity_keys_unlinked".to_owned(), members.len() as u64);
-        steps.insert("tombstones_written".to_owned(), members.len() as u64);
+        // Added up: one request may erase more than one profile.
+        *steps
+            .entry("feature_inputs_deleted".to_owned())
+            .or_default() += inputs;
+        *steps
+            .entry("identity_keys_unlinked".to_owned())
+            .or_default() += members.len() as u64;
+        *steps.entry("tombstones_written".to_owned()).or_default() += members.len() as u64;
         Ok(())
     }
 }
