@@ -24,7 +24,12 @@ sorted), so the same package always gives the same file:
 
     BLOCK = {"a": {name: FLAG, ...},          # attributes
              "b": {name: NESTED, ...}}        # nested blocks / nested objects
-    NESTED = BLOCK + {"n": "single" | "list" | "set" | "map", "m": FLAG}
+    NESTED = BLOCK + {"n": NESTING, "m": FLAG}
+    NESTING = "object"            # one object: x.attr
+            | "list" | "set"      # any number: x[0].attr, x[*].attr
+            | "list1" | "set1"    # a list or set of at most one (SDKv2's MaxItems 1)
+            | "single"            # at most one; list or object not known
+            | "map"               # objects by key: x["k"].attr
     FLAG = "r" (required) | "o" (optional) | "c" (computed only: read-only)
 
 Empty "a"/"b" members are left out. The assembly does not say whether a
@@ -54,6 +59,9 @@ JS_FIELD = re.compile(r"this\._(\w+) = new [\w.]+\(this, \"([^\"]+)\"(, (true|fa
 JS_GETTER_FIELD = re.compile(r"get (\w+)\(\) \{\s*return this\._(\w+);\s*\}")
 JS_TO_TERRAFORM = re.compile(r"^\s+(\w+): [^\n]*?\((?:struct\.|this\._)(\w+)(?:\.internalValue)?\),?$", re.M)
 JS_FUNCTION = re.compile(r"^function (\w+)\(", re.M)
+JS_HCL_TYPE = re.compile(
+    r"^\s+(\w+): \{\n\s+value: [^\n]*\n\s+isBlock: (?:true|false),\n\s+type: \"(\w+)\",", re.M
+)
 JS_TYPE_NAME = re.compile(r"^(\w+)\.tfResourceType = \"([^\"]+)\";", re.M)
 
 
@@ -81,6 +89,7 @@ class Package:
         self.js_names = {}
         self.js_type_names = {}
         self.js_written = {}
+        self.js_hcl_types = {}
         with tarfile.open(path, "r:gz") as tar:
             for member in tar:
                 if not member.isfile():
@@ -115,6 +124,13 @@ class Package:
                     if m.group(2) in sets:
                         sets.add(m.group(1))
             classes[cls] = (names, sets)
+            # How the resource writes its blocks: `type: "list"` or "struct".
+            hcl = section.find("synthesizeHclAttributes() {")
+            if hcl >= 0:
+                hcl_end = section.find("\n    }\n", hcl)
+                self.js_hcl_types[(rel, cls)] = {
+                    m.group(1): m.group(2) for m in JS_HCL_TYPE.finditer(section, hcl, hcl_end)
+                }
         self.js_names[rel] = classes
         # What each struct property is written as, in the struct's
         # `function xToTerraform(struct)`: `code: cdktf.stringToTerraform(struct.code)`.
@@ -126,6 +142,13 @@ class Package:
             struct = fn[0].upper() + fn[1 : -len("ToTerraform")]
             written = {m.group(2): m.group(1) for m in JS_TO_TERRAFORM.finditer(text, start, end)}
             self.js_written[(rel, struct)] = written
+        # How each struct writes its nested blocks, in `xToHclTerraform(struct)`.
+        for i, (start, fn) in enumerate(starts):
+            if not fn.endswith("ToHclTerraform"):
+                continue
+            end = text.find("\n}\n", start)
+            struct = fn[0].upper() + fn[1 : -len("ToHclTerraform")]
+            self.js_hcl_types[(rel, struct)] = {m.group(1): m.group(2) for m in JS_HCL_TYPE.finditer(text, start, end)}
         for m in JS_TYPE_NAME.finditer(text):
             self.js_type_names[(rel, m.group(1))] = m.group(2)
 
@@ -215,11 +238,22 @@ class Package:
         props.extend(t.get("properties", []))
         return props
 
-    def block(self, struct_fqn, class_fqn, where, depth=0):
+    def hcl_types(self, *fqns):
+        """HCL name -> how the JavaScript writes it ("list", "set", "struct",
+        ...), from the struct's or the class's generated code."""
+        out = {}
+        for fqn in fqns:
+            if fqn is not None:
+                t = self.types[fqn]
+                out.update(self.js_hcl_types.get((self.js_file(t), t["name"]), {}))
+        return out
+
+    def block(self, struct_fqn, class_fqn, where, depth=0, writer_fqn=None):
         if depth > MAX_DEPTH:
             die(f"{where}: nested deeper than {MAX_DEPTH} levels")
         attrs, blocks = {}, {}
         by_camel = {}
+        written_as = self.hcl_types(struct_fqn, class_fqn, writer_fqn)
         if struct_fqn is not None:
             for prop in self.struct_props(struct_fqn):
                 m = ANCHOR.search(docs_text(prop.get("docs", {})))
@@ -237,8 +271,13 @@ class Package:
                 by_camel[prop["name"]] = name
                 if nested is None:
                     attrs[name] = flag
-                else:
-                    blocks[name] = (nested[0], flag, nested[1], None)
+                    continue
+                nesting = nested[0]
+                if nesting == "single":
+                    # At most one: a list or set of one (SDKv2's MaxItems 1)
+                    # or a single object; the generated code tells which.
+                    nesting = {"struct": "object", "list": "list1", "set": "set1"}.get(written_as.get(name), "single")
+                blocks[name] = (nesting, flag, nested[1], None)
         if class_fqn is not None:
             cls = self.types[class_fqn]
             own = {prop["name"] for prop in cls.get("properties", [])}
@@ -255,7 +294,7 @@ class Package:
                     nesting, flag, sfqn, _ = blocks[name]
                     if nested is not None:
                         # The class knows list from set; the struct does not.
-                        if nesting != "single" and nested[0] in ("list", "set", "map"):
+                        if nesting in ("list", "set") and nested[0] in ("list", "set"):
                             nesting = nested[0]
                         blocks[name] = (nesting, flag, sfqn, nested[1])
                     continue
@@ -264,7 +303,8 @@ class Package:
                 if nested is None:
                     attrs[name] = "c"
                 else:
-                    blocks[name] = (nested[0], "c", None, nested[1])
+                    nesting = "object" if nested[0] == "single" else nested[0]
+                    blocks[name] = (nesting, "c", None, nested[1])
         out = {}
         if attrs:
             out["a"] = dict(sorted(attrs.items()))
@@ -311,7 +351,7 @@ class Package:
                 if m is None:
                     die(f"{fqn}: provider link {url} names no provider version")
                 provider = {"source": m.group(1), "version": m.group(2), "name": name}
-                provider_config = self.block(config, None, name)
+                provider_config = self.block(config, None, name, writer_fqn=fqn)
                 continue
             target = resources if base == "cdktf.TerraformResource" else data_sources
             if name in target:

@@ -190,6 +190,29 @@ class BrokenAwsModule(unittest.TestCase):
             "aws_lambda_function.logging_config has no attribute `log_groups` (did you mean `log_group`?)"
         )
 
+    def test_list_block_referenced_without_an_index(self):
+        line = self.tf.edit(
+            "modules/aws/outputs.tf",
+            "value       = aws_kms_key.this.arn",
+            'value       = aws_lambda_function.this["score"].logging_config.log_group',
+        )
+        self.assertFindings(
+            f"{M}/outputs.tf:{line}: aws_lambda_function.this.logging_config is a list of objects: write "
+            "aws_lambda_function.this.logging_config[0].log_group, not aws_lambda_function.this.logging_config.log_group"
+        )
+
+    def test_set_block_referenced_with_an_index(self):
+        line = self.tf.edit(
+            "modules/aws/outputs.tf",
+            "value       = aws_kms_key.this.arn",
+            'value       = aws_lambda_event_source_mapping.this["ingest"].source_access_configuration[0].uri',
+        )
+        self.assertFindings(
+            f"{M}/outputs.tf:{line}: aws_lambda_event_source_mapping.this.source_access_configuration is a set: "
+            "its elements have no index; use aws_lambda_event_source_mapping.this.source_access_configuration[*], "
+            "one(...) or a for expression"
+        )
+
     def test_computed_attributes_may_be_referenced(self):
         self.tf.edit(
             "modules/aws/outputs.tf",
@@ -257,6 +280,17 @@ class BrokenAwsModule(unittest.TestCase):
             f"{M}/lambda.tf:{line + 3}: unknown argument `variable` in aws_lambda_function.this.environment "
             "(did you mean `variables`?)",
             f"{M}/lambda.tf:{line + 4}: unknown argument `other` in aws_lambda_function.this.environment",
+        )
+
+    def test_dynamic_block_iterator(self):
+        line = self.tf.edit(
+            "modules/aws/lambda.tf",
+            "  environment {\n    variables = merge(local.common_environment, local.function_environment[each.key])\n  }",
+            "  dynamic \"environment\" {\n    for_each = [local.common_environment]\n    iterator = env\n    content {\n"
+            "      variables = env.values\n    }\n  }",
+        )
+        self.assertFindings(
+            f"{M}/lambda.tf:{line + 4}: env.values does not exist (the iterator has env.key and env.value)"
         )
 
     def test_dynamic_block_of_an_unknown_type(self):
@@ -367,6 +401,10 @@ class OtherProviders(unittest.TestCase):
             output "topic" {
               value = google_pubsub_topic.events.ids
             }
+
+            output "revision" {
+              value = [helm_release.this.metadata.revision, helm_release.this.metadata[0].revision]
+            }
             """,
         )
         m = "terraform/modules/spin/main.tf"
@@ -379,6 +417,8 @@ class OtherProviders(unittest.TestCase):
                 f"{m}:33: unknown argument `valu` in helm_release.this.set (did you mean `value`?)",
                 f"{m}:38: google_pubsub_topic.events: google_pubsub_topic has no attribute `ids` "
                 "(did you mean `id`?)",
+                f"{m}:42: helm_release.this.metadata is a single object: write helm_release.this.metadata.ATTRIBUTE, "
+                "not helm_release.this.metadata[0]",
             ]),
         )
 

@@ -20,7 +20,9 @@ by `extract_schema.py`; see `schema.sh`). It reports, as `file:line: message`:
   every nesting level, through `[...]`, `["key"]` and splats; to outputs a
   local module does not declare; `each` and `count` where they are not set;
   a `count`/`for_each` resource used without an instance key and a single
-  one with one;
+  one with one; a nested list or set of blocks used without an index or
+  splat (`environment.variables` for `environment[0].variables`), a set
+  with an index, a single object with a number index;
 - module calls: inputs the module does not declare, required inputs left
   out;
 - `required_providers` constraints that do not admit the provider version
@@ -50,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 ANY = {"*": True}
 CONDITION = {"a": {"condition": "r", "error_message": "r"}, "n": "list", "m": "o"}
-CONNECTION = dict(ANY, n="single", m="o", labels=0)
+CONNECTION = dict(ANY, n="object", m="o", labels=0)
 PROVISIONER = {"*": True, "n": "list", "m": "o", "labels": 1}
 
 RESOURCE_META_ATTRS = {"count", "for_each", "depends_on", "provider"}
@@ -63,14 +65,14 @@ RESOURCE_META_BLOCKS = {
             "replace_triggered_by": "o",
         },
         "b": {"precondition": CONDITION, "postcondition": CONDITION},
-        "n": "single",
+        "n": "object",
         "m": "o",
     },
     "provisioner": PROVISIONER,
     "connection": CONNECTION,
 }
 DATA_META_BLOCKS = {
-    "lifecycle": {"b": {"precondition": CONDITION, "postcondition": CONDITION}, "n": "single", "m": "o"},
+    "lifecycle": {"b": {"precondition": CONDITION, "postcondition": CONDITION}, "n": "object", "m": "o"},
 }
 
 VARIABLE = {
@@ -84,9 +86,9 @@ OUTPUT = {
 TERRAFORM = {
     "a": {"required_version": "o", "experiments": "o"},
     "b": {
-        "required_providers": dict(ANY, n="single", m="o"),
-        "backend": dict(ANY, n="single", m="o", labels=1),
-        "cloud": dict(ANY, n="single", m="o"),
+        "required_providers": dict(ANY, n="object", m="o"),
+        "backend": dict(ANY, n="object", m="o", labels=1),
+        "cloud": dict(ANY, n="object", m="o"),
         "provider_meta": dict(ANY, n="list", m="o", labels=1),
     },
 }
@@ -95,7 +97,7 @@ IMPORT = {"a": {"to": "r", "id": "o", "identity": "o", "for_each": "o", "provide
 REMOVED = {
     "a": {"from": "r"},
     "b": {
-        "lifecycle": {"a": {"destroy": "r"}, "n": "single", "m": "o"},
+        "lifecycle": {"a": {"destroy": "r"}, "n": "object", "m": "o"},
         "provisioner": PROVISIONER,
         "connection": CONNECTION,
     },
@@ -130,6 +132,7 @@ TOP_LEVEL_LABELS = {
 }
 
 LITERALS = {"true", "false", "null"}
+AT_MOST_ONE = {"object", "single", "list1", "set1"}
 TRAVERSALS = {"get_attr_expr_term", "index_expr_term", "attr_splat_expr_term", "full_splat_expr_term"}
 
 
@@ -385,13 +388,18 @@ class Module:
 class Scope:
     """Names an expression may use beyond the module's own."""
 
-    def __init__(self, names=(), each=False, count=False, self_ok=False):
+    def __init__(self, names=(), each=False, count=False, self_ok=False, iterators=()):
         self.names = set(names)
         self.each, self.count, self.self_ok = each, count, self_ok
+        self.iterators = set(iterators)
 
     def bind(self, *names):
-        s = Scope(self.names | set(names), self.each, self.count, self.self_ok)
-        return s
+        """For-expression names: they hide iterators of the same name."""
+        return Scope(self.names | set(names), self.each, self.count, self.self_ok, self.iterators - set(names))
+
+    def bind_iterator(self, name):
+        """A dynamic block's iterator: `name.key` and `name.value`."""
+        return Scope(self.names - {name}, self.each, self.count, self.self_ok, self.iterators | {name})
 
 
 class Validator:
@@ -699,7 +707,7 @@ class Validator:
                     self.report(f, child.line, f"`{child.type}` in {what} is read-only (computed); it cannot be set")
                     continue
                 block_counts[child.type] = block_counts.get(child.type, 0) + 1
-                if sub.get("n") == "single" and block_counts[child.type] == 2:
+                if sub.get("n") in AT_MOST_ONE and block_counts[child.type] == 2:
                     self.report(f, child.line, f"{what} takes at most one `{child.type}` block")
                 self.check_labels(f, child, sub.get("labels", 0), f"{what}.{child.type}")
                 self.check_body(module, f, child, sub, f"{what}.{child.type}", scope)
@@ -716,7 +724,7 @@ class Validator:
                     skip_refs={"ignore_changes"},
                 )
                 if sub.get("*"):
-                    self.walk_body(module, f, child, Scope(scope.names, scope.each, scope.count, True))
+                    self.walk_body(module, f, child, Scope(scope.names, scope.each, scope.count, True, scope.iterators))
             elif child.type in attrs:
                 self.report(
                     f,
@@ -765,7 +773,7 @@ class Validator:
             if a.name not in DYNAMIC_ATTRS:
                 self.report(f, a.line, f"unknown argument `{a.name}` in dynamic \"{name}\" of {what}")
             elif a.name == "labels":
-                self.walk(module, f, a.expr, scope.bind(iterator))
+                self.walk(module, f, a.expr, scope.bind_iterator(iterator))
             elif a.name == "for_each":
                 self.walk(module, f, a.expr, scope)
         if child.attr("for_each") is None:
@@ -777,7 +785,7 @@ class Validator:
         if len(contents) != 1:
             self.report(f, child.line, f"dynamic \"{name}\" in {what} needs exactly one `content` block")
         for content in contents:
-            self.check_body(module, f, content, sub, f"{what}.{name}", scope.bind(iterator))
+            self.check_body(module, f, content, sub, f"{what}.{name}", scope.bind_iterator(iterator))
 
     def check_object_literal(self, f, a, sub, what):
         """`x = { ... }` or `x = [{ ... }]` for a nested object: the keys."""
@@ -892,6 +900,10 @@ class Validator:
         if root in LITERALS or root in scope.names:
             return
         first = attr_at(0)
+        if root in scope.iterators:
+            if first not in ("key", "value"):
+                self.report(f, line, f"{root}.{first} does not exist (the iterator has {root}.key and {root}.value)")
+            return
         if root == "var":
             if first is not None and first not in module.variables:
                 self.report(f, line, f"reference to undeclared variable var.{first}")
@@ -996,6 +1008,35 @@ class Validator:
                 self.report(f, line, f"{address}: {where} has no attribute `{name}`{known}")
                 return
             block, where, address, rest = sub, f"{where}.{name}", f"{address}.{name}", rest[1:]
+            if not self.check_nesting(f, line, address, sub.get("n"), rest):
+                return
+
+    def check_nesting(self, f, line, address, nesting, rest):
+        """What may follow a nested block in a reference; False after a
+        finding."""
+        if not rest:
+            return True
+        step = rest[0]
+        if nesting in ("list", "list1", "set", "set1") and step[0] == "attr":
+            how = "[0]" if nesting.startswith("list") else "[*]"
+            self.report(
+                f,
+                line,
+                f"{address} is a {nesting.rstrip('1')} of objects: write {address}{how}.{step[1]}, "
+                f"not {address}.{step[1]}",
+            )
+            return False
+        if nesting in ("set", "set1") and step[0] == "index":
+            self.report(
+                f,
+                line,
+                f"{address} is a set: its elements have no index; use {address}[*], one(...) or a for expression",
+            )
+            return False
+        if nesting == "object" and step[0] == "index" and step[1] is not None and str(step[1]).isdigit():
+            self.report(f, line, f"{address} is a single object: write {address}.ATTRIBUTE, not {address}[{step[1]}]")
+            return False
+        return True
 
 
 # --- expression helpers --------------------------------------------------------
@@ -1041,6 +1082,9 @@ def index_step(index):
         return ("index", digits, None)
     expr = exprs[0]
     key = literal_string(expr)
+    inner = unwrap(expr)
+    if key is None and isinstance(inner, Tree) and inner.data == "int_lit":
+        key = "".join(str(t) for t in inner.children)
     return ("index", key, expr)
 
 
