@@ -61,14 +61,23 @@ for row in "${PACKAGES[@]}"; do
       exit 2
     fi
     echo "== npm pack $package@$version"
-    if ! npm pack --silent --pack-destination "$cache" "$package@$version" >/dev/null; then
+    # Into a directory of its own first, so that an interrupted download
+    # never leaves a partial package in the cache.
+    partial="$cache/partial.$$"
+    rm -rf "$partial"
+    mkdir -p "$partial"
+    if ! npm pack --silent --pack-destination "$partial" "$package@$version" >/dev/null; then
+      rm -rf "$partial"
       echo "schema.sh: npm pack $package@$version failed" >&2
       exit 1
     fi
-    if [ ! -f "$tgz" ]; then
-      echo "schema.sh: npm pack did not write $tgz" >&2
+    if [ ! -f "$partial/$(basename "$tgz")" ]; then
+      rm -rf "$partial"
+      echo "schema.sh: npm pack $package@$version did not write $(basename "$tgz")" >&2
       exit 1
     fi
+    mv "$partial/$(basename "$tgz")" "$tgz"
+    rm -rf "$partial"
   fi
   actual=$(integrity_of "$tgz")
   if [ "$actual" != "$integrity" ]; then

@@ -627,8 +627,7 @@ class Validator:
         what = f"{type_name}.{name}" if kind == "resource" else f"data.{type_name}.{name}"
         block, _, error = self.schemas.lookup(kind, type_name)
         scope = self.meta_scope(module, f, b, what)
-        if kind == "resource":
-            scope.self_ok = True
+        scope.self_ok = True  # in provisioners, connections and postconditions
         if error is not None:
             self.report(f, b.line, error)
             # Still check the references in it.
@@ -1129,7 +1128,7 @@ def template_expressions(text):
         j = min([k for k in (text.find("${", i), text.find("%{", i)) if k >= 0], default=-1)
         if j < 0:
             return out
-        if j > 0 and text[j - 1] == text[j] and text[j] == "$":
+        if j > 0 and text[j - 1] == text[j]:  # `$${` and `%%{` are escapes
             i = j + 2
             continue
         depth, k, quote = 1, j + 2, False
