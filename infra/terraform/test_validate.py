@@ -340,6 +340,14 @@ class BrokenAwsModule(unittest.TestCase):
             "the version its schema is checked against"
         )
 
+    def test_provider_must_be_required(self):
+        os.remove(self.tf.path("modules/aws/versions.tf"))
+        line = self.tf.line_of("modules/aws/alarms.tf", 'resource "aws_cloudwatch_metric_alarm" "iterator_age"')
+        self.assertFindings(
+            f"{M}/alarms.tf:{line}: the module uses provider `aws` but its required_providers does not declare it; "
+            "declare hashicorp/aws with a version constraint that admits 6.25.0"
+        )
+
     def test_missing_required_block(self):
         self.tf.write(
             "modules/aws/extra.tf",
@@ -362,6 +370,14 @@ class OtherProviders(unittest.TestCase):
         self.tf.write(
             "modules/spin/main.tf",
             """\
+            terraform {
+              required_providers {
+                google     = { source = "hashicorp/google", version = ">= 6.0" }
+                kubernetes = { source = "hashicorp/kubernetes", version = ">= 2.30" }
+                helm       = { source = "hashicorp/helm", version = "~> 3.1" }
+              }
+            }
+
             resource "google_pubsub_topic" "events" {
               name   = "events"
               labelz = {}
@@ -411,13 +427,13 @@ class OtherProviders(unittest.TestCase):
         self.assertEqual(
             self.tf.findings(),
             sorted([
-                f"{m}:22: unknown argument `imag` in kubernetes_deployment_v1.this.spec.template.spec.container "
+                f"{m}:30: unknown argument `imag` in kubernetes_deployment_v1.this.spec.template.spec.container "
                 "(did you mean `image`?)",
-                f"{m}:3: unknown argument `labelz` in google_pubsub_topic.events (did you mean `labels`?)",
-                f"{m}:33: unknown argument `valu` in helm_release.this.set (did you mean `value`?)",
-                f"{m}:38: google_pubsub_topic.events: google_pubsub_topic has no attribute `ids` "
+                f"{m}:11: unknown argument `labelz` in google_pubsub_topic.events (did you mean `labels`?)",
+                f"{m}:41: unknown argument `valu` in helm_release.this.set (did you mean `value`?)",
+                f"{m}:46: google_pubsub_topic.events: google_pubsub_topic has no attribute `ids` "
                 "(did you mean `id`?)",
-                f"{m}:42: helm_release.this.metadata is a single object: write helm_release.this.metadata.ATTRIBUTE, "
+                f"{m}:50: helm_release.this.metadata is a single object: write helm_release.this.metadata.ATTRIBUTE, "
                 "not helm_release.this.metadata[0]",
             ]),
         )
@@ -426,6 +442,12 @@ class OtherProviders(unittest.TestCase):
         self.tf.write(
             "modules/spin/main.tf",
             """\
+            terraform {
+              required_providers {
+                kubernetes = { source = "hashicorp/kubernetes", version = ">= 2.30" }
+              }
+            }
+
             resource "kubernetes_deployment_v1" "this" {
               metadata {}
               spec {}
@@ -435,7 +457,7 @@ class OtherProviders(unittest.TestCase):
         self.assertEqual(
             self.tf.findings(),
             [
-                "terraform/modules/spin/main.tf:3: missing required block `template` in kubernetes_deployment_v1.this.spec",
+                "terraform/modules/spin/main.tf:9: missing required block `template` in kubernetes_deployment_v1.this.spec",
             ],
         )
 

@@ -25,8 +25,9 @@ by `extract_schema.py`; see `schema.sh`). It reports, as `file:line: message`:
   with an index, a single object with a number index;
 - module calls: inputs the module does not declare, required inputs left
   out;
-- `required_providers` constraints that do not admit the provider version
-  the schema was extracted from.
+- providers used but not in `required_providers`, and `required_providers`
+  constraints that do not admit the provider version the schema was
+  extracted from.
 
 What it cannot see: values (types, allowed values, formats), which the
 providers check in their own validation functions at `terraform validate`
@@ -432,6 +433,7 @@ class Validator:
             for b in f.blocks:
                 self.check_top(module, f, b)
         self.check_duplicates(module)
+        self.check_providers_declared(module)
         used = sorted({self.schemas.provider_of(t) for (t, _) in list(module.resources) + list(module.data)})
         against = [describe(self.schemas.by_provider[p]) for p in used if p in self.schemas.by_provider]
         self.summary.append(
@@ -439,6 +441,40 @@ class Validator:
             f"{len(module.modules)} module calls, {self.references - references} references"
             + (f"; checked against {', '.join(against)}" if against else "")
         )
+
+    def check_providers_declared(self, module):
+        """Every provider with a schema that the module uses must be in its
+        required_providers, so that its version constraint is checked."""
+        declared = set()
+        for f in module.files:
+            for b in f.blocks:
+                if b.type == "terraform":
+                    for rp in b.blocks:
+                        if rp.type == "required_providers":
+                            declared.update(a.name for a in rp.attrs)
+        first_use = {}
+        for f in module.files:
+            for b in f.blocks:
+                if b.type in ("resource", "data") and len(b.labels) == 2:
+                    builtin = BUILTIN_RESOURCES if b.type == "resource" else BUILTIN_DATA_SOURCES
+                    if b.labels[0] in builtin:
+                        continue
+                    name = self.schemas.provider_of(b.labels[0])
+                elif b.type == "provider" and b.labels:
+                    name = b.labels[0]
+                else:
+                    continue
+                if name in self.schemas.by_provider and name not in first_use:
+                    first_use[name] = (f, b.line)
+        for name, (f, line) in sorted(first_use.items()):
+            if name not in declared:
+                schema = self.schemas.by_provider[name]
+                self.report(
+                    f,
+                    line,
+                    f"the module uses provider `{name}` but its required_providers does not declare it; "
+                    f"declare {schema['provider']} with a version constraint that admits {schema['provider_version']}",
+                )
 
     def check_duplicates(self, module):
         seen = {}
