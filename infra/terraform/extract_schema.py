@@ -59,9 +59,7 @@ JS_FIELD = re.compile(r"this\._(\w+) = new [\w.]+\(this, \"([^\"]+)\"(, (true|fa
 JS_GETTER_FIELD = re.compile(r"get (\w+)\(\) \{\s*return this\._(\w+);\s*\}")
 JS_TO_TERRAFORM = re.compile(r"^\s+(\w+): [^\n]*?\((?:struct\.|this\._)(\w+)(?:\.internalValue)?\),?$", re.M)
 JS_FUNCTION = re.compile(r"^function (\w+)\(", re.M)
-JS_HCL_TYPE = re.compile(
-    r"^\s+(\w+): \{\n\s+value: [^\n]*\n\s+isBlock: (?:true|false),\n\s+type: \"(\w+)\",", re.M
-)
+JS_HCL_TYPE = re.compile(r"^\s+(\w+): \{\n\s+value: [^\n]*\n\s+isBlock: (?:true|false),\n\s+type: \"(\w+)\",", re.M)
 JS_TYPE_NAME = re.compile(r"^(\w+)\.tfResourceType = \"([^\"]+)\";", re.M)
 
 
@@ -99,7 +97,7 @@ class Package:
                     self.assembly = json.load(tar.extractfile(member))
                 elif name.startswith("package/lib/") and name.endswith(".js"):
                     text = tar.extractfile(member).read().decode("utf-8")
-                    self._read_js(name[len("package/lib/"):-len(".js")], text)
+                    self._read_js(name[len("package/lib/") : -len(".js")], text)
         if self.assembly is None:
             die(f"{path}: no .jsii assembly at the package root")
         self.types = self.assembly["types"]
@@ -156,7 +154,7 @@ class Package:
         filename = t.get("locationInModule", {}).get("filename", "")
         if not filename.startswith("src/") or not filename.endswith(".ts"):
             return None
-        return filename[len("src/"):-len(".ts")]
+        return filename[len("src/") : -len(".ts")]
 
     def js_class(self, cls):
         return self.js_names.get(self.js_file(cls), {}).get(cls["name"], ({}, set()))

@@ -217,13 +217,15 @@ class BrokenAwsModule(unittest.TestCase):
         self.tf.edit(
             "modules/aws/outputs.tf",
             "value       = aws_kms_key.this.arn",
-            "value       = [aws_lambda_function.this[\"score\"].invoke_arn, aws_kms_key.this.key_id]",
+            'value       = [aws_lambda_function.this["score"].invoke_arn, aws_kms_key.this.key_id]',
         )
         self.assertFindings()
 
     def test_undeclared_variable(self):
         line = self.tf.edit(
-            "modules/aws/lambda.tf", "retention_in_days = var.log_retention_days", "retention_in_days = var.log_retention"
+            "modules/aws/lambda.tf",
+            "retention_in_days = var.log_retention_days",
+            "retention_in_days = var.log_retention",
         )
         self.assertFindings(f"{M}/lambda.tf:{line}: reference to undeclared variable var.log_retention")
 
@@ -257,13 +259,19 @@ class BrokenAwsModule(unittest.TestCase):
         )
 
     def test_read_only_attribute(self):
-        line = self.tf.edit("modules/aws/lambda.tf", '  handler       = "bootstrap"\n', '  handler       = "bootstrap"\n  invoke_arn    = "x"\n')
+        line = self.tf.edit(
+            "modules/aws/lambda.tf",
+            '  handler       = "bootstrap"\n',
+            '  handler       = "bootstrap"\n  invoke_arn    = "x"\n',
+        )
         self.assertFindings(
             f"{M}/lambda.tf:{line + 1}: `invoke_arn` in aws_lambda_function.this is read-only (computed); it cannot be set"
         )
 
     def test_argument_written_as_a_block(self):
-        line = self.tf.edit("modules/aws/lambda.tf", "  tags = var.tags\n\n  # The role's", "  tags {\n  }\n\n  # The role's")
+        line = self.tf.edit(
+            "modules/aws/lambda.tf", "  tags = var.tags\n\n  # The role's", "  tags {\n  }\n\n  # The role's"
+        )
         self.assertFindings(
             f"{M}/lambda.tf:{line}: `tags` in aws_lambda_function.this is an argument, not a block: write `tags = ...`"
         )
@@ -272,7 +280,7 @@ class BrokenAwsModule(unittest.TestCase):
         line = self.tf.edit(
             "modules/aws/lambda.tf",
             "  environment {\n    variables = merge(local.common_environment, local.function_environment[each.key])\n  }",
-            "  dynamic \"environment\" {\n    for_each = [1]\n    content {\n"
+            '  dynamic "environment" {\n    for_each = [1]\n    content {\n'
             "      variable = merge(local.common_environment, local.function_environment[each.key])\n"
             "      other    = environment.value\n    }\n  }",
         )
@@ -286,7 +294,7 @@ class BrokenAwsModule(unittest.TestCase):
         line = self.tf.edit(
             "modules/aws/lambda.tf",
             "  environment {\n    variables = merge(local.common_environment, local.function_environment[each.key])\n  }",
-            "  dynamic \"environment\" {\n    for_each = [local.common_environment]\n    iterator = env\n    content {\n"
+            '  dynamic "environment" {\n    for_each = [local.common_environment]\n    iterator = env\n    content {\n'
             "      variables = env.values\n    }\n  }",
         )
         self.assertFindings(
@@ -296,8 +304,8 @@ class BrokenAwsModule(unittest.TestCase):
     def test_dynamic_block_of_an_unknown_type(self):
         line = self.tf.edit(
             "modules/aws/lambda.tf",
-            "  tracing_config {\n    mode = \"Active\"\n  }",
-            "  dynamic \"tracing\" {\n    for_each = [1]\n    content {\n      mode = \"Active\"\n    }\n  }",
+            '  tracing_config {\n    mode = "Active"\n  }',
+            '  dynamic "tracing" {\n    for_each = [1]\n    content {\n      mode = "Active"\n    }\n  }',
         )
         self.assertFindings(
             f"{M}/lambda.tf:{line}: unknown block `tracing` in aws_lambda_function.this (dynamic) "
@@ -305,7 +313,11 @@ class BrokenAwsModule(unittest.TestCase):
         )
 
     def test_each_without_for_each(self):
-        line = self.tf.edit("modules/aws/lambda.tf", "layer_name               = \"${var.name}-onnxruntime\"", "layer_name               = \"${var.name}-${each.key}\"")
+        line = self.tf.edit(
+            "modules/aws/lambda.tf",
+            'layer_name               = "${var.name}-onnxruntime"',
+            'layer_name               = "${var.name}-${each.key}"',
+        )
         self.assertFindings(f"{M}/lambda.tf:{line}: `each` is used where `for_each` is not set")
 
     def test_module_output_not_declared(self):
@@ -426,16 +438,18 @@ class OtherProviders(unittest.TestCase):
         m = "terraform/modules/spin/main.tf"
         self.assertEqual(
             self.tf.findings(),
-            sorted([
-                f"{m}:30: unknown argument `imag` in kubernetes_deployment_v1.this.spec.template.spec.container "
-                "(did you mean `image`?)",
-                f"{m}:11: unknown argument `labelz` in google_pubsub_topic.events (did you mean `labels`?)",
-                f"{m}:41: unknown argument `valu` in helm_release.this.set (did you mean `value`?)",
-                f"{m}:46: google_pubsub_topic.events: google_pubsub_topic has no attribute `ids` "
-                "(did you mean `id`?)",
-                f"{m}:50: helm_release.this.metadata is a single object: write helm_release.this.metadata.ATTRIBUTE, "
-                "not helm_release.this.metadata[0]",
-            ]),
+            sorted(
+                [
+                    f"{m}:30: unknown argument `imag` in kubernetes_deployment_v1.this.spec.template.spec.container "
+                    "(did you mean `image`?)",
+                    f"{m}:11: unknown argument `labelz` in google_pubsub_topic.events (did you mean `labels`?)",
+                    f"{m}:41: unknown argument `valu` in helm_release.this.set (did you mean `value`?)",
+                    f"{m}:46: google_pubsub_topic.events: google_pubsub_topic has no attribute `ids` "
+                    "(did you mean `id`?)",
+                    f"{m}:50: helm_release.this.metadata is a single object: write helm_release.this.metadata.ATTRIBUTE, "
+                    "not helm_release.this.metadata[0]",
+                ]
+            ),
         )
 
     def test_missing_required_block_in_kubernetes(self):

@@ -272,9 +272,13 @@ class Schemas:
         schema = self.by_provider.get(provider)
         if schema is None:
             known = ", ".join(sorted(self.by_provider))
-            return None, None, (
-                f"no schema for provider `{provider}` of {type_name} (schemas: {known}); "
-                "add its CDKTF provider package to infra/terraform/schema.sh"
+            return (
+                None,
+                None,
+                (
+                    f"no schema for provider `{provider}` of {type_name} (schemas: {known}); "
+                    "add its CDKTF provider package to infra/terraform/schema.sh"
+                ),
             )
         table = schema["resources"] if kind == "resource" else schema["data_sources"]
         block = table.get(type_name)
@@ -512,7 +516,9 @@ class Validator:
             for a in b.attrs:
                 self.walk(module, f, a.expr, Scope())
         elif b.type == "terraform":
-            self.check_body(module, f, b, TERRAFORM, "terraform", Scope(), skip_refs={"required_version", "experiments"})
+            self.check_body(
+                module, f, b, TERRAFORM, "terraform", Scope(), skip_refs={"required_version", "experiments"}
+            )
             self.check_required_providers(module, f, b)
         elif b.type == "provider":
             self.check_provider(module, f, b)
@@ -767,7 +773,9 @@ class Validator:
                     f"`{child.type}` in {what} is an argument, not a block: write `{child.type} = ...`",
                 )
             else:
-                self.report(f, child.line, f"unknown block `{child.type}` in {what}{self.hint(child.type, attrs, blocks)}")
+                self.report(
+                    f, child.line, f"unknown block `{child.type}` in {what}{self.hint(child.type, attrs, blocks)}"
+                )
         for name, flag in sorted(attrs.items()):
             if flag == "r" and name not in present:
                 self.report(f, b.line, f"missing required argument `{name}` in {what}")
@@ -791,9 +799,11 @@ class Validator:
         sub = blocks.get(name)
         if sub is None:
             if name in attrs:
-                self.report(f, child.line, f"`dynamic \"{name}\"` in {what}: `{name}` is an argument, not a block")
+                self.report(f, child.line, f'`dynamic "{name}"` in {what}: `{name}` is an argument, not a block')
             else:
-                self.report(f, child.line, f"unknown block `{name}` in {what} (dynamic){self.hint(name, attrs, blocks)}")
+                self.report(
+                    f, child.line, f"unknown block `{name}` in {what} (dynamic){self.hint(name, attrs, blocks)}"
+                )
             return
         if sub.get("m") == "c":
             self.report(f, child.line, f"`{name}` in {what} is read-only (computed); it cannot be set")
@@ -806,19 +816,19 @@ class Validator:
                 iterator = root
         for a in child.attrs:
             if a.name not in DYNAMIC_ATTRS:
-                self.report(f, a.line, f"unknown argument `{a.name}` in dynamic \"{name}\" of {what}")
+                self.report(f, a.line, f'unknown argument `{a.name}` in dynamic "{name}" of {what}')
             elif a.name == "labels":
                 self.walk(module, f, a.expr, scope.bind_iterator(iterator))
             elif a.name == "for_each":
                 self.walk(module, f, a.expr, scope)
         if child.attr("for_each") is None:
-            self.report(f, child.line, f"dynamic \"{name}\" in {what} has no `for_each`")
+            self.report(f, child.line, f'dynamic "{name}" in {what} has no `for_each`')
         contents = [c for c in child.blocks if c.type == "content"]
         for c in child.blocks:
             if c.type != "content":
-                self.report(f, c.line, f"unknown block `{c.type}` in dynamic \"{name}\" of {what}")
+                self.report(f, c.line, f'unknown block `{c.type}` in dynamic "{name}" of {what}')
         if len(contents) != 1:
-            self.report(f, child.line, f"dynamic \"{name}\" in {what} needs exactly one `content` block")
+            self.report(f, child.line, f'dynamic "{name}" in {what} needs exactly one `content` block')
         for content in contents:
             self.check_body(module, f, content, sub, f"{what}.{name}", scope.bind_iterator(iterator))
 
@@ -844,7 +854,9 @@ class Validator:
                     continue
                 keys.add(key)
                 if key not in attrs and key not in blocks:
-                    self.report(f, line_of(elem, a.line), f"unknown argument `{key}` in {what}{self.hint(key, attrs, blocks)}")
+                    self.report(
+                        f, line_of(elem, a.line), f"unknown argument `{key}` in {what}{self.hint(key, attrs, blocks)}"
+                    )
             for name, flag in sorted(attrs.items()):
                 if flag == "r" and name not in keys:
                     self.report(f, line_of(obj, a.line), f"missing required argument `{name}` in {what}")
@@ -861,7 +873,12 @@ class Validator:
         if isinstance(node, Token):
             return
         data = node.data
-        if data in TRAVERSALS or (data == "expr_term" and len(node.children) == 1 and isinstance(node.children[0], Tree) and node.children[0].data == "identifier"):
+        if data in TRAVERSALS or (
+            data == "expr_term"
+            and len(node.children) == 1
+            and isinstance(node.children[0], Tree)
+            and node.children[0].data == "identifier"
+        ):
             root, steps, base = chain(node)
             if root is not None:
                 self.check_reference(module, f, line_of(node), root, steps, scope, depends_on)
