@@ -18,13 +18,17 @@
 use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
-use tailor_core::consent::{Completion, Ledger, Tombstone};
-use tailor_core::disposition::{DeadLetterReason, Disposition};
+use tailor_core::consent::{Completion, Ledger};
+use tailor_core::disposition::Disposition;
+use tailor_core::erasure;
+use tailor_core::errors::ConsentError;
 use tailor_core::event::{ConsentAction, Purpose};
-use tailor_core::identity::{AuditKind, AuditRecord, UserNode, anon_key, user_key};
+use tailor_core::identity::{
+    AccountNode, AuditKind, AuditRecord, UserNode, account_key, anon_key, user_key,
+};
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
-use tailor_core::ports::{Metered, Precondition, Store, StoreError, Table};
+use tailor_core::ports::{Metered, Store, StoreError, Table};
 use tailor_core::state::{self, Loaded};
 use tracing::{info, warn};
 
@@ -45,28 +49,18 @@ impl<S: Store> Consent<'_, S> {
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
         let mut invocation = Invocation::begin(NAME, records);
         for record in records {
-            let parsed = serde_json::from_slice::<Enriched>(&record.bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|e| {
-                    if e.ledger_entry().is_some() {
-                        Ok(e)
-                    } else {
-                        Err("not a consent change".to_owned())
-                    }
-                });
-            let disposition = match parsed {
-                Err(detail) => {
-                    let reason = DeadLetterReason::BadMessage;
-                    state::set_aside(self.store, self.policy, NAME, reason, detail, record).await
+            let done = match serde_json::from_slice::<Enriched>(&record.bytes) {
+                Err(e) => Err(ConsentError::BadMessage(e.to_string())),
+                Ok(e) if e.ledger_entry().is_none() => Err(ConsentError::NotAConsentChange),
+                Ok(enriched) => self.apply(&enriched).await.map_err(ConsentError::from),
+            };
+            let disposition = match done {
+                Ok(Some(_)) => Disposition::ACCEPTED,
+                Ok(None) => Disposition::DUPLICATE,
+                Err(e) => {
+                    warn!(step = NAME, error = %e, "consent propagation failed");
+                    state::settle(self.store, self.policy, NAME, record, &e).await
                 }
-                Ok(enriched) => match self.apply(&enriched).await {
-                    Ok(Some(_)) => Disposition::ACCEPTED,
-                    Ok(None) => Disposition::DUPLICATE,
-                    Err(e) => {
-                        warn!(step = NAME, error = %e, "consent propagation failed");
-                        e.disposition()
-                    }
-                },
             };
             invocation.record(record, disposition);
         }
@@ -143,16 +137,14 @@ impl<S: Store> Consent<'_, S> {
             if entry.action == ConsentAction::Revoke
                 && entry.purposes.contains(&Purpose::Personalization)
             {
-                let before = self.count_inputs(&members).await?;
-                let features =
+                let recompute =
                     state::recompute_profile(self.store, self.policy, &profile_id, &members)
                         .await?;
-                let after = self.count_inputs(&members).await?;
+                steps.insert("feature_inputs_deleted".to_owned(), recompute.purged);
                 steps.insert(
-                    "feature_inputs_deleted".to_owned(),
-                    before.saturating_sub(after),
+                    "features_deleted".to_owned(),
+                    u64::from(recompute.features.is_none()),
                 );
-                steps.insert("features_deleted".to_owned(), u64::from(features.is_none()));
                 // Decisions are not cached yet; when they are, they are invalidated here.
             }
         }
@@ -199,15 +191,8 @@ impl<S: Store> Consent<'_, S> {
         Ok(Some(completion))
     }
 
-    async fn count_inputs(&self, members: &[String]) -> Result<u64, StoreError> {
-        let inputs: Vec<Loaded<tailor_core::features::KeyInputs>> =
-            state::load_many(self.store, Table::FeatureInputs, members).await?;
-        Ok(inputs
-            .iter()
-            .map(|i| i.value.events.len() as u64 + u64::from(i.value.subscription.is_some()))
-            .sum())
-    }
-
+    /// Loads what is stored about a profile, plans its erasure and applies
+    /// the plan; a plan that lost a write race is made again from fresh reads.
     async fn erase(
         &self,
         profile_id: &str,
@@ -215,63 +200,56 @@ impl<S: Store> Consent<'_, S> {
         at: tailor_core::Timestamp,
         steps: &mut BTreeMap<String, u64>,
     ) -> Result<(), StoreError> {
-        let before = self.count_inputs(members).await?;
-        // Tombstones first: from here on, anything about the person from
-        // before the erasure is kept out, whatever else fails.
-        for key in members {
-            let tombstone: Loaded<Option<Tombstone>> =
-                state::load(self.store, Table::Tombstones, key).await?;
-            let erased_at = tombstone.value.map_or(at, |t| t.erased_at.max(at));
-            state::save(
-                self.store,
-                self.policy,
-                Table::Tombstones,
-                key,
-                &Some(Tombstone { erased_at }),
-                erased_at,
-                Precondition::None,
-            )
-            .await?;
-        }
-        // The tombstones act as an erasure in the ledger: recomputing purges
-        // every input up to the erasure (and keeps any from after it).
-        state::recompute_profile(self.store, self.policy, profile_id, members).await?;
-        let inputs = before.saturating_sub(self.count_inputs(members).await?);
-        // The user's node goes last (members list it first), so a retry after
-        // a failure part-way still finds every key through it.
-        for key in members.iter().rev() {
-            self.store.delete(Table::Consent, key).await?;
-            if let Some(user) = key.strip_prefix("user:") {
-                let node: Loaded<UserNode> =
-                    state::load(self.store, Table::Identity, &user_key(user)).await?;
-                if let Some((_, _, account)) = &node.value.account {
-                    let acct_key = tailor_core::identity::account_key(account);
-                    let mut acct: Loaded<tailor_core::identity::AccountNode> =
-                        state::load(self.store, Table::Identity, &acct_key).await?;
-                    if acct.value.users.remove(user) {
-                        state::save(
-                            self.store,
-                            self.policy,
-                            Table::Identity,
-                            &acct_key,
-                            &acct.value,
-                            at,
-                            acct.precondition(),
-                        )
-                        .await?;
-                    }
-                }
+        let mut attempt = 0;
+        let erasure = loop {
+            attempt += 1;
+            let stored = self.stored(profile_id, members).await?;
+            let erasure = erasure::plan(profile_id, members, at, stored)?;
+            match state::apply(self.store, self.policy, &erasure.changes).await {
+                Ok(()) => break erasure,
+                Err(StoreError::Conflict { .. }) if attempt < state::ATTEMPTS => {}
+                Err(e) => return Err(e),
             }
-            self.store.delete(Table::Identity, key).await?;
-        }
+        };
         // Added up: one request may erase more than one profile.
         *steps
             .entry("feature_inputs_deleted".to_owned())
-            .or_default() += inputs;
+            .or_default() += erasure.inputs_deleted;
         *steps
             .entry("identity_keys_unlinked".to_owned())
-            .or_default() += members.len() as u64;
-        *steps.entry("tombstones_written".to_owned()).or_default() += members.len() as u64;
+            .or_default() += erasure.keys;
+        *steps.entry("tombstones_written".to_owned()).or_default() += erasure.keys;
         Ok(())
+    }
+
+    /// Everything [`erasure::plan`] needs about a profile.
+    async fn stored(
+        &self,
+        profile_id: &str,
+        members: &[String],
+    ) -> Result<erasure::Stored, StoreError> {
+        let account = match members.iter().find_map(|k| k.strip_prefix("user:")) {
+            Some(user) => {
+                let node: Loaded<UserNode> =
+                    state::load(self.store, Table::Identity, &user_key(user)).await?;
+                match node.value.account {
+                    Some((_, _, account)) => {
+                        let acct: Loaded<AccountNode> =
+                            state::load(self.store, Table::Identity, &account_key(&account))
+                                .await?;
+                        Some((user.to_owned(), account, acct))
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        Ok(erasure::Stored {
+            tombstones: state::load_many(self.store, Table::Tombstones, members).await?,
+            ledger: state::ledger_of(self.store, members).await?,
+            features: self.store.get(Table::Features, profile_id).await?,
+            inputs: state::load_many(self.store, Table::FeatureInputs, members).await?,
+            account,
+        })
     }
 }

@@ -9,7 +9,8 @@
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::consent::Tombstone;
-use tailor_core::disposition::{DeadLetterReason, Disposition};
+use tailor_core::disposition::Disposition;
+use tailor_core::errors::EnrichError;
 use tailor_core::event::EventType;
 use tailor_core::identity::{
     self, AccountNode, AnonNode, IdentityView, Resolution, UserNode, account_key, anon_key,
@@ -53,33 +54,36 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
         let mut invocation = Invocation::begin(NAME, records);
         for record in records {
-            let disposition = match serde_json::from_slice::<Ingested>(&record.bytes) {
-                Err(e) => {
-                    let reason = DeadLetterReason::BadMessage;
-                    state::set_aside(self.store, self.policy, NAME, reason, e.to_string(), record)
-                        .await
-                }
+            let done = match serde_json::from_slice::<Ingested>(&record.bytes) {
+                Err(e) => Err(EnrichError::BadMessage(e.to_string())),
                 Ok(ingested) => self.enrich(&ingested, invocation.report()).await,
+            };
+            let disposition = match done {
+                Ok(()) => Disposition::ACCEPTED,
+                Err(e) => {
+                    warn!(step = NAME, error = %e, "enrich failed");
+                    state::settle(self.store, self.policy, NAME, record, &e).await
+                }
             };
             invocation.record(record, disposition);
         }
         invocation.finish(self.store.take())
     }
 
-    async fn enrich(&self, ingested: &Ingested, report: &mut InvocationReport) -> Disposition {
+    async fn enrich(
+        &self,
+        ingested: &Ingested,
+        report: &mut InvocationReport,
+    ) -> Result<(), EnrichError> {
         for _ in 0..ATTEMPTS {
             match self.try_enrich(ingested, report).await {
-                Ok(()) => return Disposition::ACCEPTED,
-                Err(StoreError::Conflict { .. }) => {
+                Err(EnrichError::Store(StoreError::Conflict { .. })) => {
                     debug!(step = NAME, "identity write raced; resolving again");
                 }
-                Err(e) => {
-                    warn!(step = NAME, error = %e, "enrich failed");
-                    return e.disposition();
-                }
+                other => return other,
             }
         }
-        Disposition::Retry
+        Err(EnrichError::Contended(ATTEMPTS))
     }
 
     /// Loads the event's identity nodes in one batched read, its tombstones
@@ -155,7 +159,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         &self,
         ingested: &Ingested,
         report: &mut InvocationReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), EnrichError> {
         let loaded = self.load(ingested).await?;
         let resolution = identity::resolve(ingested, &loaded.view, self.policy);
         self.apply(ingested, &loaded, &resolution).await?;
@@ -187,8 +191,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         report.records_out += 1;
         self.publisher
             .publish(topic, &enriched.profile_id, payload)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .await?;
         debug!(step = NAME, profile = %enriched.profile_id, "event enriched");
         Ok(())
     }

@@ -14,7 +14,8 @@
 use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
-use tailor_core::disposition::{DeadLetterReason, Disposition};
+use tailor_core::disposition::Disposition;
+use tailor_core::errors::FeaturesError;
 use tailor_core::features::{self, KeyInputs, Summary};
 use tailor_core::message::Enriched;
 use tailor_core::policy::{Policy, PolicyDecision};
@@ -74,25 +75,14 @@ impl<S: Store> Features<'_, S> {
     /// are kept by event id, so an event applied before changes nothing.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
         let mut invocation = Invocation::begin(NAME, records);
-        let mut dispositions: Vec<Option<Disposition>> = vec![None; records.len()];
+        // Each record's outcome: a disposition, or the error it failed with.
+        let mut dispositions: Vec<Option<Result<Disposition, FeaturesError>>> =
+            vec![None; records.len()];
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of: BTreeMap<String, usize> = BTreeMap::new();
         for (i, record) in records.iter().enumerate() {
             match serde_json::from_slice::<Enriched>(&record.bytes) {
-                Err(e) => {
-                    let reason = DeadLetterReason::BadMessage;
-                    dispositions[i] = Some(
-                        state::set_aside(
-                            self.store,
-                            self.policy,
-                            NAME,
-                            reason,
-                            e.to_string(),
-                            record,
-                        )
-                        .await,
-                    );
-                }
+                Err(e) => dispositions[i] = Some(Err(FeaturesError::BadMessage(e.to_string()))),
                 Ok(enriched) => match group_of.get(&enriched.key) {
                     Some(&g) => groups[g].events.push((i, enriched)),
                     None => {
@@ -115,7 +105,7 @@ impl<S: Store> Features<'_, S> {
                         state::recompute_profile(self.store, self.policy, profile, members).await
                     {
                         warn!(step = NAME, error = %e, "recompute of a changed profile failed");
-                        dispositions[*i] = Some(e.disposition());
+                        dispositions[*i] = Some(Err(e.into()));
                     }
                 }
             }
@@ -131,7 +121,7 @@ impl<S: Store> Features<'_, S> {
                     let mut places = Vec::new();
                     for ((i, _), applied) in group.events.iter().zip(applied) {
                         if dispositions[*i].is_none() {
-                            dispositions[*i] = Some(applied.disposition());
+                            dispositions[*i] = Some(Ok(applied.disposition()));
                         }
                         places.push(*i);
                     }
@@ -142,7 +132,7 @@ impl<S: Store> Features<'_, S> {
                 Err(e) => {
                     warn!(step = NAME, error = %e, "features update failed");
                     for (i, _) in &group.events {
-                        dispositions[*i] = Some(e.disposition());
+                        dispositions[*i] = Some(Err(e.clone().into()));
                     }
                 }
             }
@@ -157,13 +147,19 @@ impl<S: Store> Features<'_, S> {
             {
                 warn!(step = NAME, error = %e, "features recompute failed");
                 for i in places {
-                    dispositions[i] = Some(e.disposition());
+                    dispositions[i] = Some(Err(e.clone().into()));
                 }
             }
         }
 
-        for (record, disposition) in records.iter().zip(dispositions) {
-            invocation.record(record, disposition.unwrap_or(Disposition::Retry));
+        for (record, outcome) in records.iter().zip(dispositions) {
+            let disposition = match outcome {
+                Some(Ok(d)) => d,
+                Some(Err(e)) => state::settle(self.store, self.policy, NAME, record, &e).await,
+                // Every record was given one above; a gap would be a bug, and retrying is safe.
+                None => Disposition::Retry,
+            };
+            invocation.record(record, disposition);
         }
         invocation.finish(self.store.take())
     }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tailor_core::Timestamp;
-use tailor_core::features::ProfileFeatures;
+use tailor_core::errors::ScoreError;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
@@ -62,29 +62,32 @@ impl<S, T> std::fmt::Debug for Score<'_, S, T> {
     }
 }
 
-async fn load<S: Store>(
-    store: &S,
-    key: &str,
-) -> (
-    String,
-    Result<Option<ProfileFeatures>, String>,
-    Result<tailor_core::consent::Ledger, String>,
-) {
+async fn load<S: Store>(store: &S, key: &str) -> Loaded {
     let (profile_id, members) = match state::resolve(store, key).await {
         Ok(r) => r,
-        Err(e) => return (key.to_owned(), Err(e.to_string()), Err(e.to_string())),
+        Err(e) => {
+            return Loaded {
+                profile_id: key.to_owned(),
+                features: Err(e.clone().into()),
+                ledger: Err(e.into()),
+            };
+        }
     };
     let features = match store.get(Table::Features, &profile_id).await {
         Ok(Some(item)) => serde_json::from_slice(&item.value)
             .map(Some)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| StoreError::Corrupt(e.to_string()).into()),
         Ok(None) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     };
     let ledger = state::ledger_of(store, &members)
         .await
-        .map_err(|e| e.to_string());
-    (profile_id, features, ledger)
+        .map_err(ScoreError::from);
+    Loaded {
+        profile_id,
+        features,
+        ledger,
+    }
 }
 
 impl<S: Store, T: Timer> Score<'_, S, T> {
@@ -99,30 +102,28 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
         now: Timestamp,
     ) -> (DecisionRecord, Result<(), StoreError>) {
         let started = Instant::now();
-        let (profile_id, features, ledger) = within(
+        let loaded = within(
             self.timer.sleep(self.store_budget),
             load(self.store, &request.profile),
         )
         .await
         .unwrap_or_else(|| {
-            let late = format!(
-                "store reads exceeded the {} ms budget",
-                self.store_budget.as_millis()
-            );
-            (request.profile.clone(), Err(late.clone()), Err(late))
+            let late = ScoreError::OverBudget {
+                ms: u64::try_from(self.store_budget.as_millis()).unwrap_or(u64::MAX),
+            };
+            Loaded {
+                profile_id: request.profile.clone(),
+                features: Err(late.clone()),
+                ledger: Err(late),
+            }
         });
         let load_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let id = score::decision_id(
-            &profile_id,
+            &loaded.profile_id,
             &request.placement,
             now,
             self.nonce.fetch_add(1, Ordering::Relaxed),
         );
-        let loaded = Loaded {
-            profile_id,
-            features,
-            ledger,
-        };
         let mut record = score::decide_with(
             id,
             now,
@@ -168,11 +169,22 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
     /// # Errors
     /// The store's error, or `Corrupt` for an unreadable record.
     pub async fn fetch(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
-        match self.store.get(Table::Decisions, decision_id).await? {
-            Some(item) => serde_json::from_slice(&item.value)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(e.to_string())),
-            None => Ok(None),
-        }
+        fetch(self.store, decision_id).await
+    }
+}
+
+/// A logged decision, read from `store`'s decision log.
+///
+/// # Errors
+/// The store's error, or `Corrupt` for an unreadable record.
+pub async fn fetch<S: Store>(
+    store: &S,
+    decision_id: &str,
+) -> Result<Option<DecisionRecord>, StoreError> {
+    match store.get(Table::Decisions, decision_id).await? {
+        Some(item) => serde_json::from_slice(&item.value)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string())),
+        None => Ok(None),
     }
 }

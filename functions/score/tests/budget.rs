@@ -12,7 +12,8 @@ use tailor_core::event::Purpose;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Clock, Item, Precondition, Store, StoreError, Table, Timer};
 use tailor_core::score::{Catalog, DecisionRequest, Fallback, PolicyMemo};
-use tailor_local::{LocalStore, SystemClock};
+use tailor_local::LocalStore;
+use tailor_runtime::WallClock;
 use tailor_score::Score;
 
 /// A store whose reads, writes or both never complete.
@@ -111,7 +112,7 @@ async fn decide(
         timer: &Tokio,
         store_budget: Duration::from_millis(20),
     };
-    let now = SystemClock.now();
+    let now = WallClock.now();
     // Only a guard against a hang: the budget is what ends the call.
     let (record, logged) =
         tokio::time::timeout(Duration::from_secs(30), score.decide(&request(), now))

@@ -87,6 +87,19 @@ impl Ledger {
         true
     }
 
+    /// Records an erasure tombstone of `key` as an erase entry of every purpose.
+    pub fn record_tombstone(&mut self, key: &str, erased_at: Timestamp) -> bool {
+        self.record(LedgerEntry {
+            at: erased_at,
+            event_id: format!("tombstone:{key}"),
+            action: ConsentAction::Erase,
+            purposes: Purpose::ALL.to_vec(),
+            region: String::new(),
+            source: ConsentSource::Api,
+            policy_version: String::new(),
+        })
+    }
+
     /// The union of several ledgers (a profile's keys).
     #[must_use]
     pub fn merged<'a>(ledgers: impl IntoIterator<Item = &'a Self>) -> Self {

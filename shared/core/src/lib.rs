@@ -11,9 +11,12 @@
 //! - [`ingest`]: normalize, minimize, gate on consent, tag lateness, route.
 //! - [`identity`]: the enrich step's identity resolution and its audit records.
 //! - [`features`]: per-key inputs and per-profile online features.
-//! - [`consent`]: the consent ledger and its propagation records.
+//! - [`consent`]: the consent ledger and its propagation records;
+//!   [`erasure`]: erasing a profile, as a plan.
 //! - [`policy`]: the Cedar policy bundle every step consults.
-//! - [`disposition`]: the one vocabulary of per-record outcomes.
+//! - [`disposition`]: the one vocabulary of per-record outcomes;
+//!   [`errors`]: each step's error type and its disposition.
+//! - [`plan`]: state changes as data, which [`state::apply`] makes.
 //! - [`report`]: what each invocation did and used, for the cost model.
 
 pub mod batch;
@@ -21,12 +24,15 @@ pub mod consent;
 pub mod contract;
 pub mod decode;
 pub mod disposition;
+pub mod erasure;
+pub mod errors;
 pub mod event;
 pub mod features;
 pub mod identity;
 pub mod ingest;
 pub mod keyed;
 pub mod message;
+pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod report;

@@ -171,6 +171,14 @@ pub trait Store: Send + Sync {
         table: Table,
         key: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The units this store bills by, used since the last call, which
+    /// resets them: `(unit, amount)` pairs such as DynamoDB's
+    /// `dynamodb_read_units`, or Firestore's document reads. A store that
+    /// does not bill per call has none (the default).
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Where a function sends its output for the next one.
@@ -271,7 +279,7 @@ pub struct Metered<S> {
 }
 
 /// Counts taken from a [`Metered`] store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meter {
     /// Items read.
     pub reads: u64,
@@ -279,6 +287,21 @@ pub struct Meter {
     pub writes: u64,
     /// Bytes written.
     pub write_bytes: u64,
+    /// The units the store bills by ([`Store::take_billed`]).
+    pub billed: Vec<(&'static str, u64)>,
+}
+
+impl<S: Store> Metered<S> {
+    /// The counts so far, and the units the store billed, resetting them.
+    pub fn take(&self) -> Meter {
+        use std::sync::atomic::Ordering::Relaxed;
+        Meter {
+            reads: self.reads.swap(0, Relaxed),
+            writes: self.writes.swap(0, Relaxed),
+            write_bytes: self.write_bytes.swap(0, Relaxed),
+            billed: self.inner.take_billed(),
+        }
+    }
 }
 
 impl<S> Metered<S> {
@@ -295,16 +318,6 @@ impl<S> Metered<S> {
     /// The wrapped store.
     pub const fn inner(&self) -> &S {
         &self.inner
-    }
-
-    /// The counts so far, resetting them.
-    pub fn take(&self) -> Meter {
-        use std::sync::atomic::Ordering::Relaxed;
-        Meter {
-            reads: self.reads.swap(0, Relaxed),
-            writes: self.writes.swap(0, Relaxed),
-            write_bytes: self.write_bytes.swap(0, Relaxed),
-        }
     }
 }
 
@@ -346,6 +359,10 @@ impl<S: Store> Store for Metered<S> {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.delete(table, key).await
+    }
+
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        self.inner.take_billed()
     }
 }
 

@@ -39,12 +39,10 @@ pub struct InvocationReport {
     pub store_writes: u64,
     /// Bytes written to stores.
     pub store_write_bytes: u64,
-    /// Read capacity units, where the store bills by them (DynamoDB).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub read_capacity_units: u64,
-    /// Write capacity units, where the store bills by them (DynamoDB).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub write_capacity_units: u64,
+    /// The units the platform's store bills by, by unit name (such as
+    /// `dynamodb_read_units`); none on a store that does not bill per call.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub billed: BTreeMap<String, u64>,
     /// Wall time of the invocation, in microseconds.
     pub wall_us: u64,
 }
@@ -88,8 +86,9 @@ impl InvocationReport {
         self.store_reads += other.store_reads;
         self.store_writes += other.store_writes;
         self.store_write_bytes += other.store_write_bytes;
-        self.read_capacity_units += other.read_capacity_units;
-        self.write_capacity_units += other.write_capacity_units;
+        for (unit, n) in &other.billed {
+            *self.billed.entry(unit.clone()).or_default() += n;
+        }
         self.wall_us += other.wall_us;
     }
 
@@ -106,17 +105,22 @@ impl InvocationReport {
         }
     }
 
+    /// Adds billed units.
+    pub fn bill(&mut self, units: &[(&'static str, u64)]) {
+        for (unit, n) in units {
+            *self.billed.entry((*unit).to_owned()).or_default() += n;
+        }
+    }
+
+    /// The amount billed of `unit` (0 when none).
+    #[must_use]
+    pub fn billed(&self, unit: &str) -> u64 {
+        self.billed.get(unit).copied().unwrap_or(0)
+    }
+
     /// Records dead-lettered, all reasons.
     #[must_use]
     pub fn dead_lettered_total(&self) -> u64 {
         self.dead_lettered.values().sum()
     }
-}
-
-#[allow(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if passes a reference"
-)]
-const fn is_zero(n: &u64) -> bool {
-    *n == 0
 }

@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Timestamp;
-use crate::consent::{Ledger, LedgerEntry, Tombstone};
-use crate::event::{ConsentAction, ConsentSource, Purpose};
-use crate::features::{self, KeyInputs, ProfileFeatures};
+use crate::consent::{Ledger, Tombstone};
+use crate::features::{self, KeyInputs};
 use crate::identity::{AnonNode, UserNode, profile_of_anonymous, profile_of_user, user_key};
+use crate::plan::Change;
 use crate::policy::Policy;
 use crate::ports::{Precondition, Store, StoreError, Table};
 
@@ -177,22 +177,75 @@ pub async fn ledger_of<S: Store>(store: &S, members: &[String]) -> Result<Ledger
         load_many(store, Table::Tombstones, members).await?;
     for (key, t) in members.iter().zip(tombstones) {
         if let Some(t) = t.value {
-            ledger.record(LedgerEntry {
-                at: t.erased_at,
-                event_id: format!("tombstone:{key}"),
-                action: ConsentAction::Erase,
-                purposes: Purpose::ALL.to_vec(),
-                region: String::new(),
-                source: ConsentSource::Api,
-                policy_version: String::new(),
-            });
+            ledger.record_tombstone(key, t.erased_at);
         }
     }
     Ok(ledger)
 }
 
+/// Makes `changes`, in order, through the store.
+///
+/// # Errors
+/// The first change that fails stops the rest: [`StoreError::Conflict`]
+/// when a precondition fails (an append that finds its record is not a
+/// failure), or the store's error.
+pub async fn apply<S: Store>(
+    store: &S,
+    policy: &Policy,
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    let expiry = |table: Table, anchor: Timestamp| {
+        anchor.add_millis(policy.retention_ms(table.retention_store()))
+    };
+    for change in changes {
+        match change {
+            Change::Save {
+                table,
+                key,
+                value,
+                anchor,
+                precondition,
+            } => {
+                store
+                    .put(
+                        *table,
+                        key,
+                        value.clone(),
+                        expiry(*table, *anchor),
+                        *precondition,
+                    )
+                    .await?;
+            }
+            Change::Append {
+                table,
+                key,
+                value,
+                anchor,
+            } => match store
+                .put(
+                    *table,
+                    key,
+                    value.clone(),
+                    expiry(*table, *anchor),
+                    Precondition::Absent,
+                )
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            },
+            Change::Delete { table, key } => store.delete(*table, key).await?,
+        }
+    }
+    Ok(())
+}
+
+/// How many times a plan that lost a write race is made again from fresh reads.
+pub const ATTEMPTS: usize = 3;
+
 /// Recomputes a profile's stored features from its members' inputs, purging
-/// inputs the ledger no longer allows. Deletes the features when nothing is left.
+/// inputs the ledger no longer allows ([`features::recompute`]), and applies
+/// the result. Deletes the features when nothing is left.
 ///
 /// Two functions recompute the same profile (features as events arrive,
 /// consent as purposes are revoked), possibly at once on platforms that run
@@ -209,8 +262,7 @@ pub async fn recompute_profile<S: Store>(
     policy: &Policy,
     profile_id: &str,
     members: &[String],
-) -> Result<Option<ProfileFeatures>, StoreError> {
-    const ATTEMPTS: usize = 3;
+) -> Result<features::Recompute, StoreError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -226,57 +278,13 @@ async fn recompute_once<S: Store>(
     policy: &Policy,
     profile_id: &str,
     members: &[String],
-) -> Result<Option<ProfileFeatures>, StoreError> {
+) -> Result<features::Recompute, StoreError> {
     let current = store.get(Table::Features, profile_id).await?;
     let ledger = ledger_of(store, members).await?;
-    let loaded: Vec<Loaded<KeyInputs>> = load_many(store, Table::FeatureInputs, members).await?;
-    let mut inputs = Vec::with_capacity(loaded.len());
-    for (key, mut l) in members.iter().zip(loaded) {
-        if features::purge(&mut l.value, &ledger) > 0 {
-            let anchor = l.value.newest().unwrap_or(Timestamp::from_millis(0));
-            if l.value.is_empty() {
-                store.delete(Table::FeatureInputs, key).await?;
-            } else {
-                save(
-                    store,
-                    policy,
-                    Table::FeatureInputs,
-                    key,
-                    &l.value,
-                    anchor,
-                    l.precondition(),
-                )
-                .await?;
-            }
-        }
-        inputs.push(l.value);
-    }
-    match features::compute(profile_id, &inputs, None) {
-        Some(f) => {
-            let unchanged = current
-                .as_ref()
-                .is_some_and(|item| serde_json::to_vec(&f).is_ok_and(|bytes| bytes == item.value));
-            if !unchanged {
-                save(
-                    store,
-                    policy,
-                    Table::Features,
-                    profile_id,
-                    &f,
-                    f.as_of,
-                    Precondition::expecting(current.map(|item| item.version)),
-                )
-                .await?;
-            }
-            Ok(Some(f))
-        }
-        None => {
-            if current.is_some() {
-                store.delete(Table::Features, profile_id).await?;
-            }
-            Ok(None)
-        }
-    }
+    let inputs: Vec<Loaded<KeyInputs>> = load_many(store, Table::FeatureInputs, members).await?;
+    let plan = features::recompute(profile_id, current.as_ref(), &ledger, members, inputs)?;
+    apply(store, policy, &plan.changes).await?;
+    Ok(plan)
 }
 
 /// Sets a record aside with its reason. The key is derived from the function
@@ -336,5 +344,23 @@ pub async fn set_aside<S: Store>(
     {
         Ok(()) => crate::disposition::Disposition::DeadLettered { reason },
         Err(e) => e.disposition(),
+    }
+}
+
+/// What a record becomes when its step failed with `error`: set aside with
+/// the error's reason when the error dead-letters it (retried instead if
+/// the dead letter cannot be written), else the error's disposition.
+pub async fn settle<S: Store, E: crate::errors::StepError>(
+    store: &S,
+    policy: &Policy,
+    function: &str,
+    record: &crate::batch::Record,
+    error: &E,
+) -> crate::disposition::Disposition {
+    match error.disposition() {
+        crate::disposition::Disposition::DeadLettered { reason } => {
+            set_aside(store, policy, function, reason, error.to_string(), record).await
+        }
+        other => other,
     }
 }

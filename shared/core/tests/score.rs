@@ -301,7 +301,7 @@ fn every_failure_has_its_fallback() {
         Some(Fallback::StaleFeatures)
     );
     let down = Loaded {
-        features: Err("timeout".into()),
+        features: Err(tailor_core::errors::ScoreError::OverBudget { ms: 50 }),
         ..loaded([0.0; 4])
     };
     let r = run(&req, &down, Some(&model));

@@ -17,10 +17,14 @@ pub use inputs::{HORIZON_MS, KeyInputs, MAX_EVENTS_PER_KEY, Summary};
 
 use std::collections::BTreeMap;
 
+use crate::Timestamp;
 use crate::consent::Ledger;
 use crate::event::Purpose;
 use crate::ingest::Ingested;
+use crate::plan::Change;
 use crate::policy::{Policy, PolicyDecision};
+use crate::ports::{Item, Precondition, StoreError, Table};
+use crate::state::Loaded;
 
 /// Whether features may be built from `ingested` for a profile with `ledger`.
 /// The event's consent claim must grant personalization, and no revocation or
@@ -41,6 +45,86 @@ pub fn purge(inputs: &mut KeyInputs, ledger: &Ledger) -> usize {
     ledger
         .last_block(Purpose::Personalization)
         .map_or(0, |t| inputs.remove_through(t))
+}
+
+/// What recomputing a profile's features changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recompute {
+    /// The writes, in order: inputs the ledger no longer allows purged,
+    /// then the features item written (or deleted when nothing is left).
+    /// An unchanged result writes nothing.
+    pub changes: Vec<Change>,
+    /// The profile's features now; `None` when nothing is left.
+    pub features: Option<ProfileFeatures>,
+    /// Summaries purged from the inputs.
+    pub purged: u64,
+}
+
+/// Recomputes a profile's features from its members' inputs (as loaded,
+/// with their versions), purging what `ledger` no longer allows. The
+/// features write expects `current`'s version, so a recompute from inputs
+/// another writer changed since loses the race and is made again.
+///
+/// # Errors
+/// `Corrupt` when a value does not serialize.
+pub fn recompute(
+    profile_id: &str,
+    current: Option<&Item>,
+    ledger: &Ledger,
+    members: &[String],
+    inputs: Vec<Loaded<KeyInputs>>,
+) -> Result<Recompute, StoreError> {
+    let mut changes = Vec::new();
+    let mut purged = 0;
+    let mut values = Vec::with_capacity(inputs.len());
+    for (key, mut loaded) in members.iter().zip(inputs) {
+        let n = purge(&mut loaded.value, ledger);
+        if n > 0 {
+            purged += n as u64;
+            let anchor = loaded.value.newest().unwrap_or(Timestamp::from_millis(0));
+            changes.push(if loaded.value.is_empty() {
+                Change::delete(Table::FeatureInputs, key)
+            } else {
+                Change::save(
+                    Table::FeatureInputs,
+                    key,
+                    &loaded.value,
+                    anchor,
+                    loaded.precondition(),
+                )?
+            });
+        }
+        values.push(loaded.value);
+    }
+    let features = compute(profile_id, &values, None);
+    match &features {
+        Some(f) => {
+            let change = Change::save(
+                Table::Features,
+                profile_id,
+                f,
+                f.as_of,
+                Precondition::expecting(current.map(|item| item.version)),
+            )?;
+            let unchanged = matches!(
+                (&change, current),
+                (Change::Save { value, .. }, Some(item)) if *value == item.value
+            );
+            if !unchanged {
+                changes.push(change);
+            }
+        }
+        None => {
+            if current.is_some() {
+                changes.push(Change::delete(Table::Features, profile_id));
+            }
+        }
+    }
+    Ok(Recompute {
+        changes,
+        features,
+        purged,
+    })
 }
 
 /// One event for the backfill: what enrich resolved it to.

@@ -1,0 +1,151 @@
+//! `tailor outcomes`: decisions joined to the outcomes that came back for
+//! them, by placement, action and segment.
+//!
+//! The segment is `personalized`, or the fallback a decision took — so the
+//! same table counts fallbacks by reason. Outcomes arrive as `outcome`
+//! events through ingest and are read from the offline log.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+use tailor_core::event::{OutcomeKind, Properties};
+use tailor_core::features::LoggedEvent;
+use tailor_core::ports::Table;
+use tailor_core::score::DecisionRecord;
+use tailor_local::LocalStore;
+
+/// Counts for one (placement, action, segment).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ActionStats {
+    /// Decisions made.
+    pub decisions: u64,
+    /// Decisions with at least one impression.
+    pub impressions: u64,
+    /// Decisions clicked.
+    pub clicks: u64,
+    /// Decisions converted.
+    pub conversions: u64,
+    /// Decisions dismissed.
+    pub dismissals: u64,
+    /// Decisions followed by an unsubscribe.
+    pub unsubscribes: u64,
+}
+
+impl ActionStats {
+    /// Conversions per decision.
+    #[must_use]
+    pub fn conversion_rate(&self) -> f64 {
+        if self.decisions == 0 {
+            0.0
+        } else {
+            self.conversions as f64 / self.decisions as f64
+        }
+    }
+}
+
+/// The segment of a decision: `personalized` or its fallback.
+#[must_use]
+pub fn segment(record: &DecisionRecord) -> String {
+    record.fallback.map_or_else(
+        || "personalized".to_owned(),
+        |f| {
+            serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        },
+    )
+}
+
+/// The kinds of outcome reported for each decision id, each kind once.
+#[must_use]
+pub fn by_decision(log: &[LoggedEvent]) -> BTreeMap<&str, Vec<OutcomeKind>> {
+    let mut seen: BTreeMap<&str, Vec<OutcomeKind>> = BTreeMap::new();
+    for logged in log {
+        if let Properties::Outcome(o) = &logged.ingested.event.properties {
+            let kinds = seen.entry(o.decision_id.as_str()).or_default();
+            if !kinds.contains(&o.kind) {
+                kinds.push(o.kind);
+            }
+        }
+    }
+    seen
+}
+
+/// Joins decisions to outcomes. Each kind of outcome counts once per decision,
+/// however often it was reported; outcomes for unknown decisions are ignored.
+#[must_use]
+pub fn join(
+    decisions: &[DecisionRecord],
+    log: &[LoggedEvent],
+) -> BTreeMap<(String, String, String), ActionStats> {
+    let seen = by_decision(log);
+    let mut table: BTreeMap<(String, String, String), ActionStats> = BTreeMap::new();
+    for record in decisions {
+        let stats = table
+            .entry((
+                record.placement.clone(),
+                record.action.clone(),
+                segment(record),
+            ))
+            .or_default();
+        stats.decisions += 1;
+        for kind in seen.get(record.decision_id.as_str()).into_iter().flatten() {
+            match kind {
+                OutcomeKind::Impression => stats.impressions += 1,
+                OutcomeKind::Click => stats.clicks += 1,
+                OutcomeKind::Convert => stats.conversions += 1,
+                OutcomeKind::Dismiss => stats.dismissals += 1,
+                OutcomeKind::Unsubscribe => stats.unsubscribes += 1,
+            }
+        }
+    }
+    table
+}
+
+/// Every logged decision.
+///
+/// # Errors
+/// The store cannot be read or a record is unreadable.
+pub fn decisions(store: &LocalStore) -> anyhow::Result<Vec<DecisionRecord>> {
+    store
+        .scan(Table::Decisions)?
+        .into_iter()
+        .map(|(_, i)| Ok(serde_json::from_slice(&i.value)?))
+        .collect()
+}
+
+/// Prints the joined table.
+///
+/// # Errors
+/// Writing fails.
+pub fn print(
+    out: &mut impl Write,
+    table: &BTreeMap<(String, String, String), ActionStats>,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<11} {:<20} {:<18} {:>9} {:>7} {:>7} {:>9} {:>8}",
+        "placement",
+        "action",
+        "segment",
+        "decisions",
+        "clicks",
+        "convert",
+        "dismissed",
+        "conv.rate"
+    )?;
+    for ((placement, action, segment), s) in table {
+        writeln!(
+            out,
+            "{placement:<11} {action:<20} {segment:<18} {:>9} {:>7} {:>7} {:>9} {:>7.1}%",
+            s.decisions,
+            s.clicks,
+            s.conversions,
+            s.dismissals,
+            100.0 * s.conversion_rate()
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Erasure as a plan: given what is stored about one profile, the changes
+//! that erase it, in the order that keeps a partial failure safe.
+//!
+//! 1. A tombstone per key first: from then on anything about the person
+//!    from before the erasure is kept out, whatever else fails.
+//! 2. The profile recomputed with the tombstones in its ledger, which
+//!    purges every input up to the erasure (and keeps any from after it).
+//! 3. Per key, the consent ledger deleted and the identity node unlinked
+//!    (the user leaves its account) and deleted — the user's node last,
+//!    since members list it first, so a retry part-way still finds every
+//!    key through it.
+
+use crate::Timestamp;
+use crate::consent::{Ledger, Tombstone};
+use crate::features::{self, KeyInputs};
+use crate::identity::{AccountNode, account_key};
+use crate::plan::Change;
+use crate::ports::{Item, Precondition, StoreError, Table};
+use crate::state::Loaded;
+
+/// What is stored about a profile to be erased, loaded before planning.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    /// Each member key's tombstone, if it has one.
+    pub tombstones: Vec<Loaded<Option<Tombstone>>>,
+    /// The profile's consent ledger (tombstones included).
+    pub ledger: Ledger,
+    /// The profile's features item.
+    pub features: Option<Item>,
+    /// Each member key's feature inputs.
+    pub inputs: Vec<Loaded<KeyInputs>>,
+    /// The account a member user belongs to: `(user id, account id, its node)`.
+    pub account: Option<(String, String, Loaded<AccountNode>)>,
+}
+
+/// The changes that erase a profile, and what they remove.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Erasure {
+    /// The writes, in order.
+    pub changes: Vec<Change>,
+    /// Feature input summaries removed.
+    pub inputs_deleted: u64,
+    /// Identity keys unlinked (each left a tombstone).
+    pub keys: u64,
+}
+
+/// Plans the erasure of `profile_id`, whose keys are `members`, as of `at`.
+///
+/// # Errors
+/// `Corrupt` when a value does not serialize.
+pub fn plan(
+    profile_id: &str,
+    members: &[String],
+    at: Timestamp,
+    stored: Stored,
+) -> Result<Erasure, StoreError> {
+    let mut changes = Vec::new();
+    let mut ledger = stored.ledger;
+    for (key, tombstone) in members.iter().zip(&stored.tombstones) {
+        let erased_at = tombstone.value.as_ref().map_or(at, |t| t.erased_at.max(at));
+        changes.push(Change::save(
+            Table::Tombstones,
+            key,
+            &Some(Tombstone { erased_at }),
+            erased_at,
+            Precondition::None,
+        )?);
+        ledger.record_tombstone(key, erased_at);
+    }
+    let recompute = features::recompute(
+        profile_id,
+        stored.features.as_ref(),
+        &ledger,
+        members,
+        stored.inputs,
+    )?;
+    changes.extend(recompute.changes);
+    for key in members.iter().rev() {
+        changes.push(Change::delete(Table::Consent, key));
+        if let (Some(user), Some((account_user, account, node))) =
+            (key.strip_prefix("user:"), &stored.account)
+            && user == account_user
+            && node.value.users.contains(user)
+        {
+            let mut left = node.value.clone();
+            left.users.remove(user);
+            changes.push(Change::save(
+                Table::Identity,
+                &account_key(account),
+                &left,
+                at,
+                node.precondition(),
+            )?);
+        }
+        changes.push(Change::delete(Table::Identity, key));
+    }
+    Ok(Erasure {
+        changes,
+        inputs_deleted: recompute.purged,
+        keys: members.len() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t: &str) -> Timestamp {
+        Timestamp::parse(t).unwrap()
+    }
+
+    #[test]
+    fn tombstones_come_first_and_the_users_node_goes_last() {
+        let members = vec!["user:u-1".to_owned(), "anon:a-1".to_owned()];
+        let stored = Stored {
+            tombstones: vec![Loaded::default(), Loaded::default()],
+            account: Some((
+                "u-1".into(),
+                "acct-1".into(),
+                Loaded {
+                    value: AccountNode {
+                        users: ["u-1".to_owned(), "u-2".to_owned()].into(),
+                    },
+                    version: Some(4),
+                },
+            )),
+            ..Stored::default()
+        };
+        let erasure = plan("p_1", &members, at("2026-11-20T10:00:00Z"), stored).unwrap();
+        let shape: Vec<(Table, &str)> = erasure
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::Save { table, key, .. }
+                | Change::Append { table, key, .. }
+                | Change::Delete { table, key } => (*table, key.as_str()),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Table::Tombstones, "user:u-1"),
+                (Table::Tombstones, "anon:a-1"),
+                (Table::Consent, "anon:a-1"),
+                (Table::Identity, "anon:a-1"),
+                (Table::Consent, "user:u-1"),
+                (Table::Identity, "acct:acct-1"),
+                (Table::Identity, "user:u-1"),
+            ]
+        );
+        let Change::Save {
+            value,
+            precondition,
+            ..
+        } = &erasure.changes[5]
+        else {
+            panic!("the account is saved");
+        };
+        assert_eq!(*precondition, Precondition::Version(4));
+        assert_eq!(value.as_slice(), br#"{"users":["u-2"]}"#);
+        assert_eq!(erasure.keys, 2);
+    }
+
+    #[test]
+    fn an_earlier_tombstone_is_moved_to_the_later_erasure_never_back() {
+        let members = vec!["anon:a-1".to_owned()];
+        let later = at("2026-11-21T00:00:00Z");
+        let stored = Stored {
+            tombstones: vec![Loaded {
+                value: Some(Tombstone { erased_at: later }),
+                version: Some(1),
+            }],
+            ..Stored::default()
+        };
+        let erasure = plan("p_a", &members, at("2026-11-20T00:00:00Z"), stored).unwrap();
+        let Change::Save { value, anchor, .. } = &erasure.changes[0] else {
+            panic!("a tombstone first");
+        };
+        assert_eq!(*anchor, later);
+        assert!(String::from_utf8_lossy(value).contains("2026-11-21"));
+    }
+}
