@@ -10,18 +10,19 @@
 )]
 
 pub mod cases;
+pub mod kit;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 use serde_json::{Value, json};
-use tailor_cli::generate::{GenOptions, generate};
-use tailor_cli::pipeline::{LocalPipeline, PipelineConfig, RunReport};
 use tailor_core::Timestamp;
-use tailor_core::batch::{BatchOutcome, Record};
-use tailor_core::decode::Limits;
+use tailor_core::batch::BatchOutcome;
 use tailor_core::ports::Table;
 use tailor_core::token::TokenKey;
+use tailor_gen::{GenOptions, generate};
+use tailor_local::{LocalPlatform, STREAM};
+use tailor_runtime::{ClockMode, Function, Replay, RunReport, Settings};
 
 /// A test key; production keys come from configuration.
 #[must_use]
@@ -29,27 +30,37 @@ pub fn test_key() -> TokenKey {
     TokenKey::new(*b"blackbox-test-key-000").expect("16+ bytes")
 }
 
-/// A pipeline on an in-memory store with a replay clock.
+/// The shipped default model.
+#[must_use]
+pub fn model_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/conversion-v1")
+}
+
+/// Settings for a test platform: the test key, decisions on the pure-Rust
+/// engine, items expiring by `clock`.
+#[must_use]
+pub fn settings(clock: ClockMode) -> Settings {
+    let mut settings = Settings::new(model_dir());
+    settings.token_key = Some(test_key());
+    settings.clock = clock;
+    settings.model.engine = tailor_model::EngineChoice::Tract;
+    settings
+}
+
+/// The local platform on an in-memory store with a replay clock.
 pub struct PipelineHandle {
-    /// The pipeline.
-    pub pipeline: LocalPipeline,
+    /// The platform.
+    pub pipeline: LocalPlatform,
     /// Totals over every batch sent.
     pub report: RunReport,
     runtime: tokio::runtime::Runtime,
-    sent: u64,
-    last: Timestamp,
+    replay: Replay,
 }
 
-/// Starts a fresh pipeline.
+/// A fresh platform of `functions` built from `settings` (see [`settings`]).
 #[must_use]
-pub fn spawn_pipeline() -> PipelineHandle {
-    let pipeline = LocalPipeline::open(PipelineConfig {
-        state: None,
-        key: test_key(),
-        limits: Limits::default(),
-        replay_clock: true,
-    })
-    .expect("pipeline opens");
+pub fn spawn_with(settings: &Settings, functions: &[Function]) -> PipelineHandle {
+    let pipeline = LocalPlatform::open(None, settings, functions).expect("platform opens");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,46 +69,30 @@ pub fn spawn_pipeline() -> PipelineHandle {
         pipeline,
         report: RunReport::default(),
         runtime,
-        sent: 0,
-        last: Timestamp::from_millis(0),
+        replay: Replay::new("r"),
     }
 }
 
-/// A pipeline whose decisions use the shipped model on the pure-Rust engine.
+/// Starts a fresh platform with the stream functions.
+#[must_use]
+pub fn spawn_pipeline() -> PipelineHandle {
+    spawn_with(&settings(ClockMode::Arrival), &STREAM)
+}
+
+/// A platform whose decisions use the shipped model on the pure-Rust engine.
 #[must_use]
 pub fn spawn_pipeline_with_model() -> PipelineHandle {
-    let mut handle = spawn_pipeline();
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/conversion-v1");
-    let model = tailor_model::LoadedModel::load(&dir, tailor_model::EngineChoice::Tract)
-        .expect("shipped model loads");
-    handle.pipeline = handle.pipeline.with_model(Some(model));
+    let handle = spawn_with(&settings(ClockMode::Arrival), &Function::ALL);
+    assert!(handle.pipeline.model().is_some(), "shipped model loads");
     handle
 }
 
 impl PipelineHandle {
     /// Sends raw records as one batch; returns ingest's dispositions.
     pub fn send_raw(&mut self, lines: &[Vec<u8>]) -> BatchOutcome {
-        if self.last == Timestamp::from_millis(0) {
-            self.last = lines
-                .iter()
-                .find_map(|l| tailor_cli::commands::run::replay_time(l))
-                .unwrap_or(self.last);
-        }
-        let records: Vec<Record> = lines
-            .iter()
-            .map(|bytes| {
-                self.sent += 1;
-                // A replay receives each record at its sent_at; one without a
-                // readable time arrives with the records around it.
-                self.last = tailor_cli::commands::run::replay_time(bytes).unwrap_or(self.last);
-                Record {
-                    id: format!("r{}", self.sent),
-                    received_at: self.last,
-                    bytes: bytes.clone(),
-                }
-            })
-            .collect();
+        // A replay receives each record at its sent_at; one without a
+        // readable time arrives with the records around it.
+        let records = self.replay.records(lines);
         let outcome = self
             .runtime
             .block_on(self.pipeline.process(&records, &mut self.report));
@@ -127,7 +122,10 @@ impl PipelineHandle {
         request: &tailor_core::score::DecisionRequest,
         now: Timestamp,
     ) -> tailor_core::score::DecisionRecord {
-        let (record, logged) = self.runtime.block_on(self.pipeline.decide(request, now));
+        let (record, logged) = self
+            .runtime
+            .block_on(self.pipeline.decide(request, now))
+            .expect("platform runs score");
         logged.expect("decision logged");
         record
     }
@@ -153,7 +151,7 @@ impl PipelineHandle {
             .map(|(_, v)| v)
     }
 
-    /// The canonical feature state (see [`LocalPipeline::feature_state`]).
+    /// The canonical feature state (see [`LocalPlatform::feature_state`]).
     #[must_use]
     pub fn feature_state(&self) -> Vec<u8> {
         self.pipeline.feature_state().expect("feature state")
@@ -203,20 +201,22 @@ pub fn spawn_server(dir: &std::path::Path) -> ServerHandle {
         .enable_all()
         .build()
         .expect("runtime");
-    let pipeline = LocalPipeline::open(PipelineConfig {
-        state: Some(dir.join("state.redb")),
-        key: test_key(),
-        limits: Limits::default(),
-        replay_clock: false,
-    })
-    .expect("pipeline");
+    let pipeline = LocalPlatform::open(
+        Some(&dir.join("state.redb")),
+        &settings(ClockMode::Wall),
+        &Function::ALL,
+    )
+    .expect("platform");
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    runtime.spawn(async move {
-        axum::serve(listener, tailor_cli::commands::serve::router(pipeline)).await
-    });
+    runtime.spawn(tailor_runtime::http::serve(
+        listener,
+        std::sync::Arc::new(pipeline),
+        tailor_runtime::http::Routes::ALL,
+        std::future::pending(),
+    ));
     ServerHandle {
         addr,
         _runtime: runtime,

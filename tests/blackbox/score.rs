@@ -211,9 +211,9 @@ fn outcomes_join_their_decisions_by_action_and_segment() {
         outcome("evt-out-0005", "dec_unknown", "convert"),
     ]);
     p.pipeline.flush().unwrap();
-    let decisions = tailor_cli::commands::outcomes::decisions(p.pipeline.store()).unwrap();
-    let events = tailor_cli::commands::backfill::read_log(&log).unwrap();
-    let table = tailor_cli::commands::outcomes::join(&decisions, &events);
+    let decisions = tailor_local::offline::outcomes::decisions(p.pipeline.store()).unwrap();
+    let events = tailor_local::offline::backfill::read_log(&log).unwrap();
+    let table = tailor_local::offline::outcomes::join(&decisions, &events);
     let personalized = table[&(
         "offer".to_owned(),
         shown.action.clone(),
@@ -240,12 +240,9 @@ fn outcomes_join_their_decisions_by_action_and_segment() {
 
 #[test]
 fn a_configured_challenger_is_logged_with_every_scored_decision() {
-    let mut p = spawn_pipeline_with_model();
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/conversion-v1");
-    let challenger =
-        tailor_model::LoadedModel::load(&dir, tailor_model::EngineChoice::Tract).unwrap();
-    p.pipeline = p.pipeline.with_challenger(Some(challenger));
+    let mut settings = tailor_tests::settings(tailor_runtime::ClockMode::Arrival);
+    settings.model.challenger = Some(tailor_tests::model_dir());
+    let mut p = tailor_tests::spawn_with(&settings, &tailor_runtime::Function::ALL);
     p.send(&shopper_events());
     let record = p.decide(
         &request("user:u-d", Purpose::Marketing, "offer"),
@@ -260,8 +257,8 @@ fn a_configured_challenger_is_logged_with_every_scored_decision() {
 
 #[test]
 fn the_decision_export_labels_each_decision_with_its_outcomes() {
-    use tailor_cli::commands::export::{MODEL_FEATURES, decision_rows};
     use tailor_core::event::OutcomeKind;
+    use tailor_local::offline::export::{MODEL_FEATURES, decision_rows};
 
     let Decided {
         _dir,
@@ -279,8 +276,8 @@ fn the_decision_export_labels_each_decision_with_its_outcomes() {
         outcome("evt-out-0104", &fallback.decision_id, "click"),
     ]);
     p.pipeline.flush().unwrap();
-    let decisions = tailor_cli::commands::outcomes::decisions(p.pipeline.store()).unwrap();
-    let events = tailor_cli::commands::backfill::read_log(&log).unwrap();
+    let decisions = tailor_local::offline::outcomes::decisions(p.pipeline.store()).unwrap();
+    let events = tailor_local::offline::backfill::read_log(&log).unwrap();
     let rows = decision_rows(&decisions, &events);
 
     assert_eq!(rows.len(), 2, "the fallback without inputs is not a row");
@@ -301,7 +298,7 @@ fn the_decision_export_labels_each_decision_with_its_outcomes() {
     assert!(!second.reported(OutcomeKind::Convert));
 
     let mut csv = Vec::new();
-    tailor_cli::commands::export::write_decisions_csv(&rows, &mut csv).unwrap();
+    tailor_local::offline::export::write_decisions_csv(&rows, &mut csv).unwrap();
     let csv = String::from_utf8(csv).unwrap();
     let line = csv
         .lines()

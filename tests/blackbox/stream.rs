@@ -65,9 +65,9 @@ fn the_backfill_from_the_offline_log_matches_the_online_features() {
     p.send_batches(&generated(80, 14, 21), 100);
     p.pipeline.flush().unwrap();
     let offline =
-        tailor_cli::commands::backfill::backfill(&log, p.pipeline.store(), p.pipeline.policy())
+        tailor_local::offline::backfill::backfill(&log, p.pipeline.store(), p.pipeline.policy())
             .unwrap();
-    let online = tailor_cli::commands::backfill::online(p.pipeline.store()).unwrap();
+    let online = tailor_local::offline::backfill::online(p.pipeline.store()).unwrap();
     assert!(online.len() > 10);
     assert_eq!(
         offline.keys().collect::<Vec<_>>(),

@@ -15,8 +15,6 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use tailor_cli::generate::{GenOptions, generate};
-use tailor_cli::pipeline::{LocalPipeline, PipelineConfig, RunReport};
 use tailor_core::Timestamp;
 use tailor_core::batch::Record;
 use tailor_core::contract::Contract;
@@ -26,6 +24,9 @@ use tailor_core::identity::{IdentityView, resolve};
 use tailor_core::ingest::{Ingested, Ingestor};
 use tailor_core::policy::Policy;
 use tailor_core::token::TokenKey;
+use tailor_gen::{GenOptions, generate};
+use tailor_local::{LocalPlatform, STREAM};
+use tailor_runtime::{ClockMode, RunReport, Settings};
 
 fn stream() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
@@ -45,7 +46,7 @@ fn stream() -> Vec<Vec<u8>> {
 }
 
 fn sent_at(bytes: &[u8]) -> Timestamp {
-    tailor_cli::commands::run::replay_time(bytes).unwrap_or(Timestamp::from_millis(0))
+    tailor_runtime::clock::replay_time(bytes).unwrap_or(Timestamp::from_millis(0))
 }
 
 fn steps(c: &mut Criterion) {
@@ -126,13 +127,10 @@ fn steps(c: &mut Criterion) {
     group.bench_function("local", |b| {
         b.iter_batched(
             || {
-                LocalPipeline::open(PipelineConfig {
-                    state: None,
-                    key: key.clone(),
-                    limits: Limits::default(),
-                    replay_clock: true,
-                })
-                .expect("pipeline")
+                let mut settings = Settings::new(tailor_cli::commands::default_model_dir());
+                settings.token_key = Some(key.clone());
+                settings.clock = ClockMode::Arrival;
+                LocalPlatform::open(None, &settings, &STREAM).expect("platform")
             },
             |pipeline| {
                 let mut report = RunReport::default();

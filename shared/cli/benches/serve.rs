@@ -15,12 +15,12 @@
 use std::time::{Duration, Instant};
 
 use std::io::{Read, Write};
-use tailor_cli::commands::{decide, serve};
-use tailor_cli::generate::{GenOptions, generate};
-use tailor_cli::pipeline::{LocalPipeline, PipelineConfig, RunReport};
 use tailor_core::batch::Record;
-use tailor_core::decode::Limits;
 use tailor_core::token::TokenKey;
+use tailor_gen::{GenOptions, generate};
+use tailor_local::LocalPlatform;
+use tailor_runtime::http::Routes;
+use tailor_runtime::{ClockMode, Function, RunReport, Settings};
 
 const RATE: u64 = 1_000;
 const SECONDS: u64 = 10;
@@ -81,14 +81,11 @@ fn main() {
         .unwrap();
     let dir = std::env::temp_dir().join(format!("tailor-serve-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let pipeline = LocalPipeline::open(PipelineConfig {
-        state: Some(dir.join("state.redb")),
-        key: TokenKey::new(*b"bench-key-0123456789").unwrap(),
-        limits: Limits::default(),
-        replay_clock: false,
-    })
-    .unwrap()
-    .with_model(decide::load_model(decide::EngineArg::Auto));
+    let mut settings = Settings::new(tailor_cli::commands::default_model_dir());
+    settings.token_key = Some(TokenKey::new(*b"bench-key-0123456789").unwrap());
+    settings.clock = ClockMode::Wall;
+    let pipeline =
+        LocalPlatform::open(Some(&dir.join("state.redb")), &settings, &Function::ALL).unwrap();
     let engine = pipeline.model().map_or_else(
         || "no model".to_owned(),
         |m| tailor_core::score::Model::info(m).engine,
@@ -109,7 +106,7 @@ fn main() {
         .enumerate()
         .map(|(i, l)| Record {
             id: i.to_string(),
-            received_at: tailor_cli::commands::run::replay_time(l)
+            received_at: tailor_runtime::clock::replay_time(l)
                 .unwrap_or(tailor_core::Timestamp::from_millis(0)),
             bytes: l.to_vec(),
         })
@@ -132,7 +129,12 @@ fn main() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, serve::router(pipeline)).await });
+    runtime.spawn(tailor_runtime::http::serve(
+        listener,
+        std::sync::Arc::new(pipeline),
+        Routes::ALL,
+        std::future::pending(),
+    ));
     let start = Instant::now() + Duration::from_millis(200);
     let mut latencies: Vec<f64> = std::thread::scope(|scope| {
         let users = &users;

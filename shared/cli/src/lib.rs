@@ -1,11 +1,7 @@
-//! The `tailor` command's library: the event generator, the local pipeline
-//! that chains the functions in-process, the local HTTP server, and
-//! contract validation of files.
+//! The `tailor` command's library: one module per subcommand, each with its
+//! arguments and what it runs. The command is a front end to the local
+//! platform (`tailor-local`): argument parsing, progress and printing.
 //!
-//! It lives in `shared/cli` because it belongs to no single function: it is
-//! the local platform's entry point, running all of them.
+//! It lives in `shared/` because it belongs to no single function.
 
 pub mod commands;
-pub mod config;
-pub mod generate;
-pub mod pipeline;

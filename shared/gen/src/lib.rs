@@ -1,4 +1,5 @@
-//! `tailor gen`: a realistic, deterministic event stream.
+//! `tailor-gen`: a realistic, deterministic event stream, for `tailor gen`,
+//! `tailor run`, the tests and the benchmarks.
 //!
 //! People arrive anonymously, browse in sessions, search, view content, fill
 //! carts, and some sign up or log in (which stitches their anonymous history

@@ -52,19 +52,6 @@ pub struct Capacity {
     pub write_units: u64,
 }
 
-/// Wall-clock time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WallClock;
-
-impl Clock for WallClock {
-    fn now(&self) -> Timestamp {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        Timestamp::from_millis(ms)
-    }
-}
-
 /// DynamoDB behind the core's store port.
 pub struct DynamoStore {
     client: Client,
@@ -158,7 +145,7 @@ impl DynamoStore {
             client,
             prefix: prefix.into(),
             deadline,
-            clock: Arc::new(WallClock),
+            clock: Arc::new(tailor_runtime::WallClock),
             read_units: AtomicU64::new(0),
             write_units: AtomicU64::new(0),
         }
@@ -416,7 +403,23 @@ impl Store for DynamoStore {
             .map_err(|e| unavailable(table, &e))?;
         Ok(())
     }
+
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        let used = self.take_capacity();
+        [
+            (READ_UNITS, used.read_units),
+            (WRITE_UNITS, used.write_units),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+    }
 }
+
+/// The report's name for read request units (strongly consistent, 4 KB each).
+pub const READ_UNITS: &str = "dynamodb_read_units";
+/// The report's name for write request units (1 KB each).
+pub const WRITE_UNITS: &str = "dynamodb_write_units";
 
 #[cfg(test)]
 mod tests {

@@ -2,28 +2,29 @@
 //! [`Store`](tailor_core::ports::Store) port and Kinesis behind its
 //! [`Publisher`](tailor_core::ports::Publisher) port.
 //!
-//! The function crates hold the logic; this crate only adapts transports:
+//! The function crates hold the logic and the runtime (`tailor-runtime`)
+//! composes them; this crate holds only what is AWS's:
 //!
 //! - [`stream`]: a Kinesis batch (`aws_lambda_events`) in, the function's
 //!   dispositions out as a `KinesisEventResponse` whose
 //!   `batch_item_failures` name exactly the records that need a retry.
-//!   Poison records are dead-lettered with their reason by the function and
-//!   acknowledged, so they never block a shard.
+//! - [`url`]: the score function's HTTP API behind a Lambda Function URL.
 //! - [`dynamo`]: the store, with conditional writes on a `version`
 //!   attribute, a `ttl` attribute on every item, batched reads, and read and
-//!   write capacity units counted from item sizes.
+//!   write request units counted from item sizes.
 //! - [`kinesis`]: `PutRecords` with partition key = profile, retrying only
 //!   the entries the response reports as failed.
 //! - [`deadline`]: store and stream calls stop before the invocation's time
 //!   runs out, so what is left becomes per-record retries instead of a
 //!   timed-out batch.
-//! - [`url`]: the score function behind a Lambda Function URL.
 //! - [`platform`]: what every entry point creates once, at init.
-//! - [`config`]: environment variables, read once at start-up, with clear
-//!   errors.
+//! - [`config`]: the AWS variables.
 //!
-//! The binaries in `src/bin` are the five Lambda entry points; clients,
-//! policy and models are created once per process, at init.
+//! The binaries in `src/bin` are the five Lambda entry points, each one
+//! line: [`main`] with its function.
+
+// The functions' futures nest deeply (store calls inside steps inside the runtime loop).
+#![recursion_limit = "256"]
 
 pub mod config;
 pub mod deadline;
@@ -37,7 +38,11 @@ pub use config::{Config, ConfigError};
 pub use deadline::Deadline;
 pub use dynamo::DynamoStore;
 pub use kinesis::KinesisPublisher;
-pub use platform::{Platform, StartupError};
+pub use platform::Platform;
+pub use tailor_runtime::StartupError;
+
+use tailor_runtime::startup::{Run, exit, keep};
+use tailor_runtime::{Function, Stage};
 
 /// The AWS SDK configuration every function uses: region, credentials and
 /// endpoint from the environment (`AWS_ENDPOINT_URL` points the SDK at
@@ -50,15 +55,21 @@ pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
         .await
 }
 
-/// Structured (JSON) logs to stdout, which Lambda sends to CloudWatch; the
-/// level comes from `TAILOR_LOG` (default `info`).
-pub fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TAILOR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .without_time()
-        .init();
+async fn run(function: Function) -> Run<lambda_runtime::Error> {
+    let platform = keep(Platform::init(function).await?);
+    Ok(match function {
+        Function::Ingest => stream::serve(platform, Stage::Ingest).await,
+        Function::Enrich => stream::serve(platform, Stage::Enrich).await,
+        Function::Features => stream::serve(platform, Stage::Features).await,
+        Function::Consent => stream::serve(platform, Stage::Consent).await,
+        Function::Score => url::serve(platform).await,
+    })
+}
+
+/// A Lambda entry point: logs for CloudWatch, the platform built at init
+/// (a start-up error is reported with what is missing), then the
+/// invocation loop until the Runtime API goes away.
+pub async fn main(function: Function) -> std::process::ExitCode {
+    tailor_runtime::logs::init(tailor_runtime::logs::LogTarget::Collector);
+    exit(run(function).await)
 }

@@ -1,80 +1,62 @@
-//! What every Lambda entry point creates once, at init: configuration, the
-//! SDK clients, the store, the policy bundle.
+//! What every Lambda entry point creates once, at init: the AWS
+//! configuration, the SDK clients, the store and publisher, and the
+//! runtime's functions over them.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use tailor_core::policy::Policy;
-use tailor_core::ports::{Metered, Topic};
-use tailor_core::report::InvocationReport;
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::ports::Clock;
+use tailor_runtime::{
+    Capabilities, Env, ExpiryClock, Function, Functions, Settings, Stage, StartupError, TokioTimer,
+};
 
-use crate::config::{Config, ConfigError, Env};
+use crate::config::{self, Config, ConfigError};
 use crate::deadline::Deadline;
 use crate::dynamo::DynamoStore;
 use crate::kinesis::KinesisPublisher;
 
-/// Why a function could not start. Reported once, at init, and the process
-/// exits: Lambda shows it as an init error with this message.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// The environment is incomplete.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The bundled policy or catalog does not load.
-    #[error("policy bundle: {0}")]
-    Policy(String),
-    /// Other set-up failed.
-    #[error("{0}")]
-    Other(String),
-}
+/// The functions on AWS.
+pub type AwsFunctions = Functions<DynamoStore, KinesisPublisher, TokioTimer>;
 
 /// The platform, created once per process.
 #[derive(Debug)]
 pub struct Platform {
     /// The deployment's configuration.
     pub config: Config,
-    /// The SDK's shared configuration.
-    pub sdk: aws_config::SdkConfig,
-    /// The current invocation's deadline.
+    /// The current invocation's deadline, which bounds every AWS call.
     pub deadline: Arc<Deadline>,
-    /// State.
-    pub store: Metered<DynamoStore>,
-    /// The policy bundle.
-    pub policy: Policy,
-    /// With `TAILOR_CLOCK=arrival`: the clock items expire by, moved by the
-    /// records' arrival times.
-    pub arrival: Option<Arc<ArrivalClock>>,
+    /// The functions over DynamoDB and Kinesis.
+    pub functions: AwsFunctions,
 }
 
-/// Expiry time taken from the records: the latest arrival time seen, which
-/// in a live deployment trails the wall clock by seconds. For replaying a
-/// historical stream (a backfill, the conformance cases), where expiring by
-/// the wall clock would drop state that was live when the events arrived;
-/// the local platform's replays do the same.
-#[derive(Debug, Default)]
-pub struct ArrivalClock(std::sync::atomic::AtomicI64);
-
-impl ArrivalClock {
-    /// Moves the clock to `t` if that is later.
-    pub fn advance(&self, t: tailor_core::Timestamp) {
-        self.0
-            .fetch_max(t.as_millis(), std::sync::atomic::Ordering::Relaxed);
-    }
+/// The model directory a Lambda package carries: `models/conversion-v1`
+/// beside the binary.
+#[must_use]
+pub fn packaged_model_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("models/conversion-v1")))
+        .unwrap_or_else(|| PathBuf::from("models/conversion-v1"))
 }
 
-impl tailor_core::ports::Clock for ArrivalClock {
-    fn now(&self) -> tailor_core::Timestamp {
-        tailor_core::Timestamp::from_millis(self.0.load(std::sync::atomic::Ordering::Relaxed))
+/// The topics a function publishes to.
+const fn outputs(function: Function) -> &'static [tailor_core::ports::Topic] {
+    match function {
+        Function::Ingest => Stage::Ingest.outputs(),
+        Function::Enrich => Stage::Enrich.outputs(),
+        Function::Features | Function::Consent | Function::Score => &[],
     }
 }
 
 impl Platform {
-    /// Reads the environment and creates the clients.
+    /// Reads the process environment and creates the clients for `function`.
     ///
     /// # Errors
     /// [`StartupError`] naming what is missing.
-    pub async fn init() -> Result<Self, StartupError> {
-        Self::init_with(&Env::process()).await
+    pub async fn init(function: Function) -> Result<Self, StartupError> {
+        Self::init_with(&Env::process(), function).await
     }
 
     /// As [`Platform::init`], reading variables through `env`.
@@ -83,92 +65,58 @@ impl Platform {
     /// [`StartupError`] naming what is missing.
     pub async fn init_with<F: Fn(&str) -> Option<String>>(
         env: &Env<F>,
+        function: Function,
     ) -> Result<Self, StartupError> {
-        let config = env.config()?;
-        let policy = Policy::shipped().map_err(|e| StartupError::Policy(e.to_string()))?;
+        let config = Config::from_env(env)?;
+        let settings = Settings::from_env(env, &[function], packaged_model_dir())?;
+        let streams = outputs(function)
+            .iter()
+            .map(|t| Ok((*t, config::stream(env, *t)?)))
+            .collect::<Result<BTreeMap<_, _>, ConfigError>>()?;
         let sdk = crate::sdk_config(config.max_attempts).await;
         let deadline = Arc::new(Deadline::default());
-        let mut store = DynamoStore::new(
+        let clock = ExpiryClock::new(settings.clock);
+        let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table_prefix.clone(),
             Arc::clone(&deadline),
+        )
+        .with_clock(Arc::new(clock.clone()) as Arc<dyn Clock>);
+        let publisher = KinesisPublisher::new(
+            aws_sdk_kinesis::Client::new(&sdk),
+            streams,
+            Arc::clone(&deadline),
+            config.max_attempts,
         );
-        let arrival = match (env.0)("TAILOR_CLOCK").as_deref().map(str::trim) {
-            None | Some("" | "wall") => None,
-            Some("arrival") => Some(Arc::new(ArrivalClock::default())),
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "TAILOR_CLOCK",
-                    reason: format!("{other:?}: expected wall or arrival"),
-                }
-                .into());
-            }
-        };
-        if let Some(clock) = &arrival {
-            store = store.with_clock(Arc::clone(clock) as Arc<dyn tailor_core::ports::Clock>);
-        }
+        let functions = Functions::build(
+            &settings,
+            &[function],
+            Capabilities {
+                store,
+                publisher,
+                timer: TokioTimer,
+                clock,
+            },
+        )?;
         Ok(Self {
             config,
-            sdk,
             deadline,
-            store: Metered::new(store),
-            policy,
-            arrival,
+            functions,
         })
     }
-
-    /// A publisher for `topics`, each to the stream its variable names.
-    ///
-    /// # Errors
-    /// A stream variable is missing.
-    pub fn publisher<F: Fn(&str) -> Option<String>>(
-        &self,
-        env: &Env<F>,
-        topics: &[Topic],
-    ) -> Result<KinesisPublisher, ConfigError> {
-        let streams = topics
-            .iter()
-            .map(|t| Ok((*t, env.stream(*t)?)))
-            .collect::<Result<BTreeMap<_, _>, ConfigError>>()?;
-        Ok(KinesisPublisher::new(
-            aws_sdk_kinesis::Client::new(&self.sdk),
-            streams,
-            Arc::clone(&self.deadline),
-            self.config.max_attempts,
-        ))
-    }
-
-    /// Adds the capacity units used since the last call to `report`.
-    pub fn account(&self, report: &mut InvocationReport) {
-        let units = self.store.inner().take_capacity();
-        report.read_capacity_units += units.read_units;
-        report.write_capacity_units += units.write_units;
-    }
 }
 
-/// Leaks `value` for the life of the process: what Lambda entry points do
-/// with what they create at init.
-pub fn keep<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
+impl tailor_runtime::http::Backend for Platform {
+    type Store = DynamoStore;
+    type Publisher = KinesisPublisher;
+    type Timer = TokioTimer;
 
-/// What an entry point's `run` returns: start-up failed, or the invocation
-/// loop ended (the Runtime API went away or refused the process).
-pub type Run = Result<Result<(), lambda_runtime::Error>, StartupError>;
+    fn functions(&self) -> &AwsFunctions {
+        &self.functions
+    }
 
-/// Reports how an entry point ended and gives its exit code.
-#[must_use]
-pub fn exit(run: Run) -> std::process::ExitCode {
-    match run {
-        Ok(Ok(())) => std::process::ExitCode::SUCCESS,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "runtime loop ended");
-            std::process::ExitCode::FAILURE
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "function could not start");
-            eprintln!("tailor: function could not start: {e}");
-            std::process::ExitCode::FAILURE
-        }
+    /// Ingest alone: on AWS the later stages run from their own streams.
+    async fn accept(&self, records: Vec<Record>) -> BatchOutcome {
+        self.functions.invoke(Stage::Ingest, &records).await
     }
 }

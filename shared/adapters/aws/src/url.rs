@@ -1,104 +1,102 @@
-//! The score function behind a Lambda Function URL (IAM-authenticated).
-//!
-//! Routes, as on the local server:
-//! - `POST /v1/decide`: a decision request → the logged decision (200), the
-//!   decision with an error if it could not be logged (503), or a typed
-//!   error for a malformed request (422);
-//! - `GET /v1/decisions/{id}`: a logged decision (200) or 404.
+//! The score function behind a Lambda Function URL (IAM-authenticated):
+//! the runtime's HTTP API ([`tailor_runtime::http`]) with score's routes,
+//! `POST /v1/decide` and `GET /v1/decisions/{id}`. This module only turns
+//! Function URL events into HTTP requests and responses back.
 
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
 };
 use base64::Engine;
-use serde_json::{Value, json};
-use tailor_core::Timestamp;
-use tailor_core::decode::{Limits, decode};
-use tailor_core::ports::{Store, Timer};
-use tailor_core::score::DecisionRequest;
-use tailor_score::Score;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::json;
+use tailor_runtime::http::{Backend, Routes, handle, reply};
 
-/// The core's timer port on tokio.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioTimer;
+use crate::platform::Platform;
 
-impl Timer for TokioTimer {
-    fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(duration)
-    }
-}
-
-fn reply(status: i64, body: &Value) -> LambdaFunctionUrlResponse {
-    let mut response = LambdaFunctionUrlResponse::default();
-    response.status_code = status;
-    response.headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response.body = Some(body.to_string());
-    response
-}
-
-fn body_of(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, String> {
-    let body = request.body.as_deref().unwrap_or_default();
-    if request.is_base64_encoded {
+/// The HTTP request a Function URL event carries.
+///
+/// # Errors
+/// The body is not valid base64, or the method or path is not HTTP.
+pub fn request(event: &LambdaFunctionUrlRequest) -> Result<http::Request<Vec<u8>>, String> {
+    let body = event.body.as_deref().unwrap_or_default();
+    let body = if event.is_base64_encoded {
         base64::engine::general_purpose::STANDARD
             .decode(body)
-            .map_err(|e| format!("body is not valid base64: {e}"))
+            .map_err(|e| format!("body is not valid base64: {e}"))?
     } else {
-        Ok(body.as_bytes().to_vec())
-    }
-}
-
-/// Answers one Function URL request.
-pub async fn route<S: Store, T: Timer>(
-    score: &Score<'_, S, T>,
-    request: &LambdaFunctionUrlRequest,
-    now: Timestamp,
-) -> LambdaFunctionUrlResponse {
-    let method = request
+        body.as_bytes().to_vec()
+    };
+    let method = event
         .request_context
         .http
         .method
         .as_deref()
         .unwrap_or("GET");
-    let path = request.raw_path.as_deref().unwrap_or("/");
-    match (method, path) {
-        ("POST", "/v1/decide") => {
-            let parsed = body_of(request).and_then(|bytes| {
-                decode(&bytes, Limits::default())
-                    .map_err(|e| e.to_string())
-                    .and_then(|v| {
-                        serde_json::from_value::<DecisionRequest>(v).map_err(|e| e.to_string())
-                    })
-            });
-            let decision_request = match parsed {
-                Ok(r) => r,
-                Err(e) => return reply(422, &json!({"error": e})),
-            };
-            let (record, logged) = score.decide(&decision_request, now).await;
-            match logged {
-                Ok(()) => reply(200, &json!(record)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "decision not logged");
-                    reply(
-                        503,
-                        &json!({"error": "decision not logged", "decision": record}),
-                    )
-                }
-            }
+    let path = event.raw_path.as_deref().unwrap_or("/");
+    let uri = match event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    *request.headers_mut() = event.headers.clone();
+    Ok(request)
+}
+
+/// The Function URL response for an HTTP response.
+#[must_use]
+pub fn response(response: http::Response<Vec<u8>>) -> LambdaFunctionUrlResponse {
+    let (parts, body) = response.into_parts();
+    let mut out = LambdaFunctionUrlResponse::default();
+    out.status_code = i64::from(parts.status.as_u16());
+    out.headers = parts.headers;
+    match String::from_utf8(body) {
+        Ok(text) => out.body = Some(text),
+        Err(e) => {
+            out.body = Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes()));
+            out.is_base64_encoded = true;
         }
-        ("GET", p) if p.starts_with("/v1/decisions/") => {
-            let id = &p["/v1/decisions/".len()..];
-            match score.fetch(id).await {
-                Ok(Some(record)) => reply(200, &json!(record)),
-                Ok(None) => reply(404, &json!({"error": "no such decision"})),
-                Err(e) => {
-                    tracing::warn!(error = %e, "decision lookup failed");
-                    reply(503, &json!({"error": "store unavailable"}))
-                }
-            }
-        }
-        (_, "/v1/decide") => reply(405, &json!({"error": "use POST"})),
-        _ => reply(404, &json!({"error": "no such route"})),
     }
+    out
+}
+
+/// Answers one Function URL event.
+pub async fn route<B: Backend>(
+    backend: &B,
+    event: &LambdaFunctionUrlRequest,
+) -> LambdaFunctionUrlResponse {
+    match request(event) {
+        Ok(r) => response(handle(backend, Routes::SCORE, r).await),
+        Err(e) => response(reply(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({"error": e}),
+        )),
+    }
+}
+
+/// Runs the score function: each invocation's deadline bounds the store
+/// calls, and its report is logged for cost review.
+///
+/// # Errors
+/// The Runtime API could not be reached.
+pub async fn serve(platform: &'static Platform) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
+            platform
+                .deadline
+                .set_from_epoch_millis(event.context.deadline);
+            let answer = route(platform, &event.payload).await;
+            let mut report = tailor_core::report::InvocationReport::new(tailor_score::NAME);
+            report.records_in = 1;
+            report.bill(&tailor_core::ports::Store::take_billed(
+                platform.functions.store(),
+            ));
+            tailor_runtime::report::emit(&report, &event.context.request_id);
+            Ok::<_, lambda_runtime::Error>(answer)
+        },
+    ))
+    .await
 }

@@ -72,7 +72,7 @@ fn sequenced(lines: &[Vec<u8>], from: usize) -> Vec<KinesisRecord> {
         .iter()
         .enumerate()
         .map(|(i, bytes)| {
-            last = tailor_cli::commands::run::replay_time(bytes)
+            last = tailor_runtime::clock::replay_time(bytes)
                 .map_or(last, tailor_core::Timestamp::as_millis);
             (
                 format!("{:056}", from + i),
@@ -86,7 +86,7 @@ fn sequenced(lines: &[Vec<u8>], from: usize) -> Vec<KinesisRecord> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_kinesis_envelope_runs_through_the_ingest_binary() {
-    let mut d = Deployment::create("envelope").await;
+    let d = Deployment::create("envelope").await;
     let ingest = Lambda::start(env!("CARGO_BIN_EXE_tailor-ingest"), &d, &[]).await;
     let response = ingest
         .runtime
@@ -114,7 +114,7 @@ async fn the_kinesis_envelope_runs_through_the_ingest_binary() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poison_record_is_dead_lettered_and_never_blocks_the_shard() {
-    let mut d = Deployment::create("poison").await;
+    let d = Deployment::create("poison").await;
     let ingest = Lambda::start(env!("CARGO_BIN_EXE_tailor-ingest"), &d, &[]).await;
     let mut lines = tailor_tests::generated(3, 2, 11);
     lines.truncate(6);
@@ -156,10 +156,8 @@ async fn a_poison_record_is_dead_lettered_and_never_blocks_the_shard() {
 #[test]
 fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
     let lines = tailor_tests::generated(12, 4, 5);
-    let mut local = tailor_tests::spawn_pipeline();
-    local.send_batches(&lines, 50);
-    let local_features = local.table(Table::Features);
-    let local_identity = local.table(Table::Identity);
+    let local = tailor_tests::kit::local_state(&lines, 50);
+    let local_features = local[&Table::Features].clone();
     assert!(local_features.len() >= 5, "the stream builds features");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -168,7 +166,7 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut d = Deployment::create("chain").await;
+        let d = Deployment::create("chain").await;
         let ingest = Lambda::start(env!("CARGO_BIN_EXE_tailor-ingest"), &d, &[]).await;
         let enrich = Lambda::start(env!("CARGO_BIN_EXE_tailor-enrich"), &d, &[]).await;
         let features = Lambda::start(env!("CARGO_BIN_EXE_tailor-features"), &d, &[]).await;
@@ -203,8 +201,15 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
                     .is_empty()
             );
         }
-        assert_eq!(d.table(Table::Features).await, local_features);
-        assert_eq!(d.table(Table::Identity).await, local_identity);
+        let mut state = std::collections::BTreeMap::new();
+        for table in local.keys() {
+            state.insert(*table, d.table(*table).await);
+        }
+        assert_eq!(
+            tailor_tests::kit::differences(&local, &state),
+            Vec::<String>::new(),
+            "the binaries reach the local platform's state"
+        );
 
         // Score, behind its Function URL, decides from those features.
         let score = Lambda::start(

@@ -10,9 +10,11 @@ mod support;
 use serde_json::json;
 use support::pipeline::AwsPipeline;
 use tailor_core::disposition::Disposition;
-use tailor_core::ports::Table;
+use tailor_core::ports::{Table, Topic};
+use tailor_runtime::Stage;
 use tailor_tests::cases::{cases, run_case};
 use tailor_tests::event;
+use tailor_tests::kit::{Call, Fault};
 
 #[test]
 fn every_golden_case_gives_the_same_results_as_on_the_local_platform() {
@@ -50,12 +52,7 @@ fn dynamodb_errors_mid_batch_retry_exactly_the_records_they_hit() {
     let mut p = AwsPipeline::create("faults");
     let records = p.records(&lines());
     // The second and fifth ledger writes fail, as a throttled table would.
-    p.store
-        .inner()
-        .fail
-        .lock()
-        .unwrap()
-        .insert(Table::Dedup, vec![2, 5]);
+    p.store().on(Call::Put, Table::Dedup, &[2, 5], Fault::Fail);
     let outcome = p.ingest(&records);
     assert_eq!(
         outcome.retries(),
@@ -68,7 +65,7 @@ fn dynamodb_errors_mid_batch_retry_exactly_the_records_they_hit() {
         "the Kinesis response names exactly those records"
     );
     // Lambda delivers again from the lowest failed record.
-    p.store.inner().fail.lock().unwrap().clear();
+    p.store().clear();
     let again = p.ingest(&records[1..]);
     let got: Vec<Disposition> = again.dispositions.into_iter().map(|(_, d)| d).collect();
     assert_eq!(
@@ -136,20 +133,20 @@ fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
         })
         .collect();
     let records = p.records(&events);
-    assert!(p.invoke(0, &records).retries().is_empty());
-    let ingested = p.take("ingested");
-    assert!(p.invoke(1, &ingested).retries().is_empty());
-    let enriched = p.take("enriched");
+    assert!(p.invoke(Stage::Ingest, &records).retries().is_empty());
+    let ingested = p.take(Topic::Ingested);
+    assert!(p.invoke(Stage::Enrich, &ingested).retries().is_empty());
+    let enriched = p.take(Topic::Enriched);
     assert_eq!(enriched.len(), 8);
-    p.store.inner().inner.take_capacity();
-    let outcome = p.invoke(2, &enriched);
+    p.store().inner.take_capacity();
+    let outcome = p.invoke(Stage::Features, &enriched);
     assert_eq!(outcome.report.accepted, 8);
     assert_eq!(
         outcome.report.store_writes, 2,
         "one inputs write for the key, one features write for the profile"
     );
-    let units = p.store.inner().inner.take_capacity();
-    assert!(units.write_units >= 2 && units.write_units < 8, "{units:?}");
+    let units = outcome.report.billed(tailor_aws::dynamo::WRITE_UNITS);
+    assert!((2..8).contains(&units), "{units} write units");
     let features = p.table(Table::Features);
     assert_eq!(features.len(), 1);
     assert_eq!(
@@ -158,7 +155,7 @@ fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
     );
     // Delivered again, the batch writes nothing: the recompute finds the
     // same features.
-    let again = p.invoke(2, &enriched);
+    let again = p.invoke(Stage::Features, &enriched);
     assert_eq!(again.report.duplicates, 8);
     assert_eq!(again.report.store_writes, 0);
 }
@@ -249,7 +246,11 @@ fn a_recompute_from_inputs_purged_meanwhile_never_writes_them_back() {
         assert_eq!(resolved, profile);
         tailor_core::state::recompute_profile(&store, &policy, &profile, &members).await
     });
-    assert_eq!(result.unwrap(), None, "the second attempt sees the purge");
+    assert_eq!(
+        result.unwrap().features,
+        None,
+        "the second attempt sees the purge"
+    );
     assert!(
         p.table(Table::Features).iter().all(|(k, _)| *k != profile),
         "stale inputs did not overwrite the purge"

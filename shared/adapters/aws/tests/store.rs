@@ -227,7 +227,7 @@ async fn a_missing_table_is_unavailable_not_corrupt() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publishing_puts_every_message_with_its_partition_key() {
-    let mut d = Deployment::create("publish").await;
+    let d = Deployment::create("publish").await;
     let publisher = KinesisPublisher::new(
         d.kinesis.clone(),
         BTreeMap::from([(Topic::Enriched, d.stream("enriched"))]),

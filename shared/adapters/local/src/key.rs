@@ -1,4 +1,4 @@
-//! Local configuration: where state lives and the tokenization key.
+//! The local platform's tokenization key.
 //!
 //! The key comes from `TAILOR_TOKEN_KEY` (at least 16 bytes) when set;
 //! otherwise a random key is created once in the state folder

@@ -9,13 +9,18 @@
 //! - [`Queue`]: the [`Publisher`](tailor_core::ports::Publisher) port as an
 //!   in-process queue per topic, optionally archived to JSON Lines files
 //!   (the offline log the backfill reads).
-//! - [`SystemClock`] and [`ReplayClock`]: wall time, or the time of the
-//!   records being replayed, so that replays are deterministic.
+//! - [`LocalPlatform`]: the runtime's functions over both, each batch
+//!   chained through every stage; the HTTP API's backend for `tailor serve`.
+//! - [`offline`]: the backfill, decisions joined to outcomes, and the
+//!   training exports, over the offline log and the store.
+//! - [`key`]: the tokenization key, from the environment or a private file.
 
-mod clock;
+pub mod key;
+pub mod offline;
+mod platform;
 mod queue;
 mod store;
 
-pub use clock::{ReplayClock, SystemClock};
+pub use platform::{LocalPlatform, NoScore, STREAM};
 pub use queue::{Message, Queue};
 pub use store::{LocalStore, LocalStoreError};

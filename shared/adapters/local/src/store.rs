@@ -9,7 +9,7 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 use tailor_core::Timestamp;
 use tailor_core::ports::{Clock, Item, Precondition, Store, StoreError, Table};
 
-use crate::clock::SystemClock;
+use tailor_runtime::WallClock;
 
 type Def = TableDefinition<'static, &'static str, &'static [u8]>;
 
@@ -69,7 +69,7 @@ impl LocalStore {
     pub fn open(path: &Path) -> Result<Self, LocalStoreError> {
         let db = Database::create(path)
             .map_err(|e| LocalStoreError(format!("{}: {e}", path.display())))?;
-        Self::init(db, Box::new(SystemClock))
+        Self::init(db, Box::new(WallClock))
     }
 
     /// A store in memory, for tests and benchmarks.
@@ -80,7 +80,7 @@ impl LocalStore {
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(|e| LocalStoreError(e.to_string()))?;
-        Self::init(db, Box::new(SystemClock))
+        Self::init(db, Box::new(WallClock))
     }
 
     /// Uses `clock` to decide what has expired.

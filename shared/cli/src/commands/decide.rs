@@ -1,10 +1,15 @@
-//! `tailor decide` and `tailor explain`, and the model the local platform uses.
+//! `tailor decide` and `tailor explain`.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use tailor_core::score::DecisionRecord;
-use tailor_model::{EngineChoice, LoadedModel};
+use anyhow::Context;
+use tailor_core::ports::Clock;
+use tailor_core::score::{DecisionRecord, DecisionRequest};
+use tailor_model::EngineChoice;
+use tailor_runtime::WallClock;
 
 /// Which engine runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -23,46 +28,6 @@ impl From<EngineArg> for EngineChoice {
             EngineArg::Auto => Self::Auto,
             EngineArg::Tract => Self::Tract,
             EngineArg::Ort => Self::Ort,
-        }
-    }
-}
-
-/// The model directory: `TAILOR_MODEL_DIR`, else the shipped default model.
-#[must_use]
-pub fn model_dir() -> PathBuf {
-    std::env::var_os("TAILOR_MODEL_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/conversion-v1"),
-        PathBuf::from,
-    )
-}
-
-/// Loads the model; a failure is reported and decisions fall back to rules only.
-#[must_use]
-pub fn load_model(engine: EngineArg) -> Option<LoadedModel> {
-    let dir = model_dir();
-    match LoadedModel::load(&dir, engine.into()) {
-        Ok(model) => Some(model),
-        Err(e) => {
-            tracing::warn!(error = %e, "model not loaded; decisions use rules only");
-            eprintln!(
-                "tailor: model {} not loaded ({e}); decisions use rules only",
-                dir.display()
-            );
-            None
-        }
-    }
-}
-
-/// The challenger (shadow) model from `TAILOR_CHALLENGER_DIR`, if set: scored
-/// beside the model on every decision and logged, never acted on.
-#[must_use]
-pub fn load_challenger(engine: EngineArg) -> Option<LoadedModel> {
-    let dir = std::env::var_os("TAILOR_CHALLENGER_DIR").map(PathBuf::from)?;
-    match LoadedModel::load(&dir, engine.into()) {
-        Ok(model) => Some(model),
-        Err(e) => {
-            eprintln!("tailor: challenger {} not loaded ({e})", dir.display());
-            None
         }
     }
 }
@@ -113,4 +78,106 @@ pub fn explain(record: &DecisionRecord) -> String {
         let _ = writeln!(out, "  policy: {}", decided.join("; "));
     }
     out
+}
+
+/// `tailor decide`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Any linked key (`user:…`, `anon:…`) or a profile id (`p_…`).
+    #[arg(long)]
+    profile: String,
+    /// The purpose: personalization or marketing.
+    #[arg(long, default_value = "personalization")]
+    purpose: String,
+    /// The placement: onboarding or offer.
+    #[arg(long, default_value = "onboarding")]
+    placement: String,
+    /// The person's region.
+    #[arg(long, default_value = "eu")]
+    region: String,
+    /// Purposes the consent platform grants now (comma-separated).
+    #[arg(
+        long,
+        default_value = "analytics,personalization,marketing",
+        value_delimiter = ','
+    )]
+    consent: Vec<String>,
+    /// Which engine runs the model.
+    #[arg(long, value_enum, default_value = "auto")]
+    engine: EngineArg,
+    /// Where state is kept.
+    #[arg(long, default_value = ".tailor/state.redb")]
+    state: PathBuf,
+}
+
+/// Makes a decision and prints its record as JSON.
+///
+/// # Errors
+/// The state cannot be opened, an argument is unknown, or the decision
+/// could not be logged (it is printed all the same).
+pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let platform = super::open_existing(&args.state, args.engine)?;
+    let parse = |p: &str| {
+        serde_json::from_value(serde_json::Value::String(p.trim().to_owned()))
+            .with_context(|| format!("unknown purpose {p:?}"))
+    };
+    let request = DecisionRequest {
+        profile: args.profile.clone(),
+        purpose: parse(&args.purpose)?,
+        placement: args.placement.clone(),
+        region: args.region.clone(),
+        consent: args
+            .consent
+            .iter()
+            .map(|p| parse(p))
+            .collect::<anyhow::Result<_>>()?,
+        adult: true,
+        context: std::collections::BTreeMap::new(),
+    };
+    let (record, logged) = platform.decide(&request, WallClock.now()).await?;
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&record)?
+    )?;
+    logged?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tailor explain`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// The decision id.
+    id: String,
+    /// Where state is kept.
+    #[arg(long, default_value = ".tailor/state.redb")]
+    state: PathBuf,
+    /// Print the whole record as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Explains a logged decision.
+///
+/// # Errors
+/// The state cannot be read, or has no such decision.
+pub async fn explain_command(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    let platform = super::open_for_reading(&args.state, tailor_runtime::ClockMode::Wall)?;
+    let Some(record) = platform.decision(&args.id).await? else {
+        anyhow::bail!("no decision {} in {}", args.id, args.state.display());
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?;
+    } else {
+        write!(
+            out,
+            "decision {} for {} at {}\n{}",
+            record.decision_id,
+            record.profile_id,
+            record.at,
+            explain(&record)
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

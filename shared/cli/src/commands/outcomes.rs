@@ -1,119 +1,78 @@
 //! `tailor outcomes`: decisions joined to the outcomes that came back for
-//! them, by placement, action and segment.
-//!
-//! The segment is `personalized`, or the fallback a decision took — so the
-//! same table counts fallbacks by reason. Outcomes arrive as `outcome`
-//! events through ingest and are read from the offline log.
+//! them (see [`tailor_local::offline::outcomes`]), as a table.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-use serde::Serialize;
-use tailor_core::event::{OutcomeKind, Properties};
-use tailor_core::features::LoggedEvent;
-use tailor_core::ports::Table;
-use tailor_core::score::DecisionRecord;
-use tailor_local::LocalStore;
+use anyhow::Context;
+use tailor_core::event::OutcomeKind;
+use tailor_local::offline::outcomes::{self, ActionStats};
+use tailor_local::offline::{backfill, export};
+use tailor_runtime::ClockMode;
 
-/// Counts for one (placement, action, segment).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ActionStats {
-    /// Decisions made.
-    pub decisions: u64,
-    /// Decisions with at least one impression.
-    pub impressions: u64,
-    /// Decisions clicked.
-    pub clicks: u64,
-    /// Decisions converted.
-    pub conversions: u64,
-    /// Decisions dismissed.
-    pub dismissals: u64,
-    /// Decisions followed by an unsubscribe.
-    pub unsubscribes: u64,
+/// `tailor outcomes`' and `tailor export-decisions`' arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The offline log the outcomes are read from (written by `run` beside its state).
+    #[arg(long, default_value = ".tailor/enriched.jsonl")]
+    log: PathBuf,
+    /// Where state (and the decision log) is kept.
+    #[arg(long, default_value = ".tailor/state.redb")]
+    state: PathBuf,
 }
 
-impl ActionStats {
-    /// Conversions per decision.
-    #[must_use]
-    pub fn conversion_rate(&self) -> f64 {
-        if self.decisions == 0 {
-            0.0
-        } else {
-            self.conversions as f64 / self.decisions as f64
-        }
-    }
+/// `tailor export-decisions`' arguments.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    from: Args,
+    /// Output CSV file.
+    #[arg(long, short)]
+    out: PathBuf,
 }
 
-/// The segment of a decision: `personalized` or its fallback.
-#[must_use]
-pub fn segment(record: &DecisionRecord) -> String {
-    record.fallback.map_or_else(
-        || "personalized".to_owned(),
-        |f| {
-            serde_json::to_value(f)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        },
-    )
-}
-
-/// The kinds of outcome reported for each decision id, each kind once.
-#[must_use]
-pub fn by_decision(log: &[LoggedEvent]) -> BTreeMap<&str, Vec<OutcomeKind>> {
-    let mut seen: BTreeMap<&str, Vec<OutcomeKind>> = BTreeMap::new();
-    for logged in log {
-        if let Properties::Outcome(o) = &logged.ingested.event.properties {
-            let kinds = seen.entry(o.decision_id.as_str()).or_default();
-            if !kinds.contains(&o.kind) {
-                kinds.push(o.kind);
-            }
-        }
-    }
-    seen
-}
-
-/// Joins decisions to outcomes. Each kind of outcome counts once per decision,
-/// however often it was reported; outcomes for unknown decisions are ignored.
-#[must_use]
-pub fn join(
-    decisions: &[DecisionRecord],
-    log: &[LoggedEvent],
-) -> BTreeMap<(String, String, String), ActionStats> {
-    let seen = by_decision(log);
-    let mut table: BTreeMap<(String, String, String), ActionStats> = BTreeMap::new();
-    for record in decisions {
-        let stats = table
-            .entry((
-                record.placement.clone(),
-                record.action.clone(),
-                segment(record),
-            ))
-            .or_default();
-        stats.decisions += 1;
-        for kind in seen.get(record.decision_id.as_str()).into_iter().flatten() {
-            match kind {
-                OutcomeKind::Impression => stats.impressions += 1,
-                OutcomeKind::Click => stats.clicks += 1,
-                OutcomeKind::Convert => stats.conversions += 1,
-                OutcomeKind::Dismiss => stats.dismissals += 1,
-                OutcomeKind::Unsubscribe => stats.unsubscribes += 1,
-            }
-        }
-    }
-    table
-}
-
-/// Every logged decision.
+/// Prints conversion by placement, action and segment.
 ///
 /// # Errors
-/// The store cannot be read or a record is unreadable.
-pub fn decisions(store: &LocalStore) -> anyhow::Result<Vec<DecisionRecord>> {
-    store
-        .scan(Table::Decisions)?
-        .into_iter()
-        .map(|(_, i)| Ok(serde_json::from_slice(&i.value)?))
-        .collect()
+/// The log or the state cannot be read.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let platform = super::open_for_reading(&args.state, ClockMode::Wall)?;
+    let decisions = outcomes::decisions(platform.store())?;
+    let events = backfill::read_log(&args.log)?;
+    print(
+        &mut std::io::stdout().lock(),
+        &outcomes::join(&decisions, &events),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the logged decisions as training rows.
+///
+/// # Errors
+/// The log or the state cannot be read, or the file cannot be written.
+pub fn export_decisions(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let platform = super::open_for_reading(&args.from.state, ClockMode::Wall)?;
+    let decisions = outcomes::decisions(platform.store())?;
+    let events = backfill::read_log(&args.from.log)?;
+    let rows = export::decision_rows(&decisions, &events);
+    let mut w = BufWriter::new(
+        std::fs::File::create(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?,
+    );
+    export::write_decisions_csv(&rows, &mut w)?;
+    w.flush()?;
+    let converted = rows
+        .iter()
+        .filter(|r| r.reported(OutcomeKind::Convert))
+        .count();
+    eprintln!(
+        "exported {} of {} decisions ({converted} converted); the rest fell back before the model's inputs",
+        rows.len(),
+        decisions.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the joined table.

@@ -1,16 +1,21 @@
 //! `tailor run`: the whole local pipeline over an event file (or a freshly
 //! generated stream), with a readable summary.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tailor_core::Timestamp;
 use tailor_core::batch::Record;
-use tailor_core::ports::Table;
+use tailor_core::ports::{Clock, Table};
+use tailor_local::{LocalPlatform, STREAM};
+use tailor_runtime::{ClockMode, Replay, RunReport, WallClock};
 
-use crate::pipeline::{LocalPipeline, RunReport};
+use super::decide::EngineArg;
+use super::generate::GenArgs;
 
 /// When each record counts as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,22 +26,84 @@ pub enum ReceivedAt {
     Now,
 }
 
-/// The time a replayed record counts as received: its `sent_at`, else its
-/// `occurred_at`; `None` when it has neither (such as a broken record).
-#[must_use]
-pub fn replay_time(bytes: &[u8]) -> Option<Timestamp> {
-    #[derive(serde::Deserialize)]
-    struct Times {
-        sent_at: Option<String>,
-        occurred_at: Option<String>,
-    }
-    let times = serde_json::from_slice::<Times>(bytes).ok()?;
-    Timestamp::parse(&times.sent_at.or(times.occurred_at)?).ok()
+/// `tailor run`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// JSON Lines events; without it a stream is generated (see the gen options).
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    stream: GenArgs,
+    /// Where state is kept (a redb file); replaced unless --resume.
+    #[arg(long, default_value = ".tailor/state.redb")]
+    state: PathBuf,
+    /// Keep existing state instead of starting fresh.
+    #[arg(long)]
+    resume: bool,
+    /// Records per invocation.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// When records count as received: at their sent_at (replay) or now.
+    #[arg(long, value_enum, default_value = "sent")]
+    received_at: ReceivedAt,
+    /// Print the run report as JSON instead of the summary.
+    #[arg(long)]
+    json: bool,
 }
 
-/// Runs `lines` through the pipeline in batches, with a progress bar on a terminal.
-pub async fn run(
-    pipeline: &LocalPipeline,
+/// Runs the pipeline and prints the summary (and a few decisions) or the report.
+///
+/// # Errors
+/// The stream cannot be read, or the platform fails.
+pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let dir = super::state_dir(&args.state);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if !args.resume && args.state.exists() {
+        std::fs::remove_file(&args.state)
+            .with_context(|| format!("removing {}", args.state.display()))?;
+    }
+    let (source, bytes) = args.stream.read_or_generate(args.file.as_deref())?;
+    let lines = super::validate::records(Path::new("stream.jsonl"), &bytes);
+    let clock = match args.received_at {
+        ReceivedAt::Sent => ClockMode::Arrival,
+        ReceivedAt::Now => ClockMode::Wall,
+    };
+    let settings = super::settings(tailor_local::key::token_key(&dir)?, clock, EngineArg::Auto)?;
+    // The summary ends with a few decisions; the JSON report has none.
+    let functions: &[tailor_runtime::Function] = if args.json { &STREAM } else { &super::ALL };
+    let platform = LocalPlatform::open(Some(&args.state), &settings, functions)?;
+    platform.archive_enriched(&dir.join("enriched.jsonl"), !args.resume)?;
+    let started = Instant::now();
+    let report = run_lines(
+        &platform,
+        lines,
+        args.batch,
+        args.received_at,
+        WallClock.now(),
+    )
+    .await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        print_summary(
+            &mut out,
+            &platform,
+            &report,
+            &source,
+            started,
+            Some(&args.state),
+        )?;
+        sample_decisions(&mut out, &platform, 3).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `lines` through the platform in batches, with a progress bar on a terminal.
+///
+/// # Errors
+/// The platform cannot make a batch durable.
+pub async fn run_lines(
+    platform: &LocalPlatform,
     lines: Vec<(usize, Vec<u8>)>,
     batch: usize,
     mode: ReceivedAt,
@@ -52,31 +119,26 @@ pub async fn run(
         ProgressBar::hidden()
     };
     let mut report = RunReport::default();
-    let mut last = match mode {
-        ReceivedAt::Sent => lines
-            .iter()
-            .find_map(|(_, b)| replay_time(b))
-            .unwrap_or(now),
-        ReceivedAt::Now => now,
-    };
+    let mut replay = Replay::new("line:");
     for chunk in lines.chunks(batch.max(1)) {
-        let records: Vec<Record> = chunk
-            .iter()
-            .map(|(line, bytes)| {
-                if mode == ReceivedAt::Sent {
-                    // A record without a readable time arrives with the records around it.
-                    last = replay_time(bytes).unwrap_or(last);
-                }
-                Record {
-                    id: format!("line:{line}"),
-                    received_at: last,
-                    bytes: bytes.clone(),
-                }
-            })
-            .collect();
-        pipeline.process(&records, &mut report).await;
+        let bytes: Vec<Vec<u8>> = chunk.iter().map(|(_, b)| b.clone()).collect();
+        let mut records: Vec<Record> = match mode {
+            ReceivedAt::Sent => replay.records(&bytes),
+            ReceivedAt::Now => bytes
+                .into_iter()
+                .map(|bytes| Record {
+                    id: String::new(),
+                    bytes,
+                    received_at: now,
+                })
+                .collect(),
+        };
+        for (record, (line, _)) in records.iter_mut().zip(chunk) {
+            record.id = format!("line:{line}");
+        }
+        platform.process(&records, &mut report).await;
         // Each batch is durable before the next, as each invocation would be.
-        pipeline.flush()?;
+        platform.flush()?;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
@@ -86,7 +148,7 @@ pub async fn run(
 /// Prints the summary of a run.
 pub fn print_summary(
     out: &mut impl std::io::Write,
-    pipeline: &LocalPipeline,
+    platform: &LocalPlatform,
     report: &RunReport,
     source: &str,
     started: Instant,
@@ -161,7 +223,7 @@ pub fn print_summary(
             blocks.join(", ")
         }
     )?;
-    let store = pipeline.store();
+    let store = platform.store();
     let profiles = store.scan(Table::Features)?.len();
     let audits = store.scan(Table::Audit)?;
     let merges = audits
@@ -201,10 +263,10 @@ pub fn print_summary(
 /// The store cannot be read or the output cannot be written.
 pub async fn sample_decisions(
     out: &mut impl std::io::Write,
-    pipeline: &LocalPipeline,
+    platform: &LocalPlatform,
     profiles: usize,
 ) -> anyhow::Result<()> {
-    let users: Vec<String> = pipeline
+    let users: Vec<String> = platform
         .store()
         .scan(Table::FeatureInputs)?
         .into_iter()
@@ -215,7 +277,7 @@ pub async fn sample_decisions(
     if users.is_empty() {
         return Ok(());
     }
-    let engine = pipeline.model().map_or_else(
+    let engine = platform.model().map_or_else(
         || "rules only".to_owned(),
         |m| {
             use tailor_core::score::Model;
@@ -224,7 +286,7 @@ pub async fn sample_decisions(
         },
     );
     writeln!(out, "\nsample decisions ({engine}):")?;
-    let now = pipeline
+    let now = platform
         .store()
         .scan(Table::Features)?
         .iter()
@@ -249,7 +311,7 @@ pub async fn sample_decisions(
                 adult: true,
                 context: std::collections::BTreeMap::new(),
             };
-            let (record, logged) = pipeline.decide(&request, now).await;
+            let (record, logged) = platform.decide(&request, now).await?;
             logged?;
             write!(
                 out,

@@ -1,7 +1,8 @@
 //! `tailor validate FILE`: check events against the published contract.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use tailor_core::contract::{Contract, Rejection};
@@ -68,4 +69,26 @@ pub fn validate(path: &Path, limits: Limits, out: &mut impl Write) -> anyhow::Re
         }
     }
     Ok(result)
+}
+
+/// `tailor validate`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The file (.json: one event; otherwise JSON Lines).
+    file: PathBuf,
+}
+
+/// Validates the file; exits 1 if any event is bad.
+///
+/// # Errors
+/// The file cannot be read, or the schemas do not compile.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let v = validate(&args.file, Limits::default(), &mut out)?;
+    eprintln!("{} checked, {} invalid", v.checked, v.invalid);
+    Ok(if v.invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

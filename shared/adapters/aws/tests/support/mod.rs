@@ -116,7 +116,7 @@ pub struct Deployment {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kinesis: aws_sdk_kinesis::Client,
     /// Where reading each stream has got to.
-    cursors: BTreeMap<String, String>,
+    cursors: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 /// The streams of a deployment, by role.
@@ -174,11 +174,11 @@ impl Deployment {
                 .await
                 .unwrap();
         }
-        let mut d = Self {
+        let d = Self {
             prefix,
             dynamo,
             kinesis,
-            cursors: BTreeMap::new(),
+            cursors: std::sync::Mutex::default(),
         };
         for stream in [EVENTS, "ingested", "enriched", "consent-changes"] {
             d.kinesis
@@ -213,7 +213,10 @@ impl Deployment {
                 .shard_iterator()
                 .unwrap()
                 .to_owned();
-            d.cursors.insert(stream.to_owned(), iterator);
+            d.cursors
+                .lock()
+                .unwrap()
+                .insert(stream.to_owned(), iterator);
         }
         d
     }
@@ -243,10 +246,10 @@ impl Deployment {
 
     /// Records put on a stream since the last call: `(sequence number,
     /// partition key, data, arrival ms)`.
-    pub async fn read(&mut self, role: &str) -> Vec<(String, String, Vec<u8>, i64)> {
+    pub async fn read(&self, role: &str) -> Vec<(String, String, Vec<u8>, i64)> {
         let mut out = Vec::new();
         loop {
-            let iterator = self.cursors[role].clone();
+            let iterator = self.cursors.lock().unwrap()[role].clone();
             let page = self
                 .kinesis
                 .get_records()
@@ -266,7 +269,10 @@ impl Deployment {
                 ));
             }
             if let Some(next) = page.next_shard_iterator() {
-                self.cursors.insert(role.to_owned(), next.to_owned());
+                self.cursors
+                    .lock()
+                    .unwrap()
+                    .insert(role.to_owned(), next.to_owned());
             }
             if n == 0 {
                 return out;

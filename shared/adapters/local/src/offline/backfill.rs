@@ -1,9 +1,10 @@
-//! `tailor backfill`: recompute features from the offline log and compare
+//! The backfill: recompute features from the offline log and compare
 //! them with the online state; and the pieces the training export shares.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::LocalStore;
 use anyhow::Context;
 use tailor_core::consent::{Ledger, Tombstone};
 use tailor_core::features::{self, LoggedEvent, ProfileFeatures};
@@ -11,7 +12,6 @@ use tailor_core::identity::{AnonNode, profile_of_anonymous, profile_of_user};
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
 use tailor_core::ports::Table;
-use tailor_local::LocalStore;
 
 /// Reads the offline log (enriched events, one JSON line each).
 ///

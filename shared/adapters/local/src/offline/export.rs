@@ -1,4 +1,4 @@
-//! `tailor export-training`: labelled feature rows for training a model.
+//! Labelled feature rows for training a model.
 //!
 //! Two datasets, for the two stages of a model's life:
 //!

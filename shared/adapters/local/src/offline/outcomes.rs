@@ -1,4 +1,4 @@
-//! `tailor outcomes`: decisions joined to the outcomes that came back for
+//! Decisions joined to the outcomes that came back for
 //! them, by placement, action and segment.
 //!
 //! The segment is `personalized`, or the fallback a decision took — so the
@@ -6,14 +6,13 @@
 //! events through ingest and are read from the offline log.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
+use crate::LocalStore;
 use serde::Serialize;
 use tailor_core::event::{OutcomeKind, Properties};
 use tailor_core::features::LoggedEvent;
 use tailor_core::ports::Table;
 use tailor_core::score::DecisionRecord;
-use tailor_local::LocalStore;
 
 /// Counts for one (placement, action, segment).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -114,38 +113,4 @@ pub fn decisions(store: &LocalStore) -> anyhow::Result<Vec<DecisionRecord>> {
         .into_iter()
         .map(|(_, i)| Ok(serde_json::from_slice(&i.value)?))
         .collect()
-}
-
-/// Prints the joined table.
-///
-/// # Errors
-/// Writing fails.
-pub fn print(
-    out: &mut impl Write,
-    table: &BTreeMap<(String, String, String), ActionStats>,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<11} {:<20} {:<18} {:>9} {:>7} {:>7} {:>9} {:>8}",
-        "placement",
-        "action",
-        "segment",
-        "decisions",
-        "clicks",
-        "convert",
-        "dismissed",
-        "conv.rate"
-    )?;
-    for ((placement, action, segment), s) in table {
-        writeln!(
-            out,
-            "{placement:<11} {action:<20} {segment:<18} {:>9} {:>7} {:>7} {:>9} {:>7.1}%",
-            s.decisions,
-            s.clicks,
-            s.conversions,
-            s.dismissals,
-            100.0 * s.conversion_rate()
-        )?;
-    }
-    Ok(())
 }

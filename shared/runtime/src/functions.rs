@@ -1,0 +1,350 @@
+//! The five functions, built once per process from [`Settings`] and the
+//! platform's [`Capabilities`], and invoked by stage.
+
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tailor_consent::Consent;
+use tailor_core::batch::{BatchOutcome, Invocation, Record};
+use tailor_core::contract::Contract;
+use tailor_core::disposition::Disposition;
+use tailor_core::ingest::Ingestor;
+use tailor_core::policy::Policy;
+use tailor_core::ports::{Metered, Publisher, Store, Timer, Topic};
+use tailor_core::score::{Catalog, Model, PolicyMemo};
+use tailor_enrich::Enrich;
+use tailor_features::Features;
+use tailor_ingest::Ingest;
+use tailor_model::LoadedModel;
+use tailor_score::Score;
+
+use crate::clock::ExpiryClock;
+use crate::config::{ModelSettings, Settings};
+use crate::startup::StartupError;
+
+/// A function a process may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Function {
+    /// Decode, validate, minimize, gate, de-duplicate, route.
+    Ingest,
+    /// Identity resolution.
+    Enrich,
+    /// Online features.
+    Features,
+    /// Consent propagation.
+    Consent,
+    /// Decisions.
+    Score,
+}
+
+impl Function {
+    /// Every function.
+    pub const ALL: [Self; 5] = [
+        Self::Ingest,
+        Self::Enrich,
+        Self::Features,
+        Self::Consent,
+        Self::Score,
+    ];
+
+    /// The function's name in reports, dead letters and logs.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Ingest => tailor_ingest::NAME,
+            Self::Enrich => tailor_enrich::NAME,
+            Self::Features => tailor_features::NAME,
+            Self::Consent => tailor_consent::NAME,
+            Self::Score => tailor_score::NAME,
+        }
+    }
+}
+
+/// The stream functions: each takes a batch of records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Raw events in, accepted events out to [`Topic::Ingested`].
+    Ingest,
+    /// [`Topic::Ingested`] in; [`Topic::Enriched`] and [`Topic::ConsentChanges`] out.
+    Enrich,
+    /// [`Topic::Enriched`] in.
+    Features,
+    /// [`Topic::ConsentChanges`] in.
+    Consent,
+}
+
+impl Stage {
+    /// The stages in pipeline order.
+    pub const ALL: [Self; 4] = [Self::Ingest, Self::Enrich, Self::Features, Self::Consent];
+
+    /// The function.
+    #[must_use]
+    pub const fn function(self) -> Function {
+        match self {
+            Self::Ingest => Function::Ingest,
+            Self::Enrich => Function::Enrich,
+            Self::Features => Function::Features,
+            Self::Consent => Function::Consent,
+        }
+    }
+
+    /// The function's name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        self.function().name()
+    }
+
+    /// The topic the stage reads, if it reads one (ingest reads producers).
+    #[must_use]
+    pub const fn input(self) -> Option<Topic> {
+        match self {
+            Self::Ingest => None,
+            Self::Enrich => Some(Topic::Ingested),
+            Self::Features => Some(Topic::Enriched),
+            Self::Consent => Some(Topic::ConsentChanges),
+        }
+    }
+
+    /// The topics the stage publishes to.
+    #[must_use]
+    pub const fn outputs(self) -> &'static [Topic] {
+        match self {
+            Self::Ingest => &[Topic::Ingested],
+            Self::Enrich => &[Topic::Enriched, Topic::ConsentChanges],
+            Self::Features | Self::Consent => &[],
+        }
+    }
+}
+
+/// What a platform gives the functions: its store, its publisher, its
+/// timer, and the clock its store expires items by.
+#[derive(Debug)]
+pub struct Capabilities<S, P, T> {
+    /// State.
+    pub store: S,
+    /// The streams between functions.
+    pub publisher: P,
+    /// Waiting, for latency budgets.
+    pub timer: T,
+    /// What the store expires items by (the same clock the store was given).
+    pub clock: ExpiryClock,
+}
+
+/// The policy bundle shipped with Tailor, loaded and validated once per process.
+///
+/// # Errors
+/// [`StartupError::Policy`] when it does not load.
+pub fn shipped_policy() -> Result<&'static Policy, StartupError> {
+    static POLICY: OnceLock<Result<Policy, String>> = OnceLock::new();
+    POLICY
+        .get_or_init(|| Policy::shipped().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| StartupError::Policy(e.clone()))
+}
+
+/// What score needs beyond the store: built only in a process that runs it.
+struct Decider {
+    catalog: Catalog,
+    model: Option<LoadedModel>,
+    challenger: Option<LoadedModel>,
+    memo: PolicyMemo<'static>,
+    nonce: AtomicU64,
+    store_budget: Duration,
+}
+
+/// Loads a model, or says why decisions go without it.
+fn load(dir: &std::path::Path, settings: &ModelSettings, role: &str) -> Option<LoadedModel> {
+    match LoadedModel::load(dir, settings.engine) {
+        Ok(model) => {
+            tracing::info!(model = ?model.info(), role, "model loaded");
+            Some(model)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, dir = %dir.display(), role, "model not loaded");
+            None
+        }
+    }
+}
+
+impl Decider {
+    fn build(settings: &Settings, policy: &'static Policy) -> Result<Self, StartupError> {
+        let model = &settings.model;
+        Ok(Self {
+            catalog: Catalog::shipped().map_err(|e| StartupError::Policy(e.to_string()))?,
+            model: load(&model.dir, model, "champion"),
+            challenger: model
+                .challenger
+                .as_deref()
+                .and_then(|dir| load(dir, model, "challenger")),
+            memo: PolicyMemo::new(policy),
+            nonce: AtomicU64::new(0),
+            store_budget: settings.store_budget,
+        })
+    }
+}
+
+/// The functions of one process over one platform's capabilities.
+pub struct Functions<S, P, T> {
+    policy: &'static Policy,
+    store: Metered<S>,
+    publisher: P,
+    timer: T,
+    clock: ExpiryClock,
+    ingestor: Option<Ingestor<'static>>,
+    decider: Option<Decider>,
+}
+
+impl<S, P, T> std::fmt::Debug for Functions<S, P, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Functions")
+            .field("ingest", &self.ingestor.is_some())
+            .field("score", &self.decider.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
+    /// Builds `functions` once: the policy bundle, and what each needs
+    /// (ingest: the compiled contract and the key; score: the catalog and
+    /// the model, whose failure to load leaves decisions to the rules, each
+    /// record saying so).
+    ///
+    /// # Errors
+    /// The policy, catalog or contract does not load, or ingest has no key.
+    pub fn build(
+        settings: &Settings,
+        functions: &[Function],
+        capabilities: Capabilities<S, P, T>,
+    ) -> Result<Self, StartupError> {
+        let policy = shipped_policy()?;
+        let ingestor = if functions.contains(&Function::Ingest) {
+            let key = settings
+                .token_key
+                .clone()
+                .ok_or_else(|| StartupError::Other("ingest needs a tokenization key".to_owned()))?;
+            let contract = Contract::global().map_err(|e| StartupError::Policy(e.to_string()))?;
+            Some(Ingestor::new(contract, policy, settings.limits, key))
+        } else {
+            None
+        };
+        let decider = if functions.contains(&Function::Score) {
+            Some(Decider::build(settings, policy)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            policy,
+            store: Metered::new(capabilities.store),
+            publisher: capabilities.publisher,
+            timer: capabilities.timer,
+            clock: capabilities.clock,
+            ingestor,
+            decider,
+        })
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub const fn policy(&self) -> &'static Policy {
+        self.policy
+    }
+
+    /// The store, metered.
+    #[must_use]
+    pub const fn store(&self) -> &Metered<S> {
+        &self.store
+    }
+
+    /// The publisher.
+    #[must_use]
+    pub const fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    /// The clock items expire by.
+    #[must_use]
+    pub const fn clock(&self) -> &ExpiryClock {
+        &self.clock
+    }
+
+    /// The model decisions use, if one loaded.
+    #[must_use]
+    pub fn model(&self) -> Option<&LoadedModel> {
+        self.decider.as_ref().and_then(|d| d.model.as_ref())
+    }
+
+    /// The score function, in a process that runs it.
+    #[must_use]
+    pub fn score(&self) -> Option<Score<'_, Metered<S>, T>> {
+        let d = self.decider.as_ref()?;
+        Some(Score {
+            policy: self.policy,
+            memo: &d.memo,
+            catalog: &d.catalog,
+            store: &self.store,
+            model: d.model.as_ref().map(|m| m as &dyn Model),
+            challenger: d.challenger.as_ref().map(|m| m as &dyn Model),
+            nonce: &d.nonce,
+            timer: &self.timer,
+            store_budget: d.store_budget,
+        })
+    }
+
+    /// One invocation of `stage` over `records`: every record gets exactly
+    /// one disposition. A stage this process was not built for retries
+    /// every record (a deployment error, not the records').
+    pub async fn invoke(&self, stage: Stage, records: &[Record]) -> BatchOutcome {
+        self.clock.observe(records);
+        match stage {
+            Stage::Ingest => match &self.ingestor {
+                Some(ingestor) => {
+                    Ingest {
+                        ingestor,
+                        policy: self.policy,
+                        store: &self.store,
+                        publisher: &self.publisher,
+                    }
+                    .handle(records)
+                    .await
+                }
+                None => {
+                    tracing::error!(
+                        step = stage.name(),
+                        "this process was not built to run ingest"
+                    );
+                    let mut invocation = Invocation::begin(stage.name(), records);
+                    for record in records {
+                        invocation.record(record, Disposition::Retry);
+                    }
+                    invocation.finish(self.store.take())
+                }
+            },
+            Stage::Enrich => {
+                Enrich {
+                    policy: self.policy,
+                    store: &self.store,
+                    publisher: &self.publisher,
+                }
+                .handle(records)
+                .await
+            }
+            Stage::Features => {
+                Features {
+                    policy: self.policy,
+                    store: &self.store,
+                }
+                .handle(records)
+                .await
+            }
+            Stage::Consent => {
+                Consent {
+                    policy: self.policy,
+                    store: &self.store,
+                }
+                .handle(records)
+                .await
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The HTTP API, defined once over any platform.
+//!
+//! | route | serves |
+//! | --- | --- |
+//! | `POST /v1/events` | one JSON event, or JSON Lines (`application/x-ndjson`): per-record outcomes |
+//! | `POST /v1/consent` | one `consent_change`: its outcome and completion record |
+//! | `GET /v1/profiles/{id}` | a profile's features and consent state; `id` is a profile id (`p_…`) or any linked key (`user:…`, `anon:…`) |
+//! | `POST /v1/decide` | a decision request → the logged, explained decision |
+//! | `GET /v1/decisions/{id}` | a logged decision |
+//! | `GET /healthz` | liveness |
+//!
+//! A platform serves the routes it offers ([`Routes`]) by turning its
+//! request into an [`http::Request`], calling [`handle`], and turning the
+//! [`http::Response`] back: `tailor serve` and Cloud Run through axum
+//! ([`serve`], native), a Lambda Function URL and a Spin component by
+//! converting their own types. [`status_for`] is the one place a batch's
+//! dispositions become an HTTP status.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod serve;
+mod views;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use serve::{router, serve};
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use tailor_core::Timestamp;
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::decode::{Limits, decode};
+use tailor_core::disposition::{DeadLetterReason, Disposition};
+use tailor_core::ports::{Clock, Publisher, Store, StoreError, Timer};
+use tailor_core::score::DecisionRequest;
+
+use crate::clock::WallClock;
+use crate::functions::Functions;
+
+/// The largest request body any route reads; larger is 413 before parsing.
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// Which routes a platform serves (`/healthz` always).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Routes {
+    /// `POST /v1/events`.
+    pub events: bool,
+    /// `POST /v1/consent`.
+    pub consent: bool,
+    /// `GET /v1/profiles/{id}`.
+    pub profiles: bool,
+    /// `POST /v1/decide` and `GET /v1/decisions/{id}`.
+    pub decisions: bool,
+}
+
+impl Routes {
+    /// Every route: a platform that runs the whole pipeline in one place.
+    pub const ALL: Self = Self {
+        events: true,
+        consent: true,
+        profiles: true,
+        decisions: true,
+    };
+    /// The score function's routes.
+    pub const SCORE: Self = Self {
+        events: false,
+        consent: false,
+        profiles: false,
+        decisions: true,
+    };
+}
+
+/// What the API runs on: a platform's functions, and how it takes events in.
+pub trait Backend: Send + Sync {
+    /// The platform's store.
+    type Store: Store;
+    /// The platform's publisher.
+    type Publisher: Publisher;
+    /// The platform's timer.
+    type Timer: Timer;
+
+    /// The functions.
+    fn functions(&self) -> &Functions<Self::Store, Self::Publisher, Self::Timer>;
+
+    /// Takes records in through ingest, and on through every later stage
+    /// where the platform chains them in-process. Returns each record's
+    /// disposition: acknowledged only once every step it triggered is final.
+    fn accept(&self, records: Vec<Record>) -> impl Future<Output = BatchOutcome> + Send;
+
+    /// Makes the writes so far durable, where the platform defers that
+    /// (the embedded store); nothing to do elsewhere.
+    ///
+    /// # Errors
+    /// The store could not make them durable.
+    fn commit(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Now, for requests.
+    fn now(&self) -> Timestamp {
+        WallClock.now()
+    }
+}
+
+/// The HTTP status for a request's dispositions: any retry → 503 (the
+/// client should resend); every record dead-lettered → 413 for an oversize
+/// single record, else 422; otherwise 202, with per-record dispositions in
+/// the body.
+#[must_use]
+pub fn status_for(outcome: &BatchOutcome) -> StatusCode {
+    let ds: Vec<Disposition> = outcome.dispositions.iter().map(|(_, d)| *d).collect();
+    if ds.iter().any(|d| !d.acknowledges()) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if !ds.is_empty()
+        && ds
+            .iter()
+            .all(|d| matches!(d, Disposition::DeadLettered { .. }))
+    {
+        if ds
+            == [Disposition::DeadLettered {
+                reason: DeadLetterReason::TooLarge,
+            }]
+        {
+            return StatusCode::PAYLOAD_TOO_LARGE;
+        }
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    StatusCode::ACCEPTED
+}
+
+/// A JSON response.
+#[must_use]
+pub fn reply(status: StatusCode, body: &Value) -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(body.to_string().into_bytes());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(status: StatusCode, message: &str) -> http::Response<Vec<u8>> {
+    reply(status, &json!({ "error": message }))
+}
+
+fn unavailable(e: &StoreError, what: &str) -> http::Response<Vec<u8>> {
+    tracing::warn!(error = %e, "{what} failed");
+    error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+}
+
+/// The records of a request body: JSON Lines for `application/x-ndjson`
+/// (or `jsonl`), one per non-empty line; otherwise the whole body is one.
+#[must_use]
+pub fn split(content_type: Option<&str>, body: &[u8]) -> Vec<Vec<u8>> {
+    let ndjson = content_type.is_some_and(|v| v.contains("ndjson") || v.contains("jsonl"));
+    if !ndjson {
+        return vec![body.to_vec()];
+    }
+    body.split(|b| *b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line).to_vec())
+        .collect()
+}
+
+/// Per-record outcomes as a response body.
+#[must_use]
+pub fn outcome_body(outcome: &BatchOutcome) -> Value {
+    json!({ "records": outcome.dispositions.iter().map(|(id, d)| json!({"id": id, "outcome": d})).collect::<Vec<_>>() })
+}
+
+/// Answers one request.
+pub async fn handle<B: Backend>(
+    backend: &B,
+    routes: Routes,
+    request: http::Request<Vec<u8>>,
+) -> http::Response<Vec<u8>> {
+    if request.body().len() > MAX_BODY {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+    }
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (segments.as_slice(), routes) {
+        (["healthz"], _) => only(&method, &Method::GET)
+            .unwrap_or_else(|| reply(StatusCode::OK, &json!({"status": "ok"}))),
+        (["v1", "events"], Routes { events: true, .. }) => match only(&method, &Method::POST) {
+            Some(refused) => refused,
+            None => events(backend, &request).await,
+        },
+        (["v1", "consent"], Routes { consent: true, .. }) => match only(&method, &Method::POST) {
+            Some(refused) => refused,
+            None => consent(backend, request.body()).await,
+        },
+        (["v1", "profiles", id], Routes { profiles: true, .. }) => {
+            match only(&method, &Method::GET) {
+                Some(refused) => refused,
+                None => profile(backend, id).await,
+            }
+        }
+        (
+            ["v1", "decide"],
+            Routes {
+                decisions: true, ..
+            },
+        ) => match only(&method, &Method::POST) {
+            Some(refused) => refused,
+            None => decide(backend, request.body()).await,
+        },
+        (
+            ["v1", "decisions", id],
+            Routes {
+                decisions: true, ..
+            },
+        ) => match only(&method, &Method::GET) {
+            Some(refused) => refused,
+            None => decision(backend, id).await,
+        },
+        _ => error(StatusCode::NOT_FOUND, "no such route"),
+    }
+}
+
+/// `None` when `method` is the one a route takes, else the 405 answer.
+fn only(method: &Method, allowed: &Method) -> Option<http::Response<Vec<u8>>> {
+    (method != allowed).then(|| {
+        let mut r = error(StatusCode::METHOD_NOT_ALLOWED, &format!("use {allowed}"));
+        if let Ok(v) = http::HeaderValue::from_str(allowed.as_str()) {
+            r.headers_mut().insert(http::header::ALLOW, v);
+        }
+        r
+    })
+}
+
+fn records_of(bodies: Vec<Vec<u8>>, now: Timestamp) -> Vec<Record> {
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, bytes)| Record {
+            id: format!("record:{i}"),
+            bytes,
+            received_at: now,
+        })
+        .collect()
+}
+
+async fn events<B: Backend>(
+    backend: &B,
+    request: &http::Request<Vec<u8>>,
+) -> http::Response<Vec<u8>> {
+    let content_type = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let records = records_of(split(content_type, request.body()), backend.now());
+    let outcome = backend.accept(records).await;
+    reply(status_for(&outcome), &outcome_body(&outcome))
+}
+
+async fn consent<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>> {
+    // The same limits as any record, before parsing.
+    let event = decode(body, Limits::default()).ok();
+    let is_consent = event
+        .as_ref()
+        .is_some_and(|v| v.get("event_type").and_then(Value::as_str) == Some("consent_change"));
+    if !is_consent {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "expected one consent_change event",
+        );
+    }
+    let event_id = event
+        .as_ref()
+        .and_then(|v| v.get("event_id").and_then(Value::as_str).map(str::to_owned));
+    let outcome = backend
+        .accept(records_of(vec![body.to_vec()], backend.now()))
+        .await;
+    let completion = match event_id {
+        Some(id) => views::completion(backend.functions().store(), &id)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let mut body = outcome_body(&outcome);
+    body["completion"] = completion.unwrap_or(Value::Null);
+    reply(status_for(&outcome), &body)
+}
+
+async fn profile<B: Backend>(backend: &B, id: &str) -> http::Response<Vec<u8>> {
+    match views::profile(backend.functions().store(), id, backend.now()).await {
+        Ok(Some(view)) => reply(StatusCode::OK, &view),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no features for this profile"),
+        Err(e) => unavailable(&e, "profile lookup"),
+    }
+}
+
+async fn decide<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>> {
+    let Some(score) = backend.functions().score() else {
+        return error(StatusCode::NOT_FOUND, "no such route");
+    };
+    let request = decode(body, Limits::default())
+        .map_err(|e| e.to_string())
+        .and_then(|v| serde_json::from_value::<DecisionRequest>(v).map_err(|e| e.to_string()));
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e),
+    };
+    let (record, mut logged) = score.decide(&request, backend.now()).await;
+    if logged.is_ok() {
+        logged = backend.commit();
+    }
+    match logged {
+        Ok(()) => reply(StatusCode::OK, &json!(record)),
+        Err(e) => {
+            // The safe choice is still returned; the client learns it was not logged.
+            tracing::warn!(error = %e, "decision not logged");
+            reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"error": "decision not logged", "decision": record}),
+            )
+        }
+    }
+}
+
+async fn decision<B: Backend>(backend: &B, id: &str) -> http::Response<Vec<u8>> {
+    let Some(score) = backend.functions().score() else {
+        return error(StatusCode::NOT_FOUND, "no such route");
+    };
+    match score.fetch(id).await {
+        Ok(Some(record)) => reply(StatusCode::OK, &json!(record)),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such decision"),
+        Err(e) => unavailable(&e, "decision lookup"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(ds: &[Disposition]) -> BatchOutcome {
+        BatchOutcome {
+            dispositions: ds.iter().map(|d| (String::new(), *d)).collect(),
+            report: tailor_core::report::InvocationReport::default(),
+        }
+    }
+
+    #[test]
+    fn statuses_follow_the_dispositions() {
+        let dead = |reason| Disposition::DeadLettered { reason };
+        assert_eq!(
+            status_for(&outcome(&[Disposition::ACCEPTED, Disposition::Retry])),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status_for(&outcome(&[dead(DeadLetterReason::TooLarge)])),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            status_for(&outcome(&[
+                dead(DeadLetterReason::TooLarge),
+                dead(DeadLetterReason::MalformedJson)
+            ])),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status_for(&outcome(&[
+                Disposition::DUPLICATE,
+                dead(DeadLetterReason::MalformedJson)
+            ])),
+            StatusCode::ACCEPTED
+        );
+    }
+
+    #[test]
+    fn json_lines_split_on_non_blank_lines_and_json_stays_whole() {
+        let body = b"{\"a\":1}\r\n\n  \n{\"b\":2}";
+        assert_eq!(
+            split(Some("application/x-ndjson"), body),
+            vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
+        );
+        assert_eq!(split(Some("application/json"), body), vec![body.to_vec()]);
+    }
+}

@@ -1,0 +1,51 @@
+//! What the read routes show, read through the store port.
+
+use serde_json::{Value, json};
+use tailor_core::Timestamp;
+use tailor_core::consent::Ledger;
+use tailor_core::ports::{Store, StoreError, Table};
+use tailor_core::state;
+
+/// A profile's features, consent state and age; `None` when it has no features.
+///
+/// # Errors
+/// The store's error, or `Corrupt` for unreadable features.
+pub(super) async fn profile(
+    store: &impl Store,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<Value>, StoreError> {
+    let (profile_id, keys) = state::resolve(store, id).await?;
+    let Some(item) = store.get(Table::Features, &profile_id).await? else {
+        return Ok(None);
+    };
+    let features: Value =
+        serde_json::from_slice(&item.value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let ledger: Ledger = state::ledger_of(store, &keys).await?;
+    let age_s = features
+        .get("as_of")
+        .and_then(Value::as_str)
+        .and_then(|t| Timestamp::parse(t).ok())
+        .map(|t| now.millis_since(t) / 1000);
+    Ok(Some(json!({
+        "profile_id": profile_id,
+        "keys": keys.len(),
+        "consent": ledger.current(),
+        "features_age_s": age_s,
+        "features": features,
+    })))
+}
+
+/// The completion record of a consent change, once it has been carried out.
+///
+/// # Errors
+/// The store's error.
+pub(super) async fn completion(
+    store: &impl Store,
+    event_id: &str,
+) -> Result<Option<Value>, StoreError> {
+    Ok(store
+        .get(Table::Audit, &format!("consent/{event_id}"))
+        .await?
+        .and_then(|i| serde_json::from_slice(&i.value).ok()))
+}

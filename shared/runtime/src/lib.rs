@@ -1,0 +1,47 @@
+//! Tailor's runtime: what every platform shares, so a platform writes only
+//! its transport, its stores and publisher, and its one outcome mapping.
+//!
+//! Like a Spin trigger over its factors, a platform brings the way events
+//! arrive (a Kinesis batch, a Pub/Sub push, an HTTP request, a file) and the
+//! capabilities the functions use (a [`Store`](tailor_core::ports::Store), a
+//! [`Publisher`](tailor_core::ports::Publisher), a
+//! [`Timer`](tailor_core::ports::Timer)); the runtime owns everything else:
+//!
+//! - [`config`]: typed settings from the environment, one error naming the
+//!   variable; [`startup`]: start-up errors and the exit code.
+//! - [`functions`]: the five functions and the model, built once per
+//!   process from the settings, and [`Functions::invoke`] to run a stage
+//!   over a batch of records.
+//! - [`redeliver`]: the redelivery policy (deliver again what asks for a
+//!   retry, then set aside what still fails), and [`chain`]: the stages
+//!   chained in-process, for platforms that run them in one process.
+//! - [`clock`]: wall time, arrival time for replays, and the replay's
+//!   received-at rule; [`timer`] (native): the timer on tokio.
+//! - [`logs`]: log set-up, readable locally and JSON where a platform
+//!   collects logs; [`report`]: each invocation's report, logged once.
+//! - [`http`]: the HTTP API (events, consent, profiles, decide, decisions,
+//!   health) once, over any platform, with its one status mapping.
+//!
+//! Everything but the tokio timer and the axum server builds for
+//! `wasm32-wasip2`.
+
+pub mod chain;
+pub mod clock;
+pub mod config;
+pub mod functions;
+pub mod http;
+pub mod logs;
+pub mod redeliver;
+pub mod report;
+pub mod startup;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod timer;
+
+pub use chain::Inbox;
+pub use clock::{ArrivalClock, ExpiryClock, Replay, WallClock};
+pub use config::{ClockMode, ConfigError, Env, Settings};
+pub use functions::{Capabilities, Function, Functions, Stage};
+pub use report::RunReport;
+pub use startup::StartupError;
+#[cfg(not(target_arch = "wasm32"))]
+pub use timer::TokioTimer;

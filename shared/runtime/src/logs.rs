@@ -1,0 +1,47 @@
+//! Log set-up through `tracing`: one call per process.
+//!
+//! The filter comes from `TAILOR_LOG` (an `EnvFilter` directive such as
+//! `info` or `tailor=debug`). No personal data is logged at info level.
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable text.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Where logs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// A person's terminal: standard error, default level `warn`.
+    Terminal(LogFormat),
+    /// A platform that collects standard output (Lambda to CloudWatch,
+    /// Cloud Run to Cloud Logging): JSON, no timestamp of our own since the
+    /// platform stamps each line, default level `info`.
+    Collector,
+}
+
+/// Installs the global subscriber; a second call does nothing.
+pub fn init(target: LogTarget) {
+    let default = match target {
+        LogTarget::Terminal(_) => "warn",
+        LogTarget::Collector => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TAILOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // `try_init`: a process (or a test binary) that already has one keeps it.
+    let _ = match target {
+        LogTarget::Terminal(LogFormat::Text) => builder.with_writer(std::io::stderr).try_init(),
+        LogTarget::Terminal(LogFormat::Json) => {
+            builder.with_writer(std::io::stderr).json().try_init()
+        }
+        LogTarget::Collector => builder
+            .json()
+            .with_current_span(false)
+            .without_time()
+            .try_init(),
+    };
+}
