@@ -1,0 +1,252 @@
+//! The decision step: consent and policy, features, masked inputs, the
+//! model, then the action by eligibility and threshold, or by rules alone.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::explain::{explain, reason};
+use super::{
+    Catalog, DecisionRecord, DecisionRequest, Fallback, FeatureSnapshot, Loaded, Model, Placement,
+    PolicyMemo,
+};
+use crate::Timestamp;
+use crate::event::{ConsentAction, Purpose};
+use crate::features::ProfileFeatures;
+use crate::policy::Policy;
+use crate::token::digest;
+
+/// Makes one decision. Pure but for reading the monotonic clock for the
+/// latency breakdown.
+#[must_use]
+pub fn decide(
+    id: String,
+    now: Timestamp,
+    request: &DecisionRequest,
+    loaded: &Loaded,
+    catalog: &Catalog,
+    policy: &Policy,
+    model: Option<&dyn Model>,
+) -> DecisionRecord {
+    decide_with(
+        id,
+        now,
+        request,
+        loaded,
+        catalog,
+        &PolicyMemo::new(policy),
+        model,
+    )
+}
+
+/// [`decide`] with a memo of policy answers kept across decisions (what a
+/// long-lived score function uses).
+#[must_use]
+pub fn decide_with(
+    id: String,
+    now: Timestamp,
+    request: &DecisionRequest,
+    loaded: &Loaded,
+    catalog: &Catalog,
+    policy: &PolicyMemo<'_>,
+    model: Option<&dyn Model>,
+) -> DecisionRecord {
+    let started = Instant::now();
+    let mut record = decide_inner(id, now, request, loaded, catalog, policy, model);
+    let total = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    record.latency_us.insert("total".into(), total);
+    record
+}
+
+fn decide_inner(
+    id: String,
+    now: Timestamp,
+    request: &DecisionRequest,
+    loaded: &Loaded,
+    catalog: &Catalog,
+    policy: &PolicyMemo<'_>,
+    model: Option<&dyn Model>,
+) -> DecisionRecord {
+    let started = Instant::now();
+    let mut latency = BTreeMap::new();
+    let mut lap = |name: &str, since: &mut Instant| {
+        latency.insert(
+            name.to_owned(),
+            u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX),
+        );
+        *since = Instant::now();
+    };
+    let mut clock = started;
+    let mut record = DecisionRecord::new(id, now, request, &loaded.profile_id, catalog);
+    let Some(placement) = catalog.placements.get(&request.placement) else {
+        record.fall_back(Fallback::UnknownPlacement, "unknown");
+        return record;
+    };
+    record.action = placement.default.clone();
+
+    // Consent and policy: fail closed on anything but an explicit permit.
+    let Ok(ledger) = &loaded.ledger else {
+        record.fall_back(Fallback::StoreUnavailable, &placement.default);
+        return record;
+    };
+    let blocked: Vec<Purpose> = ledger
+        .current()
+        .into_iter()
+        .filter(|(_, a)| *a != ConsentAction::Grant)
+        .map(|(p, _)| p)
+        .collect();
+    let permit = policy.decide(
+        request.purpose,
+        &request.consent,
+        &blocked,
+        &request.region,
+        request.adult,
+    );
+    let permitted = permit.allowed;
+    let failed = !permit.errors.is_empty();
+    record.policy.push(permit);
+    lap("policy", &mut clock);
+    if failed {
+        record.fall_back(Fallback::PolicyError, &placement.default);
+        return record;
+    }
+    if !permitted || placement.purpose != request.purpose {
+        record.fall_back(Fallback::NotPermitted, &placement.default);
+        return record;
+    }
+
+    // Features: present and fresh.
+    let features = match &loaded.features {
+        Err(_) => {
+            record.fall_back(Fallback::StoreUnavailable, &placement.default);
+            return record;
+        }
+        Ok(None) => {
+            record.fall_back(Fallback::NoFeatures, &placement.default);
+            return record;
+        }
+        Ok(Some(f)) => f,
+    };
+    let age_ms = now.millis_since(features.as_of);
+    if age_ms > catalog.max_feature_age_days * Timestamp::DAY {
+        record.fall_back(Fallback::StaleFeatures, &placement.default);
+        return record;
+    }
+    lap("features", &mut clock);
+
+    let severity = number(features, "support_max_severity_30d").max(-1.0) as i64;
+    let cart_items = number(features, "cart_open_items") as i64;
+    let rules_only = |record: &mut DecisionRecord| {
+        choose_by_rules(
+            record,
+            placement,
+            policy,
+            request.purpose,
+            severity,
+            cart_items,
+        );
+    };
+    let Some(model) = model else {
+        rules_only(&mut record);
+        return record;
+    };
+
+    // Inputs: those the purpose may not read are masked to their baseline.
+    let names = model.features();
+    let baseline = model.baseline();
+    let mut row = Vec::with_capacity(names.len());
+    let mut masked = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let use_it = policy.use_feature(request.purpose, name);
+        let value = if use_it.allowed {
+            number(features, name)
+        } else {
+            masked.push(name.clone());
+            baseline.get(i).copied().unwrap_or(0.0)
+        };
+        row.push(value as f32);
+        if !use_it.allowed {
+            record.policy.push(use_it);
+        }
+    }
+    record.snapshot = FeatureSnapshot::of(features, names, &row, &masked, now);
+    lap("inputs", &mut clock);
+
+    let score = match model.predict(std::slice::from_ref(&row)) {
+        Ok(p) if p.len() == 1 && p[0].is_finite() => f64::from(p[0]),
+        _ => {
+            record.model = Some(model.info());
+            rules_only(&mut record);
+            return record;
+        }
+    };
+    record.model = Some(model.info());
+    record.score = Some(score);
+    lap("inference", &mut clock);
+
+    record.signals = explain(model, &row, &masked);
+    lap("explanation", &mut clock);
+
+    // Policy after inference: the first eligible action above its threshold.
+    for action in &placement.actions {
+        let show = policy.show(request.purpose, &action.id, severity, cart_items);
+        let eligible = show.allowed;
+        record.policy.push(show);
+        if eligible && score >= action.min_score {
+            record.action.clone_from(&action.id);
+            record.reasons = vec![reason(action, &record.signals)];
+            break;
+        }
+    }
+    lap("choice", &mut clock);
+    record.latency_us = latency;
+    record
+}
+
+fn number(features: &ProfileFeatures, name: &str) -> f64 {
+    features
+        .features
+        .get(name)
+        .and_then(|f| f.value.as_f64())
+        .unwrap_or(0.0)
+}
+
+/// Without a model, or when it fails: the first eligible action with no
+/// score threshold, recorded as the `model_error` fallback.
+fn choose_by_rules(
+    record: &mut DecisionRecord,
+    placement: &Placement,
+    policy: &PolicyMemo<'_>,
+    purpose: Purpose,
+    severity: i64,
+    cart_items: i64,
+) {
+    record.fallback = Some(Fallback::ModelError);
+    record.action.clone_from(&placement.default);
+    for action in placement.actions.iter().filter(|a| a.min_score <= 0.0) {
+        let show = policy.show(purpose, &action.id, severity, cart_items);
+        let eligible = show.allowed;
+        record.policy.push(show);
+        if eligible {
+            record.action.clone_from(&action.id);
+            record.reasons = vec![action.reason.replace("{top_signal}", "activity")];
+            return;
+        }
+    }
+}
+
+/// A decision id: unique per profile, placement and instant, plus a nonce.
+#[must_use]
+pub fn decision_id(profile_id: &str, placement: &str, now: Timestamp, nonce: u64) -> String {
+    format!(
+        "dec_{}",
+        digest(
+            &[
+                profile_id,
+                placement,
+                &now.as_millis().to_string(),
+                &nonce.to_string()
+            ],
+            12
+        )
+    )
+}

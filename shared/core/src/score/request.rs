@@ -1,0 +1,64 @@
+//! What the score step is given: the decision request, what the function
+//! loaded for it, and the model as the step sees it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::ModelInfo;
+use crate::consent::Ledger;
+use crate::event::Purpose;
+use crate::features::ProfileFeatures;
+
+/// A request for a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRequest {
+    /// Any linked key (`user:…`, `anon:…`) or a profile id.
+    pub profile: String,
+    /// The purpose the decision serves.
+    pub purpose: Purpose,
+    /// Where it is shown.
+    pub placement: String,
+    /// The region the person's data belongs to.
+    pub region: String,
+    /// Purposes the caller's consent platform grants now.
+    pub consent: Vec<Purpose>,
+    /// Whether the person passed the age gate (default: yes).
+    #[serde(default = "yes")]
+    pub adult: bool,
+    /// Free-form context, recorded with the decision.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, String>,
+}
+
+const fn yes() -> bool {
+    true
+}
+
+/// A model as the score step sees it (implemented by `tailor-model`).
+pub trait Model: Send + Sync {
+    /// Name, version and engine.
+    fn info(&self) -> ModelInfo;
+    /// Input features, in order.
+    fn features(&self) -> &[String];
+    /// The reference values masked inputs take and explanations measure from.
+    fn baseline(&self) -> &[f64];
+    /// Logit-space weights per raw feature, for linear models (exact explanations).
+    fn linear_weights(&self) -> Option<&[f64]>;
+    /// One probability per row.
+    ///
+    /// # Errors
+    /// A description of the failure; the step falls back to rules only.
+    fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String>;
+}
+
+/// What the function loaded for the step; a failed load is its error.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The resolved profile id.
+    pub profile_id: String,
+    /// The profile's features, if any.
+    pub features: Result<Option<ProfileFeatures>, crate::errors::ScoreError>,
+    /// The profile's consent ledger.
+    pub ledger: Result<Ledger, crate::errors::ScoreError>,
+}
