@@ -59,6 +59,18 @@ impl Env<fn(&str) -> Option<String>> {
     }
 }
 
+impl Env<Box<dyn Fn(&str) -> Option<String>>> {
+    /// Variables from `pairs`, for tests and for configuration files.
+    #[must_use]
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        let map: std::collections::BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self(Box::new(move |name: &str| map.get(name).cloned()))
+    }
+}
+
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// A variable, if set and not blank.
     #[must_use]
@@ -244,16 +256,10 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Env(move |name: &str| map.get(name).cloned())
+    fn env(pairs: &[(&str, &str)]) -> Env<Box<dyn Fn(&str) -> Option<String>>> {
+        Env::of(pairs)
     }
 
     #[test]

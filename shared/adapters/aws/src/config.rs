@@ -82,16 +82,10 @@ pub fn stream<F: Fn(&str) -> Option<String>>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Env(move |name: &str| map.get(name).cloned())
+    fn env(pairs: &[(&str, &str)]) -> Env<Box<dyn Fn(&str) -> Option<String>>> {
+        Env::of(pairs)
     }
 
     #[test]

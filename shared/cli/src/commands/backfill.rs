@@ -2,22 +2,13 @@
 //! them with the online state ([`tailor_local::offline::backfill`]).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tailor_local::offline::backfill;
 use tailor_runtime::ClockMode;
 
 /// `tailor backfill`'s arguments.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    /// The offline log (written by `run` beside its state).
-    #[arg(long, default_value = ".tailor/enriched.jsonl")]
-    log: PathBuf,
-    /// The state to compare with.
-    #[arg(long, default_value = ".tailor/state.redb")]
-    state: PathBuf,
-}
+pub type Args = super::LogAndState;
 
 /// Compares; exits 1 when any profile differs.
 ///

@@ -15,6 +15,17 @@ use tailor_core::token::TokenKey;
 use tailor_local::{LocalPlatform, STREAM};
 use tailor_runtime::{ClockMode, Env, Function, Settings};
 
+/// The offline log and the state a command reads.
+#[derive(clap::Args, Debug)]
+pub struct LogAndState {
+    /// The offline log (written by `run` beside its state).
+    #[arg(long, default_value = ".tailor/enriched.jsonl")]
+    pub log: PathBuf,
+    /// Where state (and the decision log) is kept.
+    #[arg(long, default_value = ".tailor/state.redb")]
+    pub state: PathBuf,
+}
+
 /// The shipped default model, for a checkout of the repository.
 #[must_use]
 pub fn default_model_dir() -> PathBuf {

@@ -12,16 +12,8 @@ use tailor_local::offline::outcomes::{self, ActionStats};
 use tailor_local::offline::{backfill, export};
 use tailor_runtime::ClockMode;
 
-/// `tailor outcomes`' and `tailor export-decisions`' arguments.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    /// The offline log the outcomes are read from (written by `run` beside its state).
-    #[arg(long, default_value = ".tailor/enriched.jsonl")]
-    log: PathBuf,
-    /// Where state (and the decision log) is kept.
-    #[arg(long, default_value = ".tailor/state.redb")]
-    state: PathBuf,
-}
+/// `tailor outcomes`' arguments.
+pub type Args = super::LogAndState;
 
 /// `tailor export-decisions`' arguments.
 #[derive(clap::Args, Debug)]

@@ -178,56 +178,55 @@ pub async fn handle<B: Backend>(
         return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
     }
     let path = request.uri().path().to_owned();
-    let method = request.method().clone();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (segments.as_slice(), routes) {
-        (["healthz"], _) => only(&method, &Method::GET)
-            .unwrap_or_else(|| reply(StatusCode::OK, &json!({"status": "ok"}))),
-        (["v1", "events"], Routes { events: true, .. }) => match only(&method, &Method::POST) {
-            Some(refused) => refused,
-            None => events(backend, &request).await,
-        },
-        (["v1", "consent"], Routes { consent: true, .. }) => match only(&method, &Method::POST) {
-            Some(refused) => refused,
-            None => consent(backend, request.body()).await,
-        },
-        (["v1", "profiles", id], Routes { profiles: true, .. }) => {
-            match only(&method, &Method::GET) {
-                Some(refused) => refused,
-                None => profile(backend, id).await,
-            }
-        }
-        (
-            ["v1", "decide"],
-            Routes {
-                decisions: true, ..
-            },
-        ) => match only(&method, &Method::POST) {
-            Some(refused) => refused,
-            None => decide(backend, request.body()).await,
-        },
-        (
-            ["v1", "decisions", id],
-            Routes {
-                decisions: true, ..
-            },
-        ) => match only(&method, &Method::GET) {
-            Some(refused) => refused,
-            None => decision(backend, id).await,
-        },
-        _ => error(StatusCode::NOT_FOUND, "no such route"),
-    }
-}
-
-/// `None` when `method` is the one a route takes, else the 405 answer.
-fn only(method: &Method, allowed: &Method) -> Option<http::Response<Vec<u8>>> {
-    (method != allowed).then(|| {
+    let Some((route, allowed)) = Route::of(&segments, routes) else {
+        return error(StatusCode::NOT_FOUND, "no such route");
+    };
+    if request.method() != allowed {
         let mut r = error(StatusCode::METHOD_NOT_ALLOWED, &format!("use {allowed}"));
         if let Ok(v) = http::HeaderValue::from_str(allowed.as_str()) {
             r.headers_mut().insert(http::header::ALLOW, v);
         }
-        r
-    })
+        return r;
+    }
+    match route {
+        Route::Health => reply(StatusCode::OK, &json!({"status": "ok"})),
+        Route::Events => events(backend, &request).await,
+        Route::Consent => consent(backend, request.body()).await,
+        Route::Profile(id) => profile(backend, &id).await,
+        Route::Decide => decide(backend, request.body()).await,
+        Route::Decision(id) => decision(backend, &id).await,
+    }
+}
+
+/// A route the platform serves, with what its path names.
+enum Route {
+    Health,
+    Events,
+    Consent,
+    Profile(String),
+    Decide,
+    Decision(String),
+}
+
+impl Route {
+    /// The route at `segments` and the method it takes, if `routes` serves it.
+    fn of(segments: &[&str], routes: Routes) -> Option<(Self, Method)> {
+        let route = match segments {
+            ["healthz"] => (Self::Health, Method::GET),
+            ["v1", "events"] if routes.events => (Self::Events, Method::POST),
+            ["v1", "consent"] if routes.consent => (Self::Consent, Method::POST),
+            ["v1", "profiles", id] if routes.profiles => {
+                (Self::Profile((*id).to_owned()), Method::GET)
+            }
+            ["v1", "decide"] if routes.decisions => (Self::Decide, Method::POST),
+            ["v1", "decisions", id] if routes.decisions => {
+                (Self::Decision((*id).to_owned()), Method::GET)
+            }
+            _ => return None,
+        };
+        Some(route)
+    }
 }
 
 fn records_of(bodies: Vec<Vec<u8>>, now: Timestamp) -> Vec<Record> {
