@@ -59,7 +59,10 @@ impl Env<fn(&str) -> Option<String>> {
     }
 }
 
-impl Env<Box<dyn Fn(&str) -> Option<String>>> {
+/// A lookup owned by an [`Env`] built from pairs.
+pub type Lookup = Box<dyn Fn(&str) -> Option<String>>;
+
+impl Env<Lookup> {
     /// Variables from `pairs`, for tests and for configuration files.
     #[must_use]
     pub fn of(pairs: &[(&str, &str)]) -> Self {
@@ -258,7 +261,7 @@ impl Settings {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<Box<dyn Fn(&str) -> Option<String>>> {
+    fn env(pairs: &[(&str, &str)]) -> Env<Lookup> {
         Env::of(pairs)
     }
 

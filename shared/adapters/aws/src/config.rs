@@ -84,7 +84,7 @@ pub fn stream<F: Fn(&str) -> Option<String>>(
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<Box<dyn Fn(&str) -> Option<String>>> {
+    fn env(pairs: &[(&str, &str)]) -> Env<tailor_runtime::config::Lookup> {
         Env::of(pairs)
     }
 
