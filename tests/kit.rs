@@ -200,3 +200,43 @@ pub fn differences(
     out.dedup();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn chosen_calls_fail_or_stall_and_the_rest_pass_through() {
+        let store = Intercept::new(tailor_local::LocalStore::in_memory().expect("store"));
+        let far = Timestamp::from_millis(i64::MAX);
+        store.on(Call::Put, Table::Dedup, &[2], Fault::Fail);
+        store.on(
+            Call::Get,
+            Table::Dedup,
+            &[1],
+            Fault::Stall(Duration::from_millis(30)),
+        );
+        let put =
+            |k: &'static str| store.put(Table::Dedup, k, b"1".to_vec(), far, Precondition::None);
+        assert!(put("a").await.is_ok());
+        assert!(matches!(put("b").await, Err(StoreError::Unavailable(_))));
+        assert!(put("c").await.is_ok(), "only the second put fails");
+        assert!(
+            store
+                .put(Table::Audit, "b", b"1".to_vec(), far, Precondition::None)
+                .await
+                .is_ok(),
+            "other tables pass through"
+        );
+        let started = std::time::Instant::now();
+        assert!(store.get(Table::Dedup, "a").await.expect("get").is_some());
+        assert!(
+            started.elapsed() >= Duration::from_millis(30),
+            "the first get stalls"
+        );
+        store.clear();
+        store.on(Call::Delete, Table::Dedup, &[1], Fault::Fail);
+        assert!(store.delete(Table::Dedup, "a").await.is_err());
+        assert!(store.delete(Table::Dedup, "a").await.is_ok());
+    }
+}

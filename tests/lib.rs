@@ -193,7 +193,34 @@ pub struct ServerHandle {
     _runtime: tokio::runtime::Runtime,
 }
 
-/// Starts `tailor serve`'s router on a fresh state file in `dir`.
+/// The API key [`spawn_server`]'s server grants every scope.
+pub const API_KEY: &str = "blackbox-api-key-all";
+
+/// Keys of [`spawn_server`]'s server: one per scope, named by the scope
+/// (the key is `key-<scope>`), and [`API_KEY`] with every scope.
+#[must_use]
+pub fn api_keys() -> Vec<tailor_runtime::http::ApiKey> {
+    use tailor_runtime::http::access::digest_hex;
+    use tailor_runtime::http::{ApiKey, Scope};
+    let mut keys = vec![
+        ApiKey::new(
+            "all",
+            &digest_hex(API_KEY),
+            Scope::ALL.into_iter().collect(),
+        )
+        .expect("digest"),
+    ];
+    for scope in Scope::ALL {
+        let secret = format!("key-{}", scope.as_str());
+        keys.push(
+            ApiKey::new(scope.as_str(), &digest_hex(&secret), [scope].into()).expect("digest"),
+        );
+    }
+    keys
+}
+
+/// Starts `tailor serve`'s router on a fresh state file in `dir`, for
+/// callers with [`api_keys`] and browsers on `https://shop.example`.
 #[must_use]
 pub fn spawn_server(dir: &std::path::Path) -> ServerHandle {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -211,10 +238,15 @@ pub fn spawn_server(dir: &std::path::Path) -> ServerHandle {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let api = tailor_runtime::http::Api {
+        routes: tailor_runtime::http::Routes::ALL,
+        access: tailor_runtime::http::Access::keys(api_keys())
+            .with_origins(["https://shop.example".to_owned()]),
+    };
     runtime.spawn(tailor_runtime::http::serve(
         listener,
         std::sync::Arc::new(pipeline),
-        tailor_runtime::http::Routes::ALL,
+        api,
         std::future::pending(),
     ));
     ServerHandle {
@@ -224,7 +256,8 @@ pub fn spawn_server(dir: &std::path::Path) -> ServerHandle {
 }
 
 impl ServerHandle {
-    /// One HTTP/1.1 request; returns the status and the JSON body (or `Null`).
+    /// One HTTP/1.1 request with [`API_KEY`]; returns the status and the
+    /// JSON body (or `Null`).
     #[must_use]
     pub fn request(
         &self,
@@ -233,9 +266,32 @@ impl ServerHandle {
         content_type: &str,
         body: &[u8],
     ) -> (u16, Value) {
+        let auth = format!("Bearer {API_KEY}");
+        self.request_with(
+            method,
+            path,
+            &[("Content-Type", content_type), ("Authorization", &auth)],
+            body,
+        )
+    }
+
+    /// One HTTP/1.1 request with exactly `headers`; returns the status and
+    /// the JSON body (or `Null`).
+    #[must_use]
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Value) {
         let mut stream = TcpStream::connect(self.addr).expect("connect");
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
             self.addr,
             body.len()
         );

@@ -8,6 +8,7 @@
     reason = "helpers in test binaries fail loudly"
 )]
 
+mod access;
 mod conformance;
 mod consent;
 mod enrich;

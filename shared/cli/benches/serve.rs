@@ -19,7 +19,7 @@ use tailor_core::batch::Record;
 use tailor_core::token::TokenKey;
 use tailor_gen::{GenOptions, generate};
 use tailor_local::LocalPlatform;
-use tailor_runtime::http::Routes;
+use tailor_runtime::http::{Access, Api, Routes};
 use tailor_runtime::{ClockMode, Function, RunReport, Settings};
 
 const RATE: u64 = 1_000;
@@ -41,7 +41,7 @@ fn client(addr: std::net::SocketAddr, users: &[String], start: Instant, offset: 
         }
         let user = &users[(i as usize + offset as usize) % users.len()];
         let body = format!(
-            r#"{{"profile":"{user}","purpose":"marketing","placement":"offer","region":"eu","consent":["analytics","marketing"]}}"#
+            r#"{{"profile":"{user}","purpose":"marketing","placement":"offer","region":"eu","consent":["analytics","marketing"],"adult":true}}"#
         );
         let request = format!(
             "POST /v1/decide HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -132,7 +132,11 @@ fn main() {
     runtime.spawn(tailor_runtime::http::serve(
         listener,
         std::sync::Arc::new(pipeline),
-        Routes::ALL,
+        // A benchmark on loopback: no keys.
+        Api {
+            routes: Routes::ALL,
+            access: Access::open(),
+        },
         std::future::pending(),
     ));
     let start = Instant::now() + Duration::from_millis(200);

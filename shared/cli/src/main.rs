@@ -10,7 +10,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tailor_cli::commands::{backfill, decide, generate, outcomes, run, serve, training, validate};
+use tailor_cli::commands::{
+    backfill, decide, generate, keys, outcomes, run, serve, training, validate,
+};
 use tailor_runtime::logs::{LogFormat, LogTarget};
 
 #[derive(Parser)]
@@ -42,8 +44,11 @@ enum Command {
     Validate(validate::Args),
     /// Run ingest → enrich → features / consent over an event file and print a summary.
     Run(run::Args),
-    /// Serve the pipeline over HTTP.
+    /// Serve the pipeline over HTTP, to callers with an API key.
     Serve(serve::Args),
+    /// Manage the API keys `tailor serve` accepts.
+    #[command(subcommand)]
+    Keys(keys::Args),
     /// Make a decision for a profile and print its record as JSON.
     Decide(decide::Args),
     /// Conversion by placement, action and segment: logged decisions joined
@@ -68,6 +73,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Run(args) => run::run(&args).await,
         Command::Serve(args) => serve::run(&args).await,
+        Command::Keys(args) => keys::run(&args),
         Command::Decide(args) => decide::run(&args).await,
         Command::Outcomes(args) => outcomes::run(&args),
         Command::Explain(args) => decide::explain_command(&args).await,

@@ -32,6 +32,7 @@ fn every_subcommand_has_help() {
         "export-training",
         "export-decisions",
         "outcomes",
+        "keys",
     ] {
         let out = tailor(dir.path(), &[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");
@@ -277,5 +278,63 @@ fn run_shows_decisions_that_explain_and_decide_can_read_back() {
             .any(|l| l.starts_with(&format!("{decision_id},"))),
         has_inputs,
         "a decision is a training row exactly when it reached the model's inputs"
+    );
+}
+
+#[test]
+fn a_new_key_is_printed_once_and_kept_only_as_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tailor(
+        dir.path(),
+        &[
+            "keys",
+            "new",
+            "--name",
+            "shop",
+            "--scopes",
+            "events:write,decide",
+            "--file",
+            "keys",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("tk_") && key.len() == 51, "{key}");
+    let kept = std::fs::read_to_string(dir.path().join("keys")).unwrap();
+    assert!(!kept.contains(&key), "the key itself is not stored");
+    let fields: Vec<&str> = kept.split_whitespace().collect();
+    assert_eq!(fields[0], "shop");
+    assert_eq!(fields[1].len(), 64);
+    assert_eq!(fields[2], "decide,events:write");
+    let bad = tailor(
+        dir.path(),
+        &[
+            "keys", "new", "--name", "x", "--scopes", "admin", "--file", "keys",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope \"admin\""));
+}
+
+#[test]
+fn serve_refuses_to_start_without_keys_or_open_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tailor(
+        dir.path(),
+        &["serve", "--addr", "127.0.0.1:0", "--api-keys", "missing"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("reading API keys from missing"), "{err}");
+    let out = tailor(dir.path(), &["serve", "--addr", "0.0.0.0:0", "--no-auth"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--no-auth is only allowed on a loopback address"),
+        "{err}"
     );
 }

@@ -280,6 +280,18 @@ fn minors_get_no_personalization() {
 }
 
 #[test]
+fn a_request_that_does_not_say_the_person_is_an_adult_is_not_personalized() {
+    let req: DecisionRequest = serde_json::from_value(serde_json::json!({
+        "profile": "user:u-1", "purpose": "personalization", "placement": "onboarding",
+        "region": "eu", "consent": ["personalization"]
+    }))
+    .unwrap();
+    assert!(!req.adult, "unknown age is not adult");
+    let r = run(&req, &loaded([1.0, 0.0, 2.0, 90.0]), None);
+    assert_eq!(r.fallback, Some(Fallback::NotPermitted));
+}
+
+#[test]
 fn every_failure_has_its_fallback() {
     let req = request(Purpose::Personalization, "onboarding");
     let model = Linear::new();

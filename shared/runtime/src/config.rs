@@ -14,7 +14,8 @@
 //! | `TAILOR_LOG` | all (optional) | log filter (see [`crate::logs`]) |
 //!
 //! Each platform adds its own (table prefixes, stream or topic names),
-//! read through the same [`Env`].
+//! read through the same [`Env`]. [`Env::configured`] also reads a file of
+//! `NAME=value` lines named by `TAILOR_CONFIG_FILE`, under the environment.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,6 +72,55 @@ impl Env<Lookup> {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Self(Box::new(move |name: &str| map.get(name).cloned()))
+    }
+
+    /// The process environment over the file `TAILOR_CONFIG_FILE` names,
+    /// if it names one: `NAME=value` lines (blank lines and `#` comments
+    /// ignored); a variable set in both takes the environment's value.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a line is not `NAME=value`.
+    pub fn configured() -> Result<Self, ConfigError> {
+        let Some(path) = std::env::var("TAILOR_CONFIG_FILE")
+            .ok()
+            .filter(|p| !p.trim().is_empty())
+        else {
+            return Ok(Self(Box::new(|name: &str| std::env::var(name).ok())));
+        };
+        let invalid = |reason: String| ConfigError::Invalid {
+            name: "TAILOR_CONFIG_FILE",
+            reason,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| invalid(format!("{path}: {e}")))?;
+        let file = Self::parse(&text).map_err(invalid)?;
+        Ok(Self(Box::new(move |name: &str| {
+            std::env::var(name).ok().or_else(|| (file.0)(name))
+        })))
+    }
+
+    /// Variables from `NAME=value` lines (blank lines and `#` comments ignored).
+    ///
+    /// # Errors
+    /// The first line that is not `NAME=value`, by number.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut pairs = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.split_once('=') {
+                Some((name, value)) if !name.trim().is_empty() => {
+                    pairs.push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+                _ => return Err(format!("line {}: expected NAME=value", i + 1)),
+            }
+        }
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Ok(Self::of(&pairs))
     }
 }
 
@@ -321,6 +371,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("expected wall, arrival"), "{err}");
+    }
+
+    #[test]
+    fn a_configuration_file_reads_like_the_environment() {
+        let env =
+            Env::parse("# score\nTAILOR_ENGINE = tract\n\nTAILOR_STORE_BUDGET_MS=20\n").unwrap();
+        let s = Settings::from_env(&env, &[Function::Score], PathBuf::new()).unwrap();
+        assert_eq!(s.model.engine, EngineChoice::Tract);
+        assert_eq!(s.store_budget, Duration::from_millis(20));
+        assert_eq!(
+            Env::parse("TAILOR_ENGINE\n").err().as_deref(),
+            Some("line 1: expected NAME=value")
+        );
     }
 
     #[test]

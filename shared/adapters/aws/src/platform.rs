@@ -56,7 +56,7 @@ impl Platform {
     /// # Errors
     /// [`StartupError`] naming what is missing.
     pub async fn init(function: Function) -> Result<Self, StartupError> {
-        Self::init_with(&Env::process(), function).await
+        Self::init_with(&Env::configured()?, function).await
     }
 
     /// As [`Platform::init`], reading variables through `env`.

@@ -9,7 +9,7 @@ use aws_lambda_events::event::lambda_function_urls::{
 use base64::Engine;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::json;
-use tailor_runtime::http::{Backend, Routes, handle, reply};
+use tailor_runtime::http::{Access, Api, Backend, Routes, handle, reply};
 
 use crate::platform::Platform;
 
@@ -63,13 +63,18 @@ pub fn response(response: http::Response<Vec<u8>>) -> LambdaFunctionUrlResponse 
     out
 }
 
-/// Answers one Function URL event.
+/// Answers one Function URL event. The Function URL's IAM auth has
+/// authenticated the caller before the event reaches the function.
 pub async fn route<B: Backend>(
     backend: &B,
     event: &LambdaFunctionUrlRequest,
 ) -> LambdaFunctionUrlResponse {
+    let api = Api {
+        routes: Routes::SCORE,
+        access: Access::platform(),
+    };
     match request(event) {
-        Ok(r) => response(handle(backend, Routes::SCORE, r).await),
+        Ok(r) => response(handle(backend, &api, r).await),
         Err(e) => response(reply(
             http::StatusCode::UNPROCESSABLE_ENTITY,
             &json!({"error": e}),

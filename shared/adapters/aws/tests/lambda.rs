@@ -231,6 +231,7 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
             "placement": "offer",
             "region": "eu",
             "consent": ["analytics", "marketing", "personalization"],
+            "adult": true,
         });
         let decided = score
             .runtime

@@ -3,6 +3,7 @@
 pub mod backfill;
 pub mod decide;
 pub mod generate;
+pub mod keys;
 pub mod outcomes;
 pub mod run;
 pub mod serve;
@@ -44,7 +45,7 @@ pub fn settings(
     engine: decide::EngineArg,
 ) -> anyhow::Result<Settings> {
     let mut settings =
-        Settings::from_env(&Env::process(), &[Function::Score], default_model_dir())?;
+        Settings::from_env(&Env::configured()?, &[Function::Score], default_model_dir())?;
     settings.token_key = Some(key);
     settings.clock = clock;
     settings.model.engine = engine.into();

@@ -23,16 +23,13 @@ pub struct DecisionRequest {
     pub region: String,
     /// Purposes the caller's consent platform grants now.
     pub consent: Vec<Purpose>,
-    /// Whether the person passed the age gate (default: yes).
-    #[serde(default = "yes")]
+    /// Whether the person passed the age gate. Unknown (absent) is not
+    /// permitted: a request must say so.
+    #[serde(default)]
     pub adult: bool,
     /// Free-form context, recorded with the decision.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub context: BTreeMap<String, String>,
-}
-
-const fn yes() -> bool {
-    true
 }
 
 /// A model as the score step sees it (implemented by `tailor-model`).

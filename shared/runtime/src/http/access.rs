@@ -138,7 +138,10 @@ impl ApiKey {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let error = |reason: String| KeyConfigError { line: i + 1, reason };
+            let error = |reason: String| KeyConfigError {
+                line: i + 1,
+                reason,
+            };
             let fields: Vec<&str> = line.split_whitespace().collect();
             let [name, digest, scopes] = fields.as_slice() else {
                 return Err(error("expected `name sha256-hex scope,scope,…`".into()));
@@ -329,7 +332,10 @@ mod tests {
         let err = ApiKey::parse_all("a b").unwrap_err();
         assert_eq!(err.line, 1);
         let err = ApiKey::parse_all(&format!("\nk {} decide,admin", digest_hex("x"))).unwrap_err();
-        assert_eq!((err.line, err.reason.as_str()), (2, "unknown scope \"admin\""));
+        assert_eq!(
+            (err.line, err.reason.as_str()),
+            (2, "unknown scope \"admin\"")
+        );
         let err = ApiKey::parse_all("k abc decide").unwrap_err();
         assert!(err.reason.contains("64 hex digits"), "{err}");
     }

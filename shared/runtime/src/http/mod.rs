@@ -9,6 +9,10 @@
 //! | `GET /v1/decisions/{id}` | a logged decision |
 //! | `GET /healthz` | liveness |
 //!
+//! Every route is authenticated ([`access`]): a bearer key with the
+//! route's scope, or the platform's own IAM in front; browsers on other
+//! origins are refused, and bodies must be JSON or JSON Lines.
+//!
 //! A platform serves the routes it offers ([`Routes`]) by turning its
 //! request into an [`http::Request`], calling [`handle`], and turning the
 //! [`http::Response`] back: `tailor serve` and Cloud Run through axum
@@ -16,9 +20,12 @@
 //! converting their own types. [`status_for`] is the one place a batch's
 //! dispositions become an HTTP status.
 
+pub mod access;
 #[cfg(not(target_arch = "wasm32"))]
 mod serve;
 mod views;
+
+pub use access::{Access, ApiKey, Scope};
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use serve::{router, serve};
@@ -168,15 +175,63 @@ pub fn outcome_body(outcome: &BatchOutcome) -> Value {
     json!({ "records": outcome.dispositions.iter().map(|(id, d)| json!({"id": id, "outcome": d})).collect::<Vec<_>>() })
 }
 
-/// Answers one request.
+/// What a platform's API serves, and to whom.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// The routes served.
+    pub routes: Routes,
+    /// Who may call them.
+    pub access: Access,
+}
+
+fn refused(refusal: access::Refusal) -> http::Response<Vec<u8>> {
+    match refusal {
+        access::Refusal::Unauthenticated => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "an API key is needed (Authorization: Bearer …)",
+            );
+            r.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
+            r
+        }
+        access::Refusal::Forbidden => error(StatusCode::FORBIDDEN, "not allowed"),
+    }
+}
+
+/// Whether a POST body's declared type is one the route reads: JSON, or
+/// JSON Lines where a route takes several records.
+fn readable(request: &http::Request<Vec<u8>>, lines: bool) -> bool {
+    let Some(kind) = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+    else {
+        return false;
+    };
+    kind == "application/json"
+        || (lines && matches!(kind.as_str(), "application/x-ndjson" | "application/jsonl"))
+}
+
+/// Answers one request: the caller checked first (so an unauthenticated
+/// caller learns nothing about the routes), then the route, its method,
+/// the key's scope and the body's type.
 pub async fn handle<B: Backend>(
     backend: &B,
-    routes: Routes,
+    api: &Api,
     request: http::Request<Vec<u8>>,
 ) -> http::Response<Vec<u8>> {
+    if let Err(refusal) = api.access.check(request.headers(), None) {
+        return refused(refusal);
+    }
     if request.body().len() > MAX_BODY {
         return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
     }
+    let routes = api.routes;
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let Some((route, allowed)) = Route::of(&segments, routes) else {
@@ -188,6 +243,15 @@ pub async fn handle<B: Backend>(
             r.headers_mut().insert(http::header::ALLOW, v);
         }
         return r;
+    }
+    if let Err(refusal) = api.access.check(request.headers(), route.scope()) {
+        return refused(refusal);
+    }
+    if request.method() == Method::POST && !readable(&request, matches!(route, Route::Events)) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/json (or application/x-ndjson for several events)",
+        );
     }
     match route {
         Route::Health => reply(StatusCode::OK, &json!({"status": "ok"})),
@@ -210,6 +274,18 @@ enum Route {
 }
 
 impl Route {
+    /// The scope a key needs for the route (`None`: any key).
+    const fn scope(&self) -> Option<Scope> {
+        match self {
+            Self::Health => None,
+            Self::Events => Some(Scope::EventsWrite),
+            Self::Consent => Some(Scope::ConsentWrite),
+            Self::Profile(_) => Some(Scope::ProfilesRead),
+            Self::Decide => Some(Scope::Decide),
+            Self::Decision(_) => Some(Scope::DecisionsRead),
+        }
+    }
+
     /// The route at `segments` and the method it takes, if `routes` serves it.
     fn of(segments: &[&str], routes: Routes) -> Option<(Self, Method)> {
         let route = match segments {

@@ -9,11 +9,11 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::json;
 
-use super::{Backend, MAX_BODY, Routes, handle, reply};
+use super::{Api, Backend, MAX_BODY, handle, reply};
 
 struct App<B> {
     backend: Arc<B>,
-    routes: Routes,
+    api: Api,
 }
 
 async fn answer<B: Backend>(State(app): State<Arc<App<B>>>, request: Request) -> Response {
@@ -22,7 +22,7 @@ async fn answer<B: Backend>(State(app): State<Arc<App<B>>>, request: Request) ->
     let response = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => {
             let request = http::Request::from_parts(parts, bytes.to_vec());
-            handle(app.backend.as_ref(), app.routes, request).await
+            handle(app.backend.as_ref(), &app.api, request).await
         }
         Err(_) => reply(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -35,10 +35,10 @@ async fn answer<B: Backend>(State(app): State<Arc<App<B>>>, request: Request) ->
 
 /// A router that answers every request through [`handle`], reading at
 /// most [`MAX_BODY`] bytes of a body.
-pub fn router<B: Backend + 'static>(backend: Arc<B>, routes: Routes) -> Router {
+pub fn router<B: Backend + 'static>(backend: Arc<B>, api: Api) -> Router {
     Router::new()
         .fallback(answer::<B>)
-        .with_state(Arc::new(App { backend, routes }))
+        .with_state(Arc::new(App { backend, api }))
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
@@ -48,10 +48,10 @@ pub fn router<B: Backend + 'static>(backend: Arc<B>, routes: Routes) -> Router {
 pub async fn serve<B: Backend + 'static>(
     listener: tokio::net::TcpListener,
     backend: Arc<B>,
-    routes: Routes,
+    api: Api,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(backend, routes))
+    axum::serve(listener, router(backend, api))
         .with_graceful_shutdown(shutdown)
         .await
 }
