@@ -128,3 +128,45 @@ fn every_stored_item_expires() {
         }
     }
 }
+
+#[test]
+fn a_reused_event_id_for_another_request_is_dead_lettered_as_a_conflict() {
+    let mut p = spawn_pipeline();
+    let first = change(
+        "evt-reused-0001",
+        "2026-11-20T12:00:00Z",
+        "erase",
+        &["personalization"],
+    );
+    assert_eq!(
+        p.send(std::slice::from_ref(&first)).dispositions[0].1,
+        tailor_core::disposition::Disposition::ACCEPTED
+    );
+    // The same id from another tool of the same kind, for another person:
+    // ingest's ledger knows the id and tells the two apart.
+    let mut other = first.clone();
+    other["source"]["name"] = json!("other-tool");
+    other["subject"] = json!({"user_id": "u-someone-else"});
+    p.send(&[other.clone()]);
+    // The same id from another kind of producer passes ingest's ledger
+    // (ids are scoped by producer kind); consent tells the two apart.
+    other["source"]["kind"] = json!("support");
+    p.send(&[other]);
+    let reused: Vec<String> = p
+        .table(Table::DeadLetters)
+        .into_iter()
+        .filter(|(_, l)| l["reason"] == "event_id_reused")
+        .map(|(_, l)| l["function"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        reused,
+        vec!["consent".to_owned(), "ingest".to_owned()],
+        "one conflict each"
+    );
+    // The first request again is a plain repeat.
+    let again = p.send(&[first]);
+    assert_eq!(
+        again.dispositions[0].1,
+        tailor_core::disposition::Disposition::DUPLICATE
+    );
+}

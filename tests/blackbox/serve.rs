@@ -96,3 +96,38 @@ fn rejects_bad_input_with_clear_statuses() {
     );
     assert_eq!(server.get("/v1/profiles/user:nobody").0, 404);
 }
+
+#[test]
+fn an_event_id_reused_by_another_persons_erasure_is_a_conflict_never_their_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server(dir.path());
+    let erase = |user: &str, source: &str| {
+        let mut e = event(
+            "evt-shared-id-0001",
+            "consent_change",
+            "2026-11-20T12:00:00Z",
+            json!({"user_id": user}),
+            json!({"action": "erase", "purposes": ["analytics", "personalization", "marketing"], "source": "api", "policy_version": "v1"}),
+        );
+        e["consent"]["purposes"] = json!([]);
+        e["source"]["name"] = json!(source);
+        e
+    };
+    let (status, first) = server.post("/v1/consent", &erase("u-first", "crm"));
+    assert_eq!(status, 202, "{first}");
+    let first_profile = first["completion"]["profile_id"].clone();
+    assert!(first_profile.is_string(), "{first}");
+
+    // Another person, another source, the same event id.
+    let (_, second) = server.post("/v1/consent", &erase("u-second", "support-desk"));
+    assert!(
+        second["completion"].is_null(),
+        "never the first person's record: {second}"
+    );
+    assert!(!second.to_string().contains(first_profile.as_str().unwrap()));
+
+    // The first request again is a repeat, answered with its own record.
+    let (status, again) = server.post("/v1/consent", &erase("u-first", "crm"));
+    assert_eq!(status, 202);
+    assert_eq!(again["completion"]["profile_id"], first_profile);
+}

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
-use tailor_core::consent::{Completion, Ledger};
+use tailor_core::consent::{Completion, Ledger, request_digest};
 use tailor_core::disposition::Disposition;
 use tailor_core::erasure;
 use tailor_core::errors::ConsentError;
@@ -52,7 +52,7 @@ impl<S: Store> Consent<'_, S> {
             let done = match serde_json::from_slice::<Enriched>(&record.bytes) {
                 Err(e) => Err(ConsentError::BadMessage(e.to_string())),
                 Ok(e) if e.ledger_entry().is_none() => Err(ConsentError::NotAConsentChange),
-                Ok(enriched) => self.apply(&enriched).await.map_err(ConsentError::from),
+                Ok(enriched) => self.apply(&enriched).await,
             };
             let disposition = match done {
                 Ok(Some(_)) => Disposition::ACCEPTED,
@@ -72,18 +72,22 @@ impl<S: Store> Consent<'_, S> {
     ///
     /// # Errors
     /// The store's error.
-    pub async fn apply(&self, enriched: &Enriched) -> Result<Option<Completion>, StoreError> {
+    pub async fn apply(&self, enriched: &Enriched) -> Result<Option<Completion>, ConsentError> {
         let Some(entry) = enriched.ledger_entry() else {
             return Ok(None);
         };
         let completion_key = format!("consent/{}", entry.event_id);
-        if self
-            .store
-            .get(Table::Audit, &completion_key)
-            .await?
-            .is_some()
-        {
-            return Ok(None);
+        let request = request_digest(&enriched.ingested.event);
+        let done: Loaded<Option<Completion>> =
+            state::load(self.store, Table::Audit, &completion_key).await?;
+        if let Some(done) = done.value {
+            // The same request again is a repeat; another request under the
+            // same id is a conflict, never answered with this record.
+            return if done.request.is_empty() || done.request == request {
+                Ok(None)
+            } else {
+                Err(ConsentError::EventIdReused(entry.event_id))
+            };
         }
         let at = entry.at;
         let mut steps = BTreeMap::new();
@@ -155,6 +159,7 @@ impl<S: Store> Consent<'_, S> {
             action: entry.action,
             purposes: entry.purposes.clone(),
             steps: steps.clone(),
+            request,
             at,
         };
         let audit = AuditRecord {

@@ -11,11 +11,11 @@
 //! redelivers it, and downstream steps are idempotent per event id, so
 //! nothing is lost and nothing is applied twice.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::disposition::Disposition;
-use tailor_core::ingest::{IngestError, Ingested, Ingestor, dedup_key};
+use tailor_core::ingest::{IngestError, Ingested, Ingestor, LedgerMark, content_digest, dedup_key};
 use tailor_core::policy::Policy;
 use tailor_core::ports::{
     Message, Metered, Precondition, Publisher, Store, StoreError, Table, Topic,
@@ -57,22 +57,27 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
     /// message failed is retried, the rest are not held back by it.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
         let mut invocation = Invocation::begin(NAME, records);
-        let prepared: Vec<Result<(Ingested, String), IngestError>> = records
+        let prepared: Vec<Result<(Ingested, String, String), IngestError>> = records
             .iter()
             .map(|r| {
                 self.ingestor.prepare(&r.bytes, r.received_at).map(|i| {
                     let key = dedup_key(&i.event);
-                    (i, key)
+                    let digest = content_digest(&i.event);
+                    (i, key, digest)
                 })
             })
             .collect();
         let keys: Vec<String> = prepared
             .iter()
             .flatten()
-            .map(|(_, key)| key.clone())
+            .map(|(_, key, _)| key.clone())
             .collect();
+        // Per key: absent, or the mark of the event already accepted under it.
         let seen = match self.store.get_many(Table::Dedup, &keys).await {
-            Ok(items) => items.into_iter().map(|i| i.is_some()).collect::<Vec<_>>(),
+            Ok(items) => items
+                .into_iter()
+                .map(|i| i.map(|i| LedgerMark::read(&i.value).and_then(|m| m.digest)))
+                .collect::<Vec<_>>(),
             Err(e) => {
                 warn!(step = NAME, error = %e, "dedup ledger unavailable; valid records will be retried");
                 Vec::new()
@@ -83,9 +88,21 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         let mut dispositions: Vec<Option<Disposition>> = vec![None; records.len()];
         let mut new = Vec::new();
         let mut messages = Vec::new();
-        let mut in_batch = BTreeSet::new();
+        let mut in_batch: BTreeMap<String, String> = BTreeMap::new();
         let mut seen_iter = seen.into_iter();
         for (i, (record, prepared)) in records.iter().zip(prepared).enumerate() {
+            let prepared = prepared.and_then(|(ingested, key, digest)| {
+                let before = seen_iter.next().flatten();
+                let earlier = in_batch.get(&key).map(|d| Some(d.clone()));
+                match before.or(earlier) {
+                    // A mark without a digest predates digests: a repeat.
+                    Some(Some(d)) if d != digest => Err(IngestError::EventIdReused {
+                        event_id: ingested.event.event_id.clone(),
+                    }),
+                    Some(_) => Ok((ingested, key, digest, true)),
+                    None => Ok((ingested, key, digest, false)),
+                }
+            });
             match prepared {
                 Err(error) => {
                     if let IngestError::ConsentDenied { decision, .. }
@@ -95,19 +112,19 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
                     }
                     dispositions[i] = Some(self.reject(record, &error).await);
                 }
-                Ok((ingested, key)) => {
-                    let already = seen_iter.next().unwrap_or(false);
+                Ok((ingested, key, digest, already)) => {
                     if !ledger_ok {
                         dispositions[i] = Some(Disposition::Retry);
-                    } else if already || !in_batch.insert(key.clone()) {
+                    } else if already {
                         debug!(step = NAME, "duplicate delivery acknowledged");
                         dispositions[i] = Some(Disposition::DUPLICATE);
                     } else if let Ok(payload) = serde_json::to_vec(&ingested) {
+                        in_batch.insert(key.clone(), digest.clone());
                         messages.push(Message {
                             key: partition_key(&ingested),
                             payload,
                         });
-                        new.push((i, ingested, key));
+                        new.push((i, ingested, key, digest));
                     } else {
                         dispositions[i] = Some(Disposition::Retry);
                     }
@@ -117,13 +134,15 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
 
         let sizes: Vec<u64> = messages.iter().map(|m| m.payload.len() as u64).collect();
         let published = self.publisher.publish_all(Topic::Ingested, messages).await;
-        for (((i, ingested, key), result), bytes) in new.into_iter().zip(published).zip(sizes) {
+        for (((i, ingested, key, digest), result), bytes) in
+            new.into_iter().zip(published).zip(sizes)
+        {
             dispositions[i] = Some(match result {
                 Ok(()) => {
                     let report = invocation.report();
                     report.records_out += 1;
                     report.bytes_out += bytes;
-                    self.remember(&ingested, &key).await
+                    self.remember(&ingested, &key, digest).await
                 }
                 Err(e) => {
                     warn!(step = NAME, error = %e, "publish failed; record will be retried");
@@ -139,13 +158,17 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
     }
 
     /// Writes the ledger entry of an event whose message is out.
-    async fn remember(&self, ingested: &Ingested, key: &str) -> Disposition {
+    async fn remember(&self, ingested: &Ingested, key: &str, digest: String) -> Disposition {
+        let mark = LedgerMark {
+            received_at: ingested.received_at,
+            digest: Some(digest),
+        };
         let written = state::save(
             self.store,
             self.policy,
             Table::Dedup,
             key,
-            &ingested.received_at,
+            &mark,
             ingested.received_at,
             Precondition::Absent,
         )

@@ -181,8 +181,43 @@ pub struct Completion {
     pub purposes: Vec<Purpose>,
     /// Each propagation step and how many items it touched.
     pub steps: BTreeMap<String, u64>,
+    /// A digest of the request it carried out ([`request_digest`]), so an
+    /// event id reused for another request is told apart from a repeat.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub request: String,
     /// When the change happened.
     pub at: Timestamp,
+}
+
+/// A digest of what a consent change asks — its id, source, subject keys,
+/// time, action and purposes — from the event as the producer sent it (the
+/// same before and after ingest), so the HTTP API and the consent function
+/// agree on it.
+#[must_use]
+pub fn request_digest(event: &crate::event::Event) -> String {
+    let (action, purposes) = match &event.properties {
+        Properties::ConsentChange(c) => (
+            serde_json::to_string(&c.action).unwrap_or_default(),
+            serde_json::to_string(&c.purposes).unwrap_or_default(),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    let s = &event.subject;
+    let source = serde_json::to_string(&event.source).unwrap_or_default();
+    let at = event.occurred_at.to_string();
+    crate::token::digest(
+        &[
+            &event.event_id,
+            &source,
+            s.user_id.as_deref().unwrap_or(""),
+            s.anonymous_id.as_deref().unwrap_or(""),
+            s.account_id.as_deref().unwrap_or(""),
+            &at,
+            &action,
+            &purposes,
+        ],
+        16,
+    )
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub enum DeadLetterReason {
     CorruptState,
     /// Still failing after every retry the platform allows.
     RetriesExhausted,
+    /// Its event id was already used by a different request (another
+    /// person, source or change): a conflict, not a repeat.
+    EventIdReused,
 }
 
 impl DeadLetterReason {
@@ -53,6 +56,7 @@ impl DeadLetterReason {
             Self::BadMessage => "bad_message",
             Self::CorruptState => "corrupt_state",
             Self::RetriesExhausted => "retries_exhausted",
+            Self::EventIdReused => "event_id_reused",
         }
     }
 }

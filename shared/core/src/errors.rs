@@ -74,6 +74,9 @@ pub enum ConsentError {
     /// The message is an enriched event, but not a consent change.
     #[error("not a consent change")]
     NotAConsentChange,
+    /// Another request was already carried out under the same event id.
+    #[error("event id {0} was already used by a different consent change")]
+    EventIdReused(String),
     /// State could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -83,6 +86,9 @@ impl StepError for ConsentError {
     fn disposition(&self) -> Disposition {
         match self {
             Self::BadMessage(_) | Self::NotAConsentChange => BAD_MESSAGE,
+            Self::EventIdReused(_) => Disposition::DeadLettered {
+                reason: DeadLetterReason::EventIdReused,
+            },
             Self::Store(e) => e.disposition(),
         }
     }

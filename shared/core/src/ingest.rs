@@ -76,6 +76,13 @@ pub enum IngestError {
         /// original bytes: they may not be stored outside an approved destination.
         minimized: Box<Event>,
     },
+    /// The event id (within its producer kind) was already used by a
+    /// different event: a conflict, not a repeat.
+    #[error("event id {event_id} was already used by a different event")]
+    EventIdReused {
+        /// The id.
+        event_id: String,
+    },
 }
 
 impl From<Rejection> for IngestError {
@@ -96,6 +103,7 @@ impl IngestError {
             Self::Contract(_) => DeadLetterReason::Contract,
             Self::ConsentDenied { .. } => DeadLetterReason::ConsentDenied,
             Self::NoDestination { .. } => DeadLetterReason::NoDestination,
+            Self::EventIdReused { .. } => DeadLetterReason::EventIdReused,
         }
     }
 
@@ -113,6 +121,46 @@ impl IngestError {
 #[must_use]
 pub fn dedup_key(event: &Event) -> String {
     format!("{:?}/{}", event.source.kind, event.event_id).to_lowercase()
+}
+
+/// A digest of what an event says (its type, time, subject, properties and
+/// producer), kept in the de-duplication ledger: a repeat has the same
+/// digest; another event under the same id has a different one.
+#[must_use]
+pub fn content_digest(event: &Event) -> String {
+    let body = serde_json::to_string(&(
+        &event.event_type,
+        &event.occurred_at,
+        &event.subject,
+        &event.properties,
+        &event.source.name,
+    ))
+    .unwrap_or_default();
+    crate::token::digest(&[&event.event_id, &body], 16)
+}
+
+/// A de-duplication ledger entry: when the event was received, and its
+/// [`content_digest`] (absent in entries written before digests were kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerMark {
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// Its content digest.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+impl LedgerMark {
+    /// The mark in a stored ledger item; an older entry (a bare time) has no digest.
+    #[must_use]
+    pub fn read(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok().or_else(|| {
+            serde_json::from_slice(bytes).ok().map(|received_at| Self {
+                received_at,
+                digest: None,
+            })
+        })
+    }
 }
 
 /// The ingest step, configured once per process.

@@ -342,14 +342,15 @@ async fn consent<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>
             "expected one consent_change event",
         );
     }
-    let event_id = event
-        .as_ref()
-        .and_then(|v| v.get("event_id").and_then(Value::as_str).map(str::to_owned));
     let outcome = backend
         .accept(records_of(vec![body.to_vec()], backend.now()))
         .await;
-    let completion = match event_id {
-        Some(id) => views::completion(backend.functions().store(), &id)
+    // The completion of this very request (ingest has checked the contract).
+    let event = tailor_core::contract::Contract::global()
+        .ok()
+        .and_then(|c| c.parse(body, Limits::default()).ok());
+    let completion = match &event {
+        Some(event) => views::completion(backend.functions().store(), event)
             .await
             .ok()
             .flatten(),

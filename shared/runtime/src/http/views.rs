@@ -36,16 +36,26 @@ pub(super) async fn profile(
     })))
 }
 
-/// The completion record of a consent change, once it has been carried out.
+/// The completion record of the consent change `event`, once it has been
+/// carried out: only the record of this very request, never that of
+/// another request that reused its event id.
 ///
 /// # Errors
 /// The store's error.
 pub(super) async fn completion(
     store: &impl Store,
-    event_id: &str,
+    event: &tailor_core::event::Event,
 ) -> Result<Option<Value>, StoreError> {
-    Ok(store
-        .get(Table::Audit, &format!("consent/{event_id}"))
+    let Some(item) = store
+        .get(Table::Audit, &format!("consent/{}", event.event_id))
         .await?
-        .and_then(|i| serde_json::from_slice(&i.value).ok()))
+    else {
+        return Ok(None);
+    };
+    let Ok(done) = serde_json::from_slice::<tailor_core::consent::Completion>(&item.value) else {
+        return Ok(None);
+    };
+    let ours =
+        done.request.is_empty() || done.request == tailor_core::consent::request_digest(event);
+    Ok(ours.then(|| serde_json::to_value(&done).unwrap_or(Value::Null)))
 }
