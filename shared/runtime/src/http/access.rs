@@ -230,6 +230,15 @@ impl Access {
     /// # Errors
     /// The [`Refusal`].
     pub fn check(&self, headers: &http::HeaderMap, scope: Option<Scope>) -> Result<(), Refusal> {
+        self.authenticate(headers)?.allows(scope)
+    }
+
+    /// Who is calling: refuses a cross-site browser request and a missing
+    /// or unknown key. Each presented key is hashed once, here.
+    ///
+    /// # Errors
+    /// The [`Refusal`].
+    pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller<'_>, Refusal> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if header("sec-fetch-site") == Some("cross-site") {
             return Err(Refusal::Forbidden);
@@ -240,7 +249,7 @@ impl Access {
             return Err(Refusal::Forbidden);
         }
         let keys = match &self.mode {
-            Mode::Open | Mode::Platform => return Ok(()),
+            Mode::Open | Mode::Platform => return Ok(Caller(None)),
             Mode::Keys(keys) => keys,
         };
         let presented = header("authorization")
@@ -257,9 +266,25 @@ impl Access {
                 found = Some(key);
             }
         }
-        match (found, scope) {
-            (None, _) => Err(Refusal::Unauthenticated),
-            (Some(_), None) => Ok(()),
+        found
+            .map(|k| Caller(Some(k)))
+            .ok_or(Refusal::Unauthenticated)
+    }
+}
+
+/// An authenticated caller: the key it presented, or none where the
+/// platform authenticates (or a loopback server runs open).
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a>(Option<&'a ApiKey>);
+
+impl Caller<'_> {
+    /// Whether the caller may use `scope` (`None`: any caller may).
+    ///
+    /// # Errors
+    /// [`Refusal::Forbidden`] for a key without the scope.
+    pub fn allows(self, scope: Option<Scope>) -> Result<(), Refusal> {
+        match (self.0, scope) {
+            (None, _) | (Some(_), None) => Ok(()),
             (Some(key), Some(scope)) if key.scopes.contains(&scope) => Ok(()),
             (Some(_), Some(_)) => Err(Refusal::Forbidden),
         }

@@ -225,9 +225,10 @@ pub async fn handle<B: Backend>(
     api: &Api,
     request: http::Request<Vec<u8>>,
 ) -> http::Response<Vec<u8>> {
-    if let Err(refusal) = api.access.check(request.headers(), None) {
-        return refused(refusal);
-    }
+    let caller = match api.access.authenticate(request.headers()) {
+        Ok(caller) => caller,
+        Err(refusal) => return refused(refusal),
+    };
     if request.body().len() > MAX_BODY {
         return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
     }
@@ -244,7 +245,7 @@ pub async fn handle<B: Backend>(
         }
         return r;
     }
-    if let Err(refusal) = api.access.check(request.headers(), route.scope()) {
+    if let Err(refusal) = caller.allows(route.scope()) {
         return refused(refusal);
     }
     if request.method() == Method::POST && !readable(&request, matches!(route, Route::Events)) {
