@@ -282,7 +282,9 @@ pub fn resolve(ingested: &Ingested, view: &IdentityView, policy: &Policy) -> Res
         }
     }
 
-    if let (Some(user), Some(account)) = (&subject.user_id, &subject.account_id) {
+    // Like the link above, an account claim from before an erasure would
+    // re-create the erased user's node: the tombstone keeps it out.
+    if let (Some(user), Some(account), false) = (&subject.user_id, &subject.account_id, erased) {
         let mut node = view.user.clone().unwrap_or_default();
         let candidate = (at, event.event_id.clone(), account.clone());
         if node

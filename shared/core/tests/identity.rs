@@ -201,3 +201,28 @@ fn probabilistic_links_carry_confidence_evidence_expiry_and_purpose_when_policy_
     // A probable link never makes the key part of the user's profile.
     assert_eq!(r.profile_id, profile_of_anonymous("a-9"));
 }
+
+#[test]
+fn a_late_account_claim_from_before_an_erasure_recreates_nothing() {
+    let p = policy();
+    let mut e = view(
+        "evt-view-acct-late",
+        "2026-11-20T08:00:00Z",
+        None,
+        Some("u-1"),
+    );
+    e["subject"]["account_id"] = serde_json::json!("acct-1");
+    let erased = IdentityView {
+        erased_at: Some(tailor_core::Timestamp::parse("2026-11-20T09:00:00Z").unwrap()),
+        ..IdentityView::default()
+    };
+    let r = resolve(&ingest(p, &e), &erased, p);
+    assert!(
+        r.user_writes.is_empty() && r.account_writes.is_empty(),
+        "the erased user is not written back: {r:?}"
+    );
+    // The same claim from after the erasure is a new fact and is kept.
+    let later = resolve(&ingest(p, &e), &IdentityView::default(), p);
+    assert!(later.user_writes.contains_key(&user_key("u-1")));
+    assert!(later.account_writes.contains_key("acct:acct-1"));
+}
