@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::consent::{Completion, Ledger, request_digest};
+use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::erasure;
 use tailor_core::errors::ConsentError;
@@ -59,7 +60,7 @@ impl<S: Store> Consent<'_, S> {
                 Ok(None) => Disposition::DUPLICATE,
                 Err(e) => {
                     warn!(step = NAME, error = %e, "consent propagation failed");
-                    state::settle(self.store, self.policy, NAME, record, &e).await
+                    dead_letter::settle(self.store, self.policy, NAME, record, &e).await
                 }
             };
             invocation.record(record, disposition);
@@ -89,7 +90,15 @@ impl<S: Store> Consent<'_, S> {
                 Err(ConsentError::EventIdReused(entry.event_id))
             };
         }
-        let at = entry.at;
+        // An erasure is about the person, not a moment: it removes
+        // everything held when it is processed, and its tombstones live
+        // from then, however far back the request is dated. Grants and
+        // revocations keep their own time (the consent rule orders by it).
+        let at = if entry.action == ConsentAction::Erase {
+            entry.at.max(enriched.ingested.received_at)
+        } else {
+            entry.at
+        };
         let mut steps = BTreeMap::new();
         let (profile_id, members) = state::resolve(self.store, &enriched.key).await?;
 
