@@ -170,3 +170,67 @@ fn a_reused_event_id_for_another_request_is_dead_lettered_as_a_conflict() {
         tailor_core::disposition::Disposition::DUPLICATE
     );
 }
+
+#[test]
+fn a_backdated_erasure_removes_everything_held_and_its_tombstones_live_from_processing() {
+    let mut p = spawn_pipeline();
+    p.send(&[
+        view("evt-view-0601", "2026-11-20T09:00:00Z"),
+        view("evt-view-0602", "2026-11-20T09:05:00Z"),
+    ]);
+    assert!(!p.table(Table::FeatureInputs).is_empty());
+    // Dated two years back (beyond the tombstone retention), sent now.
+    let mut erase = change("evt-erase-0601", "2024-11-01T00:00:00Z", "erase", &[]);
+    erase["sent_at"] = json!("2026-11-20T10:00:00Z");
+    p.send(&[erase]);
+    assert!(
+        p.table(Table::FeatureInputs).is_empty(),
+        "inputs dated after the request's own date are erased too"
+    );
+    assert!(p.features(&profile_of_user("u-3")).is_none());
+    assert_eq!(
+        p.table(Table::Tombstones).len(),
+        1,
+        "the user's tombstone is live, not expired on writing"
+    );
+    // A late event from before the processing stays out.
+    p.send(&[view("evt-view-0603", "2026-11-20T09:30:00Z")]);
+    assert!(p.table(Table::FeatureInputs).is_empty());
+}
+
+#[test]
+fn a_line_dated_in_the_far_future_expires_nothing_and_is_dead_lettered() {
+    let mut p = spawn_pipeline();
+    p.send(&[view("evt-view-0701", "2026-11-20T09:00:00Z")]);
+    p.send(&[change(
+        "evt-erase-0701",
+        "2026-11-20T10:00:00Z",
+        "erase",
+        &[],
+    )]);
+    // Broken or not, a line claiming the end of time moves no clock.
+    let far = p.send_raw(&[
+        br#"{"sent_at":"9999-12-31T23:59:59Z"}"#.to_vec(),
+        serde_json::to_vec(&view("evt-view-0702", "9999-12-31T23:59:59Z")).unwrap(),
+    ]);
+    assert_eq!(
+        far.dispositions[1].1,
+        tailor_core::disposition::Disposition::DeadLettered {
+            reason: tailor_core::disposition::DeadLetterReason::FutureDated
+        }
+    );
+    assert_eq!(
+        p.table(Table::Tombstones).len(),
+        1,
+        "the tombstone is still live"
+    );
+    // The late event from before the erasure is still kept out, and a
+    // repeat of an accepted event is still a repeat.
+    p.send(&[view("evt-view-0703", "2026-11-20T09:30:00Z")]);
+    assert!(p.table(Table::FeatureInputs).is_empty());
+    let again = p.send(&[view("evt-view-0701", "2026-11-20T09:00:00Z")]);
+    assert_eq!(
+        again.dispositions[0].1,
+        tailor_core::disposition::Disposition::DUPLICATE
+    );
+}

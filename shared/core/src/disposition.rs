@@ -38,6 +38,11 @@ pub enum DeadLetterReason {
     /// Its event id was already used by a different request (another
     /// person, source or change): a conflict, not a repeat.
     EventIdReused,
+    /// It is dated further after its receipt than any clock may be wrong by.
+    FutureDated,
+    /// Its function's dead letters of the day have used their budget: it
+    /// is counted by its own reason, its bytes not kept.
+    VolumeExceeded,
 }
 
 impl DeadLetterReason {
@@ -57,6 +62,8 @@ impl DeadLetterReason {
             Self::CorruptState => "corrupt_state",
             Self::RetriesExhausted => "retries_exhausted",
             Self::EventIdReused => "event_id_reused",
+            Self::FutureDated => "future_dated",
+            Self::VolumeExceeded => "volume_exceeded",
         }
     }
 }

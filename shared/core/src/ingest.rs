@@ -23,6 +23,12 @@ use crate::token::TokenKey;
 /// Skew smaller than this is treated as transit time, not a wrong clock.
 pub const SKEW_TOLERANCE_MS: i64 = 2 * Timestamp::SECOND;
 
+/// How far after its receipt a record's own times (`sent_at`,
+/// `occurred_at`) may lie. A clock wrong by more than this is not skew to
+/// correct: the record is dead-lettered as future-dated, and no clock
+/// (a replay's, an expiry clock) ever moves to a time beyond this bound.
+pub const FUTURE_LIMIT_MS: i64 = Timestamp::DAY;
+
 /// An event ingest accepted: minimized, in UTC, with its routing and lateness.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ingested {
@@ -83,6 +89,16 @@ pub enum IngestError {
         /// The id.
         event_id: String,
     },
+    /// A time the event gives lies more than [`FUTURE_LIMIT_MS`] after its receipt.
+    #[error("{field} {at} is more than a day after the record was received ({received_at})")]
+    FutureDated {
+        /// `sent_at` or `occurred_at`.
+        field: &'static str,
+        /// The time given.
+        at: Timestamp,
+        /// When the record was received.
+        received_at: Timestamp,
+    },
 }
 
 impl From<Rejection> for IngestError {
@@ -104,6 +120,7 @@ impl IngestError {
             Self::ConsentDenied { .. } => DeadLetterReason::ConsentDenied,
             Self::NoDestination { .. } => DeadLetterReason::NoDestination,
             Self::EventIdReused { .. } => DeadLetterReason::EventIdReused,
+            Self::FutureDated { .. } => DeadLetterReason::FutureDated,
         }
     }
 
@@ -265,6 +282,19 @@ impl<'p> Ingestor<'p> {
         received_at: Timestamp,
     ) -> Result<Ingested, IngestError> {
         let event = event.into_inner();
+        let horizon = received_at.add_millis(FUTURE_LIMIT_MS);
+        for (field, at) in [
+            ("sent_at", event.sent_at),
+            ("occurred_at", Some(event.occurred_at)),
+        ] {
+            if let Some(at) = at.filter(|at| *at > horizon) {
+                return Err(IngestError::FutureDated {
+                    field,
+                    at,
+                    received_at,
+                });
+            }
+        }
         let answers = self.regions.get(&event.region);
         let (minimized, tokens) = minimize(event, answers.map(|a| &a.plan), &self.key);
 

@@ -241,3 +241,24 @@ fn broken_records_get_their_own_reason() {
         DeadLetterReason::Contract
     );
 }
+
+#[test]
+fn a_record_dated_far_after_its_receipt_is_dead_lettered_as_future_dated() {
+    let received = at("2026-11-20T10:00:05Z");
+    let mut far = event();
+    far["sent_at"] = json!("9999-12-31T23:59:59Z");
+    let e = ingestor().prepare(&bytes(&far), received).unwrap_err();
+    assert_eq!(e.reason(), DeadLetterReason::FutureDated, "{e}");
+    assert!(e.to_string().contains("sent_at"), "{e}");
+    let mut ahead = event();
+    ahead.as_object_mut().unwrap().remove("sent_at");
+    ahead["occurred_at"] = json!("2026-11-22T10:00:00Z");
+    let e = ingestor().prepare(&bytes(&ahead), received).unwrap_err();
+    assert_eq!(e.reason(), DeadLetterReason::FutureDated, "{e}");
+    // A clock a few hours ahead is skew, corrected as before.
+    let mut skewed = event();
+    skewed["sent_at"] = json!("2026-11-20T13:00:05Z");
+    skewed["occurred_at"] = json!("2026-11-20T13:00:00Z");
+    let ok = ingestor().prepare(&bytes(&skewed), received).unwrap();
+    assert_eq!(ok.occurred_at, at("2026-11-20T10:00:00Z"));
+}

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tailor_core::Timestamp;
 use tailor_core::batch::Record;
+use tailor_core::ingest::FUTURE_LIMIT_MS;
 use tailor_core::ports::Clock;
 
 use crate::config::ClockMode;
@@ -69,10 +70,12 @@ impl ExpiryClock {
         }
     }
 
-    /// Takes note of records arriving.
+    /// Takes note of records arriving. A receipt time beyond the
+    /// [`horizon`] is not believed: it moves nothing.
     pub fn observe(&self, records: &[Record]) {
         if let Self::Arrival(clock) = self {
-            for r in records {
+            let horizon = horizon();
+            for r in records.iter().filter(|r| r.received_at <= horizon) {
                 clock.advance(r.received_at);
             }
         }
@@ -86,6 +89,14 @@ impl Clock for ExpiryClock {
             Self::Arrival(clock) => clock.now(),
         }
     }
+}
+
+/// The latest time any clock may show now: the wall clock plus
+/// [`FUTURE_LIMIT_MS`], so that no record, however it is dated, can make
+/// stored items read as expired.
+#[must_use]
+pub fn horizon() -> Timestamp {
+    WallClock.now().add_millis(FUTURE_LIMIT_MS)
 }
 
 /// The time a replayed record counts as received: its `sent_at`, else its
@@ -102,9 +113,11 @@ pub fn replay_time(bytes: &[u8]) -> Option<Timestamp> {
 }
 
 /// Turns the lines of a recorded stream into records, as a replay receives
-/// them: each at its own [`replay_time`], and one without a readable time
-/// with the record before it (the first ones with the first readable time).
-/// Ids are `<prefix><n>`, numbered from 1 across calls.
+/// them: each at its own [`replay_time`], and one without a readable time,
+/// or dated beyond the [`horizon`], with the record before it (the first
+/// ones with the first readable time). Ingest then dead-letters a line
+/// dated far after that as `future_dated`. Ids are `<prefix><n>`,
+/// numbered from 1 across calls.
 #[derive(Debug, Clone)]
 pub struct Replay {
     prefix: String,
@@ -125,14 +138,16 @@ impl Replay {
 
     /// The next batch of lines as records.
     pub fn records(&mut self, lines: &[Vec<u8>]) -> Vec<Record> {
+        let horizon = horizon();
+        let time = |bytes: &[u8]| replay_time(bytes).filter(|t| *t <= horizon);
         if self.last.is_none() {
-            self.last = lines.iter().find_map(|l| replay_time(l));
+            self.last = lines.iter().find_map(|l| time(l));
         }
         lines
             .iter()
             .map(|bytes| {
                 self.sent += 1;
-                self.last = replay_time(bytes).or(self.last);
+                self.last = time(bytes).or(self.last);
                 Record {
                     id: format!("{}{}", self.prefix, self.sent),
                     received_at: self.last.unwrap_or(Timestamp::from_millis(0)),
@@ -172,6 +187,38 @@ mod tests {
             ]
         );
         assert_eq!(replay.records(&[b"{}".to_vec()])[0].id, "line:5");
+    }
+
+    #[test]
+    fn a_line_dated_beyond_the_horizon_moves_no_clock() {
+        let mut replay = Replay::new("line:");
+        let lines = vec![
+            br#"{"sent_at":"2026-11-20T10:00:00Z"}"#.to_vec(),
+            br#"{"sent_at":"9999-12-31T23:59:59Z","event_id":"far"}"#.to_vec(),
+            br#"{"occurred_at":"2026-11-20T11:00:00Z"}"#.to_vec(),
+        ];
+        let at = |t: &str| Timestamp::parse(t).unwrap();
+        let times: Vec<Timestamp> = replay
+            .records(&lines)
+            .iter()
+            .map(|r| r.received_at)
+            .collect();
+        assert_eq!(
+            times,
+            vec![
+                at("2026-11-20T10:00:00Z"),
+                at("2026-11-20T10:00:00Z"),
+                at("2026-11-20T11:00:00Z"),
+            ]
+        );
+        let clock = ExpiryClock::new(ClockMode::Arrival);
+        let far = Record {
+            id: String::new(),
+            bytes: Vec::new(),
+            received_at: at("9999-12-31T23:59:59Z"),
+        };
+        clock.observe(&[far]);
+        assert_eq!(clock.now(), Timestamp::from_millis(0));
     }
 
     #[test]
