@@ -16,8 +16,31 @@ fn view(id: &str) -> Value {
     )
 }
 
+/// The letters of a table, without the daily volume items beside them.
+fn letters(p: &tailor_tests::PipelineHandle) -> Vec<(String, Value)> {
+    p.table(Table::DeadLetters)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("volume/"))
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn prefix_of(letter: &Value) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(letter["prefix"].as_str().unwrap())
+        .unwrap()
+}
+
 #[test]
-fn dead_letters_keep_the_original_bytes_and_the_reason() {
+fn dead_letters_keep_the_original_bytes_their_digest_and_the_reason() {
     let mut p = spawn_pipeline();
     let broken = br#"{"event_id": "evt-broken-01", "event_type": "login""#.to_vec();
     let outcome = p.send_raw(std::slice::from_ref(&broken));
@@ -27,13 +50,90 @@ fn dead_letters_keep_the_original_bytes_and_the_reason() {
             reason: DeadLetterReason::MalformedJson
         }
     );
-    let letters = p.table(Table::DeadLetters);
+    let letters = letters(&p);
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].1["reason"], "malformed_json");
-    assert_eq!(
-        letters[0].1["payload"].as_str().unwrap().as_bytes(),
-        broken.as_slice()
+    assert_eq!(prefix_of(&letters[0].1), broken);
+    assert_eq!(letters[0].1["length"], json!(broken.len()));
+    assert_eq!(letters[0].1["sha256"], json!(sha256_hex(&broken)));
+}
+
+#[test]
+fn oversize_bodies_of_control_characters_keep_a_bounded_prefix_each() {
+    let mut p = spawn_pipeline();
+    let bodies: Vec<Vec<u8>> = (1..=5_u8).map(|b| vec![b; 2_000_000]).collect();
+    let outcome = p.send_raw(&bodies);
+    assert!(outcome.dispositions.iter().all(|(_, d)| *d
+        == Disposition::DeadLettered {
+            reason: DeadLetterReason::TooLarge
+        }));
+    let letters = letters(&p);
+    assert_eq!(letters.len(), 5);
+    let stored: usize = letters
+        .iter()
+        .map(|(k, v)| k.len() + serde_json::to_vec(v).unwrap().len())
+        .sum();
+    // 64 KiB of each body, in base64, and a little more: not 5 × 12 MB of escapes.
+    assert!(stored < 5 * 90 * 1024, "{stored} bytes stored");
+    for (_, letter) in &letters {
+        let body = bodies
+            .iter()
+            .find(|b| letter["sha256"] == json!(sha256_hex(b)))
+            .expect("each letter is of one body");
+        let prefix = prefix_of(letter);
+        assert_eq!(prefix.len(), 64 * 1024);
+        assert!(body.starts_with(&prefix));
+        assert_eq!(letter["length"], json!(2_000_000));
+    }
+}
+
+#[test]
+fn a_functions_dead_letters_of_a_day_stay_within_its_budget() {
+    use tailor_core::dead_letter::{DeadLetter, keep_within, key, volume_key};
+    let p = spawn_pipeline();
+    let store = p.pipeline.store();
+    let policy = p.pipeline.policy();
+    let at = tailor_core::Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let reasons: Vec<DeadLetterReason> = (0..6_u8)
+        .map(|i| {
+            let payload = vec![b'a' + i; 10_000];
+            let letter = DeadLetter::new(
+                "ingest",
+                DeadLetterReason::MalformedJson,
+                "bad",
+                &payload,
+                at,
+            );
+            let key = key("ingest", DeadLetterReason::MalformedJson, &payload);
+            runtime
+                .block_on(keep_within(store, policy, 40_000, letter, &key))
+                .unwrap()
+        })
+        .collect();
+    // About 13.5 KB each: two fit in 40 KB... the rest are counted, not kept.
+    let kept = reasons
+        .iter()
+        .filter(|r| **r == DeadLetterReason::MalformedJson)
+        .count();
+    assert!((2..=3).contains(&kept), "{reasons:?}");
+    assert!(
+        reasons[kept..]
+            .iter()
+            .all(|r| *r == DeadLetterReason::VolumeExceeded)
     );
+    let volume = p
+        .table(Table::DeadLetters)
+        .into_iter()
+        .find(|(k, _)| *k == volume_key("ingest", at))
+        .unwrap()
+        .1;
+    assert_eq!(volume["letters"], json!(kept));
+    assert_eq!(volume["refused"]["malformed_json"], json!(6 - kept));
+    assert!(volume["bytes"].as_u64().unwrap() <= 40_000);
+    assert_eq!(letters(&p).len(), kept);
 }
 
 #[test]
@@ -68,10 +168,7 @@ fn every_record_of_a_messy_stream_ends_in_exactly_one_disposition() {
         r.records_in
     );
     assert!(r.duplicates > 0 && r.dead_lettered_total() > 0, "{r:?}");
-    assert_eq!(
-        p.table(Table::DeadLetters).len() as u64,
-        r.dead_lettered_total()
-    );
+    assert_eq!(letters(&p).len() as u64, r.dead_lettered_total());
     assert_eq!(p.report.unresolved, 0);
 }
 

@@ -9,6 +9,7 @@
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::consent::Tombstone;
+use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::errors::EnrichError;
 use tailor_core::event::EventType;
@@ -62,7 +63,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
                 Ok(()) => Disposition::ACCEPTED,
                 Err(e) => {
                     warn!(step = NAME, error = %e, "enrich failed");
-                    state::settle(self.store, self.policy, NAME, record, &e).await
+                    dead_letter::settle(self.store, self.policy, NAME, record, &e).await
                 }
             };
             invocation.record(record, disposition);

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
+use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::errors::FeaturesError;
 use tailor_core::features::{self, KeyInputs, Summary};
@@ -155,7 +156,9 @@ impl<S: Store> Features<'_, S> {
         for (record, outcome) in records.iter().zip(dispositions) {
             let disposition = match outcome {
                 Some(Ok(d)) => d,
-                Some(Err(e)) => state::settle(self.store, self.policy, NAME, record, &e).await,
+                Some(Err(e)) => {
+                    dead_letter::settle(self.store, self.policy, NAME, record, &e).await
+                }
                 // Every record was given one above; a gap would be a bug, and retrying is safe.
                 None => Disposition::Retry,
             };

@@ -22,6 +22,7 @@
 pub mod batch;
 pub mod consent;
 pub mod contract;
+pub mod dead_letter;
 pub mod decode;
 pub mod disposition;
 pub mod erasure;

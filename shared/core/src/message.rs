@@ -2,9 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
 use crate::consent::LedgerEntry;
-use crate::disposition::DeadLetterReason;
 use crate::event::{ConsentAction, Purpose};
 use crate::ingest::Ingested;
 
@@ -44,24 +42,4 @@ impl Enriched {
     pub fn ledger_entry(&self) -> Option<LedgerEntry> {
         LedgerEntry::from_ingested(&self.ingested)
     }
-}
-
-/// A record set aside, with everything needed to inspect and replay it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeadLetter {
-    /// Which function set it aside.
-    pub function: String,
-    /// Why.
-    pub reason: DeadLetterReason,
-    /// The error in words. It may quote the offending value, like the payload
-    /// it describes; dead letters are kept under the same retention and access as the payload.
-    pub detail: String,
-    /// When it was set aside.
-    pub at: Timestamp,
-    /// The original bytes (as UTF-8 when they are, else base64 in `payload_base64`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<String>,
-    /// The original bytes in base64, when they are not UTF-8.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload_base64: Option<String>,
 }

@@ -8,9 +8,9 @@
 //! the transport and map each invocation's outcome instead.
 
 use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::dead_letter;
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::ports::{Publisher, Store, Timer};
-use tailor_core::state;
 
 use crate::functions::{Functions, Stage};
 use crate::report::RunReport;
@@ -57,19 +57,18 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                 continue;
             }
             report.unresolved += 1;
-            let reason = DeadLetterReason::RetriesExhausted;
             let detail = format!("{} still failing after {ATTEMPTS} attempts", stage.name());
-            let kept = state::dead_letter(
+            let kept = dead_letter::keep(
                 self.store().inner(),
                 self.policy(),
                 stage.name(),
-                reason,
-                detail,
+                DeadLetterReason::RetriesExhausted,
+                &detail,
                 &record.bytes,
                 record.received_at,
             )
             .await;
-            if kept.is_ok() {
+            if let Ok(reason) = kept {
                 *disposition = Disposition::DeadLettered { reason };
             }
         }
