@@ -9,6 +9,7 @@
 )]
 
 mod access;
+mod answers;
 mod conformance;
 mod consent;
 mod enrich;

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
+use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::ingest::{IngestError, Ingested, Ingestor, LedgerMark, content_digest, dedup_key};
 use tailor_core::policy::Policy;
@@ -181,6 +182,31 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         }
     }
 
+    /// Removes the ledger entries of records this function accepted, so
+    /// that a resend of each is processed again rather than acknowledged
+    /// as a repeat: for a caller that was told a later step did not
+    /// finish. An entry left by another event under the same id is kept.
+    /// Safe because every later step is idempotent per event id.
+    ///
+    /// # Errors
+    /// The store's error; the entries not yet removed stay.
+    pub async fn forget(&self, records: &[Record]) -> Result<(), StoreError> {
+        for record in records {
+            let Ok(ingested) = self.ingestor.prepare(&record.bytes, record.received_at) else {
+                continue;
+            };
+            let key = dedup_key(&ingested.event);
+            let Some(item) = self.store.get(Table::Dedup, &key).await? else {
+                continue;
+            };
+            let digest = LedgerMark::read(&item.value).and_then(|m| m.digest);
+            if digest.is_none_or(|d| d == content_digest(&ingested.event)) {
+                self.store.delete(Table::Dedup, &key).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn reject(&self, record: &Record, error: &IngestError) -> Disposition {
         // A consent denial keeps the minimized event, not what the person refused
         // to share; so does a record for a region with no approved destination.
@@ -199,18 +225,18 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         };
         let reason = error.reason();
         debug!(step = NAME, reason = %reason, "record dead-lettered");
-        match state::dead_letter(
+        match dead_letter::keep(
             self.store,
             self.policy,
             NAME,
             reason,
-            error.to_string(),
+            &error.to_string(),
             payload,
             record.received_at,
         )
         .await
         {
-            Ok(()) => error.disposition(),
+            Ok(reason) => Disposition::DeadLettered { reason },
             Err(e) => e.disposition(),
         }
     }

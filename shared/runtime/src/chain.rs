@@ -8,6 +8,7 @@
 //! its event source mappings.
 
 use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::ports::{Publisher, Store, Timer, Topic};
 
 use crate::functions::{Functions, Stage};
@@ -35,6 +36,41 @@ impl<S: Store, P: Publisher + Inbox, T: Timer> Functions<S, P, T> {
             ingest,
             downstream: self.drain(report).await,
         }
+    }
+
+    /// Takes records in for a caller waiting on the answer (an HTTP
+    /// request): the chain, answered truthfully. A record is acknowledged
+    /// only when every step it triggered is final. When one is not, each
+    /// record ingest had newly accepted is answered `Retry` and forgotten
+    /// by ingest, so that its resend runs every step again instead of being
+    /// acknowledged as a repeat. A lone record that a later step set aside
+    /// is answered with that step's reason.
+    pub async fn take_in(&self, records: &[Record], report: &mut RunReport) -> BatchOutcome {
+        let chained = self.chain(records, report).await;
+        let mut outcome = chained.ingest.clone();
+        if chained.settled() {
+            if let [(_, answer)] = outcome.dispositions.as_mut_slice()
+                && let Some(reason) = chained.set_aside_downstream()
+            {
+                *answer = Disposition::DeadLettered { reason };
+            }
+            return outcome;
+        }
+        let accepted: Vec<Record> = records
+            .iter()
+            .zip(&outcome.dispositions)
+            .filter(|(_, (_, d))| *d == Disposition::ACCEPTED)
+            .map(|(r, _)| r.clone())
+            .collect();
+        if let Err(e) = self.forget(&accepted).await {
+            tracing::warn!(error = %e, "ingest could not forget unfinished records; a resend may be taken as a repeat");
+        }
+        for (_, d) in &mut outcome.dispositions {
+            if *d == Disposition::ACCEPTED {
+                *d = Disposition::Retry;
+            }
+        }
+        outcome
     }
 
     /// Runs what ingest has published through the later stages, in order,
@@ -66,6 +102,18 @@ pub struct Chained {
 }
 
 impl Chained {
+    /// The reason a later stage set a record aside for, if one did.
+    #[must_use]
+    pub fn set_aside_downstream(&self) -> Option<DeadLetterReason> {
+        self.downstream
+            .iter()
+            .flat_map(|(_, o)| &o.dispositions)
+            .find_map(|(_, d)| match d {
+                Disposition::DeadLettered { reason } => Some(*reason),
+                _ => None,
+            })
+    }
+
     /// Whether every record of every stage reached a final disposition:
     /// nothing is left for a retry, and nothing was set aside because its
     /// retries ran out.
@@ -77,9 +125,8 @@ impl Chained {
                 o.dispositions.iter().all(|(_, d)| {
                     d.acknowledges()
                         && *d
-                            != tailor_core::disposition::Disposition::DeadLettered {
-                                reason:
-                                    tailor_core::disposition::DeadLetterReason::RetriesExhausted,
+                            != Disposition::DeadLettered {
+                                reason: DeadLetterReason::RetriesExhausted,
                             }
                 })
             })

@@ -11,7 +11,7 @@ use tailor_core::contract::Contract;
 use tailor_core::disposition::Disposition;
 use tailor_core::ingest::Ingestor;
 use tailor_core::policy::Policy;
-use tailor_core::ports::{Metered, Publisher, Store, Timer, Topic};
+use tailor_core::ports::{Metered, Publisher, Store, StoreError, Timer, Topic};
 use tailor_core::score::{Catalog, Model, PolicyMemo};
 use tailor_enrich::Enrich;
 use tailor_features::Features;
@@ -289,6 +289,26 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             timer: &self.timer,
             store_budget: d.store_budget,
         })
+    }
+
+    /// Makes ingest forget `records` it accepted (see `Ingest::forget`).
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn forget(&self, records: &[Record]) -> Result<(), StoreError> {
+        match &self.ingestor {
+            Some(ingestor) => {
+                Ingest {
+                    ingestor,
+                    policy: self.policy,
+                    store: &self.store,
+                    publisher: &self.publisher,
+                }
+                .forget(records)
+                .await
+            }
+            None => Ok(()),
+        }
     }
 
     /// One invocation of `stage` over `records`: every record gets exactly

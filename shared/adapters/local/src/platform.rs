@@ -188,7 +188,10 @@ impl Backend for LocalPlatform {
 
     async fn accept(&self, records: Vec<Record>) -> BatchOutcome {
         let mut report = RunReport::default();
-        let mut outcome = self.process(&records, &mut report).await;
+        let mut outcome = {
+            let _one_at_a_time = self.chain.lock().await;
+            self.functions.take_in(&records, &mut report).await
+        };
         if let Err(e) = self.flush() {
             // Not durable: the client must send again.
             tracing::warn!(error = %e, "flush failed");
