@@ -7,7 +7,7 @@ pub(crate) const FUNCTIONS: [&str; 5] = ["ingest", "enrich", "features", "consen
 
 pub(crate) const STREAMS: [&str; 4] = ["events", "ingested", "enriched", "consent-changes"];
 
-pub(crate) const TABLES: [&str; 9] = [
+pub(crate) const TABLES: [&str; 10] = [
     "dedup",
     "identity",
     "feature-inputs",
@@ -17,6 +17,7 @@ pub(crate) const TABLES: [&str; 9] = [
     "dead-letters",
     "tombstones",
     "decisions",
+    "subjects",
 ];
 
 pub(crate) const KINESIS_READ: [&str; 5] = [
@@ -64,7 +65,11 @@ pub(crate) const CONTRACT: [Access; 5] = [
         function: "ingest",
         trigger: Some("events"),
         writes: &["ingested"],
-        tables: &[("dedup", ReadWrite), ("dead-letters", Write)],
+        tables: &[
+            ("dedup", ReadWrite),
+            ("dead-letters", Write),
+            ("subjects", ReadWrite),
+        ],
     },
     Access {
         function: "enrich",
@@ -76,6 +81,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("tombstones", Read),
             ("consent", Read),
             ("dead-letters", Write),
+            ("subjects", ReadWrite),
         ],
     },
     Access {
@@ -89,6 +95,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("consent", Read),
             ("tombstones", Read),
             ("dead-letters", Write),
+            ("subjects", ReadWrite),
         ],
     },
     Access {
@@ -103,6 +110,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("identity", ReadWrite),
             ("tombstones", ReadWrite),
             ("dead-letters", Write),
+            ("subjects", ReadWrite),
         ],
     },
     Access {
@@ -115,6 +123,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("consent", Read),
             ("tombstones", Read),
             ("decisions", ReadWrite),
+            ("subjects", ReadWrite),
         ],
     },
 ];

@@ -1,5 +1,7 @@
-# Nine tables, `<name>-<table>`, each keyed by `pk` (string). Items carry an
-# expiry in `ttl` (epoch seconds) where the functions set one.
+# Ten tables, `<name>-<table>`, each keyed by `pk` (string). Items carry an
+# expiry in `ttl` (epoch seconds) where the functions set one. `subjects`
+# holds per-person keys that seal personal fields in decisions, audit
+# records and dead letters; erasure deletes them.
 
 resource "aws_dynamodb_table" "this" {
   for_each = toset(local.table_names)

@@ -6,11 +6,11 @@
 # Access (r: read, w: write, rw: both):
 #
 #   function  trigger          writes                     tables
-#   ingest    events           ingested                   dedup rw, dead-letters w
-#   enrich    ingested         enriched, consent-changes  identity rw, audit w, tombstones r, consent r, dead-letters w
-#   features  enriched         -                          feature-inputs rw, features rw, identity r, consent r, tombstones r, dead-letters w
-#   consent   consent-changes  -                          consent rw, audit w, feature-inputs rw, features rw, identity rw, tombstones rw, dead-letters w
-#   score     (Function URL)   -                          identity r, features r, consent r, tombstones r, decisions rw
+#   ingest    events           ingested                   dedup rw, dead-letters w, subjects rw
+#   enrich    ingested         enriched, consent-changes  identity rw, audit w, tombstones r, consent r, dead-letters w, subjects rw
+#   features  enriched         -                          feature-inputs rw, features rw, identity r, consent r, tombstones r, dead-letters w, subjects rw
+#   consent   consent-changes  -                          consent rw, audit w, feature-inputs rw, features rw, identity rw, tombstones rw, dead-letters w, subjects rw
+#   score     (Function URL)   -                          identity r, features r, consent r, tombstones r, decisions rw, subjects rw
 
 data "aws_iam_policy_document" "assume_role" {
   statement {
@@ -90,9 +90,12 @@ data "aws_iam_policy_document" "ingest" {
   }
 
   statement {
-    sid       = "ReadTables"
-    actions   = local.dynamodb_read_actions
-    resources = [aws_dynamodb_table.this["dedup"].arn]
+    sid     = "ReadTables"
+    actions = local.dynamodb_read_actions
+    resources = [
+      aws_dynamodb_table.this["dedup"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
+    ]
   }
 
   statement {
@@ -101,6 +104,7 @@ data "aws_iam_policy_document" "ingest" {
     resources = [
       aws_dynamodb_table.this["dedup"].arn,
       aws_dynamodb_table.this["dead-letters"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
@@ -136,6 +140,7 @@ data "aws_iam_policy_document" "enrich" {
       aws_dynamodb_table.this["identity"].arn,
       aws_dynamodb_table.this["tombstones"].arn,
       aws_dynamodb_table.this["consent"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
@@ -146,6 +151,7 @@ data "aws_iam_policy_document" "enrich" {
       aws_dynamodb_table.this["identity"].arn,
       aws_dynamodb_table.this["audit"].arn,
       aws_dynamodb_table.this["dead-letters"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
@@ -174,6 +180,7 @@ data "aws_iam_policy_document" "features" {
       aws_dynamodb_table.this["identity"].arn,
       aws_dynamodb_table.this["consent"].arn,
       aws_dynamodb_table.this["tombstones"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
@@ -184,6 +191,7 @@ data "aws_iam_policy_document" "features" {
       aws_dynamodb_table.this["feature-inputs"].arn,
       aws_dynamodb_table.this["features"].arn,
       aws_dynamodb_table.this["dead-letters"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
@@ -212,6 +220,7 @@ data "aws_iam_policy_document" "consent" {
       aws_dynamodb_table.this["features"].arn,
       aws_dynamodb_table.this["identity"].arn,
       aws_dynamodb_table.this["tombstones"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
@@ -226,6 +235,7 @@ data "aws_iam_policy_document" "consent" {
       aws_dynamodb_table.this["identity"].arn,
       aws_dynamodb_table.this["tombstones"].arn,
       aws_dynamodb_table.this["dead-letters"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
@@ -248,13 +258,17 @@ data "aws_iam_policy_document" "score" {
       aws_dynamodb_table.this["consent"].arn,
       aws_dynamodb_table.this["tombstones"].arn,
       aws_dynamodb_table.this["decisions"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
     ]
   }
 
   statement {
-    sid       = "WriteTables"
-    actions   = local.dynamodb_write_actions
-    resources = [aws_dynamodb_table.this["decisions"].arn]
+    sid     = "WriteTables"
+    actions = local.dynamodb_write_actions
+    resources = [
+      aws_dynamodb_table.this["decisions"].arn,
+      aws_dynamodb_table.this["subjects"].arn,
+    ]
   }
 }
 

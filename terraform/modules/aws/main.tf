@@ -42,6 +42,7 @@ locals {
     "dead-letters",
     "tombstones",
     "decisions",
+    "subjects",
   ]
 
   # Action sets granted in iam.tf. A table a function only reads gets the
