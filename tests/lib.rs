@@ -130,6 +130,17 @@ impl PipelineHandle {
         record
     }
 
+    /// A logged decision as the platform serves it (opened from the log).
+    ///
+    /// # Panics
+    /// The store cannot be read.
+    #[must_use]
+    pub fn logged_decision(&self, id: &str) -> Option<tailor_core::score::DecisionRecord> {
+        self.runtime
+            .block_on(self.pipeline.decision(id))
+            .expect("decision log readable")
+    }
+
     /// Every live item of a table, as JSON.
     #[must_use]
     pub fn table(&self, table: Table) -> Vec<(String, Value)> {

@@ -71,7 +71,10 @@ fn a_decision_is_made_from_the_profiles_features_logged_and_explained() {
     let logged = p.table(Table::Decisions);
     assert_eq!(logged.len(), 1);
     assert_eq!(logged[0].0, record.decision_id);
-    assert_eq!(logged[0].1["action"], json!(record.action));
+    assert_eq!(
+        p.logged_decision(&record.decision_id).as_ref(),
+        Some(&record)
+    );
 }
 
 #[test]
@@ -251,8 +254,8 @@ fn a_configured_challenger_is_logged_with_every_scored_decision() {
     let shadow = record.challenger.clone().expect("challenger scored");
     // The same model on the same inputs: the same score, and it changed nothing.
     assert!((shadow.score.unwrap() - record.score.unwrap()).abs() < 1e-6);
-    let logged = p.table(Table::Decisions);
-    assert_eq!(logged[0].1["challenger"]["model"]["name"], "conversion");
+    let logged = p.logged_decision(&record.decision_id).unwrap();
+    assert_eq!(logged.challenger.unwrap().model.name, "conversion");
 }
 
 #[test]
@@ -305,4 +308,52 @@ fn the_decision_export_labels_each_decision_with_its_outcomes() {
         .find(|l| l.starts_with(&shown.decision_id))
         .unwrap();
     assert!(line.ends_with(",1,0,1,0,0"), "{line}");
+}
+
+#[test]
+fn a_decision_made_before_an_erasure_no_longer_names_the_person() {
+    let mut p = spawn_pipeline_with_model();
+    p.send(&shopper_events());
+    let now = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
+    let record = p.decide(&request("user:u-d", Purpose::Marketing, "offer"), now);
+    let id = record.decision_id.clone();
+    assert_eq!(
+        p.logged_decision(&id).as_ref(),
+        Some(&record),
+        "readable while held"
+    );
+    // The log keeps none of it in the clear.
+    let (_, logged) = p
+        .table(Table::Decisions)
+        .into_iter()
+        .find(|(k, _)| *k == id)
+        .unwrap();
+    let text = logged.to_string();
+    assert!(!text.contains(&record.profile_id), "{text}");
+    assert!(!text.contains("count_7d"), "{text}");
+    let mut erase = event(
+        "evt-dec-erase",
+        "consent_change",
+        "2026-11-20T11:00:00Z",
+        json!({"user_id": "u-d"}),
+        json!({"action": "erase", "purposes": [], "source": "settings", "policy_version": "v2"}),
+    );
+    erase["consent"]["purposes"] = json!([]);
+    p.send(&[erase]);
+    assert_eq!(
+        p.logged_decision(&id),
+        None,
+        "an erased person's decision is no longer held"
+    );
+    assert!(
+        p.table(Table::Subjects).is_empty(),
+        "{:?}",
+        p.table(Table::Subjects)
+    );
+    let audit = p.table(Table::Audit);
+    let (_, completion) = audit
+        .iter()
+        .find(|(k, _)| k == "consent/evt-dec-erase")
+        .unwrap();
+    assert_eq!(completion["steps"]["subject_keys_deleted"], json!(1));
 }

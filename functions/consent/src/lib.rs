@@ -25,12 +25,13 @@ use tailor_core::erasure;
 use tailor_core::errors::ConsentError;
 use tailor_core::event::{ConsentAction, Purpose};
 use tailor_core::identity::{
-    AccountNode, AuditKind, AuditRecord, UserNode, account_key, anon_key, user_key,
+    self, AccountNode, AuditKind, AuditRecord, UserNode, account_key, anon_key, user_key,
 };
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Metered, Store, StoreError, Table};
 use tailor_core::state::{self, Loaded};
+use tailor_core::subject;
 use tracing::{info, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -225,6 +226,17 @@ impl<S: Store> Consent<'_, S> {
                 Err(e) => return Err(e),
             }
         };
+        // Every record sealed for the person (decisions, audit records,
+        // dead letters) becomes unreadable with their subject keys: those
+        // of the profile and of each key's own profile, whichever any of
+        // them was kept under.
+        let mut profiles: Vec<String> = std::iter::once(profile_id.to_owned())
+            .chain(members.iter().filter_map(|k| identity::own_profile(k)))
+            .collect();
+        profiles.sort();
+        profiles.dedup();
+        let keys_deleted = subject::forget(self.store, &profiles, at).await?;
+        *steps.entry("subject_keys_deleted".to_owned()).or_default() += keys_deleted;
         // Added up: one request may erase more than one profile.
         *steps
             .entry("feature_inputs_deleted".to_owned())

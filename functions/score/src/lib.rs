@@ -4,7 +4,8 @@
 //! loads the profile's features and consent ledger (a failed load becomes
 //! the store-unavailable fallback, never an error to the caller), runs the
 //! core's decision step with the model, and appends the record to the
-//! decision log, keyed by decision id.
+//! decision log, keyed by decision id and sealed under the profile's
+//! subject key (an erasure makes it unreadable).
 //!
 //! Store calls run under a latency budget: the reads together get
 //! [`Score::store_budget`], and so does the log write. A store slower than
@@ -19,9 +20,9 @@ use tailor_core::errors::ScoreError;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
-    self, Catalog, DecisionRecord, DecisionRequest, Loaded, Model, PolicyMemo,
+    self, Catalog, DecisionRecord, DecisionRequest, Loaded, LoggedDecision, Model, PolicyMemo,
 };
-use tailor_core::state;
+use tailor_core::{state, subject};
 use tracing::{info, warn};
 
 /// The function's name in reports and logs.
@@ -139,14 +140,7 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
         record.latency_us.insert("load".into(), load_us);
         let logged = within(
             self.timer.sleep(self.store_budget),
-            state::append(
-                self.store,
-                self.policy,
-                Table::Decisions,
-                &record.decision_id,
-                &record,
-                now,
-            ),
+            log(self.store, self.policy, &record),
         )
         .await
         .unwrap_or_else(|| {
@@ -173,7 +167,33 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
     }
 }
 
-/// A logged decision, read from `store`'s decision log.
+/// Appends `record` to the decision log, sealed under its profile's subject key.
+///
+/// # Errors
+/// The store's error.
+pub async fn log<S: Store>(
+    store: &S,
+    policy: &Policy,
+    record: &DecisionRecord,
+) -> Result<(), StoreError> {
+    let logged = LoggedDecision {
+        decision_id: record.decision_id.clone(),
+        at: record.at,
+        sealed: subject::seal(store, policy, &record.profile_id, record.at, record).await?,
+    };
+    state::append(
+        store,
+        policy,
+        Table::Decisions,
+        &record.decision_id,
+        &logged,
+        record.at,
+    )
+    .await
+}
+
+/// A logged decision, read from `store`'s decision log; `None` when there
+/// is none, or when its person has been erased since.
 ///
 /// # Errors
 /// The store's error, or `Corrupt` for an unreadable record.
@@ -182,9 +202,11 @@ pub async fn fetch<S: Store>(
     decision_id: &str,
 ) -> Result<Option<DecisionRecord>, StoreError> {
     match store.get(Table::Decisions, decision_id).await? {
-        Some(item) => serde_json::from_slice(&item.value)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string())),
+        Some(item) => {
+            let logged: LoggedDecision = serde_json::from_slice(&item.value)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            subject::open(store, &logged.sealed).await
+        }
         None => Ok(None),
     }
 }

@@ -36,6 +36,15 @@ pub fn profile_of_user(user_id: &str) -> String {
     format!("p_{}", digest(&["user", user_id], 10))
 }
 
+/// The profile a key has on its own: a user's profile, or an anonymous
+/// key's before anyone claims it. `None` for anything else.
+#[must_use]
+pub fn own_profile(key: &str) -> Option<String> {
+    key.strip_prefix("user:")
+        .map(profile_of_user)
+        .or_else(|| key.strip_prefix("anon:").map(profile_of_anonymous))
+}
+
 /// The profile id of an anonymous key nobody has claimed.
 #[must_use]
 pub fn profile_of_anonymous(anonymous_id: &str) -> String {

@@ -39,6 +39,7 @@ pub mod ports;
 pub mod report;
 pub mod score;
 pub mod state;
+pub mod subject;
 pub mod token;
 
 mod time;

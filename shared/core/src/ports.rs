@@ -46,11 +46,14 @@ pub enum Table {
     Tombstones,
     /// The decision log: every decision with its explanation.
     Decisions,
+    /// Per-person keys that seal personal fields of decisions, audit
+    /// records and dead letters; erasure deletes them ([`crate::subject`]).
+    Subjects,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Dedup,
         Self::Identity,
         Self::FeatureInputs,
@@ -60,6 +63,7 @@ impl Table {
         Self::DeadLetters,
         Self::Tombstones,
         Self::Decisions,
+        Self::Subjects,
     ];
 
     /// The table's name, also the name of its retention entry in policy.
@@ -75,6 +79,7 @@ impl Table {
             Self::DeadLetters => "dead_letters",
             Self::Tombstones => "tombstones",
             Self::Decisions => "decisions",
+            Self::Subjects => "subjects",
         }
     }
 

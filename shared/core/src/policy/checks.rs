@@ -374,8 +374,28 @@ mod tests {
             "consent",
             "dead_letters",
             "tombstones",
+            "decisions",
+            "subjects",
         ] {
             assert!(p.retention_ms(store) > 0, "{store}");
         }
+    }
+
+    #[test]
+    fn subject_keys_outlive_everything_sealed_under_them() {
+        // A key serves a month and is kept from the month's start, so it
+        // must outlive the longest-kept sealed table by a month.
+        let p = policy();
+        let sealed = ["decisions", "audit", "dead_letters"]
+            .iter()
+            .map(|s| p.retention_ms(s))
+            .max()
+            .unwrap();
+        assert!(p.retention_ms("subjects") >= sealed + 31 * crate::Timestamp::DAY);
+        let months = i64::from(crate::subject::MONTHS_KEPT) * 28 * crate::Timestamp::DAY;
+        assert!(
+            months >= p.retention_ms("subjects"),
+            "erasure looks back far enough"
+        );
     }
 }

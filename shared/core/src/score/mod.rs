@@ -20,6 +20,8 @@ pub use catalog::{Catalog, CatalogAction, CatalogError, Placement, phrase};
 pub use decide::{decide, decide_with, decision_id};
 pub use explain::TOP_SIGNALS;
 pub use memo::PolicyMemo;
-pub use record::{DecisionRecord, Fallback, FeatureSnapshot, ModelInfo, Shadow, Signal};
+pub use record::{
+    DecisionRecord, Fallback, FeatureSnapshot, LoggedDecision, ModelInfo, Shadow, Signal,
+};
 pub use request::{DecisionRequest, Loaded, Model};
 pub use shadow::shadow;

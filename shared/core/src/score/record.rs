@@ -9,6 +9,7 @@ use crate::Timestamp;
 use crate::event::Purpose;
 use crate::features::ProfileFeatures;
 use crate::policy::PolicyDecision;
+use crate::subject::Sealed;
 use crate::token::digest;
 
 /// Why a decision fell back to its placement's safe default.
@@ -191,4 +192,18 @@ impl DecisionRecord {
         default.clone_into(&mut self.action);
         self.reasons = vec!["a standard choice, not based on your activity".to_owned()];
     }
+}
+
+/// A decision as the decision log keeps it: its id and time in the clear,
+/// everything else (profile, inputs, context, explanation) sealed under
+/// the profile's subject key, so that erasing the person leaves nothing of
+/// theirs readable in the log ([`crate::subject`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedDecision {
+    /// The decision id.
+    pub decision_id: String,
+    /// When it was made.
+    pub at: Timestamp,
+    /// The [`DecisionRecord`], sealed.
+    pub sealed: Sealed,
 }

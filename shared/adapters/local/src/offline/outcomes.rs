@@ -103,14 +103,21 @@ pub fn join(
     table
 }
 
-/// Every logged decision.
+/// Every logged decision still held: one whose person was erased since
+/// no longer opens, and is left out.
 ///
 /// # Errors
 /// The store cannot be read or a record is unreadable.
 pub fn decisions(store: &LocalStore) -> anyhow::Result<Vec<DecisionRecord>> {
-    store
-        .scan(Table::Decisions)?
-        .into_iter()
-        .map(|(_, i)| Ok(serde_json::from_slice(&i.value)?))
-        .collect()
+    let keys = store.scan(Table::Subjects)?;
+    let keys =
+        tailor_core::subject::by_id(keys.iter().map(|(k, i)| (k.as_str(), i.value.as_slice())));
+    let mut out = Vec::new();
+    for (_, item) in store.scan(Table::Decisions)? {
+        let logged: tailor_core::score::LoggedDecision = serde_json::from_slice(&item.value)?;
+        if let Some(key) = keys.get(&logged.sealed.key) {
+            out.push(key.open(&logged.sealed)?);
+        }
+    }
+    Ok(out)
 }
