@@ -162,12 +162,7 @@ pub fn run_case<P: CasePlatform>(dir: &Path, fresh: impl FnOnce() -> P) -> Resul
         }
     }
     if let Some(want) = expected.get("audit").and_then(Value::as_array) {
-        let got: Vec<Value> = p
-            .table(Table::Audit)
-            .into_iter()
-            .map(|(_, v)| v)
-            .filter(|v| v.get("kind").is_some())
-            .collect();
+        let got = crate::kit::opened_audit(&p.table(Table::Subjects), &p.table(Table::Audit));
         for record in want {
             let found = got
                 .iter()

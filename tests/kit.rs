@@ -201,6 +201,35 @@ pub fn differences(
     out
 }
 
+/// The audit records of a platform's `audit` table with whom each concerns
+/// opened (`profile_id` and `key` put back beside the rest), given the
+/// `subjects` table's items; a record whose key is gone stays sealed.
+#[must_use]
+pub fn opened_audit(subjects: &[(String, Value)], audit: &[(String, Value)]) -> Vec<Value> {
+    let bytes: Vec<(String, Vec<u8>)> = subjects
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::to_vec(v).unwrap_or_default()))
+        .collect();
+    let keys = tailor_core::subject::by_id(bytes.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    audit
+        .iter()
+        .filter(|(_, v)| v.get("kind").is_some())
+        .map(|(_, v)| {
+            let mut v = v.clone();
+            let sealed =
+                serde_json::from_value::<tailor_core::subject::Sealed>(v["subject"].clone());
+            if let Ok(sealed) = sealed
+                && let Some(key) = keys.get(&sealed.key)
+                && let Ok((profile_id, key)) = key.open::<(String, String)>(&sealed)
+            {
+                v["profile_id"] = Value::String(profile_id);
+                v["key"] = Value::String(key);
+            }
+            v
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,12 +37,21 @@ fn anonymous_history_joins_the_users_profile_at_login() {
         "the anonymous profile is merged away"
     );
 
-    let audit = p.table(Table::Audit);
-    let merge = audit
+    let stored = p.table(Table::Audit);
+    let (_, sealed) = stored
         .iter()
         .find(|(_, v)| v["kind"] == "merge")
         .expect("merge audited");
-    assert_eq!(merge.1["evidence_event_id"], "evt-login-0007");
-    assert_eq!(merge.1["key"], "anon:a-7");
-    assert_eq!(merge.1["profile_id"], profile_of_user("u-7"));
+    assert!(
+        !sealed.to_string().contains("a-7"),
+        "whom it concerns is sealed: {sealed}"
+    );
+    let audit = tailor_tests::kit::opened_audit(&p.table(Table::Subjects), &stored);
+    let merge = audit
+        .iter()
+        .find(|v| v["kind"] == "merge")
+        .expect("merge audited");
+    assert_eq!(merge["evidence_event_id"], "evt-login-0007");
+    assert_eq!(merge["key"], "anon:a-7");
+    assert_eq!(merge["profile_id"], profile_of_user("u-7"));
 }

@@ -165,34 +165,20 @@ impl<S: Store> Consent<'_, S> {
 
         let completion = Completion {
             event_id: entry.event_id.clone(),
-            profile_id: profile_id.clone(),
+            profile_id: (entry.action != ConsentAction::Erase).then(|| profile_id.clone()),
             action: entry.action,
             purposes: entry.purposes.clone(),
             steps: steps.clone(),
             request,
             at,
         };
-        let audit = AuditRecord {
-            kind: AuditKind::ConsentPropagated,
-            profile_id: profile_id.clone(),
-            key: enriched.key.clone(),
-            evidence_event_id: entry.event_id.clone(),
-            at,
-            policies: Vec::new(),
-            details: steps
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect(),
-        };
-        state::append(
-            self.store,
-            self.policy,
-            Table::Audit,
-            &audit.storage_key(),
-            &audit,
-            at,
-        )
-        .await?;
+        // An erasure's proof is its completion record alone: an audit
+        // record sealed for the person would need a subject key for them
+        // again, just after their keys were deleted.
+        if entry.action != ConsentAction::Erase {
+            self.audit(enriched, &entry, &steps, &profile_id, at)
+                .await?;
+        }
         state::append(
             self.store,
             self.policy,
@@ -204,6 +190,30 @@ impl<S: Store> Consent<'_, S> {
         .await?;
         info!(step = NAME, profile = %profile_id, action = ?entry.action, "consent change propagated");
         Ok(Some(completion))
+    }
+
+    /// Records in the audit log that a grant or revocation was propagated.
+    async fn audit(
+        &self,
+        enriched: &Enriched,
+        entry: &tailor_core::consent::LedgerEntry,
+        steps: &BTreeMap<String, u64>,
+        profile_id: &str,
+        at: tailor_core::Timestamp,
+    ) -> Result<(), StoreError> {
+        let audit = AuditRecord {
+            kind: AuditKind::ConsentPropagated,
+            profile_id: profile_id.to_owned(),
+            key: enriched.key.clone(),
+            evidence_event_id: entry.event_id.clone(),
+            at,
+            policies: Vec::new(),
+            details: steps
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+        };
+        state::audit(self.store, self.policy, &audit, at).await
     }
 
     /// Loads what is stored about a profile, plans its erasure and applies
@@ -245,6 +255,9 @@ impl<S: Store> Consent<'_, S> {
             .entry("identity_keys_unlinked".to_owned())
             .or_default() += erasure.keys;
         *steps.entry("tombstones_written".to_owned()).or_default() += erasure.keys;
+        *steps
+            .entry("consent_completions_deleted".to_owned())
+            .or_default() += erasure.completions_deleted;
         Ok(())
     }
 

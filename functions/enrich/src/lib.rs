@@ -237,15 +237,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             .await?;
         }
         for record in &r.audit {
-            state::append(
-                self.store,
-                self.policy,
-                Table::Audit,
-                &record.storage_key(),
-                record,
-                at,
-            )
-            .await?;
+            state::audit(self.store, self.policy, record, at).await?;
         }
         // The anonymous node is the commit point: written last, so a failure
         // before it leaves the claim unrecorded and the retry redoes everything.

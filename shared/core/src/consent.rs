@@ -173,8 +173,10 @@ pub struct Tombstone {
 pub struct Completion {
     /// The consent_change event.
     pub event_id: String,
-    /// The profile it applied to.
-    pub profile_id: String,
+    /// The profile it applied to; none for an erasure, whose record
+    /// outlives everything else about the person and must not name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
     /// What it did.
     pub action: ConsentAction,
     /// The purposes affected.

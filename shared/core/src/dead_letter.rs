@@ -6,6 +6,13 @@
 //! bytes, as bytes (base64) — never the whole record: a 2 MB body of
 //! control characters costs the same 64 KiB as any other.
 //!
+//! A letter about a person — one whose bytes name a subject, or an
+//! enriched message naming a profile — keeps its prefix and detail sealed
+//! under the profile's subject key ([`crate::subject`]), so erasing the
+//! person leaves nothing of theirs readable here; one about a person
+//! already erased (a live tombstone on one of the keys it names) keeps
+//! neither, only the length and digest.
+//!
 //! Each function's letters of one day share a budget of
 //! [`DAILY_BUDGET_BYTES`], kept in a volume item beside them. Once it is
 //! spent, a record is still dead-lettered, under the reason
@@ -54,8 +61,11 @@ pub struct DeadLetter {
     /// The SHA-256 of the whole original record, in hex.
     pub sha256: String,
     /// The original's first bytes (all of them when `length` is at most
-    /// [`PREFIX_LIMIT`]), in base64.
+    /// [`PREFIX_LIMIT`]), in base64; empty when they are sealed or not kept.
     pub prefix: String,
+    /// For a letter about a person: `(detail, prefix)`, sealed for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<crate::subject::Sealed>,
 }
 
 impl DeadLetter {
@@ -76,6 +86,7 @@ impl DeadLetter {
             length: payload.len() as u64,
             sha256: token::hex(&Sha256::digest(payload)),
             prefix: token::base64(&payload[..payload.len().min(PREFIX_LIMIT)]),
+            sealed: None,
         }
     }
 
@@ -84,6 +95,42 @@ impl DeadLetter {
     pub const fn is_whole(&self) -> bool {
         self.length <= PREFIX_LIMIT as u64
     }
+}
+
+/// Whom a record is about: the profile, and the identity keys it names.
+/// Read from an enriched message (`profile_id`), an ingested message or a
+/// raw event (`subject`); `None` for bytes that name nobody readable.
+#[must_use]
+pub fn subject_of(payload: &[u8]) -> Option<(String, Vec<String>)> {
+    use crate::identity::{anon_key, profile_of_anonymous, profile_of_user, user_key};
+    use serde_json::Value;
+    if payload.len() > PREFIX_LIMIT * 16 {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(payload).ok()?;
+    let subject = value
+        .get("subject")
+        .or_else(|| value.pointer("/event/subject"))
+        .or_else(|| value.pointer("/ingested/event/subject"));
+    let field = |name: &str| {
+        subject
+            .and_then(|s| s.get(name))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let (user, anon) = (field("user_id"), field("anonymous_id"));
+    let keys: Vec<String> = user
+        .map(user_key)
+        .into_iter()
+        .chain(anon.map(anon_key))
+        .collect();
+    let profile = value
+        .get("profile_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| user.map(profile_of_user))
+        .or_else(|| anon.map(profile_of_anonymous))?;
+    Some((profile, keys))
 }
 
 /// The start of `text`, at most `limit` bytes, cut on a character boundary.
@@ -140,11 +187,23 @@ pub async fn keep<S: Store>(
     payload: &[u8],
     at: Timestamp,
 ) -> Result<DeadLetterReason, StoreError> {
+    let mut letter = DeadLetter::new(function, reason, detail, payload, at);
+    if let Some((profile, keys)) = subject_of(payload) {
+        let tombstones: Vec<state::Loaded<Option<crate::consent::Tombstone>>> =
+            state::load_many(store, Table::Tombstones, &keys).await?;
+        let erased = tombstones.iter().any(|t| t.value.is_some());
+        let detail = std::mem::take(&mut letter.detail);
+        let prefix = std::mem::take(&mut letter.prefix);
+        if !erased {
+            letter.sealed =
+                Some(crate::subject::seal(store, policy, &profile, at, &(detail, prefix)).await?);
+        }
+    }
     keep_within(
         store,
         policy,
         DAILY_BUDGET_BYTES,
-        DeadLetter::new(function, reason, detail, payload, at),
+        letter,
         &key(function, reason, payload),
     )
     .await
@@ -269,6 +328,29 @@ mod tests {
             letter.sha256,
             "6d75695d93deb1bf5805617cfba166466cf60dc0a99a8014fa58893f358f33b8"
         );
+    }
+
+    #[test]
+    fn a_record_names_its_subject_raw_ingested_or_enriched() {
+        use crate::identity::{profile_of_anonymous, profile_of_user};
+        let raw = br#"{"event_id":"e","subject":{"user_id":"u-1","anonymous_id":"a-1"}}"#;
+        assert_eq!(
+            subject_of(raw),
+            Some((
+                profile_of_user("u-1"),
+                vec!["user:u-1".to_owned(), "anon:a-1".to_owned()]
+            ))
+        );
+        let ingested = br#"{"event":{"subject":{"anonymous_id":"a-2"}}}"#;
+        assert_eq!(
+            subject_of(ingested).map(|s| s.0),
+            Some(profile_of_anonymous("a-2"))
+        );
+        let enriched =
+            br#"{"ingested":{"event":{"subject":{"anonymous_id":"a-2"}}},"profile_id":"p_x"}"#;
+        assert_eq!(subject_of(enriched).map(|s| s.0), Some("p_x".to_owned()));
+        assert_eq!(subject_of(b"not json"), None);
+        assert_eq!(subject_of(br#"{"subject":{}}"#), None);
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct Erasure {
     pub inputs_deleted: u64,
     /// Identity keys unlinked (each left a tombstone).
     pub keys: u64,
+    /// Completion records of earlier consent changes deleted.
+    pub completions_deleted: u64,
 }
 
 /// Plans the erasure of `profile_id`, whose keys are `members`, as of `at`.
@@ -56,6 +58,14 @@ pub fn plan(
 ) -> Result<Erasure, StoreError> {
     let mut changes = Vec::new();
     let mut ledger = stored.ledger;
+    // The completion records of the person's earlier grants and
+    // revocations name their profile: they go with the ledger.
+    let completions: Vec<String> = ledger
+        .entries
+        .values()
+        .filter(|e| e.action != crate::event::ConsentAction::Erase)
+        .map(|e| format!("consent/{}", e.event_id))
+        .collect();
     for (key, tombstone) in members.iter().zip(&stored.tombstones) {
         let erased_at = tombstone.value.as_ref().map_or(at, |t| t.erased_at.max(at));
         changes.push(Change::save(
@@ -94,8 +104,13 @@ pub fn plan(
         }
         changes.push(Change::delete(Table::Identity, key));
     }
+    let completions_deleted = completions.len() as u64;
+    for key in completions {
+        changes.push(Change::delete(Table::Audit, &key));
+    }
     Ok(Erasure {
         changes,
+        completions_deleted,
         inputs_deleted: recompute.purged,
         keys: members.len() as u64,
     })

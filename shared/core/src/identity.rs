@@ -167,18 +167,56 @@ pub struct AuditRecord {
     pub details: BTreeMap<String, String>,
 }
 
+/// An audit record as the audit log keeps it: what happened, when, on
+/// which evidence and under which policies in the clear; whom it concerns
+/// (profile and key) sealed under the profile's subject key, and its
+/// storage key a pseudonym under that key, so an erasure leaves nothing
+/// that names or links to the person ([`crate::subject`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedAudit {
+    /// What happened.
+    pub kind: AuditKind,
+    /// When the evidence happened.
+    pub at: Timestamp,
+    /// The event that caused it.
+    pub evidence_event_id: String,
+    /// Policy checks involved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyDecision>,
+    /// Free-form details (counts, purposes), no personal data.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
+    /// `(profile_id, key)`, sealed.
+    pub subject: crate::subject::Sealed,
+}
+
 impl AuditRecord {
-    /// A deterministic storage key: replaying the same evidence writes the same record.
-    #[must_use]
-    pub fn storage_key(&self) -> String {
-        format!(
-            "{}/{:013}/{}/{:?}/{}",
-            self.profile_id,
+    /// The record as logged under `key` (the profile's subject key), with
+    /// its storage key: deterministic while the key lives, so replaying the
+    /// same evidence writes the same record.
+    ///
+    /// # Errors
+    /// No randomness for the seal.
+    pub fn logged(
+        &self,
+        key: &crate::subject::SubjectKey,
+    ) -> Result<(String, LoggedAudit), crate::subject::SealError> {
+        let storage_key = format!(
+            "{:013}/{:?}/{}/{}",
             self.at.as_millis().max(0),
-            self.evidence_event_id,
             self.kind,
-            self.key
-        )
+            self.evidence_event_id,
+            key.pseudonym(&[&self.profile_id, &self.key])
+        );
+        let logged = LoggedAudit {
+            kind: self.kind,
+            at: self.at,
+            evidence_event_id: self.evidence_event_id.clone(),
+            policies: self.policies.clone(),
+            details: self.details.clone(),
+            subject: key.seal(&(&self.profile_id, &self.key))?,
+        };
+        Ok((storage_key, logged))
     }
 }
 

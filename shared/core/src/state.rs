@@ -286,3 +286,19 @@ async fn recompute_once<S: Store>(
     apply(store, policy, &plan.changes).await?;
     Ok(plan)
 }
+
+/// Appends an audit record, sealed for its profile (see
+/// [`crate::identity::LoggedAudit`]), anchored at `anchor`.
+///
+/// # Errors
+/// The store's error.
+pub async fn audit<S: Store>(
+    store: &S,
+    policy: &Policy,
+    record: &crate::identity::AuditRecord,
+    anchor: Timestamp,
+) -> Result<(), StoreError> {
+    let key = crate::subject::key_for(store, policy, &record.profile_id, anchor).await?;
+    let (storage_key, logged) = record.logged(&key)?;
+    append(store, policy, Table::Audit, &storage_key, &logged, anchor).await
+}
