@@ -25,7 +25,7 @@ use tailor_core::erasure;
 use tailor_core::errors::ConsentError;
 use tailor_core::event::{ConsentAction, Purpose};
 use tailor_core::identity::{
-    self, AccountNode, AuditKind, AuditRecord, UserNode, account_key, anon_key, user_key,
+    self, AccountNode, AnonNode, AuditKind, AuditRecord, UserNode, account_key, anon_key, user_key,
 };
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
@@ -114,9 +114,18 @@ impl<S: Store> Consent<'_, S> {
                 subject.anonymous_id.as_deref().map(anon_key),
                 subject.user_id.as_deref().map(user_key),
             ];
+            let requester = subject.user_id.as_deref().map(user_key);
             for key in named.into_iter().flatten() {
                 if !members.contains(&key) {
                     let (other, other_members) = state::resolve(self.store, &key).await?;
+                    // A device another user owns is theirs: only the
+                    // requester's claim on it goes (with the scrub above).
+                    if other_members
+                        .iter()
+                        .any(|k| k.starts_with("user:") && Some(k) != requester.as_ref())
+                    {
+                        continue;
+                    }
                     let mut keys = other_members;
                     if !keys.contains(&key) {
                         keys.push(key);
@@ -258,6 +267,9 @@ impl<S: Store> Consent<'_, S> {
         *steps
             .entry("consent_completions_deleted".to_owned())
             .or_default() += erasure.completions_deleted;
+        *steps
+            .entry("other_identity_nodes_scrubbed".to_owned())
+            .or_default() += erasure.nodes_scrubbed;
         Ok(())
     }
 
@@ -267,28 +279,63 @@ impl<S: Store> Consent<'_, S> {
         profile_id: &str,
         members: &[String],
     ) -> Result<erasure::Stored, StoreError> {
-        let account = match members.iter().find_map(|k| k.strip_prefix("user:")) {
-            Some(user) => {
-                let node: Loaded<UserNode> =
-                    state::load(self.store, Table::Identity, &user_key(user)).await?;
-                match node.value.account {
-                    Some((_, _, account)) => {
-                        let acct: Loaded<AccountNode> =
-                            state::load(self.store, Table::Identity, &account_key(&account))
-                                .await?;
-                        Some((user.to_owned(), account, acct))
-                    }
-                    None => None,
-                }
-            }
+        let user = members.iter().find_map(|k| k.strip_prefix("user:"));
+        let user_node: Option<Loaded<UserNode>> = match user {
+            Some(user) => Some(state::load(self.store, Table::Identity, &user_key(user)).await?),
             None => None,
         };
+        let account = match (user, &user_node) {
+            (Some(user), Some(node)) => match &node.value.account {
+                Some((_, _, account)) => {
+                    let acct: Loaded<AccountNode> =
+                        state::load(self.store, Table::Identity, &account_key(account)).await?;
+                    Some((user.to_owned(), account.clone(), acct))
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        // Keys outside the profile that name the user: claimed, or linked
+        // by likelihood through the account.
+        let mut outside: Vec<String> = user_node
+            .iter()
+            .flat_map(|n| n.value.claimed.iter())
+            .chain(account.iter().flat_map(|(_, _, a)| a.value.probable.iter()))
+            .map(|a| anon_key(a))
+            .filter(|k| !members.contains(k))
+            .collect();
+        outside.sort();
+        outside.dedup();
+        let foreign_nodes: Vec<Loaded<AnonNode>> =
+            state::load_many(self.store, Table::Identity, &outside).await?;
+        let foreign = outside.into_iter().zip(foreign_nodes).collect();
+        // Other users claiming the member anonymous keys.
+        let member_anons: Vec<String> = members
+            .iter()
+            .filter(|k| k.starts_with("anon:"))
+            .cloned()
+            .collect();
+        let anon_nodes: Vec<Loaded<AnonNode>> =
+            state::load_many(self.store, Table::Identity, &member_anons).await?;
+        let mut others: Vec<String> = anon_nodes
+            .iter()
+            .flat_map(|n| n.value.claims.iter().map(|c| c.user_id.clone()))
+            .filter(|u| Some(u.as_str()) != user)
+            .collect();
+        others.sort();
+        others.dedup();
+        let other_keys: Vec<String> = others.iter().map(|u| user_key(u)).collect();
+        let other_nodes: Vec<Loaded<UserNode>> =
+            state::load_many(self.store, Table::Identity, &other_keys).await?;
+        let claimants = others.into_iter().zip(other_nodes).collect();
         Ok(erasure::Stored {
             tombstones: state::load_many(self.store, Table::Tombstones, members).await?,
             ledger: state::ledger_of(self.store, members).await?,
             features: self.store.get(Table::Features, profile_id).await?,
             inputs: state::load_many(self.store, Table::FeatureInputs, members).await?,
             account,
+            foreign,
+            claimants,
         })
     }
 }

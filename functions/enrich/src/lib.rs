@@ -162,6 +162,22 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         report: &mut InvocationReport,
     ) -> Result<(), EnrichError> {
         let loaded = self.load(ingested).await?;
+        // A late event about a person erased since goes no further: nothing
+        // downstream may keep it, not even the offline log. An erasure
+        // request is carried out again.
+        let erased = loaded
+            .view
+            .erased_at
+            .is_some_and(|e| ingested.occurred_at <= e);
+        if erased && !is_erasure(ingested) {
+            debug!(step = NAME, "event about an erased person dropped");
+            // The rule features would apply to it, applied here.
+            *report
+                .policy_blocks
+                .entry("features-stop-after-revocation".to_owned())
+                .or_default() += 1;
+            return Ok(());
+        }
         let resolution = identity::resolve(ingested, &loaded.view, self.policy);
         self.apply(ingested, &loaded, &resolution).await?;
 
@@ -257,4 +273,10 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         }
         Ok(())
     }
+}
+
+/// Whether the event asks for an erasure.
+fn is_erasure(ingested: &Ingested) -> bool {
+    tailor_core::consent::LedgerEntry::from_ingested(ingested)
+        .is_some_and(|e| e.action == tailor_core::event::ConsentAction::Erase)
 }

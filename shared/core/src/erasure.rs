@@ -13,7 +13,7 @@
 use crate::Timestamp;
 use crate::consent::{Ledger, Tombstone};
 use crate::features::{self, KeyInputs};
-use crate::identity::{AccountNode, account_key};
+use crate::identity::{AccountNode, AnonNode, UserNode, account_key, user_key};
 use crate::plan::Change;
 use crate::ports::{Item, Precondition, StoreError, Table};
 use crate::state::Loaded;
@@ -31,6 +31,12 @@ pub struct Stored {
     pub inputs: Vec<Loaded<KeyInputs>>,
     /// The account a member user belongs to: `(user id, account id, its node)`.
     pub account: Option<(String, String, Loaded<AccountNode>)>,
+    /// Nodes of anonymous keys outside the profile holding a claim or a
+    /// probable link of the member user: `(storage key, node)`.
+    pub foreign: Vec<(String, Loaded<AnonNode>)>,
+    /// Nodes of other users listing a member anonymous key as claimed:
+    /// `(user id, node)`.
+    pub claimants: Vec<(String, Loaded<UserNode>)>,
 }
 
 /// The changes that erase a profile, and what they remove.
@@ -44,6 +50,8 @@ pub struct Erasure {
     pub keys: u64,
     /// Completion records of earlier consent changes deleted.
     pub completions_deleted: u64,
+    /// Other people's identity nodes the person was removed from.
+    pub nodes_scrubbed: u64,
 }
 
 /// Plans the erasure of `profile_id`, whose keys are `members`, as of `at`.
@@ -85,6 +93,45 @@ pub fn plan(
         stored.inputs,
     )?;
     changes.extend(recompute.changes);
+    // Others' nodes keep nothing of the person: their claims and probable
+    // links leave the anonymous keys they do not own, and the member keys
+    // leave other users' lists of what they claimed.
+    let user = members.iter().find_map(|k| k.strip_prefix("user:"));
+    let anons: Vec<&str> = members
+        .iter()
+        .filter_map(|k| k.strip_prefix("anon:"))
+        .collect();
+    let mut scrubbed = 0;
+    for (key, node) in &stored.foreign {
+        let mut left = node.value.clone();
+        left.claims.retain(|c| Some(c.user_id.as_str()) != user);
+        if let Some(user) = user {
+            left.probable.remove(user);
+        }
+        if left == node.value {
+            continue;
+        }
+        scrubbed += 1;
+        changes.push(if left.claims.is_empty() && left.probable.is_empty() {
+            Change::delete(Table::Identity, key)
+        } else {
+            Change::save(Table::Identity, key, &left, at, node.precondition())?
+        });
+    }
+    for (other, node) in &stored.claimants {
+        let mut left = node.value.clone();
+        left.claimed.retain(|a| !anons.contains(&a.as_str()));
+        if left != node.value {
+            scrubbed += 1;
+            changes.push(Change::save(
+                Table::Identity,
+                &user_key(other),
+                &left,
+                at,
+                node.precondition(),
+            )?);
+        }
+    }
     for key in members.iter().rev() {
         changes.push(Change::delete(Table::Consent, key));
         if let (Some(user), Some((account_user, account, node))) =
@@ -94,13 +141,19 @@ pub fn plan(
         {
             let mut left = node.value.clone();
             left.users.remove(user);
-            changes.push(Change::save(
-                Table::Identity,
-                &account_key(account),
-                &left,
-                at,
-                node.precondition(),
-            )?);
+            left.probable.retain(|a| !anons.contains(&a.as_str()));
+            // An account left with nobody was only the person's.
+            changes.push(if left.users.is_empty() {
+                Change::delete(Table::Identity, &account_key(account))
+            } else {
+                Change::save(
+                    Table::Identity,
+                    &account_key(account),
+                    &left,
+                    at,
+                    node.precondition(),
+                )?
+            });
         }
         changes.push(Change::delete(Table::Identity, key));
     }
@@ -111,6 +164,7 @@ pub fn plan(
     Ok(Erasure {
         changes,
         completions_deleted,
+        nodes_scrubbed: scrubbed,
         inputs_deleted: recompute.purged,
         keys: members.len() as u64,
     })
@@ -135,6 +189,7 @@ mod tests {
                 Loaded {
                     value: AccountNode {
                         users: ["u-1".to_owned(), "u-2".to_owned()].into(),
+                        ..AccountNode::default()
                     },
                     version: Some(4),
                 },

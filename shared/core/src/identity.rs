@@ -120,6 +120,11 @@ impl AnonNode {
 pub struct UserNode {
     /// Anonymous keys this user owns.
     pub anonymous: BTreeSet<String>,
+    /// Every anonymous id whose node holds a claim of this user, owned or
+    /// not (at most [`MAX_REFERENCES`]): where an erasure of the user must
+    /// look beyond their own keys.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub claimed: BTreeSet<String>,
     /// The user's account, latest by event time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<(Timestamp, String, String)>,
@@ -130,7 +135,16 @@ pub struct UserNode {
 pub struct AccountNode {
     /// Users seen in the account.
     pub users: BTreeSet<String>,
+    /// Anonymous ids with a probable link to a user through this account
+    /// (at most [`MAX_REFERENCES`]), for erasing the user's links.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub probable: BTreeSet<String>,
 }
+
+/// The most anonymous ids a user node lists as claimed, or an account node
+/// as probably linked. Past it a new claim or link is not recorded: an
+/// erasure could not find it, and a node must stay bounded.
+pub const MAX_REFERENCES: usize = 1_000;
 
 /// What an audit record says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,7 +308,23 @@ pub fn resolve(ingested: &Ingested, view: &IdentityView, policy: &Policy) -> Res
             event_id: event.event_id.clone(),
             user_id: user.clone(),
         };
-        if node.claims.insert(claim) {
+        // The user's node lists every key they claimed, so that their
+        // erasure finds it; a claim it has no room for is not recorded.
+        let known = view.user.as_ref().is_some_and(|u| u.claimed.contains(anon));
+        let full = view
+            .user
+            .as_ref()
+            .is_some_and(|u| u.claimed.len() >= MAX_REFERENCES);
+        if !known && !full {
+            out.user_writes
+                .entry(user_key(user))
+                .or_insert_with(|| view.user.clone().unwrap_or_default())
+                .claimed
+                .insert(anon.clone());
+        }
+        if !known && full {
+            // Not recorded.
+        } else if node.claims.insert(claim) {
             let after = node.owner().map(str::to_owned);
             out.anon_writes.insert(anon_key(anon), node);
             if before != after {
@@ -447,7 +477,7 @@ fn probable_link(
     out: &mut Resolution,
     view: &IdentityView,
     anon: &str,
-    _account: &str,
+    account_id: &str,
     ingested: &Ingested,
     policy: &Policy,
 ) {
@@ -480,6 +510,18 @@ fn probable_link(
     };
     if node.probable.get(user).is_some_and(|l| l.at >= link.at) {
         return;
+    }
+    let mut acct = out
+        .account_writes
+        .get(&account_key(account_id))
+        .cloned()
+        .unwrap_or_else(|| account.clone());
+    if !acct.probable.contains(anon) {
+        if acct.probable.len() >= MAX_REFERENCES {
+            return;
+        }
+        acct.probable.insert(anon.to_owned());
+        out.account_writes.insert(account_key(account_id), acct);
     }
     node.probable.insert(user.clone(), link);
     out.anon_writes.insert(anon_key(anon), node);

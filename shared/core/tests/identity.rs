@@ -165,6 +165,7 @@ fn one_user_account() -> IdentityView {
     IdentityView {
         account: Some(AccountNode {
             users: ["u-1".to_owned()].into(),
+            ..AccountNode::default()
         }),
         ..IdentityView::default()
     }
