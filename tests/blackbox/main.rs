@@ -14,6 +14,7 @@ mod conformance;
 mod consent;
 mod enrich;
 mod envelopes;
+mod erasure;
 mod ingest;
 mod logs;
 mod score;

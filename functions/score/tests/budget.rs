@@ -122,19 +122,25 @@ async fn decide(
 }
 
 #[tokio::test]
-async fn stalled_reads_fall_back_to_the_default_and_are_still_logged() {
+async fn stalled_reads_fall_back_to_the_default_and_the_log_write_is_reported() {
     let (record, logged, store) = decide(true, false).await;
     assert_eq!(record.fallback, Some(Fallback::StoreUnavailable));
     assert_eq!(record.action, "standard_onboarding");
     assert!(record.latency_us.contains_key("load"));
-    logged.unwrap();
-    let kept = store
-        .get(Table::Decisions, &record.decision_id)
-        .await
-        .unwrap()
-        .expect("the fallback decision is in the log");
-    let kept: tailor_core::score::DecisionRecord = serde_json::from_slice(&kept.value).unwrap();
-    assert_eq!(kept.fallback, Some(Fallback::StoreUnavailable));
+    // Logging seals the record under the profile's key, which is read too:
+    // the write is over budget and reported, never logged unsealed.
+    let err = logged.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("budget")),
+        "{err}"
+    );
+    assert!(
+        store
+            .get(Table::Decisions, &record.decision_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

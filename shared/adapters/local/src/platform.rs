@@ -124,6 +124,7 @@ impl LocalPlatform {
     /// The store or an archive cannot be flushed.
     pub fn flush(&self) -> anyhow::Result<()> {
         self.store().flush()?;
+        crate::offline::purge::erased_from_archive(self.store(), self.functions.publisher())?;
         self.functions.publisher().flush()?;
         Ok(())
     }

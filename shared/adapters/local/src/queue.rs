@@ -1,9 +1,13 @@
 //! An in-process publisher: one FIFO queue per topic, optionally archived.
+//!
+//! While an archive is kept, the consent changes published are kept too,
+//! until the platform has seen whether they erased someone whose lines the
+//! archive must lose ([`crate::offline::purge`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tailor_core::ports::{PublishError, Publisher, Topic};
@@ -21,7 +25,8 @@ pub struct Message {
 #[derive(Debug, Default)]
 pub struct Queue {
     topics: Mutex<BTreeMap<Topic, VecDeque<Message>>>,
-    archive: Mutex<BTreeMap<Topic, BufWriter<File>>>,
+    archive: Mutex<BTreeMap<Topic, (PathBuf, BufWriter<File>)>>,
+    consent_changes: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Queue {
@@ -46,8 +51,65 @@ impl Queue {
         self.archive
             .lock()
             .map_err(|_| std::io::Error::other("queue lock poisoned"))?
-            .insert(topic, BufWriter::new(file));
+            .insert(topic, (path.to_owned(), BufWriter::new(file)));
         Ok(())
+    }
+
+    /// Takes the consent changes published since the last call (kept only
+    /// while an archive is).
+    #[must_use]
+    pub fn take_consent_changes(&self) -> Vec<Vec<u8>> {
+        self.consent_changes
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+
+    /// Keeps consent changes for a later [`Queue::take_consent_changes`].
+    pub fn keep_consent_changes(&self, changes: Vec<Vec<u8>>) {
+        if let Ok(mut c) = self.consent_changes.lock() {
+            c.extend(changes);
+        }
+    }
+
+    /// Rewrites `topic`'s archive without the lines `drop` picks; returns
+    /// how many it removed. The file is replaced whole (written beside it,
+    /// then renamed), so a crash leaves the old or the new one.
+    ///
+    /// # Errors
+    /// The archive cannot be read or written.
+    pub fn rewrite_archive(
+        &self,
+        topic: Topic,
+        drop: impl Fn(&[u8]) -> bool,
+    ) -> std::io::Result<u64> {
+        let mut archive = self
+            .archive
+            .lock()
+            .map_err(|_| std::io::Error::other("queue lock poisoned"))?;
+        let Some((path, writer)) = archive.get_mut(&topic) else {
+            return Ok(0);
+        };
+        writer.flush()?;
+        let text = std::fs::read(&*path)?;
+        let mut kept = Vec::with_capacity(text.len());
+        let mut removed = 0;
+        for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if drop(line) {
+                removed += 1;
+            } else {
+                kept.extend_from_slice(line);
+                kept.push(b'\n');
+            }
+        }
+        if removed > 0 {
+            let next = path.with_extension("jsonl.rewrite");
+            std::fs::write(&next, &kept)?;
+            std::fs::rename(&next, &*path)?;
+            let file = std::fs::OpenOptions::new().append(true).open(&*path)?;
+            *writer = BufWriter::new(file);
+        }
+        Ok(removed)
     }
 
     /// Takes every queued message of `topic`.
@@ -72,7 +134,7 @@ impl Queue {
             .archive
             .lock()
             .map_err(|_| std::io::Error::other("queue lock poisoned"))?;
-        for writer in archive.values_mut() {
+        for (_, writer) in archive.values_mut() {
             writer.flush()?;
         }
         Ok(())
@@ -86,11 +148,14 @@ impl Publisher for Queue {
                 .archive
                 .lock()
                 .map_err(|_| PublishError("archive lock poisoned".into()))?;
-            if let Some(writer) = archive.get_mut(&topic) {
+            if let Some((_, writer)) = archive.get_mut(&topic) {
                 writer
                     .write_all(&payload)
                     .and_then(|()| writer.write_all(b"\n"))
                     .map_err(|e| PublishError(e.to_string()))?;
+            }
+            if topic == Topic::ConsentChanges && !archive.is_empty() {
+                self.keep_consent_changes(vec![payload.clone()]);
             }
         }
         let mut topics = self

@@ -131,6 +131,15 @@ impl LocalStore {
         Ok(out)
     }
 
+    /// The live item at `key`, read at once (the [`Store`] port's `get`
+    /// without a future).
+    ///
+    /// # Errors
+    /// The read fails or the item is corrupt.
+    pub fn lookup(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
+        Ok(self.read(table, &[key])?.pop().flatten())
+    }
+
     /// Removes every expired item; returns how many.
     ///
     /// # Errors

@@ -1,0 +1,384 @@
+//! Erasure leaves nothing behind: random streams of activity, consent
+//! changes, decisions and erasures for several people — with shared
+//! devices, account claims, broken records, reused event ids, backdated
+//! erasures and late and future-dated records — then a scan of every table
+//! and of the offline log finds nothing of an erased person: no identity
+//! key, no profile id, no token of theirs.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use tailor_core::Timestamp;
+use tailor_core::event::Purpose;
+use tailor_core::identity::{profile_of_anonymous, profile_of_user};
+use tailor_core::ports::Table;
+use tailor_core::score::DecisionRequest;
+use tailor_tests::{PipelineHandle, event, spawn_pipeline_with_model, test_key};
+
+const PEOPLE: usize = 4;
+const DEVICES: usize = 2;
+
+fn user(p: usize) -> String {
+    format!("usr{p}zq")
+}
+
+fn anon(p: usize, d: usize) -> String {
+    format!("anon{p}x{d}zq")
+}
+
+fn account(p: usize) -> String {
+    format!("acct{p}zq")
+}
+
+/// Everything that identifies person `p` and that the platform can know
+/// is theirs: their user id and profile; each anonymous id they own (their
+/// claim is the earliest) or that their erasure names while nobody else
+/// claims it, with its profile; and their account when every event naming
+/// it was signed in or from such a device. A device someone else owns
+/// stays theirs.
+fn traces(p: usize, acts: &[(usize, Act)]) -> Vec<String> {
+    let key = test_key();
+    let mut out = vec![
+        user(p),
+        profile_of_user(&user(p)),
+        key.token("user_id", &user(p)),
+    ];
+    let claims = |d: usize| -> Vec<usize> {
+        acts.iter()
+            .filter_map(|(q, a)| match a {
+                Act::Login { device, on_other } if *device == d && on_other.unwrap_or(*q) == p => {
+                    Some(*q)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let mut devices = Vec::new();
+    for d in 0..DEVICES {
+        let claimants = claims(d);
+        let owned = claimants.first() == Some(&p);
+        let named = d == 1 && claimants.iter().all(|q| *q == p);
+        if owned || named {
+            devices.push(d);
+            out.push(anon(p, d));
+            out.push(profile_of_anonymous(&anon(p, d)));
+            out.push(key.token("anonymous_id", &anon(p, d)));
+        }
+    }
+    let account_only_with_them = acts.iter().all(|(q, a)| match a {
+        Act::View {
+            device,
+            signed_in,
+            account,
+        } => *q != p || !*account || *signed_in || devices.contains(device),
+        _ => true,
+    });
+    if account_only_with_them {
+        out.push(account(p));
+    }
+    out
+}
+
+/// One thing a person does before the erasures.
+#[derive(Debug, Clone)]
+enum Act {
+    /// Views content from a device, signed in or not, naming the account or not.
+    View {
+        device: usize,
+        signed_in: bool,
+        account: bool,
+    },
+    /// Signs in on a device of their own, or on another person's device.
+    Login {
+        device: usize,
+        on_other: Option<usize>,
+    },
+    /// Revokes or grants personalization.
+    Consent { grant: bool },
+    /// Asks for a decision.
+    Decide,
+    /// Sends a record that breaks the contract but names them.
+    Broken { device: usize },
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        4 => (0..DEVICES, any::<bool>(), any::<bool>())
+            .prop_map(|(device, signed_in, account)| Act::View { device, signed_in, account }),
+        2 => (0..DEVICES, proptest::option::of(0..PEOPLE))
+            .prop_map(|(device, on_other)| Act::Login { device, on_other }),
+        1 => any::<bool>().prop_map(|grant| Act::Consent { grant }),
+        1 => Just(Act::Decide),
+        1 => (0..DEVICES).prop_map(|device| Act::Broken { device }),
+    ]
+}
+
+fn at(minute: usize) -> String {
+    let t = Timestamp::parse("2026-11-20T08:00:00Z")
+        .unwrap()
+        .add_millis(i64::try_from(minute).unwrap() * Timestamp::MINUTE);
+    t.to_string()
+}
+
+fn subject(p: usize, device: usize, signed_in: bool, with_account: bool) -> Value {
+    let mut s = json!({"anonymous_id": anon(p, device), "session_id": format!("s{p}{device}")});
+    if signed_in {
+        s["user_id"] = json!(user(p));
+    }
+    if with_account {
+        s["account_id"] = json!(account(p));
+    }
+    s
+}
+
+fn consent_change(id: &str, when: &str, p: usize, action: &str, purposes: &[&str]) -> Value {
+    let mut e = event(
+        id,
+        "consent_change",
+        when,
+        json!({"user_id": user(p), "anonymous_id": anon(p, 0)}),
+        json!({"action": action, "purposes": purposes, "source": "settings", "policy_version": "v2"}),
+    );
+    e["consent"]["purposes"] = json!([]);
+    e
+}
+
+fn run_act(h: &mut PipelineHandle, n: usize, p: usize, act: &Act) {
+    let id = format!("evt-p{p}-{n}");
+    let when = at(n);
+    match act {
+        Act::View {
+            device,
+            signed_in,
+            account,
+        } => {
+            h.send(&[event(
+                &id,
+                "content_view",
+                &when,
+                subject(p, *device, *signed_in, *account),
+                json!({"content_id": "c-1", "category": "guides"}),
+            )]);
+        }
+        Act::Login { device, on_other } => {
+            let device_anon = match on_other {
+                Some(o) => anon(*o, *device),
+                None => anon(p, *device),
+            };
+            h.send(&[event(
+                &id,
+                "login",
+                &when,
+                json!({"anonymous_id": device_anon, "user_id": user(p), "account_id": account(p)}),
+                json!({"method": "password"}),
+            )]);
+        }
+        Act::Consent { grant } => {
+            let action = if *grant { "grant" } else { "revoke" };
+            h.send(&[consent_change(&id, &when, p, action, &["personalization"])]);
+        }
+        Act::Decide => {
+            let request = DecisionRequest {
+                profile: format!("user:{}", user(p)),
+                purpose: Purpose::Marketing,
+                placement: "offer".into(),
+                region: "eu".into(),
+                consent: Purpose::ALL.to_vec(),
+                adult: true,
+                context: [("page".to_owned(), format!("home-{}", user(p)))].into(),
+            };
+            h.decide(&request, Timestamp::parse(&when).unwrap());
+        }
+        Act::Broken { device } => {
+            let mut e = event(
+                &id,
+                "content_view",
+                &when,
+                subject(p, *device, true, false),
+                json!({"content_id": "c-1"}),
+            );
+            e["properties"]["category"] = json!(42);
+            h.send(&[e]);
+        }
+    }
+}
+
+/// Every table's keys and values, and the offline log, as text.
+fn everything(h: &PipelineHandle, log: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for table in Table::ALL {
+        for (key, item) in h.pipeline.store().scan(table).unwrap() {
+            out.push((
+                format!("{table:?} {key}"),
+                format!("{key} {}", String::from_utf8_lossy(&item.value)),
+            ));
+        }
+    }
+    h.pipeline.flush().unwrap();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    for (i, line) in text.lines().enumerate() {
+        out.push((format!("offline log line {}", i + 1), line.to_owned()));
+    }
+    out
+}
+
+fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("enriched.jsonl");
+    let mut h = spawn_pipeline_with_model();
+    h.pipeline.archive_enriched(&log, true).unwrap();
+    for (n, (p, act)) in acts.iter().enumerate() {
+        run_act(&mut h, n, *p, act);
+    }
+    let end = acts.len() + 10;
+    for &p in erased {
+        let when = if backdate { at(0) } else { at(end) };
+        let mut erase = consent_change(&format!("evt-erase-{p}"), &when, p, "erase", &[]);
+        erase["subject"] = json!({"user_id": user(p), "anonymous_id": anon(p, 1)});
+        erase["sent_at"] = json!(at(end));
+        h.send(&[erase]);
+        // Another request under the same id is refused, never carried out.
+        let mut reused = consent_change(
+            &format!("evt-erase-{p}"),
+            &at(end),
+            (p + 1) % PEOPLE,
+            "erase",
+            &[],
+        );
+        reused["source"]["kind"] = json!("support");
+        h.send(&[reused]);
+    }
+    for &p in erased {
+        // Late records from before the erasure, with every identity field,
+        // and one dated far in the future.
+        let late = event(
+            &format!("evt-late-{p}"),
+            "content_view",
+            &at(1),
+            subject(p, 0, true, true),
+            json!({"content_id": "c-1", "category": "guides"}),
+        );
+        let mut login = event(
+            &format!("evt-late-login-{p}"),
+            "login",
+            &at(2),
+            subject(p, 1, true, true),
+            json!({"method": "password"}),
+        );
+        login["sent_at"] = json!(at(end + 1));
+        let mut future = late.clone();
+        future["event_id"] = json!(format!("evt-future-{p}"));
+        future["occurred_at"] = json!("9999-12-31T23:59:59Z");
+        future["sent_at"] = json!("9999-12-31T23:59:59Z");
+        h.send(&[late, login, future]);
+    }
+    let all = everything(&h, &log);
+    for &p in erased {
+        for trace in traces(p, acts) {
+            for (place, text) in &all {
+                // A tombstone is what keeps the person out; it is allowed
+                // to remain (see the README's erasure section).
+                if place.starts_with("Tombstones ") {
+                    continue;
+                }
+                assert!(
+                    !text.contains(&trace),
+                    "person {p} erased, but {trace} remains in {place}: {text}"
+                );
+            }
+        }
+    }
+    // Those not erased are still there: the scan can find what it looks for.
+    for p in (0..PEOPLE).filter(|p| !erased.contains(p)) {
+        // Anyone who signed in, changed consent or asked for a decision.
+        let seen = acts.iter().any(|(q, a)| {
+            *q == p
+                && matches!(
+                    a,
+                    Act::Login { .. }
+                        | Act::Consent { .. }
+                        | Act::Decide
+                        | Act::View {
+                            signed_in: true,
+                            ..
+                        }
+                )
+        });
+        if seen {
+            assert!(
+                all.iter()
+                    .any(|(_, text)| traces(p, acts).iter().any(|t| text.contains(t))),
+                "person {p} was not erased and left no trace"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_data_of_an_erased_person_remains_anywhere(
+        acts in proptest::collection::vec((0..PEOPLE, act()), 4..30),
+        erased in proptest::collection::btree_set(0..PEOPLE, 1..=PEOPLE),
+        backdate in any::<bool>(),
+    ) {
+        check(&acts, &erased, backdate);
+    }
+}
+
+fn login(id: &str, when: &str, anonymous: &str, user_id: &str) -> Value {
+    event(
+        id,
+        "login",
+        when,
+        json!({"anonymous_id": anonymous, "user_id": user_id}),
+        json!({"method": "password"}),
+    )
+}
+
+#[test]
+fn erasing_someone_who_used_another_persons_device_leaves_that_person_whole() {
+    let mut h = spawn_pipeline_with_model();
+    // Person 0 owns the device; person 1 signs in on it later.
+    h.send(&[login("evt-own-login", &at(1), &anon(0, 0), &user(0))]);
+    h.send(&[event(
+        "evt-own-view",
+        "content_view",
+        &at(2),
+        json!({"anonymous_id": anon(0, 0)}),
+        json!({"content_id": "c-1", "category": "guides"}),
+    )]);
+    h.send(&[login("evt-borrow-login", &at(3), &anon(0, 0), &user(1))]);
+    // Person 1's erasure names the device too.
+    let mut erase = consent_change("evt-erase-borrower", &at(10), 1, "erase", &[]);
+    erase["subject"] = json!({"user_id": user(1), "anonymous_id": anon(0, 0)});
+    h.send(&[erase]);
+    let identity = h.table(Table::Identity);
+    let device = identity
+        .iter()
+        .find(|(k, _)| *k == format!("anon:{}", anon(0, 0)))
+        .map(|(_, v)| v.clone())
+        .expect("the owner's device is kept");
+    assert!(!device.to_string().contains(&user(1)), "{device}");
+    assert!(
+        h.features(&profile_of_user(&user(0))).is_some(),
+        "the owner's profile is untouched"
+    );
+    assert!(
+        !identity
+            .iter()
+            .any(|(k, v)| k.contains(&user(1)) || v.to_string().contains(&user(1))),
+        "{identity:?}"
+    );
+    let audit = h.table(Table::Audit);
+    let (_, completion) = audit
+        .iter()
+        .find(|(k, _)| k == "consent/evt-erase-borrower")
+        .unwrap();
+    assert_eq!(
+        completion["steps"]["other_identity_nodes_scrubbed"],
+        json!(1)
+    );
+}
