@@ -16,6 +16,10 @@ label = checked out in the window after it). Output, in --out:
                   training date, intended purposes, and the linear weights
                   (in logit space, per raw feature) that explanations use.
 
+Training writes no approval: a model serves only once a reviewer adds
+approval.json beside the card (who, when, for which of the card's purposes,
+the card's holdout figures and its SHA-256); a retrained card needs a new one.
+
 The split is by a hash of the profile id, so it is the same on every run.
 """
 
@@ -119,7 +123,7 @@ def main():
         "version": args.version,
         "kind": "logistic_regression",
         "output": "probability of a checkout within 7 days",
-        "intended_purposes": ["personalization"],
+        "intended_purposes": ["personalization", "marketing"],
         "trained_on": datetime.date.today().isoformat(),
         "data_sha256": hashlib.sha256(pathlib.Path(args.data).read_bytes()).hexdigest(),
         "rows": {"train": int((~test).sum()), "holdout": int(test.sum()), "positive_rate": float(y.mean())},

@@ -36,6 +36,8 @@ struct Linear {
     fail: bool,
     /// Predict sigmoid(x0·x1 + x2 − 4) instead, and offer no weights.
     nonlinear: bool,
+    /// The purposes its approval lists.
+    approved: Vec<String>,
 }
 
 impl Linear {
@@ -47,6 +49,7 @@ impl Linear {
             bias: -3.0,
             fail: false,
             nonlinear: false,
+            approved: vec!["personalization".into(), "marketing".into()],
         }
     }
 }
@@ -67,6 +70,9 @@ impl Model for Linear {
     }
     fn linear_weights(&self) -> Option<&[f64]> {
         (!self.nonlinear).then_some(self.weights.as_slice())
+    }
+    fn approved_purposes(&self) -> &[String] {
+        &self.approved
     }
     fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String> {
         if self.fail {
@@ -420,4 +426,35 @@ fn a_challenger_is_scored_and_logged_but_never_acted_on() {
     );
     tailor_core::score::shadow(&mut fallback, &challenger);
     assert!(fallback.challenger.is_none());
+}
+
+#[test]
+fn a_model_serves_only_the_purposes_its_approval_lists() {
+    let mut model = Linear::new();
+    model.approved = vec!["personalization".into()];
+    let r = run(
+        &request(Purpose::Marketing, "offer"),
+        &loaded([10.0, 3.0, 2.0, 0.0]),
+        Some(&model),
+    );
+    assert_eq!(r.fallback, Some(Fallback::ModelNotApproved));
+    assert_eq!(r.score, None, "the model did not run");
+    assert!(r.snapshot.values.is_empty(), "nor read its inputs");
+    let serve = r
+        .policy
+        .iter()
+        .find(|p| p.action == "serve_model")
+        .expect("the check is recorded");
+    assert!(!serve.allowed);
+    // Approved for it, the same request is scored, naming the permit.
+    let r = run(
+        &request(Purpose::Marketing, "offer"),
+        &loaded([10.0, 3.0, 2.0, 0.0]),
+        Some(&Linear::new()),
+    );
+    assert!(r.score.is_some());
+    assert!(r.policy.iter().any(|p| {
+        p.policies
+            .contains(&"models-serve-only-approved-purposes".to_owned())
+    }));
 }

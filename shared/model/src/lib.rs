@@ -22,7 +22,7 @@ mod card;
 mod ort_engine;
 mod tract_engine;
 
-pub use card::{Card, LinearExplainer, ModelDir};
+pub use card::{Approval, Card, LinearExplainer, ModelDir};
 #[cfg(not(target_arch = "wasm32"))]
 pub use ort_engine::{OrtEngine, default_library};
 pub use tract_engine::TractEngine;
@@ -33,6 +33,9 @@ pub enum ModelError {
     /// The model directory is missing a file or a file is unreadable.
     #[error("model directory: {0}")]
     Dir(String),
+    /// The model directory has no valid approval entry: it may not serve.
+    #[error("model not approved: {0}")]
+    NotApproved(String),
     /// The engine's library could not be loaded (missing, or older than required).
     #[error("engine library: {0}")]
     Library(String),
@@ -147,6 +150,10 @@ impl tailor_core::score::Model for LoadedModel {
 
     fn linear_weights(&self) -> Option<&[f64]> {
         self.dir.card.linear.as_ref().map(|l| l.weights.as_slice())
+    }
+
+    fn approved_purposes(&self) -> &[String] {
+        &self.dir.approval.purposes
     }
 
     fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String> {

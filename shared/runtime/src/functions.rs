@@ -9,6 +9,7 @@ use tailor_consent::Consent;
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::contract::Contract;
 use tailor_core::disposition::Disposition;
+use tailor_core::event::Purpose;
 use tailor_core::ingest::Ingestor;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Metered, Publisher, Store, StoreError, Timer, Topic};
@@ -153,16 +154,40 @@ struct Decider {
     store_budget: Duration,
 }
 
-/// Loads a model, or says why decisions go without it.
-fn load(dir: &std::path::Path, settings: &ModelSettings, role: &str) -> Option<LoadedModel> {
+/// Loads a model, or says why decisions go without it. A model without a
+/// valid approval, or one that policy does not let serve every purpose
+/// its approval lists, is refused: a start-up error, not a quiet fallback.
+fn load(
+    dir: &std::path::Path,
+    settings: &ModelSettings,
+    role: &str,
+    policy: &Policy,
+) -> Result<Option<LoadedModel>, StartupError> {
     match LoadedModel::load(dir, settings.engine) {
         Ok(model) => {
+            let name = model.info().name;
+            for purpose in model.approved_purposes() {
+                let allowed = Purpose::ALL
+                    .into_iter()
+                    .find(|p| p.as_str() == purpose)
+                    .map(|p| policy.serve_model(&name, p, model.approved_purposes()))
+                    .is_some_and(|d| d.allowed);
+                if !allowed {
+                    return Err(StartupError::Other(format!(
+                        "{role} model {name}: policy does not let it serve {purpose:?}"
+                    )));
+                }
+            }
             tracing::info!(model = ?model.info(), role, "model loaded");
-            Some(model)
+            Ok(Some(model))
         }
+        Err(e @ tailor_model::ModelError::NotApproved(_)) => Err(StartupError::Other(format!(
+            "{role} model in {}: {e}",
+            dir.display()
+        ))),
         Err(e) => {
             tracing::error!(error = %e, dir = %dir.display(), role, "model not loaded");
-            None
+            Ok(None)
         }
     }
 }
@@ -172,11 +197,11 @@ impl Decider {
         let model = &settings.model;
         Ok(Self {
             catalog: Catalog::shipped().map_err(|e| StartupError::Policy(e.to_string()))?,
-            model: load(&model.dir, model, "champion"),
-            challenger: model
-                .challenger
-                .as_deref()
-                .and_then(|dir| load(dir, model, "challenger")),
+            model: load(&model.dir, model, "champion", policy)?,
+            challenger: match model.challenger.as_deref() {
+                Some(dir) => load(dir, model, "challenger", policy)?,
+                None => None,
+            },
             memo: PolicyMemo::new(policy),
             nonce: AtomicU64::new(0),
             store_budget: settings.store_budget,

@@ -140,6 +140,22 @@ impl Policy {
         )
     }
 
+    /// May `model`, approved for `approved` purposes, serve a decision for `purpose`?
+    #[must_use]
+    pub fn serve_model(
+        &self,
+        model: &str,
+        purpose: Purpose,
+        approved: &[String],
+    ) -> PolicyDecision {
+        self.bundle.decide(
+            ("Model", model),
+            "serve_model",
+            ("Purpose", purpose.as_str()),
+            json!({ "approved": approved }),
+        )
+    }
+
     /// May a decision be personalized for `purpose`?
     #[must_use]
     pub fn decide(

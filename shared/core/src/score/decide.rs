@@ -149,6 +149,18 @@ fn decide_inner(
         rules_only(&mut record);
         return record;
     };
+    let serve = policy.serve_model(
+        &model.info().name,
+        request.purpose,
+        model.approved_purposes(),
+    );
+    let approved = serve.allowed;
+    record.policy.push(serve);
+    if !approved {
+        rules_only(&mut record);
+        record.fallback = Some(Fallback::ModelNotApproved);
+        return record;
+    }
 
     // Inputs: those the purpose may not read are masked to their baseline.
     let names = model.features();

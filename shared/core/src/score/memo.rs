@@ -67,6 +67,17 @@ impl<'p> PolicyMemo<'p> {
         })
     }
 
+    pub(super) fn serve_model(
+        &self,
+        model: &str,
+        purpose: Purpose,
+        approved: &[String],
+    ) -> crate::policy::PolicyDecision {
+        self.remember(format!("serve|{model}|{purpose}|{approved:?}"), || {
+            self.policy.serve_model(model, purpose, approved)
+        })
+    }
+
     pub(super) fn use_feature(
         &self,
         purpose: Purpose,

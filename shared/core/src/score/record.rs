@@ -30,6 +30,8 @@ pub enum Fallback {
     StoreUnavailable,
     /// The model could not be loaded or failed: rules only.
     ModelError,
+    /// The model is not approved for the purpose: rules only.
+    ModelNotApproved,
 }
 
 /// The model behind a decision.

@@ -42,6 +42,8 @@ pub trait Model: Send + Sync {
     fn baseline(&self) -> &[f64];
     /// Logit-space weights per raw feature, for linear models (exact explanations).
     fn linear_weights(&self) -> Option<&[f64]>;
+    /// The purposes its approval entry lists: it serves no other.
+    fn approved_purposes(&self) -> &[String];
     /// One probability per row.
     ///
     /// # Errors
