@@ -12,7 +12,7 @@ variable "name" {
 
 variable "token_key" {
   type        = string
-  description = "Tokenization key for ingest, at least 16 bytes. Pass it as TF_VAR_token_key rather than in a file."
+  description = "Tokenization key for every function (ingest's tokens, and the keyed tokens erasure tombstones are kept under), at least 16 bytes. Pass it as TF_VAR_token_key rather than in a file."
   sensitive   = true
 }
 

@@ -76,16 +76,19 @@ locals {
     f => lookup(var.function_zips, f, "${var.artifacts_dir}/tailor-${f}/bootstrap.zip")
   }
 
-  # Environment shared by every function.
+  # Environment shared by every function. Every function reads or writes
+  # erasure tombstones, which are kept under keyed tokens (HMAC with the
+  # tokenization key) of the identity key, so every function needs the
+  # same TAILOR_TOKEN_KEY.
   common_environment = {
     TAILOR_TABLE_PREFIX = var.name
     TAILOR_LOG          = var.log_level
+    TAILOR_TOKEN_KEY    = var.token_key
   }
 
   function_environment = {
     ingest = {
       TAILOR_STREAM_INGESTED = aws_kinesis_stream.this["ingested"].name
-      TAILOR_TOKEN_KEY       = var.token_key
     }
     enrich = {
       TAILOR_STREAM_ENRICHED        = aws_kinesis_stream.this["enriched"].name

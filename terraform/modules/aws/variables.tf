@@ -46,7 +46,7 @@ variable "tags" {
 
 variable "token_key" {
   type        = string
-  description = "Tokenization key for ingest (TAILOR_TOKEN_KEY), at least 16 bytes. Stored in the Lambda configuration encrypted with the deployment's KMS key, and in Terraform state: keep the state encrypted and private."
+  description = "Tokenization key (TAILOR_TOKEN_KEY), at least 16 bytes, used by every function: ingest's tokens of personal fields, and the keyed tokens erasure tombstones are kept under, so every function of a deployment gets the same key. Stored in the Lambda configuration encrypted with the deployment's KMS key, and in Terraform state: keep the state encrypted and private."
   sensitive   = true
 
   validation {
