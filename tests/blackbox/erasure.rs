@@ -3,7 +3,8 @@
 //! devices, account claims, broken records, reused event ids, backdated
 //! erasures and late and future-dated records — then a scan of every table
 //! and of the offline log finds nothing of an erased person: no identity
-//! key, no profile id, no token of theirs.
+//! key, no profile id, no token of theirs. Their tombstones remain, under
+//! keyed tokens of their keys.
 
 use std::collections::BTreeSet;
 
@@ -277,16 +278,17 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
     for &p in erased {
         for trace in traces(p, acts) {
             for (place, text) in &all {
-                // A tombstone is what keeps the person out; it is allowed
-                // to remain (see the README's erasure section).
-                if place.starts_with("Tombstones ") {
-                    continue;
-                }
                 assert!(
                     !text.contains(&trace),
                     "person {p} erased, but {trace} remains in {place}: {text}"
                 );
             }
+        }
+    }
+    // What remains of them is their tombstones, under keyed tokens.
+    for (place, _) in &all {
+        if let Some(key) = place.strip_prefix("Tombstones ") {
+            assert!(key.starts_with("tok_"), "{place}");
         }
     }
     // Those not erased are still there: the scan can find what it looks for.

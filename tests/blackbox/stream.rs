@@ -64,9 +64,13 @@ fn the_backfill_from_the_offline_log_matches_the_online_features() {
     p.pipeline.archive_enriched(&log, true).unwrap();
     p.send_batches(&generated(80, 14, 21), 100);
     p.pipeline.flush().unwrap();
-    let offline =
-        tailor_local::offline::backfill::backfill(&log, p.pipeline.store(), p.pipeline.policy())
-            .unwrap();
+    let offline = tailor_local::offline::backfill::backfill(
+        &log,
+        p.pipeline.store(),
+        p.pipeline.policy(),
+        p.pipeline.functions().tokens(),
+    )
+    .unwrap();
     let online = tailor_local::offline::backfill::online(p.pipeline.store()).unwrap();
     assert!(online.len() > 10);
     assert_eq!(

@@ -32,6 +32,7 @@ use tailor_core::policy::Policy;
 use tailor_core::ports::{Metered, Store, StoreError, Table};
 use tailor_core::state::{self, Loaded};
 use tailor_core::subject;
+use tailor_core::token::TokenKey;
 use tracing::{info, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -44,6 +45,8 @@ pub struct Consent<'a, S> {
     pub policy: &'a Policy,
     /// State.
     pub store: &'a Metered<S>,
+    /// The tokenization key: tombstones are kept under keyed tokens.
+    pub tokens: &'a TokenKey,
 }
 
 impl<S: Store> Consent<'_, S> {
@@ -61,7 +64,8 @@ impl<S: Store> Consent<'_, S> {
                 Ok(None) => Disposition::DUPLICATE,
                 Err(e) => {
                     warn!(step = NAME, error = %e, "consent propagation failed");
-                    dead_letter::settle(self.store, self.policy, NAME, record, &e).await
+                    dead_letter::settle(self.store, self.policy, self.tokens, NAME, record, &e)
+                        .await
                 }
             };
             invocation.record(record, disposition);
@@ -160,9 +164,14 @@ impl<S: Store> Consent<'_, S> {
             if entry.action == ConsentAction::Revoke
                 && entry.purposes.contains(&Purpose::Personalization)
             {
-                let recompute =
-                    state::recompute_profile(self.store, self.policy, &profile_id, &members)
-                        .await?;
+                let recompute = state::recompute_profile(
+                    self.store,
+                    self.policy,
+                    self.tokens,
+                    &profile_id,
+                    &members,
+                )
+                .await?;
                 steps.insert("feature_inputs_deleted".to_owned(), recompute.purged);
                 steps.insert(
                     "features_deleted".to_owned(),
@@ -238,7 +247,7 @@ impl<S: Store> Consent<'_, S> {
         let erasure = loop {
             attempt += 1;
             let stored = self.stored(profile_id, members).await?;
-            let erasure = erasure::plan(profile_id, members, at, stored)?;
+            let erasure = erasure::plan(profile_id, members, at, stored, self.tokens)?;
             match state::apply(self.store, self.policy, &erasure.changes).await {
                 Ok(()) => break erasure,
                 Err(StoreError::Conflict { .. }) if attempt < state::ATTEMPTS => {}
@@ -329,8 +338,8 @@ impl<S: Store> Consent<'_, S> {
             state::load_many(self.store, Table::Identity, &other_keys).await?;
         let claimants = others.into_iter().zip(other_nodes).collect();
         Ok(erasure::Stored {
-            tombstones: state::load_many(self.store, Table::Tombstones, members).await?,
-            ledger: state::ledger_of(self.store, members).await?,
+            tombstones: state::tombstones(self.store, self.tokens, members).await?,
+            ledger: state::ledger_of(self.store, self.tokens, members).await?,
             features: self.store.get(Table::Features, profile_id).await?,
             inputs: state::load_many(self.store, Table::FeatureInputs, members).await?,
             account,

@@ -8,7 +8,6 @@
 //! platform to redeliver the record.
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
-use tailor_core::consent::Tombstone;
 use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::errors::EnrichError;
@@ -23,6 +22,7 @@ use tailor_core::policy::Policy;
 use tailor_core::ports::{Metered, Publisher, Store, StoreError, Table, Topic};
 use tailor_core::report::InvocationReport;
 use tailor_core::state::{self, Loaded};
+use tailor_core::token::TokenKey;
 use tracing::{debug, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -39,6 +39,8 @@ pub struct Enrich<'a, S, P> {
     pub store: &'a Metered<S>,
     /// The streams to features and consent.
     pub publisher: &'a P,
+    /// The tokenization key: tombstones are kept under keyed tokens.
+    pub tokens: &'a TokenKey,
 }
 
 /// The loaded nodes with the versions they were read at.
@@ -63,7 +65,8 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
                 Ok(()) => Disposition::ACCEPTED,
                 Err(e) => {
                     warn!(step = NAME, error = %e, "enrich failed");
-                    dead_letter::settle(self.store, self.policy, NAME, record, &e).await
+                    dead_letter::settle(self.store, self.policy, self.tokens, NAME, record, &e)
+                        .await
                 }
             };
             invocation.record(record, disposition);
@@ -112,8 +115,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             Some(_) => Some(state::from_item(Table::Identity, next())?),
             None => None,
         };
-        let tombstones: Vec<Loaded<Option<Tombstone>>> =
-            state::load_many(self.store, Table::Tombstones, &keys).await?;
+        let tombstones = state::tombstones(self.store, self.tokens, &keys).await?;
         let erased_at = tombstones
             .iter()
             .filter_map(|t| t.value.map(|t| t.erased_at))
@@ -182,7 +184,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         self.apply(ingested, &loaded, &resolution).await?;
 
         let (_, members) = state::resolve(self.store, &resolution.key).await?;
-        let ledger = state::ledger_of(self.store, &members).await?;
+        let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
         let consent = ConsentSnapshot {
             claimed: ingested.event.consent.purposes.clone(),
             ledger: ledger.current().into_iter().collect(),

@@ -23,6 +23,7 @@ use tailor_core::policy::{Policy, PolicyDecision};
 use tailor_core::ports::{Metered, Store, StoreError, Table};
 use tailor_core::report::InvocationReport;
 use tailor_core::state::{self, Loaded};
+use tailor_core::token::TokenKey;
 use tracing::{debug, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -37,6 +38,8 @@ pub struct Features<'a, S> {
     pub policy: &'a Policy,
     /// State.
     pub store: &'a Metered<S>,
+    /// The tokenization key: tombstones are kept under keyed tokens.
+    pub tokens: &'a TokenKey,
 }
 
 /// What applying an event did.
@@ -102,8 +105,14 @@ impl<S: Store> Features<'_, S> {
         for group in &groups {
             for (i, enriched) in &group.events {
                 for (profile, members) in &enriched.changed_profiles {
-                    if let Err(e) =
-                        state::recompute_profile(self.store, self.policy, profile, members).await
+                    if let Err(e) = state::recompute_profile(
+                        self.store,
+                        self.policy,
+                        self.tokens,
+                        profile,
+                        members,
+                    )
+                    .await
                     {
                         warn!(step = NAME, error = %e, "recompute of a changed profile failed");
                         dispositions[*i] = Some(Err(e.into()));
@@ -144,7 +153,8 @@ impl<S: Store> Features<'_, S> {
         // retry finds it applied and recomputes.
         for (profile, (members, places)) in touched {
             if let Err(e) =
-                state::recompute_profile(self.store, self.policy, &profile, &members).await
+                state::recompute_profile(self.store, self.policy, self.tokens, &profile, &members)
+                    .await
             {
                 warn!(step = NAME, error = %e, "features recompute failed");
                 for i in places {
@@ -157,7 +167,8 @@ impl<S: Store> Features<'_, S> {
             let disposition = match outcome {
                 Some(Ok(d)) => d,
                 Some(Err(e)) => {
-                    dead_letter::settle(self.store, self.policy, NAME, record, &e).await
+                    dead_letter::settle(self.store, self.policy, self.tokens, NAME, record, &e)
+                        .await
                 }
                 // Every record was given one above; a gap would be a bug, and retrying is safe.
                 None => Disposition::Retry,
@@ -200,7 +211,7 @@ impl<S: Store> Features<'_, S> {
         group: &Group,
     ) -> Result<(String, Vec<String>, Vec<Applied>), StoreError> {
         let (profile_id, members) = state::resolve(self.store, &group.key).await?;
-        let ledger = state::ledger_of(self.store, &members).await?;
+        let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
         let mut inputs: Loaded<KeyInputs> =
             state::load(self.store, Table::FeatureInputs, &group.key).await?;
         let mut applied = Vec::with_capacity(group.events.len());

@@ -225,14 +225,19 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         };
         let reason = error.reason();
         debug!(step = NAME, reason = %reason, "record dead-lettered");
-        match dead_letter::keep(
-            self.store,
-            self.policy,
+        let letter = dead_letter::DeadLetter::new(
             NAME,
             reason,
             &error.to_string(),
             payload,
             record.received_at,
+        );
+        match dead_letter::keep(
+            self.store,
+            self.policy,
+            self.ingestor.tokens(),
+            letter,
+            payload,
         )
         .await
         {

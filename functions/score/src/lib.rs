@@ -22,6 +22,7 @@ use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
     self, Catalog, DecisionRecord, DecisionRequest, Loaded, LoggedDecision, Model, PolicyMemo,
 };
+use tailor_core::token::TokenKey;
 use tailor_core::{state, subject};
 use tracing::{info, warn};
 
@@ -52,6 +53,8 @@ pub struct Score<'a, S, T> {
     pub timer: &'a T,
     /// How long the store may take: once for the reads, once for the log write.
     pub store_budget: Duration,
+    /// The tokenization key: tombstones are kept under keyed tokens.
+    pub tokens: &'a TokenKey,
 }
 
 impl<S, T> std::fmt::Debug for Score<'_, S, T> {
@@ -63,7 +66,7 @@ impl<S, T> std::fmt::Debug for Score<'_, S, T> {
     }
 }
 
-async fn load<S: Store>(store: &S, key: &str) -> Loaded {
+async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str) -> Loaded {
     let (profile_id, members) = match state::resolve(store, key).await {
         Ok(r) => r,
         Err(e) => {
@@ -81,7 +84,7 @@ async fn load<S: Store>(store: &S, key: &str) -> Loaded {
         Ok(None) => Ok(None),
         Err(e) => Err(e.into()),
     };
-    let ledger = state::ledger_of(store, &members)
+    let ledger = state::ledger_of(store, tokens, &members)
         .await
         .map_err(ScoreError::from);
     Loaded {
@@ -105,7 +108,7 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
         let started = Instant::now();
         let loaded = within(
             self.timer.sleep(self.store_budget),
-            load(self.store, &request.profile),
+            load(self.store, self.tokens, &request.profile),
         )
         .await
         .unwrap_or_else(|| {

@@ -168,6 +168,13 @@ pub struct Tombstone {
     pub erased_at: Timestamp,
 }
 
+/// Where the tombstone of an identity key is kept: a keyed token of the key
+/// (`tok_…`), so that after an erasure no table holds the person's raw ids.
+#[must_use]
+pub fn tombstone_key(tokens: &crate::token::TokenKey, key: &str) -> String {
+    tokens.token("tombstone", key)
+}
+
 /// The record that a consent change was carried out everywhere it applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {

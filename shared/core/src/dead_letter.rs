@@ -173,24 +173,22 @@ pub fn volume_key(function: &str, at: Timestamp) -> String {
     format!("volume/{function}/{}", day.get(..10).unwrap_or(&day))
 }
 
-/// Sets a record aside (see the module) within the daily budget; returns
-/// the reason it is dead-lettered under.
+/// Sets `payload` aside as `letter` (made by [`DeadLetter::new`] from it;
+/// see the module) within the daily budget; returns the reason it is
+/// dead-lettered under.
 ///
 /// # Errors
 /// The store's error; the record should then be retried.
 pub async fn keep<S: Store>(
     store: &S,
     policy: &Policy,
-    function: &str,
-    reason: DeadLetterReason,
-    detail: &str,
+    tokens: &crate::token::TokenKey,
+    mut letter: DeadLetter,
     payload: &[u8],
-    at: Timestamp,
 ) -> Result<DeadLetterReason, StoreError> {
-    let mut letter = DeadLetter::new(function, reason, detail, payload, at);
+    let (function, reason, at) = (letter.function.clone(), letter.reason, letter.at);
     if let Some((profile, keys)) = subject_of(payload) {
-        let tombstones: Vec<state::Loaded<Option<crate::consent::Tombstone>>> =
-            state::load_many(store, Table::Tombstones, &keys).await?;
+        let tombstones = state::tombstones(store, tokens, &keys).await?;
         let erased = tombstones.iter().any(|t| t.value.is_some());
         let detail = std::mem::take(&mut letter.detail);
         let prefix = std::mem::take(&mut letter.prefix);
@@ -204,7 +202,7 @@ pub async fn keep<S: Store>(
         policy,
         DAILY_BUDGET_BYTES,
         letter,
-        &key(function, reason, payload),
+        &key(&function, reason, payload),
     )
     .await
 }
@@ -270,22 +268,14 @@ pub async fn keep_within<S: Store>(
 pub async fn set_aside<S: Store>(
     store: &S,
     policy: &Policy,
+    tokens: &crate::token::TokenKey,
     function: &str,
     reason: DeadLetterReason,
     detail: &str,
     record: &Record,
 ) -> Disposition {
-    match keep(
-        store,
-        policy,
-        function,
-        reason,
-        detail,
-        &record.bytes,
-        record.received_at,
-    )
-    .await
-    {
+    let letter = DeadLetter::new(function, reason, detail, &record.bytes, record.received_at);
+    match keep(store, policy, tokens, letter, &record.bytes).await {
         Ok(reason) => Disposition::DeadLettered { reason },
         Err(e) => e.disposition(),
     }
@@ -297,13 +287,23 @@ pub async fn set_aside<S: Store>(
 pub async fn settle<S: Store, E: StepError>(
     store: &S,
     policy: &Policy,
+    tokens: &crate::token::TokenKey,
     function: &str,
     record: &Record,
     error: &E,
 ) -> Disposition {
     match error.disposition() {
         Disposition::DeadLettered { reason } => {
-            set_aside(store, policy, function, reason, &error.to_string(), record).await
+            set_aside(
+                store,
+                policy,
+                tokens,
+                function,
+                reason,
+                &error.to_string(),
+                record,
+            )
+            .await
         }
         other => other,
     }

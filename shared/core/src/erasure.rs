@@ -63,6 +63,7 @@ pub fn plan(
     members: &[String],
     at: Timestamp,
     stored: Stored,
+    tokens: &crate::token::TokenKey,
 ) -> Result<Erasure, StoreError> {
     let mut changes = Vec::new();
     let mut ledger = stored.ledger;
@@ -78,7 +79,7 @@ pub fn plan(
         let erased_at = tombstone.value.as_ref().map_or(at, |t| t.erased_at.max(at));
         changes.push(Change::save(
             Table::Tombstones,
-            key,
+            &crate::consent::tombstone_key(tokens, key),
             &Some(Tombstone { erased_at }),
             erased_at,
             Precondition::None,
@@ -196,7 +197,11 @@ mod tests {
             )),
             ..Stored::default()
         };
-        let erasure = plan("p_1", &members, at("2026-11-20T10:00:00Z"), stored).unwrap();
+        let tokens = crate::token::TokenKey::new(*b"test-key-0123456789").unwrap();
+        let erasure = plan("p_1", &members, at("2026-11-20T10:00:00Z"), stored, &tokens).unwrap();
+        let user_tombstone = crate::consent::tombstone_key(&tokens, "user:u-1");
+        let anon_tombstone = crate::consent::tombstone_key(&tokens, "anon:a-1");
+        assert!(user_tombstone.starts_with("tok_"));
         let shape: Vec<(Table, &str)> = erasure
             .changes
             .iter()
@@ -209,8 +214,8 @@ mod tests {
         assert_eq!(
             shape,
             vec![
-                (Table::Tombstones, "user:u-1"),
-                (Table::Tombstones, "anon:a-1"),
+                (Table::Tombstones, user_tombstone.as_str()),
+                (Table::Tombstones, anon_tombstone.as_str()),
                 (Table::Consent, "anon:a-1"),
                 (Table::Identity, "anon:a-1"),
                 (Table::Consent, "user:u-1"),
@@ -242,7 +247,8 @@ mod tests {
             }],
             ..Stored::default()
         };
-        let erasure = plan("p_a", &members, at("2026-11-20T00:00:00Z"), stored).unwrap();
+        let tokens = crate::token::TokenKey::new(*b"test-key-0123456789").unwrap();
+        let erasure = plan("p_a", &members, at("2026-11-20T00:00:00Z"), stored, &tokens).unwrap();
         let Change::Save { value, anchor, .. } = &erasure.changes[0] else {
             panic!("a tombstone first");
         };

@@ -257,6 +257,12 @@ impl<'p> Ingestor<'p> {
         }
     }
 
+    /// The tokenization key.
+    #[must_use]
+    pub const fn tokens(&self) -> &TokenKey {
+        &self.key
+    }
+
     /// The limits applied to every record.
     #[must_use]
     pub const fn limits(&self) -> Limits {

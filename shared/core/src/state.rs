@@ -15,6 +15,7 @@ use crate::identity::{AnonNode, UserNode, profile_of_anonymous, profile_of_user,
 use crate::plan::Change;
 use crate::policy::Policy;
 use crate::ports::{Precondition, Store, StoreError, Table};
+use crate::token::TokenKey;
 
 /// A value read from a table with the version it was read at.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -165,16 +166,37 @@ pub async fn resolve<S: Store>(store: &S, key: &str) -> Result<(String, Vec<Stri
     ))
 }
 
+/// The erasure tombstones of `keys`, in order. Tombstones are kept under
+/// a keyed token of the key ([`crate::consent::tombstone_key`]), never the
+/// raw key: the one thing an erasure leaves names nobody readable.
+///
+/// # Errors
+/// The store's error.
+pub async fn tombstones<S: Store>(
+    store: &S,
+    tokens: &TokenKey,
+    keys: &[String],
+) -> Result<Vec<Loaded<Option<Tombstone>>>, StoreError> {
+    let stored: Vec<String> = keys
+        .iter()
+        .map(|k| crate::consent::tombstone_key(tokens, k))
+        .collect();
+    load_many(store, Table::Tombstones, &stored).await
+}
+
 /// The consent ledger of a profile: its keys' ledgers merged, with erasure
 /// tombstones as erase entries.
 ///
 /// # Errors
 /// The store's error.
-pub async fn ledger_of<S: Store>(store: &S, members: &[String]) -> Result<Ledger, StoreError> {
+pub async fn ledger_of<S: Store>(
+    store: &S,
+    tokens: &TokenKey,
+    members: &[String],
+) -> Result<Ledger, StoreError> {
     let ledgers: Vec<Loaded<Ledger>> = load_many(store, Table::Consent, members).await?;
     let mut ledger = Ledger::merged(ledgers.iter().map(|l| &l.value));
-    let tombstones: Vec<Loaded<Option<Tombstone>>> =
-        load_many(store, Table::Tombstones, members).await?;
+    let tombstones = tombstones(store, tokens, members).await?;
     for (key, t) in members.iter().zip(tombstones) {
         if let Some(t) = t.value {
             ledger.record_tombstone(key, t.erased_at);
@@ -260,13 +282,14 @@ pub const ATTEMPTS: usize = 3;
 pub async fn recompute_profile<S: Store>(
     store: &S,
     policy: &Policy,
+    tokens: &TokenKey,
     profile_id: &str,
     members: &[String],
 ) -> Result<features::Recompute, StoreError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match recompute_once(store, policy, profile_id, members).await {
+        match recompute_once(store, policy, tokens, profile_id, members).await {
             Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => {}
             other => return other,
         }
@@ -276,11 +299,12 @@ pub async fn recompute_profile<S: Store>(
 async fn recompute_once<S: Store>(
     store: &S,
     policy: &Policy,
+    tokens: &TokenKey,
     profile_id: &str,
     members: &[String],
 ) -> Result<features::Recompute, StoreError> {
     let current = store.get(Table::Features, profile_id).await?;
-    let ledger = ledger_of(store, members).await?;
+    let ledger = ledger_of(store, tokens, members).await?;
     let inputs: Vec<Loaded<KeyInputs>> = load_many(store, Table::FeatureInputs, members).await?;
     let plan = features::recompute(profile_id, current.as_ref(), &ledger, members, inputs)?;
     apply(store, policy, &plan.changes).await?;

@@ -4,7 +4,7 @@
 //!
 //! | variable | functions | meaning |
 //! | --- | --- | --- |
-//! | `TAILOR_TOKEN_KEY` | ingest | the tokenization key (at least 16 bytes) |
+//! | `TAILOR_TOKEN_KEY` | all | the tokenization key (at least 16 bytes): ingest's tokens, and the keyed tokens tombstones are kept under |
 //! | `TAILOR_CLOCK` | stream functions (optional, default `wall`) | what items expire by: `wall`, or `arrival` (the latest record arrival time, for replaying historical streams) |
 //! | `TAILOR_STORE_BUDGET_MS` | score (optional, default 50) | latency budget for store calls, per decision |
 //! | `TAILOR_MODEL_DIR` | score (optional, default: the platform's) | the model directory |
@@ -264,20 +264,30 @@ impl Settings {
         functions: &[Function],
         model_dir: PathBuf,
     ) -> Result<Self, ConfigError> {
+        let key = env.required(
+            "TAILOR_TOKEN_KEY",
+            "the tokenization key (at least 16 bytes)",
+        )?;
+        let key = TokenKey::new(key.into_bytes()).map_err(|e| ConfigError::Invalid {
+            name: "TAILOR_TOKEN_KEY",
+            reason: e.to_string(),
+        })?;
+        Self::from_env_with_key(env, functions, model_dir, key)
+    }
+
+    /// [`Settings::from_env`] for a front end that holds the tokenization
+    /// key itself (the `tailor` command keeps it in its state folder).
+    ///
+    /// # Errors
+    /// A variable is malformed.
+    pub fn from_env_with_key<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        functions: &[Function],
+        model_dir: PathBuf,
+        key: TokenKey,
+    ) -> Result<Self, ConfigError> {
         let mut settings = Self::new(model_dir);
-        if functions.contains(&Function::Ingest) {
-            let key = env.required(
-                "TAILOR_TOKEN_KEY",
-                "the tokenization key (at least 16 bytes)",
-            )?;
-            settings.token_key =
-                Some(
-                    TokenKey::new(key.into_bytes()).map_err(|e| ConfigError::Invalid {
-                        name: "TAILOR_TOKEN_KEY",
-                        reason: e.to_string(),
-                    })?,
-                );
-        }
+        settings.token_key = Some(key);
         settings.clock = env.choice(
             "TAILOR_CLOCK",
             &[("wall", ClockMode::Wall), ("arrival", ClockMode::Arrival)],
@@ -335,14 +345,21 @@ mod tests {
                 ..
             }
         ));
-        // Enrich does not hold the key.
-        assert!(Settings::from_env(&env(&[]), &[Function::Enrich], PathBuf::new()).is_ok());
+        // Enrich needs it too: tombstones are kept under keyed tokens.
+        let err = Settings::from_env(&env(&[]), &[Function::Enrich], PathBuf::new()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("TAILOR_TOKEN_KEY is not set"),
+            "{err}"
+        );
     }
 
     #[test]
     fn malformed_choices_name_the_variable_and_the_choices() {
         let err = Settings::from_env(
-            &env(&[("TAILOR_ENGINE", "gpu")]),
+            &env(&[
+                ("TAILOR_ENGINE", "gpu"),
+                ("TAILOR_TOKEN_KEY", "malformed-test-key"),
+            ]),
             &[Function::Score],
             PathBuf::new(),
         )
@@ -352,7 +369,10 @@ mod tests {
             "TAILOR_ENGINE is not usable: \"gpu\": expected auto, ort, tract"
         );
         let err = Settings::from_env(
-            &env(&[("TAILOR_STORE_BUDGET_MS", "soon")]),
+            &env(&[
+                ("TAILOR_STORE_BUDGET_MS", "soon"),
+                ("TAILOR_TOKEN_KEY", "malformed-test-key"),
+            ]),
             &[Function::Score],
             PathBuf::new(),
         )
@@ -365,7 +385,10 @@ mod tests {
             }
         ));
         let err = Settings::from_env(
-            &env(&[("TAILOR_CLOCK", "lunar")]),
+            &env(&[
+                ("TAILOR_CLOCK", "lunar"),
+                ("TAILOR_TOKEN_KEY", "malformed-test-key"),
+            ]),
             &[Function::Features],
             PathBuf::new(),
         )
@@ -376,7 +399,7 @@ mod tests {
     #[test]
     fn a_configuration_file_reads_like_the_environment() {
         let env =
-            Env::parse("# score\nTAILOR_ENGINE = tract\n\nTAILOR_STORE_BUDGET_MS=20\n").unwrap();
+            Env::parse("# score\nTAILOR_ENGINE = tract\n\nTAILOR_STORE_BUDGET_MS=20\nTAILOR_TOKEN_KEY=config-file-test-key\n").unwrap();
         let s = Settings::from_env(&env, &[Function::Score], PathBuf::new()).unwrap();
         assert_eq!(s.model.engine, EngineChoice::Tract);
         assert_eq!(s.store_budget, Duration::from_millis(20));
@@ -395,6 +418,7 @@ mod tests {
                 ("TAILOR_MODEL_DIR", "m"),
                 ("TAILOR_CHALLENGER_DIR", "c"),
                 ("TAILOR_CLOCK", "arrival"),
+                ("TAILOR_TOKEN_KEY", "score-test-token-key"),
             ]),
             &[Function::Score],
             PathBuf::from("default"),
@@ -405,6 +429,11 @@ mod tests {
         assert_eq!(s.model.dir, PathBuf::from("m"));
         assert_eq!(s.model.challenger, Some(PathBuf::from("c")));
         assert_eq!(s.clock, ClockMode::Arrival);
-        assert!(s.token_key.is_none());
+        assert!(s.token_key.is_some(), "score reads tombstones too");
+        let err = Settings::from_env(&env(&[]), &[Function::Score], PathBuf::new()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("TAILOR_TOKEN_KEY is not set"),
+            "{err}"
+        );
     }
 }

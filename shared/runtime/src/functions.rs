@@ -14,6 +14,7 @@ use tailor_core::ingest::Ingestor;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{Metered, Publisher, Store, StoreError, Timer, Topic};
 use tailor_core::score::{Catalog, Model, PolicyMemo};
+use tailor_core::token::TokenKey;
 use tailor_enrich::Enrich;
 use tailor_features::Features;
 use tailor_ingest::Ingest;
@@ -218,6 +219,7 @@ pub struct Functions<S, P, T> {
     clock: ExpiryClock,
     ingestor: Option<Ingestor<'static>>,
     decider: Option<Decider>,
+    tokens: TokenKey,
 }
 
 impl<S, P, T> std::fmt::Debug for Functions<S, P, T> {
@@ -243,13 +245,19 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         capabilities: Capabilities<S, P, T>,
     ) -> Result<Self, StartupError> {
         let policy = shipped_policy()?;
+        // Every function reads or writes tombstones, which are kept under
+        // keyed tokens.
+        let tokens = settings.token_key.clone().ok_or_else(|| {
+            StartupError::Other("the functions need a tokenization key".to_owned())
+        })?;
         let ingestor = if functions.contains(&Function::Ingest) {
-            let key = settings
-                .token_key
-                .clone()
-                .ok_or_else(|| StartupError::Other("ingest needs a tokenization key".to_owned()))?;
             let contract = Contract::global().map_err(|e| StartupError::Policy(e.to_string()))?;
-            Some(Ingestor::new(contract, policy, settings.limits, key))
+            Some(Ingestor::new(
+                contract,
+                policy,
+                settings.limits,
+                tokens.clone(),
+            ))
         } else {
             None
         };
@@ -266,7 +274,14 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             clock: capabilities.clock,
             ingestor,
             decider,
+            tokens,
         })
+    }
+
+    /// The tokenization key.
+    #[must_use]
+    pub const fn tokens(&self) -> &TokenKey {
+        &self.tokens
     }
 
     /// The policy in force.
@@ -313,6 +328,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             nonce: &d.nonce,
             timer: &self.timer,
             store_budget: d.store_budget,
+            tokens: &self.tokens,
         })
     }
 
@@ -321,19 +337,20 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     /// # Errors
     /// The store's error.
     pub async fn forget(&self, records: &[Record]) -> Result<(), StoreError> {
-        match &self.ingestor {
-            Some(ingestor) => {
-                Ingest {
-                    ingestor,
-                    policy: self.policy,
-                    store: &self.store,
-                    publisher: &self.publisher,
-                }
-                .forget(records)
-                .await
-            }
+        match self.ingest() {
+            Some(ingest) => ingest.forget(records).await,
             None => Ok(()),
         }
+    }
+
+    /// The ingest function, in a process built to run it.
+    fn ingest(&self) -> Option<Ingest<'_, S, P>> {
+        self.ingestor.as_ref().map(|ingestor| Ingest {
+            ingestor,
+            policy: self.policy,
+            store: &self.store,
+            publisher: &self.publisher,
+        })
     }
 
     /// One invocation of `stage` over `records`: every record gets exactly
@@ -342,17 +359,8 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     pub async fn invoke(&self, stage: Stage, records: &[Record]) -> BatchOutcome {
         self.clock.observe(records);
         match stage {
-            Stage::Ingest => match &self.ingestor {
-                Some(ingestor) => {
-                    Ingest {
-                        ingestor,
-                        policy: self.policy,
-                        store: &self.store,
-                        publisher: &self.publisher,
-                    }
-                    .handle(records)
-                    .await
-                }
+            Stage::Ingest => match self.ingest() {
+                Some(ingest) => ingest.handle(records).await,
                 None => {
                     tracing::error!(
                         step = stage.name(),
@@ -370,6 +378,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                     policy: self.policy,
                     store: &self.store,
                     publisher: &self.publisher,
+                    tokens: &self.tokens,
                 }
                 .handle(records)
                 .await
@@ -378,6 +387,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                 Features {
                     policy: self.policy,
                     store: &self.store,
+                    tokens: &self.tokens,
                 }
                 .handle(records)
                 .await
@@ -386,6 +396,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                 Consent {
                     policy: self.policy,
                     store: &self.store,
+                    tokens: &self.tokens,
                 }
                 .handle(records)
                 .await

@@ -58,14 +58,19 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             }
             report.unresolved += 1;
             let detail = format!("{} still failing after {ATTEMPTS} attempts", stage.name());
-            let kept = dead_letter::keep(
-                self.store().inner(),
-                self.policy(),
+            let letter = dead_letter::DeadLetter::new(
                 stage.name(),
                 DeadLetterReason::RetriesExhausted,
                 &detail,
                 &record.bytes,
                 record.received_at,
+            );
+            let kept = dead_letter::keep(
+                self.store().inner(),
+                self.policy(),
+                self.tokens(),
+                letter,
+                &record.bytes,
             )
             .await;
             if let Ok(reason) = kept {

@@ -301,6 +301,7 @@ fn a_missing_variable_stops_a_function_at_init_with_its_name() {
         .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
         .env("AWS_REGION", "us-east-1")
         .env("TAILOR_TABLE_PREFIX", "prod")
+        .env("TAILOR_TOKEN_KEY", "init-test-token-key")
         .env("TAILOR_STREAM_ENRICHED", "prod-enriched")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -244,7 +244,14 @@ fn a_recompute_from_inputs_purged_meanwhile_never_writes_them_back() {
         .unwrap();
         let (resolved, members) = tailor_core::state::resolve(&store, &key).await.unwrap();
         assert_eq!(resolved, profile);
-        tailor_core::state::recompute_profile(&store, &policy, &profile, &members).await
+        tailor_core::state::recompute_profile(
+            &store,
+            &policy,
+            &tailor_tests::test_key(),
+            &profile,
+            &members,
+        )
+        .await
     });
     assert_eq!(
         result.unwrap().features,

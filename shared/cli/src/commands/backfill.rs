@@ -16,7 +16,12 @@ pub type Args = super::LogAndState;
 /// The log or the state cannot be read.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let platform = super::open_for_reading(&args.state, ClockMode::Arrival)?;
-    let offline = backfill::backfill(&args.log, platform.store(), platform.policy())?;
+    let offline = backfill::backfill(
+        &args.log,
+        platform.store(),
+        platform.policy(),
+        platform.functions().tokens(),
+    )?;
     let online = backfill::online(platform.store())?;
     let differing: Vec<&String> = online
         .keys()

@@ -44,9 +44,12 @@ pub fn settings(
     clock: ClockMode,
     engine: decide::EngineArg,
 ) -> anyhow::Result<Settings> {
-    let mut settings =
-        Settings::from_env(&Env::configured()?, &[Function::Score], default_model_dir())?;
-    settings.token_key = Some(key);
+    let mut settings = Settings::from_env_with_key(
+        &Env::configured()?,
+        &[Function::Score],
+        default_model_dir(),
+        key,
+    )?;
     settings.clock = clock;
     settings.model.engine = engine.into();
     Ok(settings)

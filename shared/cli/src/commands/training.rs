@@ -56,7 +56,7 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
     platform.archive_enriched(&log, true)?;
     run_lines(&platform, lines, 100, ReceivedAt::Sent, end).await?;
     let events = backfill::read_log(&log)?;
-    let state = backfill::FinalState::read(platform.store())?;
+    let state = backfill::FinalState::read(platform.store(), platform.functions().tokens())?;
     let cutoff = end.add_millis(-i64::from(args.cutoff_days) * Timestamp::DAY);
     let rows = export::training_rows(
         &events,

@@ -12,6 +12,7 @@ use tailor_core::state;
 /// The store's error, or `Corrupt` for unreadable features.
 pub(super) async fn profile(
     store: &impl Store,
+    tokens: &tailor_core::token::TokenKey,
     id: &str,
     now: Timestamp,
 ) -> Result<Option<Value>, StoreError> {
@@ -21,7 +22,7 @@ pub(super) async fn profile(
     };
     let features: Value =
         serde_json::from_slice(&item.value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let ledger: Ledger = state::ledger_of(store, &keys).await?;
+    let ledger: Ledger = state::ledger_of(store, tokens, &keys).await?;
     let age_s = features
         .get("as_of")
         .and_then(Value::as_str)

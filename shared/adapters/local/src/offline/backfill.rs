@@ -12,6 +12,7 @@ use tailor_core::identity::{AnonNode, profile_of_anonymous, profile_of_user};
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
 use tailor_core::ports::Table;
+use tailor_core::token::TokenKey;
 
 /// Reads the offline log (enriched events, one JSON line each).
 ///
@@ -37,7 +38,9 @@ pub fn read_log(log: &Path) -> anyhow::Result<Vec<LoggedEvent>> {
 #[derive(Debug)]
 pub struct FinalState {
     identity: BTreeMap<String, AnonNode>,
+    /// Tombstones, by the keyed token they are kept under.
     tombstones: BTreeMap<String, Tombstone>,
+    tokens: TokenKey,
     /// Each profile's consent ledger.
     pub ledgers: BTreeMap<String, Ledger>,
 }
@@ -47,7 +50,7 @@ impl FinalState {
     ///
     /// # Errors
     /// The store cannot be read or holds an unreadable item.
-    pub fn read(store: &LocalStore) -> anyhow::Result<Self> {
+    pub fn read(store: &LocalStore, tokens: &TokenKey) -> anyhow::Result<Self> {
         let mut identity = BTreeMap::new();
         for (key, item) in store.scan(Table::Identity)? {
             if key.starts_with("anon:") {
@@ -65,6 +68,7 @@ impl FinalState {
         let mut state = Self {
             identity,
             tombstones,
+            tokens: tokens.clone(),
             ledgers: BTreeMap::new(),
         };
         for (key, item) in store.scan(Table::Consent)? {
@@ -83,7 +87,10 @@ impl FinalState {
     /// The profile a key belongs to at the end, `None` for erased keys.
     #[must_use]
     pub fn profile_of(&self, key: &str) -> Option<String> {
-        if self.tombstones.contains_key(key) {
+        if self
+            .tombstones
+            .contains_key(&tailor_core::consent::tombstone_key(&self.tokens, key))
+        {
             return None;
         }
         if let Some(user) = key.strip_prefix("user:") {
@@ -103,9 +110,10 @@ pub fn backfill(
     log: &Path,
     store: &LocalStore,
     policy: &Policy,
+    tokens: &TokenKey,
 ) -> anyhow::Result<BTreeMap<String, ProfileFeatures>> {
     let events = read_log(log)?;
-    let state = FinalState::read(store)?;
+    let state = FinalState::read(store, tokens)?;
     Ok(features::backfill(
         &events,
         |k| state.profile_of(k),
