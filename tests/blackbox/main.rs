@@ -17,6 +17,7 @@ mod envelopes;
 mod erasure;
 mod ingest;
 mod logs;
+mod residency;
 mod score;
 mod serve;
 mod stream;

@@ -225,13 +225,13 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         };
         let reason = error.reason();
         debug!(step = NAME, reason = %reason, "record dead-lettered");
-        let letter = dead_letter::DeadLetter::new(
-            NAME,
-            reason,
-            &error.to_string(),
-            payload,
-            record.received_at,
-        );
+        let detail = error.to_string();
+        let letter = if matches!(error, IngestError::OutOfRegion { .. }) {
+            // Another region's event: nothing of it is kept here.
+            dead_letter::DeadLetter::withheld(NAME, reason, &detail, payload, record.received_at)
+        } else {
+            dead_letter::DeadLetter::new(NAME, reason, &detail, payload, record.received_at)
+        };
         match dead_letter::keep(
             self.store,
             self.policy,

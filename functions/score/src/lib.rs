@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tailor_core::Timestamp;
 use tailor_core::errors::ScoreError;
-use tailor_core::policy::Policy;
+use tailor_core::policy::{Policy, RegionChecks};
 use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
     self, Catalog, DecisionRecord, DecisionRequest, Loaded, LoggedDecision, Model, PolicyMemo,
@@ -55,6 +55,8 @@ pub struct Score<'a, S, T> {
     pub store_budget: Duration,
     /// The tokenization key: tombstones are kept under keyed tokens.
     pub tokens: &'a TokenKey,
+    /// Which regions' data this deployment may process.
+    pub regions: &'a RegionChecks,
 }
 
 impl<S, T> std::fmt::Debug for Score<'_, S, T> {
@@ -96,7 +98,10 @@ async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str) -> Loaded {
 
 impl<S: Store, T: Timer> Score<'_, S, T> {
     /// Decides and logs. The decision is returned even when logging fails
-    /// (with the error), so a caller can still show the safe choice.
+    /// (with the error), so a caller can still show the safe choice. A
+    /// request for a region this deployment does not hold gets the
+    /// placement's default (fallback `out_of_region`), reads nothing and is
+    /// not logged: nothing about the person may be kept outside their region.
     ///
     /// # Errors
     /// The store's error when the decision could not be logged.
@@ -105,6 +110,20 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
         request: &DecisionRequest,
         now: Timestamp,
     ) -> (DecisionRecord, Result<(), StoreError>) {
+        // Residency first: a request for a region held elsewhere reads
+        // nothing and is not logged here.
+        let region = self.regions.check(&request.region);
+        if !region.allowed {
+            let id = score::decision_id(
+                "",
+                &request.placement,
+                now,
+                self.nonce.fetch_add(1, Ordering::Relaxed),
+            );
+            let record = score::out_of_region(id, now, request, self.catalog, region);
+            info!(step = NAME, decision = %record.decision_id, "decision for a region held elsewhere: the default, not logged");
+            return (record, Ok(()));
+        }
         let started = Instant::now();
         let loaded = within(
             self.timer.sleep(self.store_budget),

@@ -112,6 +112,7 @@ async fn decide(
         timer: &Tokio,
         store_budget: Duration::from_millis(20),
         tokens: &tailor_core::token::TokenKey::new(*b"budget-test-key-0123").unwrap(),
+        regions: &tailor_core::policy::Residency::everywhere().checks(&policy),
     };
     let now = WallClock.now();
     // Only a guard against a hang: the budget is what ends the call.

@@ -66,6 +66,10 @@ pub struct DeadLetter {
     /// For a letter about a person: `(detail, prefix)`, sealed for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<crate::subject::Sealed>,
+    /// Whether its bytes may not be kept here at all (another region's):
+    /// then only the length and digest are, and nothing is sealed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 impl DeadLetter {
@@ -87,6 +91,24 @@ impl DeadLetter {
             sha256: token::hex(&Sha256::digest(payload)),
             prefix: token::base64(&payload[..payload.len().min(PREFIX_LIMIT)]),
             sealed: None,
+            withheld: false,
+        }
+    }
+
+    /// The letter for a record whose bytes may not be kept here: its length
+    /// and digest only.
+    #[must_use]
+    pub fn withheld(
+        function: &str,
+        reason: DeadLetterReason,
+        detail: &str,
+        payload: &[u8],
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            prefix: String::new(),
+            withheld: true,
+            ..Self::new(function, reason, detail, payload, at)
         }
     }
 
@@ -187,7 +209,9 @@ pub async fn keep<S: Store>(
     payload: &[u8],
 ) -> Result<DeadLetterReason, StoreError> {
     let (function, reason, at) = (letter.function.clone(), letter.reason, letter.at);
-    if let Some((profile, keys)) = subject_of(payload) {
+    if !letter.withheld
+        && let Some((profile, keys)) = subject_of(payload)
+    {
         let tombstones = state::tombstones(store, tokens, &keys).await?;
         let erased = tombstones.iter().any(|t| t.value.is_some());
         let detail = std::mem::take(&mut letter.detail);

@@ -40,6 +40,9 @@ pub enum DeadLetterReason {
     EventIdReused,
     /// It is dated further after its receipt than any clock may be wrong by.
     FutureDated,
+    /// Its region's approved destination is not one this deployment holds:
+    /// it is refused, its bytes not kept here.
+    OutOfRegion,
     /// Its function's dead letters of the day have used their budget: it
     /// is counted by its own reason, its bytes not kept.
     VolumeExceeded,
@@ -64,6 +67,7 @@ impl DeadLetterReason {
             Self::EventIdReused => "event_id_reused",
             Self::FutureDated => "future_dated",
             Self::VolumeExceeded => "volume_exceeded",
+            Self::OutOfRegion => "out_of_region",
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::contract::{Contract, Rejection};
 use crate::decode::{DecodeError, Limits};
 use crate::disposition::{DeadLetterReason, Disposition};
 use crate::event::{ContractError, Event, EventType, Properties, Purpose, ValidEvent};
-use crate::policy::{FieldPlan, FieldTreatment, Policy, PolicyDecision};
+use crate::policy::{FieldPlan, FieldTreatment, Policy, PolicyDecision, Residency};
 use crate::token::TokenKey;
 
 /// Skew smaller than this is treated as transit time, not a wrong clock.
@@ -89,6 +89,16 @@ pub enum IngestError {
         /// The id.
         event_id: String,
     },
+    /// The region's approved destination is not held by this deployment.
+    #[error(
+        "region {region:?} is approved for {destination:?}, which this deployment does not hold"
+    )]
+    OutOfRegion {
+        /// The region.
+        region: String,
+        /// Its approved destination.
+        destination: String,
+    },
     /// A time the event gives lies more than [`FUTURE_LIMIT_MS`] after its receipt.
     #[error("{field} {at} is more than a day after the record was received ({received_at})")]
     FutureDated {
@@ -121,6 +131,7 @@ impl IngestError {
             Self::NoDestination { .. } => DeadLetterReason::NoDestination,
             Self::EventIdReused { .. } => DeadLetterReason::EventIdReused,
             Self::FutureDated { .. } => DeadLetterReason::FutureDated,
+            Self::OutOfRegion { .. } => DeadLetterReason::OutOfRegion,
         }
     }
 
@@ -187,6 +198,7 @@ pub struct Ingestor<'p> {
     limits: Limits,
     key: TokenKey,
     regions: BTreeMap<String, RegionPolicy>,
+    residency: Residency,
 }
 
 /// Policy answers for one region, computed once: they depend only on the
@@ -254,7 +266,16 @@ impl<'p> Ingestor<'p> {
             limits,
             key,
             regions,
+            residency: Residency::everywhere(),
         }
+    }
+
+    /// The same ingestor, holding only `residency`'s destinations: an event
+    /// approved for another is refused before anything else is done with it.
+    #[must_use]
+    pub fn with_residency(mut self, residency: Residency) -> Self {
+        self.residency = residency;
+        self
     }
 
     /// The tokenization key.
@@ -302,6 +323,16 @@ impl<'p> Ingestor<'p> {
             }
         }
         let answers = self.regions.get(&event.region);
+        // Residency first: an event for another region's destination is
+        // not minimized, gated or kept here at all.
+        if let Some(Ok((destination, _))) = answers.map(|a| &a.route)
+            && !self.residency.holds(destination)
+        {
+            return Err(IngestError::OutOfRegion {
+                region: event.region.clone(),
+                destination: destination.clone(),
+            });
+        }
         let (minimized, tokens) = minimize(event, answers.map(|a| &a.plan), &self.key);
 
         let mask = mask_of(&minimized.consent.purposes);

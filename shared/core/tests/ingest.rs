@@ -262,3 +262,27 @@ fn a_record_dated_far_after_its_receipt_is_dead_lettered_as_future_dated() {
     let ok = ingestor().prepare(&bytes(&skewed), received).unwrap();
     assert_eq!(ok.occurred_at, at("2026-11-20T10:00:00Z"));
 }
+
+#[test]
+fn an_event_for_a_destination_this_deployment_does_not_hold_is_refused_first() {
+    use tailor_core::policy::Residency;
+    let us_only = ingestor().with_residency(Residency::only(["us-east".to_owned()]));
+    let e = us_only
+        .prepare(&bytes(&event()), at("2026-11-20T10:00:05Z"))
+        .unwrap_err();
+    assert_eq!(e.reason(), DeadLetterReason::OutOfRegion, "{e}");
+    assert!(e.to_string().contains("eu-central"), "{e}");
+    let mut us = event();
+    us["region"] = json!("us");
+    assert!(
+        us_only
+            .prepare(&bytes(&us), at("2026-11-20T10:00:05Z"))
+            .is_ok()
+    );
+    // Held everywhere (the default), both are taken.
+    assert!(
+        ingestor()
+            .prepare(&bytes(&event()), at("2026-11-20T10:00:05Z"))
+            .is_ok()
+    );
+}

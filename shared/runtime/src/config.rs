@@ -5,6 +5,7 @@
 //! | variable | functions | meaning |
 //! | --- | --- | --- |
 //! | `TAILOR_TOKEN_KEY` | all | the tokenization key (at least 16 bytes): ingest's tokens, and the keyed tokens tombstones are kept under |
+//! | `TAILOR_DESTINATIONS` | all (optional, default: every one) | the destinations this deployment holds, comma-separated (`eu-central`): an event or decision for a region approved for another is refused |
 //! | `TAILOR_CLOCK` | stream functions (optional, default `wall`) | what items expire by: `wall`, or `arrival` (the latest record arrival time, for replaying historical streams) |
 //! | `TAILOR_STORE_BUDGET_MS` | score (optional, default 50) | latency budget for store calls, per decision |
 //! | `TAILOR_MODEL_DIR` | score (optional, default: the platform's) | the model directory |
@@ -18,7 +19,9 @@
 //! `NAME=value` lines named by `TAILOR_CONFIG_FILE`, under the environment.
 
 use std::path::PathBuf;
+
 use std::time::Duration;
+use tailor_core::policy::Residency;
 
 use tailor_core::decode::Limits;
 use tailor_core::token::TokenKey;
@@ -233,6 +236,9 @@ pub struct Settings {
     pub store_budget: Duration,
     /// The model score runs.
     pub model: ModelSettings,
+    /// The destinations this deployment holds (`TAILOR_DESTINATIONS`);
+    /// every one when unset.
+    pub residency: Residency,
 }
 
 impl Settings {
@@ -250,6 +256,7 @@ impl Settings {
                 engine: EngineChoice::Auto,
                 challenger: None,
             },
+            residency: Residency::everywhere(),
         }
     }
 
@@ -288,6 +295,14 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let mut settings = Self::new(model_dir);
         settings.token_key = Some(key);
+        if let Some(list) = env.get("TAILOR_DESTINATIONS") {
+            settings.residency = Residency::only(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned),
+            );
+        }
         settings.clock = env.choice(
             "TAILOR_CLOCK",
             &[("wall", ClockMode::Wall), ("arrival", ClockMode::Arrival)],

@@ -11,7 +11,7 @@ use tailor_core::contract::Contract;
 use tailor_core::disposition::Disposition;
 use tailor_core::event::Purpose;
 use tailor_core::ingest::Ingestor;
-use tailor_core::policy::Policy;
+use tailor_core::policy::{Policy, RegionChecks};
 use tailor_core::ports::{Metered, Publisher, Store, StoreError, Timer, Topic};
 use tailor_core::score::{Catalog, Model, PolicyMemo};
 use tailor_core::token::TokenKey;
@@ -151,6 +151,7 @@ struct Decider {
     model: Option<LoadedModel>,
     challenger: Option<LoadedModel>,
     memo: PolicyMemo<'static>,
+    regions: RegionChecks,
     nonce: AtomicU64,
     store_budget: Duration,
 }
@@ -204,6 +205,7 @@ impl Decider {
                 None => None,
             },
             memo: PolicyMemo::new(policy),
+            regions: settings.residency.checks(policy),
             nonce: AtomicU64::new(0),
             store_budget: settings.store_budget,
         })
@@ -245,6 +247,17 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         capabilities: Capabilities<S, P, T>,
     ) -> Result<Self, StartupError> {
         let policy = shipped_policy()?;
+        let known = policy.destinations();
+        if let Some(unknown) = settings
+            .residency
+            .destinations()
+            .and_then(|held| held.iter().find(|d| !known.contains(d)))
+        {
+            return Err(StartupError::Other(format!(
+                "TAILOR_DESTINATIONS names {unknown:?}, which the policy does not know (it knows {})",
+                known.join(", ")
+            )));
+        }
         // Every function reads or writes tombstones, which are kept under
         // keyed tokens.
         let tokens = settings.token_key.clone().ok_or_else(|| {
@@ -252,12 +265,10 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         })?;
         let ingestor = if functions.contains(&Function::Ingest) {
             let contract = Contract::global().map_err(|e| StartupError::Policy(e.to_string()))?;
-            Some(Ingestor::new(
-                contract,
-                policy,
-                settings.limits,
-                tokens.clone(),
-            ))
+            Some(
+                Ingestor::new(contract, policy, settings.limits, tokens.clone())
+                    .with_residency(settings.residency.clone()),
+            )
         } else {
             None
         };
@@ -329,6 +340,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             timer: &self.timer,
             store_budget: d.store_budget,
             tokens: &self.tokens,
+            regions: &d.regions,
         })
     }
 

@@ -31,6 +31,77 @@ pub mod shipped {
     pub const ENTITIES: &str = include_str!("../../../policy/entities.json");
 }
 
+/// Where a deployment may keep data: the destinations it holds. An event
+/// or a decision whose region's approved destination is another is never
+/// stored or processed here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Residency(Option<std::collections::BTreeSet<String>>);
+
+impl Residency {
+    /// Every destination: a deployment that holds every region (the local
+    /// platform, by default).
+    #[must_use]
+    pub const fn everywhere() -> Self {
+        Self(None)
+    }
+
+    /// Only `destinations`.
+    #[must_use]
+    pub fn only<I: IntoIterator<Item = String>>(destinations: I) -> Self {
+        Self(Some(destinations.into_iter().collect()))
+    }
+
+    /// Whether data approved for `destination` may be held here.
+    #[must_use]
+    pub fn holds(&self, destination: &str) -> bool {
+        self.0.as_ref().is_none_or(|d| d.contains(destination))
+    }
+
+    /// The destinations held, `None` for every one.
+    #[must_use]
+    pub const fn destinations(&self) -> Option<&std::collections::BTreeSet<String>> {
+        self.0.as_ref()
+    }
+
+    /// Per region of `policy`, whether this deployment may process its data:
+    /// its approved destination (the `route` check) is one held here.
+    /// Computed once; a region the bundle does not name is refused.
+    #[must_use]
+    pub fn checks(&self, policy: &Policy) -> RegionChecks {
+        let checks = policy
+            .regions()
+            .into_iter()
+            .map(|region| {
+                let decision = match policy.destination(&region) {
+                    Ok((destination, decision)) if self.holds(&destination) => decision,
+                    Ok((destination, _)) => PolicyDecision::denied(
+                        "route",
+                        format!("Region::\"{region}\""),
+                        format!("approved for {destination}, which this deployment does not hold"),
+                    ),
+                    Err(decision) => decision,
+                };
+                (region, decision)
+            })
+            .collect();
+        RegionChecks(checks)
+    }
+}
+
+/// Whether each region's data may be processed here ([`Residency::checks`]).
+#[derive(Debug, Clone, Default)]
+pub struct RegionChecks(std::collections::BTreeMap<String, PolicyDecision>);
+
+impl RegionChecks {
+    /// The check for `region`: allowed only for a held region.
+    #[must_use]
+    pub fn check(&self, region: &str) -> PolicyDecision {
+        self.0.get(region).cloned().unwrap_or_else(|| {
+            PolicyDecision::denied("route", format!("Region::\"{region}\""), "unknown region")
+        })
+    }
+}
+
 /// The outcome of one policy check, as recorded in audit and decision records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyDecision {
@@ -98,6 +169,12 @@ impl Policy {
     #[must_use]
     pub fn regions(&self) -> Vec<String> {
         self.bundle.ids_of("Region")
+    }
+
+    /// Every destination the bundle names, sorted.
+    #[must_use]
+    pub fn destinations(&self) -> Vec<String> {
+        self.bundle.ids_of("Destination")
     }
 
     /// The `@id`s of all loaded policies.

@@ -12,7 +12,7 @@ use super::{
 use crate::Timestamp;
 use crate::event::{ConsentAction, Purpose};
 use crate::features::ProfileFeatures;
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyDecision};
 use crate::token::digest;
 
 /// Makes one decision. Pure but for reading the monotonic clock for the
@@ -36,6 +36,27 @@ pub fn decide(
         &PolicyMemo::new(policy),
         model,
     )
+}
+
+/// The decision for a request whose region this deployment does not hold
+/// (`check` says why): the placement's default, made without reading
+/// anything about the person, whose data is held in their own region.
+#[must_use]
+pub fn out_of_region(
+    id: String,
+    now: Timestamp,
+    request: &DecisionRequest,
+    catalog: &Catalog,
+    check: PolicyDecision,
+) -> DecisionRecord {
+    let mut record = DecisionRecord::new(id, now, request, "", catalog);
+    let default = catalog
+        .placements
+        .get(&request.placement)
+        .map_or("unknown", |p| p.default.as_str());
+    record.fall_back(Fallback::OutOfRegion, default);
+    record.policy.push(check);
+    record
 }
 
 /// [`decide`] with a memo of policy answers kept across decisions (what a

@@ -17,7 +17,7 @@ mod request;
 mod shadow;
 
 pub use catalog::{Catalog, CatalogAction, CatalogError, Placement, phrase};
-pub use decide::{decide, decide_with, decision_id};
+pub use decide::{decide, decide_with, decision_id, out_of_region};
 pub use explain::TOP_SIGNALS;
 pub use memo::PolicyMemo;
 pub use record::{

@@ -32,6 +32,9 @@ pub enum Fallback {
     ModelError,
     /// The model is not approved for the purpose: rules only.
     ModelNotApproved,
+    /// The request's region is approved for a destination this deployment
+    /// does not hold: nothing about the person is read or kept here.
+    OutOfRegion,
 }
 
 /// The model behind a decision.
