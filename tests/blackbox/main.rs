@@ -15,6 +15,7 @@ mod consent;
 mod enrich;
 mod envelopes;
 mod erasure;
+mod federation;
 mod ingest;
 mod logs;
 mod residency;

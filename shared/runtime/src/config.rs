@@ -6,6 +6,7 @@
 //! | --- | --- | --- |
 //! | `TAILOR_TOKEN_KEY` | all | the tokenization key (at least 16 bytes): ingest's tokens, and the keyed tokens tombstones are kept under |
 //! | `TAILOR_DESTINATIONS` | all (optional, default: every one) | the destinations this deployment holds, comma-separated (`eu-central`): an event or decision for a region approved for another is refused |
+//! | `TAILOR_POLICY_OVERLAY` | all (optional) | the policy overlay composed over the base bundle (`eu`): it may only forbid and shorten retention |
 //! | `TAILOR_CLOCK` | stream functions (optional, default `wall`) | what items expire by: `wall`, or `arrival` (the latest record arrival time, for replaying historical streams) |
 //! | `TAILOR_STORE_BUDGET_MS` | score (optional, default 50) | latency budget for store calls, per decision |
 //! | `TAILOR_MODEL_DIR` | score (optional, default: the platform's) | the model directory |
@@ -239,6 +240,9 @@ pub struct Settings {
     /// The destinations this deployment holds (`TAILOR_DESTINATIONS`);
     /// every one when unset.
     pub residency: Residency,
+    /// The policy overlay composed over the base bundle
+    /// (`TAILOR_POLICY_OVERLAY`, such as `eu`); the base alone when unset.
+    pub policy_overlay: Option<String>,
 }
 
 impl Settings {
@@ -257,6 +261,7 @@ impl Settings {
                 challenger: None,
             },
             residency: Residency::everywhere(),
+            policy_overlay: None,
         }
     }
 
@@ -295,6 +300,9 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let mut settings = Self::new(model_dir);
         settings.token_key = Some(key);
+        settings.policy_overlay = env
+            .get("TAILOR_POLICY_OVERLAY")
+            .map(|o| o.trim().to_owned());
         if let Some(list) = env.get("TAILOR_DESTINATIONS") {
             settings.residency = Residency::only(
                 list.split(',')

@@ -1,6 +1,7 @@
 //! The five functions, built once per process from [`Settings`] and the
 //! platform's [`Capabilities`], and invoked by stage.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -138,11 +139,37 @@ pub struct Capabilities<S, P, T> {
 /// # Errors
 /// [`StartupError::Policy`] when it does not load.
 pub fn shipped_policy() -> Result<&'static Policy, StartupError> {
-    static POLICY: OnceLock<Result<Policy, String>> = OnceLock::new();
-    POLICY
-        .get_or_init(|| Policy::shipped().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| StartupError::Policy(e.clone()))
+    policy_for(None)
+}
+
+/// The shipped bundle composed with the shipped overlay `overlay` (the
+/// base alone for `None`), loaded and validated once per process and
+/// overlay.
+///
+/// # Errors
+/// [`StartupError::Policy`] when it does not load, or the overlay is
+/// unknown or would widen the base.
+pub fn policy_for(overlay: Option<&str>) -> Result<&'static Policy, StartupError> {
+    type Loaded = Result<&'static Policy, String>;
+    static POLICIES: OnceLock<std::sync::Mutex<BTreeMap<Option<String>, Loaded>>> = OnceLock::new();
+    let mut policies = POLICIES
+        .get_or_init(Default::default)
+        .lock()
+        .map_err(|_| StartupError::Policy("policy cache poisoned".to_owned()))?;
+    policies
+        .entry(overlay.map(str::to_owned))
+        .or_insert_with(|| {
+            let policy = match overlay {
+                None => Policy::shipped(),
+                Some(name) => Policy::shipped_with(name),
+            };
+            // Once per overlay for the life of the process.
+            policy
+                .map(|p| &*Box::leak(Box::new(p)))
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(StartupError::Policy)
 }
 
 /// What score needs beyond the store: built only in a process that runs it.
@@ -246,7 +273,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         functions: &[Function],
         capabilities: Capabilities<S, P, T>,
     ) -> Result<Self, StartupError> {
-        let policy = shipped_policy()?;
+        let policy = policy_for(settings.policy_overlay.as_deref())?;
         let known = policy.destinations();
         if let Some(unknown) = settings
             .residency

@@ -28,6 +28,9 @@ pub enum PolicyLoadError {
     /// The entities do not parse or do not conform to the schema.
     #[error("entities: {0}")]
     Entities(String),
+    /// An overlay would widen the base, or is not well-formed.
+    #[error("policy overlay {0}")]
+    Overlay(String),
 }
 
 pub(super) struct Bundle {

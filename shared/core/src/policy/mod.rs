@@ -13,11 +13,13 @@
 
 mod bundle;
 mod checks;
+pub mod overlay;
 
 use serde::{Deserialize, Serialize};
 
 pub use bundle::PolicyLoadError;
 pub use checks::{FieldPlan, FieldTreatment, PERSONAL_FIELDS};
+pub use overlay::Overlay;
 
 use bundle::Bundle;
 
