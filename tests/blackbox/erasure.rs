@@ -384,3 +384,37 @@ fn erasing_someone_who_used_another_persons_device_leaves_that_person_whole() {
         json!(1)
     );
 }
+
+#[test]
+fn an_export_written_before_an_erasure_loses_the_persons_rows() {
+    use tailor_local::offline::purge::{EXPORTS, record_export};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = spawn_pipeline_with_model();
+    h.pipeline.track_exports(&dir.path().join(EXPORTS));
+    h.send(&[login("evt-export-login-0", &at(1), &anon(0, 0), &user(0))]);
+    h.send(&[login("evt-export-login-1", &at(2), &anon(1, 0), &user(1))]);
+    let csv = dir.path().join("decisions.csv");
+    let (gone, kept) = (profile_of_user(&user(0)), profile_of_user(&user(1)));
+    std::fs::write(
+        &csv,
+        format!("decision_id,profile_id,label\ndec_a,{gone},1\ndec_b,{kept},0\n"),
+    )
+    .unwrap();
+    record_export(dir.path(), &csv).unwrap();
+    record_export(dir.path(), &csv).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(EXPORTS))
+            .unwrap()
+            .lines()
+            .count(),
+        1,
+        "recorded once"
+    );
+    h.send(&[consent_change("evt-export-erase", &at(5), 0, "erase", &[])]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        text,
+        format!("decision_id,profile_id,label\ndec_b,{kept},0\n"),
+        "the erased person's row went; the header and the other stayed"
+    );
+}

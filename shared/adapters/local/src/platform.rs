@@ -24,6 +24,8 @@ pub struct LocalPlatform {
     functions: Functions<LocalStore, Queue, TokioTimer>,
     /// One batch at a time through the chain: one writer per profile.
     chain: tokio::sync::Mutex<()>,
+    /// The list of exports erasures must reach, once tracked.
+    exports: std::sync::Mutex<Option<std::path::PathBuf>>,
 }
 
 impl std::fmt::Debug for LocalPlatform {
@@ -73,6 +75,7 @@ impl LocalPlatform {
         Ok(Self {
             functions: Functions::build(settings, functions, capabilities)?,
             chain: tokio::sync::Mutex::new(()),
+            exports: std::sync::Mutex::new(None),
         })
     }
 
@@ -111,6 +114,14 @@ impl LocalPlatform {
             .archive(Topic::Enriched, path, fresh)
     }
 
+    /// Makes erasures reach the exports listed in `list` (see
+    /// [`crate::offline::purge::record_export`]) as well as the offline log.
+    pub fn track_exports(&self, list: &Path) {
+        if let Ok(mut exports) = self.exports.lock() {
+            *exports = Some(list.to_owned());
+        }
+    }
+
     /// Runs one batch of raw records through every function; returns
     /// ingest's final disposition of each.
     pub async fn process(&self, records: &[Record], report: &mut RunReport) -> BatchOutcome {
@@ -124,7 +135,12 @@ impl LocalPlatform {
     /// The store or an archive cannot be flushed.
     pub fn flush(&self) -> anyhow::Result<()> {
         self.store().flush()?;
-        crate::offline::purge::erased_from_archive(self.store(), self.functions.publisher())?;
+        let exports = self.exports.lock().ok().and_then(|e| e.clone());
+        crate::offline::purge::erased_from_archive(
+            self.store(),
+            self.functions.publisher(),
+            exports.as_deref(),
+        )?;
         self.functions.publisher().flush()?;
         Ok(())
     }

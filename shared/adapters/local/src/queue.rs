@@ -1,8 +1,8 @@
 //! An in-process publisher: one FIFO queue per topic, optionally archived.
 //!
-//! While an archive is kept, the consent changes published are kept too,
-//! until the platform has seen whether they erased someone whose lines the
-//! archive must lose ([`crate::offline::purge`]).
+//! The consent changes published are kept too, until the platform has
+//! seen whether they erased someone whose lines the archive, or whose rows
+//! an export, must lose ([`crate::offline::purge`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
@@ -55,8 +55,7 @@ impl Queue {
         Ok(())
     }
 
-    /// Takes the consent changes published since the last call (kept only
-    /// while an archive is).
+    /// Takes the consent changes published since the last call.
     #[must_use]
     pub fn take_consent_changes(&self) -> Vec<Vec<u8>> {
         self.consent_changes
@@ -154,7 +153,7 @@ impl Publisher for Queue {
                     .and_then(|()| writer.write_all(b"\n"))
                     .map_err(|e| PublishError(e.to_string()))?;
             }
-            if topic == Topic::ConsentChanges && !archive.is_empty() {
+            if topic == Topic::ConsentChanges {
                 self.keep_consent_changes(vec![payload.clone()]);
             }
         }

@@ -55,6 +55,9 @@ pub fn export_decisions(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     );
     export::write_decisions_csv(&rows, &mut w)?;
     w.flush()?;
+    // Erasures processed from this state later reach this file too.
+    tailor_local::offline::purge::record_export(&super::state_dir(&args.from.state), &args.out)
+        .with_context(|| format!("recording the export {}", args.out.display()))?;
     let converted = rows
         .iter()
         .filter(|r| r.reported(OutcomeKind::Convert))

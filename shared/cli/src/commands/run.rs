@@ -72,6 +72,7 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let functions: &[tailor_runtime::Function] = if args.json { &STREAM } else { &super::ALL };
     let platform = LocalPlatform::open(Some(&args.state), &settings, functions)?;
     platform.archive_enriched(&dir.join("enriched.jsonl"), !args.resume)?;
+    platform.track_exports(&dir.join(tailor_local::offline::purge::EXPORTS));
     let started = Instant::now();
     let report = run_lines(
         &platform,

@@ -81,6 +81,7 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         args.engine,
     )?;
     let platform = LocalPlatform::open(Some(&args.state), &settings, &super::ALL)?;
+    platform.track_exports(&dir.join(tailor_local::offline::purge::EXPORTS));
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

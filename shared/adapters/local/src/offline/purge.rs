@@ -7,8 +7,14 @@
 //! is removed. A line about someone else that names the erased person (a
 //! login on their device) goes as well: nothing of theirs may remain, and
 //! the backfill then lacks that event for the other person.
+//!
+//! Exports are files too: `tailor export-training` and `tailor
+//! export-decisions` record each file they write in the state folder's
+//! [`EXPORTS`] list, and the same erasure removes every row of those files
+//! naming the person (a field equal to one of their ids or profile ids).
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use tailor_core::consent::{Completion, request_digest};
 use tailor_core::event::ConsentAction;
@@ -79,13 +85,74 @@ impl Erased {
     }
 }
 
-/// Removes from `queue`'s archive of enriched events every line about a
-/// person whose erasure has completed; erasures not yet completed wait
-/// for a later call. Returns how many lines went.
+/// The file in a state folder listing the exports written from it.
+pub const EXPORTS: &str = "exports";
+
+/// Records that `file` was exported from the state in `state_dir`, so that
+/// later erasures reach it.
 ///
 /// # Errors
-/// The store or the archive cannot be read, or the archive not rewritten.
-pub fn erased_from_archive(store: &LocalStore, queue: &Queue) -> anyhow::Result<u64> {
+/// The list cannot be read or written.
+pub fn record_export(state_dir: &Path, file: &Path) -> std::io::Result<()> {
+    let file = std::fs::canonicalize(file)?;
+    let list = state_dir.join(EXPORTS);
+    let known = std::fs::read_to_string(&list).unwrap_or_default();
+    let line = file.to_string_lossy();
+    if known.lines().any(|l| l == line) {
+        return Ok(());
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(list)?;
+    std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes())
+}
+
+/// Rewrites each export the list at `list` names without the rows naming
+/// anyone erased (the header stays); returns how many rows went.
+fn erased_from_exports(list: &Path, erased: &Erased) -> std::io::Result<u64> {
+    let Ok(files) = std::fs::read_to_string(list) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for file in files.lines().map(PathBuf::from) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let mut kept = String::with_capacity(text.len());
+        for (i, row) in text.lines().enumerate() {
+            let named = i > 0
+                && row
+                    .split(',')
+                    .any(|field| erased.names.contains(field) || erased.ids.contains(field));
+            if named {
+                removed += 1;
+            } else {
+                kept.push_str(row);
+                kept.push('\n');
+            }
+        }
+        if kept.len() != text.len() {
+            let next = file.with_extension("rewrite");
+            std::fs::write(&next, kept)?;
+            std::fs::rename(&next, &file)?;
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes from `queue`'s archive of enriched events every line about a
+/// person whose erasure has completed, and their rows from the exports
+/// `exports` lists; erasures not yet completed wait for a later call.
+/// Returns how many lines and rows went.
+///
+/// # Errors
+/// The store, the archive or an export cannot be read or rewritten.
+pub fn erased_from_archive(
+    store: &LocalStore,
+    queue: &Queue,
+    exports: Option<&Path>,
+) -> anyhow::Result<u64> {
     let mut erased = Erased::default();
     let mut waiting = Vec::new();
     for payload in queue.take_consent_changes() {
@@ -113,7 +180,11 @@ pub fn erased_from_archive(store: &LocalStore, queue: &Queue) -> anyhow::Result<
     if erased.names.is_empty() {
         return Ok(0);
     }
-    Ok(queue.rewrite_archive(Topic::Enriched, |line| erased.named_in(line))?)
+    let rows = match exports {
+        Some(list) => erased_from_exports(list, &erased)?,
+        None => 0,
+    };
+    Ok(queue.rewrite_archive(Topic::Enriched, |line| erased.named_in(line))? + rows)
 }
 
 #[cfg(test)]
