@@ -321,27 +321,84 @@ class BrokenAwsModule(unittest.TestCase):
         self.assertFindings(f"{M}/lambda.tf:{line}: `each` is used where `for_each` is not set")
 
     def test_module_output_not_declared(self):
-        line = self.tf.edit("examples/aws/outputs.tf", "module.tailor.score_url", "module.tailor.score_urls")
+        line = self.tf.edit("examples/aws/outputs.tf", "module.eu.score_url", "module.eu.score_urls")
         self.assertFindings(
-            f"terraform/examples/aws/outputs.tf:{line}: module tailor (terraform/modules/aws) has no output `score_urls`"
+            f"terraform/examples/aws/outputs.tf:{line}: module eu (terraform/modules/aws) has no output `score_urls`"
         )
 
     def test_module_inputs(self):
-        block = self.tf.line_of("examples/aws/main.tf", 'module "tailor"')
+        block = self.tf.line_of("examples/aws/main.tf", 'module "us"')
         line = self.tf.edit(
-            "examples/aws/main.tf", "  token_key           = var.token_key\n", "  token_keys          = var.token_key\n"
+            "examples/aws/main.tf",
+            '  destinations        = ["us-east"]\n  token_key           = var.token_key\n',
+            '  destinations        = ["us-east"]\n  token_keys          = var.token_key\n',
         )
         self.assertFindings(
-            f"terraform/examples/aws/main.tf:{block}: module tailor (terraform/modules/aws) requires variable "
+            f"terraform/examples/aws/main.tf:{block}: module us (terraform/modules/aws) requires variable "
             "`token_key`, which is not set",
-            f"terraform/examples/aws/main.tf:{line}: module tailor (terraform/modules/aws) has no variable `token_keys`",
+            f"terraform/examples/aws/main.tf:{line + 1}: module us (terraform/modules/aws) has no variable `token_keys`",
+        )
+
+    def test_module_requires_destinations(self):
+        block = self.tf.line_of("examples/aws/main.tf", 'module "eu"')
+        self.tf.edit("examples/aws/main.tf", '  destinations        = ["eu-central"]\n', "")
+        self.assertFindings(
+            f"terraform/examples/aws/main.tf:{block}: module eu (terraform/modules/aws) requires variable "
+            "`destinations`, which is not set"
         )
 
     def test_provider_block(self):
-        line = self.tf.edit("examples/aws/main.tf", "  default_tags {", "  default_tag {")
+        line = self.tf.edit(
+            "examples/aws/main.tf",
+            '  alias  = "us"\n  region = var.us_region\n\n  default_tags {',
+            '  alias  = "us"\n  region = var.us_region\n\n  default_tag {',
+        )
         self.assertFindings(
-            f"terraform/examples/aws/main.tf:{line}: unknown block `default_tag` in provider aws "
+            f"terraform/examples/aws/main.tf:{line + 3}: unknown block `default_tag` in provider aws "
             "(did you mean `default_tags`?)"
+        )
+
+    def test_module_providers_name_a_configured_alias(self):
+        line = self.tf.edit("examples/aws/main.tf", "    aws = aws.us\n", "    aws = aws.ue\n")
+        self.assertFindings(
+            f"terraform/examples/aws/main.tf:{line}: module us: providers.aws names aws.ue, but no provider "
+            '"aws" block of this module has alias = "ue" (it configures aws.eu, aws.us)'
+        )
+
+    def test_module_providers_pass_what_the_module_takes(self):
+        line = self.tf.edit("examples/aws/main.tf", "    aws = aws.eu\n", "    aws.west = aws.eu\n")
+        self.assertFindings(
+            f"terraform/examples/aws/main.tf:{line}: module eu: providers passes aws.west, but terraform/modules/aws "
+            "does not take it (no `configuration_aliases = [aws.west]` in its required_providers)"
+        )
+        self.tf.edit(
+            "modules/aws/versions.tf",
+            'version = ">= 6.0, < 7.0"',
+            'version = ">= 6.0, < 7.0"\n      configuration_aliases = [aws.west]',
+        )
+        self.assertFindings()
+
+    def test_module_providers_of_another_provider(self):
+        self.tf.edit(
+            "examples/aws/main.tf",
+            "    aws = aws.eu\n",
+            "    aws    = aws.eu\n    google = google\n",
+        )
+        line = self.tf.line_of("examples/aws/main.tf", "    google = google\n")
+        self.assertFindings(
+            f"terraform/examples/aws/main.tf:{line}: module eu: providers passes google, but terraform/modules/aws "
+            "does not use that provider",
+            f"terraform/examples/aws/main.tf:{line}: module eu: providers.google names provider google, which this "
+            "module neither configures nor requires",
+        )
+
+    def test_resource_provider_names_a_configured_alias(self):
+        line = self.tf.edit(
+            "modules/aws/kms.tf", 'resource "aws_kms_key" "this" {\n', 'resource "aws_kms_key" "this" {\n  provider = aws.eu\n'
+        )
+        self.assertFindings(
+            f"{M}/kms.tf:{line + 1}: aws_kms_key.this: provider names aws.eu, but no provider "
+            '"aws" block of this module has alias = "eu"'
         )
 
     def test_constraint_must_admit_the_schema_version(self):

@@ -25,6 +25,10 @@ by `extract_schema.py`; see `schema.sh`). It reports, as `file:line: message`:
   with an index, a single object with a number index;
 - module calls: inputs the module does not declare, required inputs left
   out;
+- provider configurations: a module call's `providers` values and a
+  resource's `provider` must name one this module has (`aws`, or `aws.eu`
+  with a `provider "aws"` block of `alias = "eu"` or `configuration_aliases`
+  naming it), and each `providers` key one the called module takes;
 - providers used but not in `required_providers`, and `required_providers`
   constraints that do not admit the provider version the schema was
   extracted from.
@@ -388,6 +392,51 @@ class Module:
                     for child in b.blocks:
                         if child.type == "data" and len(child.labels) == 2:
                             self.data[tuple(child.labels)] = child
+        # Provider configurations: (name, alias or None) of each provider
+        # block, and each required provider with the aliases its
+        # `configuration_aliases` names (configurations a caller passes in).
+        self.configured = set()
+        for name, blocks in self.providers.items():
+            for b in blocks:
+                alias = b.attr("alias")
+                self.configured.add((name, literal_string(alias.expr) if alias is not None else None))
+        self.required = {}
+        for f in self.files:
+            for b in f.blocks:
+                if b.type != "terraform":
+                    continue
+                for rp in b.blocks:
+                    if rp.type != "required_providers":
+                        continue
+                    for a in rp.attrs:
+                        aliases = self.required.setdefault(a.name, set())
+                        obj = unwrap(a.expr)
+                        if not (isinstance(obj, Tree) and obj.data == "object"):
+                            continue
+                        for elem in obj.children:
+                            if not (isinstance(elem, Tree) and elem.data == "object_elem"):
+                                continue
+                            if object_key(elem) != "configuration_aliases":
+                                continue
+                            items = unwrap(elem.children[-1])
+                            for item in items.children if isinstance(items, Tree) else []:
+                                ref = provider_ref(item) if isinstance(item, Tree) else None
+                                if ref is not None and ref[0] == a.name and ref[1] is not None:
+                                    aliases.add(ref[1])
+
+    def has_configuration(self, name, alias):
+        """Whether `name` or `name.alias` is a provider configuration here:
+        a provider block, an alias a caller passes in, or (without alias)
+        the default configuration of a provider the module uses."""
+        if (name, alias) in self.configured:
+            return True
+        if alias is None:
+            return (
+                name in self.required
+                or any(n == name for n, _ in self.configured)
+                or any(t.split("_", 1)[0] == name for t, _ in list(self.resources) + list(self.data))
+            )
+        return alias in self.required.get(name, set())
 
 
 class Scope:
@@ -637,6 +686,9 @@ class Validator:
         for child in b.blocks:
             self.report(f, child.line, f"unknown block `{child.type}` in module {name}")
         callee = self.callee(module, b)
+        providers = b.attr("providers")
+        if providers is not None:
+            self.check_module_providers(module, f, b, providers, callee)
         if callee is None:
             return
         inputs = {a.name for a in b.attrs if a.name not in MODULE_META}
@@ -646,6 +698,53 @@ class Validator:
         for var, vb in sorted(callee.variables.items()):
             if var not in inputs and vb.attr("default") is None:
                 self.report(f, b.line, f"module {name} ({callee.display}) requires variable `{var}`, which is not set")
+
+    def check_module_providers(self, module, f, b, providers, callee):
+        """`providers = { NAME[.ALIAS] = NAME[.ALIAS], ... }`: each value a
+        configuration of this module, each key one the callee takes."""
+        name = b.labels[0]
+        obj = unwrap(providers.expr)
+        if not (isinstance(obj, Tree) and obj.data == "object"):
+            self.report(f, providers.line, f"module {name}: `providers` must be a map of provider configurations")
+            return
+        for elem in obj.children:
+            if not (isinstance(elem, Tree) and elem.data == "object_elem"):
+                continue
+            line = line_of(elem, providers.line)
+            key = provider_key(elem)
+            if key is None:
+                self.report(f, line, f"module {name}: a `providers` key must be NAME or NAME.ALIAS")
+                continue
+            shown = ".".join(k for k in key if k)
+            if callee is not None and not callee.has_configuration(*key):
+                if key[1] is None:
+                    why = "does not use that provider"
+                else:
+                    why = f"does not take it (no `configuration_aliases = [{shown}]` in its required_providers)"
+                self.report(f, line, f"module {name}: providers passes {shown}, but {callee.display} {why}")
+            self.check_provider_config(module, f, line, elem.children[-1], f"module {name}: providers.{shown}")
+
+    def check_provider_config(self, module, f, line, expr, what):
+        """A reference to a provider configuration (`aws` or `aws.eu`) of
+        this module: module `providers` values, a resource's `provider`."""
+        ref = provider_ref(expr)
+        if ref is None:
+            self.report(f, line, f"{what} must name a provider configuration, NAME or NAME.ALIAS")
+            return
+        self.references += 1
+        if not module.has_configuration(*ref):
+            shown = ".".join(k for k in ref if k)
+            known = sorted(".".join(k for k in c if k) for c in module.configured if c[0] == ref[0])
+            have = f" (it configures {', '.join(known)})" if known else ""
+            if ref[1] is None:
+                self.report(f, line, f"{what} names provider {shown}, which this module neither configures nor requires")
+            else:
+                self.report(
+                    f,
+                    line,
+                    f'{what} names {shown}, but no provider "{ref[0]}" block of this module has '
+                    f'alias = "{ref[1]}"{have}',
+                )
 
     def callee(self, module, b):
         source_attr = b.attr("source")
@@ -689,6 +788,9 @@ class Validator:
             meta_blocks=meta_blocks,
             skip_refs={"provider"},
         )
+        provider = b.attr("provider")
+        if provider is not None:
+            self.check_provider_config(module, f, provider.line, provider.expr, f"{what}: provider")
         lifecycle = [c for c in b.blocks if c.type == "lifecycle"]
         for lc in lifecycle:
             ignore = lc.attr("ignore_changes")
@@ -1144,6 +1246,34 @@ def skip_keys(rest):
     while rest and rest[0][0] in ("index", "splat"):
         rest = rest[1:]
     return rest
+
+
+def provider_ref(expr):
+    """(name, alias or None) of a provider configuration reference, `aws`
+    or `aws.eu`; None for anything else."""
+    root, steps, _ = chain(expr)
+    if root is None or root in LITERALS:
+        return None
+    if not steps:
+        return root, None
+    if len(steps) == 1 and steps[0][0] == "attr":
+        return root, steps[0][1]
+    return None
+
+
+def provider_key(elem):
+    """(name, alias or None) of a `providers` map key, `aws` or `aws.eu`."""
+    key = elem.children[0]
+    if not isinstance(key, Tree) or not key.children or not isinstance(key.children[0], Tree):
+        return None
+    inner = key.children[0]
+    if inner.data == "identifier":
+        return ident(inner), None
+    if inner.data == "object_elem_key_dot_accessor":
+        names = [ident(c) for c in inner.children if isinstance(c, Tree) and c.data == "identifier"]
+        if len(names) == 2:
+            return names[0], names[1]
+    return None
 
 
 def for_intro(node):

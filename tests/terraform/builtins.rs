@@ -42,6 +42,31 @@ pub(crate) fn declare_functions(ctx: &mut Context<'_>) {
                 Ok(Value::Object(out))
             }),
     );
+    // A variable without a default stands for itself (`var.NAME`), and so
+    // does a join of it (`join(",", var.NAME)`), as an unknown value does
+    // in a plan: a test then sees which variable the value is made from.
+    ctx.declare_func(
+        "join",
+        FuncDef::builder()
+            .param(ParamType::String)
+            .param(ParamType::Any)
+            .build(|args| {
+                let separator = args[0].as_str().unwrap_or_default();
+                match &args[1] {
+                    Value::Array(items) => {
+                        let mut parts = Vec::new();
+                        for item in items {
+                            parts.push(item.as_str().ok_or("join takes a list of strings")?);
+                        }
+                        Ok(Value::from(parts.join(separator)))
+                    }
+                    Value::String(unknown) if unknown.starts_with("var.") => {
+                        Ok(Value::from(format!("join({separator:?}, {unknown})")))
+                    }
+                    other => Err(format!("join takes a list, not {other}")),
+                }
+            }),
+    );
     ctx.declare_func(
         "tostring",
         FuncDef::builder().param(ParamType::Any).build(|args| {

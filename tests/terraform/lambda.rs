@@ -174,6 +174,14 @@ fn functions_get_the_environment_their_binaries_read() {
             Some("var.token_key"),
             "{name}: token key"
         );
+        // Every function checks the destinations it holds against the
+        // policy at start-up; ingest and score refuse the events and
+        // requests of regions approved for any other.
+        assert_eq!(
+            get("TAILOR_DESTINATIONS").as_deref(),
+            Some(r#"join(",", var.destinations)"#),
+            "{name}: the destinations the deployment holds"
+        );
         let layers = strings(world.eval(f, &["layers"]), name);
         match name.as_str() {
             "ingest" => {

@@ -16,7 +16,7 @@ pub(crate) fn module_dir() -> PathBuf {
     repo_root().join("terraform/modules/aws")
 }
 
-/// Every top-level block of every `.tf` file in the module.
+/// Every top-level block of every `.tf` file in `dir`.
 fn load_blocks(dir: &Path) -> Vec<Block> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
@@ -75,4 +75,9 @@ pub(crate) fn strings(value: Option<Value>, what: &str) -> Vec<String> {
 
 pub(crate) fn load() -> Vec<Block> {
     load_blocks(&module_dir())
+}
+
+/// The example that composes the module (`terraform/examples/aws`).
+pub(crate) fn load_example() -> Vec<Block> {
+    load_blocks(&repo_root().join("terraform/examples/aws"))
 }

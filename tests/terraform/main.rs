@@ -27,6 +27,7 @@ mod world;
 
 // The tests, by subject.
 mod docs;
+mod example;
 mod iam;
 mod lambda;
 mod storage;

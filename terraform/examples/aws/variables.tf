@@ -1,18 +1,39 @@
-variable "region" {
+variable "eu_region" {
   type        = string
-  description = "AWS region to deploy to."
-  default     = "eu-west-1"
+  description = "AWS region of the eu deployment, which holds the eu-central destination (the policy's regions eu and uk). It must be in the EU, where that data may be kept."
+  default     = "eu-central-1"
+
+  validation {
+    condition     = startswith(var.eu_region, "eu-")
+    error_message = "eu_region must be an EU region (eu-...): the eu deployment holds eu-central's data."
+  }
+}
+
+variable "us_region" {
+  type        = string
+  description = "AWS region of the us deployment, which holds the us-east destination (the policy's region us). It must be in the US, where that data may be kept."
+  default     = "us-east-1"
+
+  validation {
+    condition     = startswith(var.us_region, "us-")
+    error_message = "us_region must be a US region (us-...): the us deployment holds us-east's data."
+  }
 }
 
 variable "name" {
   type        = string
-  description = "Deployment name; prefixes every resource."
+  description = "Prefix of the deployment names: the deployments are <name>-eu and <name>-us, which prefix their resources. They differ because IAM roles are global to the account."
   default     = "tailor"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,28}$", var.name))
+    error_message = "name must be 1-29 characters of lower-case letters, digits and hyphens, starting with a letter, so that <name>-eu and <name>-us are valid deployment names."
+  }
 }
 
 variable "token_key" {
   type        = string
-  description = "Tokenization key for every function (ingest's tokens, and the keyed tokens erasure tombstones are kept under), at least 16 bytes. Pass it as TF_VAR_token_key rather than in a file."
+  description = "Tokenization key for every function of both deployments (ingest's tokens, and the keyed tokens erasure tombstones are kept under), at least 16 bytes. Pass it as TF_VAR_token_key rather than in a file."
   sensitive   = true
 }
 
@@ -28,14 +49,20 @@ variable "ort_layer_zip" {
   default     = "../../../target/lambda/ort-layer.zip"
 }
 
-variable "alarm_actions" {
+variable "eu_alarm_actions" {
   type        = list(string)
-  description = "SNS topic ARNs notified by the alarms."
+  description = "SNS topic ARNs, in eu_region, notified by the eu deployment's alarms."
+  default     = []
+}
+
+variable "us_alarm_actions" {
+  type        = list(string)
+  description = "SNS topic ARNs, in us_region, notified by the us deployment's alarms."
   default     = []
 }
 
 variable "deletion_protection" {
   type        = bool
-  description = "Deletion protection for the DynamoDB tables; set to false before `terraform destroy`."
+  description = "Deletion protection for the DynamoDB tables of both deployments; set to false before `terraform destroy`."
   default     = true
 }

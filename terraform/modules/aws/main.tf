@@ -79,11 +79,15 @@ locals {
   # Environment shared by every function. Every function reads or writes
   # erasure tombstones, which are kept under keyed tokens (HMAC with the
   # tokenization key) of the identity key, so every function needs the
-  # same TAILOR_TOKEN_KEY.
+  # same TAILOR_TOKEN_KEY. Every function also gets the destinations the
+  # deployment holds, and checks them against the policy at start-up:
+  # ingest refuses events of regions approved for any other destination,
+  # and score answers their requests with the placement's default.
   common_environment = {
     TAILOR_TABLE_PREFIX = var.name
     TAILOR_LOG          = var.log_level
     TAILOR_TOKEN_KEY    = var.token_key
+    TAILOR_DESTINATIONS = join(",", var.destinations)
   }
 
   function_environment = {

@@ -55,6 +55,22 @@ variable "token_key" {
   }
 }
 
+variable "destinations" {
+  type        = list(string)
+  description = "The policy destinations this deployment holds (TAILOR_DESTINATIONS): events and decisions of regions approved for any other are refused. One deployment per destination, in the AWS region where that destination's data may be kept."
+  nullable    = false
+
+  validation {
+    condition     = length(var.destinations) > 0
+    error_message = "destinations must name at least one destination of the policy (shared/policy/entities.json), for example [\"eu-central\"]."
+  }
+
+  validation {
+    condition     = alltrue([for d in var.destinations : can(regex("^[a-z0-9-]+$", d))])
+    error_message = "each of destinations must be a destination id of lower-case letters, digits and hyphens, such as eu-central."
+  }
+}
+
 variable "log_level" {
   type        = string
   description = "Log level of every function (TAILOR_LOG, and the Lambda application log level)."
