@@ -191,3 +191,50 @@ fn the_example_deploys_each_destination_once_in_its_own_region() {
     }
     assert_eq!(held, BTreeSet::from(DEPLOYED), "destinations deployed");
 }
+
+/// The overlay each deployment of the example composes over the central
+/// policy bundle (`policy_overlay`); `None` for the central bundle alone.
+const OVERLAYS: [(&str, Option<&str>); 2] = [("eu", Some("eu")), ("us", None)];
+
+#[test]
+fn the_eu_deployment_composes_the_eu_policy_overlay() {
+    let blocks = load_example();
+    let ctx = context(&blocks);
+
+    let mut seen = BTreeMap::new();
+    for module in blocks.iter().filter(|b| b.identifier() == "module") {
+        let call = labels(module)[0].to_owned();
+        let overlay = attr(module.body(), "policy_overlay").map(|_| {
+            string(
+                module.body(),
+                "policy_overlay",
+                &ctx,
+                &format!("module {call}"),
+            )
+        });
+        if let Some(name) = &overlay {
+            // The functions compose a shipped overlay only: an unknown one
+            // stops them at start-up.
+            for ext in ["cedar", "json"] {
+                let path = repo_root().join(format!("shared/policy/overlays/{name}.{ext}"));
+                assert!(
+                    path.is_file(),
+                    "module {call}: policy_overlay {name:?}, but {} does not exist",
+                    path.display()
+                );
+            }
+        }
+        seen.insert(call, overlay);
+    }
+    let expected: BTreeMap<String, Option<String>> = OVERLAYS
+        .iter()
+        .map(|(call, overlay)| ((*call).to_owned(), overlay.map(str::to_owned)))
+        .collect();
+    assert_eq!(seen, expected, "module -> policy_overlay");
+    assert!(
+        repo_root()
+            .join("shared/policy/overlays/eu.cedar")
+            .is_file(),
+        "the eu overlay is shipped"
+    );
+}

@@ -182,6 +182,13 @@ fn functions_get_the_environment_their_binaries_read() {
             Some(r#"join(",", var.destinations)"#),
             "{name}: the destinations the deployment holds"
         );
+        // Without a policy_overlay (the default) the variable is not set,
+        // and the function applies the central policy bundle alone.
+        assert_eq!(
+            get("TAILOR_POLICY_OVERLAY"),
+            None,
+            "{name}: no policy overlay unless the deployment names one"
+        );
         let layers = strings(world.eval(f, &["layers"]), name);
         match name.as_str() {
             "ingest" => {

@@ -5,7 +5,10 @@
 # deployment holds us-east only, in a US region. Each has its own streams,
 # tables, key and functions, and refuses the other's events: producers send
 # each event to the events stream of its region's deployment, and callers
-# ask that deployment's score URL for decisions.
+# ask that deployment's score URL for decisions. The eu deployment composes
+# the eu policy overlay (shared/policy/overlays/eu.cedar and eu.json) over
+# the central bundle: the overlay only forbids more and keeps data for
+# less. The us deployment applies the central bundle alone.
 #
 # See ../../modules/aws/README.md for the walkthrough: build the packages,
 # fetch the ONNX Runtime layer, apply, then send an event and ask for a
@@ -43,6 +46,7 @@ module "eu" {
 
   name                = "${var.name}-eu"
   destinations        = ["eu-central"]
+  policy_overlay      = "eu"
   token_key           = var.token_key
   artifacts_dir       = var.artifacts_dir
   ort_layer_zip       = var.ort_layer_zip

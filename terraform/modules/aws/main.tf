@@ -82,13 +82,20 @@ locals {
   # same TAILOR_TOKEN_KEY. Every function also gets the destinations the
   # deployment holds, and checks them against the policy at start-up:
   # ingest refuses events of regions approved for any other destination,
-  # and score answers their requests with the placement's default.
-  common_environment = {
-    TAILOR_TABLE_PREFIX = var.name
-    TAILOR_LOG          = var.log_level
-    TAILOR_TOKEN_KEY    = var.token_key
-    TAILOR_DESTINATIONS = join(",", var.destinations)
-  }
+  # and score answers their requests with the placement's default. A
+  # deployment that names a policy overlay gets TAILOR_POLICY_OVERLAY, and
+  # every function composes that overlay over the central bundle (an
+  # unknown one stops it at start-up); without one the variable is not set
+  # and the central bundle applies alone.
+  common_environment = merge(
+    {
+      TAILOR_TABLE_PREFIX = var.name
+      TAILOR_LOG          = var.log_level
+      TAILOR_TOKEN_KEY    = var.token_key
+      TAILOR_DESTINATIONS = join(",", var.destinations)
+    },
+    var.policy_overlay == null ? {} : { TAILOR_POLICY_OVERLAY = var.policy_overlay }
+  )
 
   function_environment = {
     ingest = {

@@ -71,6 +71,17 @@ variable "destinations" {
   }
 }
 
+variable "policy_overlay" {
+  type        = string
+  description = "The policy overlay this deployment composes over the central bundle (TAILOR_POLICY_OVERLAY), such as \"eu\": it may only forbid more and keep data for less. Null for the central bundle alone."
+  default     = null
+
+  validation {
+    condition     = var.policy_overlay == null || can(regex("^[a-z0-9-]+$", var.policy_overlay))
+    error_message = "policy_overlay must be null or an overlay name of lower-case letters, digits and hyphens, such as eu (shared/policy/overlays/eu.cedar)."
+  }
+}
+
 variable "log_level" {
   type        = string
   description = "Log level of every function (TAILOR_LOG, and the Lambda application log level)."
