@@ -17,6 +17,7 @@ mod envelopes;
 mod erasure;
 mod federation;
 mod ingest;
+mod limits;
 mod logs;
 mod residency;
 mod score;

@@ -46,6 +46,9 @@ pub enum DeadLetterReason {
     /// Its function's dead letters of the day have used their budget: it
     /// is counted by its own reason, its bytes not kept.
     VolumeExceeded,
+    /// Applying it needs a stored item larger than any store takes: it can
+    /// never succeed, so it is set aside instead of retried.
+    ItemTooLarge,
 }
 
 impl DeadLetterReason {
@@ -68,6 +71,7 @@ impl DeadLetterReason {
             Self::FutureDated => "future_dated",
             Self::VolumeExceeded => "volume_exceeded",
             Self::OutOfRegion => "out_of_region",
+            Self::ItemTooLarge => "item_too_large",
         }
     }
 }

@@ -142,7 +142,23 @@ pub enum StoreError {
     /// The store returned something that is not a valid item.
     #[error("stored item is corrupt: {0}")]
     Corrupt(String),
+    /// The item is larger than any store takes ([`MAX_ITEM_BYTES`]); a
+    /// retry would fail the same way.
+    #[error("an item of {bytes} bytes for {table:?} is over the limit")]
+    TooLarge {
+        /// The table.
+        table: Table,
+        /// The item's size.
+        bytes: usize,
+    },
 }
+
+/// The largest item any store is given, in bytes: under DynamoDB's 400 KB
+/// item limit (which counts attribute names and the key too), the
+/// strictest of the platforms. Every item the functions write is bounded
+/// far below it by construction; this is the backstop that turns a bug or
+/// an unforeseen input into a dead letter instead of a retry forever.
+pub const MAX_ITEM_BYTES: usize = 350 * 1024;
 
 /// Key-value state with versioned, expiring items.
 pub trait Store: Send + Sync {
@@ -351,6 +367,12 @@ impl<S: Store> Store for Metered<S> {
         expires_at: Timestamp,
         precondition: Precondition,
     ) -> Result<u64, StoreError> {
+        if value.len() > MAX_ITEM_BYTES {
+            return Err(StoreError::TooLarge {
+                table,
+                bytes: value.len(),
+            });
+        }
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.write_bytes
@@ -380,6 +402,9 @@ impl StoreError {
             Self::Conflict { .. } | Self::Unavailable(_) => crate::disposition::Disposition::Retry,
             Self::Corrupt(_) => crate::disposition::Disposition::DeadLettered {
                 reason: crate::disposition::DeadLetterReason::CorruptState,
+            },
+            Self::TooLarge { .. } => crate::disposition::Disposition::DeadLettered {
+                reason: crate::disposition::DeadLetterReason::ItemTooLarge,
             },
         }
     }

@@ -97,6 +97,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    // An item over DynamoDB's size limit fails the same way every time.
+    if let Some(s) = e.as_service_error()
+        && s.code() == Some("ValidationException")
+        && s.message().is_some_and(|m| m.contains("size has exceeded"))
+    {
+        return StoreError::TooLarge { table, bytes: 0 };
+    }
     let detail = e.as_service_error().map_or_else(
         || aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
         |s| {
