@@ -191,15 +191,19 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             blocked: ledger.blocked_at(ingested.occurred_at),
         };
         let changed = resolution.changed_profiles.clone().into_iter().collect();
+        let consent_change = ingested.event.event_type == EventType::ConsentChange;
         let enriched = Enriched {
             ingested: ingested.clone(),
             profile_id: resolution.profile_id.clone(),
             key: resolution.key.clone(),
-            members,
+            // Only a consent change carries the member list (its erasure
+            // must find every key of the person); other events carry the
+            // profile id, and readers resolve members from the store.
+            members: if consent_change { members } else { Vec::new() },
             changed_profiles: changed,
             consent,
         };
-        let topic = if ingested.event.event_type == EventType::ConsentChange {
+        let topic = if consent_change {
             Topic::ConsentChanges
         } else {
             Topic::Enriched

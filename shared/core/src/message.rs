@@ -15,7 +15,10 @@ pub struct Enriched {
     pub profile_id: String,
     /// The identity key its feature inputs are kept under.
     pub key: String,
-    /// The profile's member keys at enrich time.
+    /// The profile's member keys at enrich time, on consent changes only
+    /// (an erasure must find every key of the person); other events carry
+    /// the profile id, so a message does not grow with a person's keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
     /// Profiles whose membership this event changed, with their members now
     /// (features recomputes them; no members means the profile is gone).
