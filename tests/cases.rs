@@ -14,7 +14,9 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use tailor_core::Timestamp;
 use tailor_core::disposition::Disposition;
+use tailor_core::features::ProfileState;
 use tailor_core::identity::{profile_of_anonymous, profile_of_user};
 use tailor_core::ports::Table;
 
@@ -75,6 +77,24 @@ fn profile(p: &impl CasePlatform, key: &str) -> String {
     owner(p, key).map_or_else(|| profile_of_anonymous(anon), |u| profile_of_user(&u))
 }
 
+/// When a case's features are read: `features_as_of` in its expected
+/// file, or else the latest time a record of it was received.
+fn features_as_of(input: &Value, expected: &Value) -> Timestamp {
+    if let Some(t) = expected.get("features_as_of").and_then(Value::as_str) {
+        return Timestamp::parse(t).unwrap();
+    }
+    input["batches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|r| r.get("sent_at").and_then(Value::as_str))
+        .filter_map(|t| Timestamp::parse(t).ok())
+        .max()
+        .unwrap_or(Timestamp::from_millis(0))
+}
+
 /// Runs the case in `dir` on a fresh platform from `fresh`; the error lists
 /// every difference from `expected.json`.
 ///
@@ -121,6 +141,7 @@ pub fn run_case<P: CasePlatform>(dir: &Path, fresh: impl FnOnce() -> P) -> Resul
         }
     }
     if let Some(want) = expected.get("features").and_then(Value::as_object) {
+        let as_of = features_as_of(&input, &expected);
         for (key, features) in want {
             let id = profile(&p, key);
             let got = p
@@ -133,6 +154,13 @@ pub fn run_case<P: CasePlatform>(dir: &Path, fresh: impl FnOnce() -> P) -> Resul
                 (None, Some(_)) => errors.push(format!("{key}: want no features, found some")),
                 (Some(_), None) => errors.push(format!("{key}: want features, found none")),
                 (Some(names), Some(got)) => {
+                    let got = match serde_json::from_value::<ProfileState>(got) {
+                        Ok(state) => serde_json::to_value(state.evaluate(as_of)).unwrap(),
+                        Err(e) => {
+                            errors.push(format!("{key}: unreadable state: {e}"));
+                            continue;
+                        }
+                    };
                     for (name, value) in names {
                         let actual = &got["features"][name]["value"];
                         let same = match (value.as_f64(), actual.as_f64()) {

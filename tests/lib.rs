@@ -153,13 +153,18 @@ impl PipelineHandle {
             .collect()
     }
 
-    /// The stored features of a profile.
+    /// A profile's features, evaluated as of its newest event.
     #[must_use]
     pub fn features(&self, profile_id: &str) -> Option<Value> {
-        self.table(Table::Features)
+        let stored = self
+            .table(Table::Features)
             .into_iter()
             .find(|(k, _)| k == profile_id)
-            .map(|(_, v)| v)
+            .map(|(_, v)| v)?;
+        let state: tailor_core::features::ProfileState =
+            serde_json::from_value(stored).expect("a profile's state");
+        let at = state.newest()?;
+        Some(serde_json::to_value(state.evaluate(at)).expect("features"))
     }
 
     /// The canonical feature state (see [`LocalPlatform::feature_state`]).

@@ -83,8 +83,16 @@ fn the_backfill_from_the_offline_log_matches_the_online_features() {
 }
 
 /// Every stored input comes from an event whose own consent granted
-/// personalization, with no revocation of it at or after the event.
+/// personalization (each bucket names its events by id digest), and
+/// nothing is kept from at or before a revocation of its key.
 fn assert_no_input_without_consent(p: &PipelineHandle, claims: &BTreeMap<String, bool>) {
+    let by_digest: BTreeMap<u64, (&String, bool)> = claims
+        .iter()
+        .map(|(id, granted)| {
+            let hex = tailor_core::token::digest(&["event", id], 8);
+            (u64::from_str_radix(&hex, 16).unwrap(), (id, *granted))
+        })
+        .collect();
     let ledgers: Vec<(String, Value)> = p.table(Table::Consent);
     let revocations: BTreeSet<(String, String)> = ledgers
         .iter()
@@ -98,19 +106,26 @@ fn assert_no_input_without_consent(p: &PipelineHandle, claims: &BTreeMap<String,
         })
         .collect();
     for (key, inputs) in p.table(Table::FeatureInputs) {
-        for summary in inputs["events"].as_array().unwrap() {
-            let id = summary["id"].as_str().unwrap();
-            assert_eq!(
-                claims.get(id),
-                Some(&true),
-                "input {id} without a personalization claim"
-            );
-            let at = summary["at"].as_str().unwrap();
+        let inputs: tailor_core::features::KeyInputs = serde_json::from_value(inputs).unwrap();
+        for (start, bucket) in &inputs.buckets {
+            for digest in &bucket.ids {
+                let (id, granted) = by_digest[digest];
+                assert!(granted, "input {id} without a personalization claim");
+            }
+            for (k, t) in &revocations {
+                let t = tailor_core::Timestamp::parse(t).unwrap();
+                assert!(
+                    k != &key || *start > t.as_millis(),
+                    "a bucket of {key} kept despite a later revocation"
+                );
+            }
+        }
+        for at in inputs.last.values() {
             assert!(
                 !revocations
                     .iter()
-                    .any(|(k, t)| k == &key && t.as_str() >= at),
-                "input {id} kept under {key} despite a later revocation"
+                    .any(|(k, t)| k == &key && tailor_core::Timestamp::parse(t).unwrap() >= *at),
+                "an event of {key} kept despite a later revocation"
             );
         }
     }

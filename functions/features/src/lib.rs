@@ -6,10 +6,20 @@
 //! revocation or erasure at or after the event. A blocked event is accepted
 //! (it was processed: policy said no) and writes nothing.
 //!
-//! Inputs are saved with version preconditions and the features recomputed
-//! from them, so a replay changes nothing and a lost race is retried. Within
-//! a batch, writes are coalesced: one inputs write per key, one features
-//! write per profile.
+//! A key's inputs are bounded aggregates, not a set of events: their
+//! buckets remember a bounded number of event-id digests, which is not
+//! enough on its own. Nothing is applied twice because: ingest's ledger
+//! lets each event through once, and the digests catch an event that
+//! comes back after the ledger forgot it; on transports that
+//! redeliver records already acknowledged (a Kinesis shard restarts from
+//! the lowest failed sequence number), each record carries its partition
+//! and position, and a key's inputs remember the last position applied
+//! per partition, written in the same item as the aggregates; and within
+//! an invocation the inputs write is the commit point: the profile's
+//! state is written before it, so a failure anywhere leaves the inputs as
+//! they were and the retry applies the events once. Within a batch,
+//! writes are coalesced: one inputs write per key, one state write per
+//! profile.
 
 use std::collections::BTreeMap;
 
@@ -45,10 +55,15 @@ pub struct Features<'a, S> {
 /// What applying an event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Applied {
-    /// Its summary joined the key's inputs.
+    /// It was folded into the key's inputs.
     Updated,
-    /// It had been applied before; nothing changed.
+    /// It had been applied before (its position was), or it lies at or
+    /// before a purge; nothing changed.
     Unchanged,
+    /// It lies behind every bucket its key keeps (more than 30 days behind
+    /// the key's newest event): no online state changes; the offline log
+    /// has it for the backfill.
+    PastHorizon,
     /// Policy did not allow features from it; nothing was written.
     Blocked(PolicyDecision),
     /// Its type does not feed features.
@@ -59,7 +74,9 @@ impl Applied {
     const fn disposition(&self) -> Disposition {
         match self {
             Self::Unchanged => Disposition::DUPLICATE,
-            Self::Updated | Self::Blocked(_) | Self::Ignored => Disposition::ACCEPTED,
+            Self::Updated | Self::Blocked(_) | Self::Ignored | Self::PastHorizon => {
+                Disposition::ACCEPTED
+            }
         }
     }
 }
@@ -121,44 +138,47 @@ impl<S: Store> Features<'_, S> {
             }
         }
 
-        // Then each key's events, in one read and at most one write.
-        // By profile: its members (as the last of its keys resolved them)
-        // and the places of its events.
-        let mut touched: BTreeMap<String, (Vec<String>, Vec<usize>)> = BTreeMap::new();
-        for group in &groups {
-            match self.apply_group(group, invocation.report()).await {
-                Ok((profile, members, applied)) => {
-                    let mut places = Vec::new();
-                    for ((i, _), applied) in group.events.iter().zip(applied) {
-                        if dispositions[*i].is_none() {
-                            dispositions[*i] = Some(Ok(applied.disposition()));
-                        }
-                        places.push(*i);
-                    }
-                    let entry = touched.entry(profile).or_default();
+        // Then each profile's events: each key's inputs read once, the
+        // events applied in memory, and the profile's state and the
+        // changed inputs written once, the inputs last (the commit point).
+        let mut profiles: BTreeMap<String, (Vec<String>, Vec<usize>)> = BTreeMap::new();
+        for (g, group) in groups.iter().enumerate() {
+            match state::resolve(self.store, &group.key).await {
+                Ok((profile, members)) => {
+                    let entry = profiles.entry(profile).or_default();
                     entry.0 = members;
-                    entry.1.extend(places);
+                    entry.1.push(g);
                 }
                 Err(e) => {
-                    warn!(step = NAME, error = %e, "features update failed");
                     for (i, _) in &group.events {
                         dispositions[*i] = Some(Err(e.clone().into()));
                     }
                 }
             }
         }
-
-        // Each profile once, from all of its inputs. An event whose inputs
-        // were saved but whose profile was not recomputed is retried; the
-        // retry finds it applied and recomputes.
-        for (profile, (members, places)) in touched {
-            if let Err(e) =
-                state::recompute_profile(self.store, self.policy, self.tokens, &profile, &members)
-                    .await
+        for (profile, (members, group_ids)) in profiles {
+            let mine: Vec<&Group> = group_ids.iter().map(|g| &groups[*g]).collect();
+            let resolved = (profile, members);
+            match self
+                .apply_profile(&mine, resolved, records, invocation.report())
+                .await
             {
-                warn!(step = NAME, error = %e, "features recompute failed");
-                for i in places {
-                    dispositions[i] = Some(Err(e.clone().into()));
+                Ok(applied) => {
+                    for (group, applied) in mine.iter().zip(applied) {
+                        for ((i, _), applied) in group.events.iter().zip(applied) {
+                            if dispositions[*i].is_none() {
+                                dispositions[*i] = Some(Ok(applied.disposition()));
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    warn!(step = NAME, error = %e, "features update failed");
+                    for group in &mine {
+                        for (i, _) in &group.events {
+                            dispositions[*i] = Some(Err(e.clone().into()));
+                        }
+                    }
                 }
             }
         }
@@ -178,25 +198,30 @@ impl<S: Store> Features<'_, S> {
         invocation.finish(self.store.take())
     }
 
-    /// Applies a key's events to its inputs: one read, and one write if any
-    /// changed, retried on a lost race. Returns the key's profile, its
-    /// members, and what each event did.
-    async fn apply_group(
+    /// Applies one profile's groups of events and commits them, applying
+    /// again from fresh reads when a write race is lost. Returns what each
+    /// event did, group by group.
+    async fn apply_profile(
         &self,
-        group: &Group,
+        groups: &[&Group],
+        resolved: (String, Vec<String>),
+        records: &[Record],
         report: &mut InvocationReport,
-    ) -> Result<(String, Vec<String>, Vec<Applied>), StoreError> {
+    ) -> Result<Vec<Vec<Applied>>, StoreError> {
         let mut attempt = 0;
+        let mut resolved = Some(resolved);
         loop {
             attempt += 1;
-            match self.try_group(group).await {
+            match self.try_profile(groups, resolved.take(), records).await {
                 Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => {
-                    debug!(step = NAME, "inputs write raced; applying again");
+                    debug!(step = NAME, "features write raced; applying again");
                 }
                 Ok(out) => {
-                    for applied in &out.2 {
-                        if let Applied::Blocked(decision) = applied {
-                            report.count_block(decision);
+                    for applied in out.iter().flatten() {
+                        match applied {
+                            Applied::Blocked(decision) => report.count_block(decision),
+                            Applied::PastHorizon => report.past_horizon += 1,
+                            _ => {}
                         }
                     }
                     return Ok(out);
@@ -206,49 +231,92 @@ impl<S: Store> Features<'_, S> {
         }
     }
 
-    async fn try_group(
+    /// One attempt: `resolved` is the profile and its members as just
+    /// read, or `None` to read them again (after a lost race).
+    async fn try_profile(
         &self,
-        group: &Group,
-    ) -> Result<(String, Vec<String>, Vec<Applied>), StoreError> {
-        let (profile_id, members) = state::resolve(self.store, &group.key).await?;
-        let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
-        let mut inputs: Loaded<KeyInputs> =
-            state::load(self.store, Table::FeatureInputs, &group.key).await?;
-        let mut applied = Vec::with_capacity(group.events.len());
-        let mut changed = false;
-        let mut anchor = None;
-        for (_, enriched) in &group.events {
-            let Some(summary) = Summary::of(&enriched.ingested) else {
-                applied.push(Applied::Ignored);
-                continue;
-            };
-            let gate = features::gate(&enriched.ingested, &ledger, self.policy);
-            if !gate.allowed {
-                debug!(step = NAME, profile = %profile_id, policies = ?gate.policies, "features blocked by policy");
-                applied.push(Applied::Blocked(gate));
-                continue;
-            }
-            anchor = anchor.max(Some(enriched.ingested.occurred_at));
-            if inputs.value.apply(summary) {
-                changed = true;
-                applied.push(Applied::Updated);
-            } else {
-                applied.push(Applied::Unchanged);
+        groups: &[&Group],
+        resolved: Option<(String, Vec<String>)>,
+        records: &[Record],
+    ) -> Result<Vec<Vec<Applied>>, StoreError> {
+        let mut resolved = resolved;
+        if resolved.is_none() {
+            for group in groups {
+                resolved = Some(state::resolve(self.store, &group.key).await?);
             }
         }
-        // A change means a summary applied, so there is an anchor.
-        if let (true, Some(anchor)) = (changed, inputs.value.newest().or(anchor)) {
-            state::save(
+        let Some((profile_id, members)) = resolved else {
+            return Ok(Vec::new());
+        };
+        let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
+        let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
+        let loaded: Vec<Loaded<KeyInputs>> =
+            state::load_many(self.store, Table::FeatureInputs, &keys).await?;
+        let mut updated = BTreeMap::new();
+        let mut all = Vec::with_capacity(groups.len());
+        for (group, mut inputs) in groups.iter().zip(loaded) {
+            let mut applied = Vec::with_capacity(group.events.len());
+            let mut changed = false;
+            for (i, enriched) in &group.events {
+                let record = &records[*i];
+                if let Some(partition) = &record.partition
+                    && inputs.value.has_applied(partition, &record.id)
+                {
+                    applied.push(Applied::Unchanged);
+                    continue;
+                }
+                let outcome = self.apply_one(&mut inputs.value, enriched, &ledger, &profile_id);
+                if let Some(partition) = &record.partition {
+                    inputs.value.note_applied(partition, &record.id);
+                    changed = true;
+                }
+                changed |= outcome == Applied::Updated;
+                applied.push(outcome);
+            }
+            if changed {
+                updated.insert(group.key.clone(), inputs);
+            }
+            all.push(applied);
+        }
+        if !updated.is_empty() {
+            state::commit_profile(
                 self.store,
                 self.policy,
-                Table::FeatureInputs,
-                &group.key,
-                &inputs.value,
-                anchor,
-                inputs.precondition(),
+                self.tokens,
+                &profile_id,
+                &members,
+                &ledger,
+                updated,
             )
             .await?;
         }
-        Ok((profile_id, members, applied))
+        Ok(all)
+    }
+
+    /// Applies one event to a key's inputs in memory, if the consent gate
+    /// allows it.
+    fn apply_one(
+        &self,
+        inputs: &mut KeyInputs,
+        enriched: &Enriched,
+        ledger: &tailor_core::consent::Ledger,
+        profile_id: &str,
+    ) -> Applied {
+        let Some(summary) = Summary::of(&enriched.ingested) else {
+            return Applied::Ignored;
+        };
+        let gate = features::gate(&enriched.ingested, ledger, self.policy);
+        if !gate.allowed {
+            debug!(step = NAME, profile = %profile_id, policies = ?gate.policies, "features blocked by policy");
+            return Applied::Blocked(gate);
+        }
+        if inputs.past_horizon(summary.at) {
+            return Applied::PastHorizon;
+        }
+        if inputs.apply(&summary) {
+            Applied::Updated
+        } else {
+            Applied::Unchanged
+        }
     }
 }

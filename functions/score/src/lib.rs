@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use tailor_core::Timestamp;
 use tailor_core::errors::ScoreError;
+use tailor_core::features::ProfileState;
 use tailor_core::policy::{Policy, RegionChecks};
 use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
@@ -68,7 +69,10 @@ impl<S, T> std::fmt::Debug for Score<'_, S, T> {
     }
 }
 
-async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str) -> Loaded {
+/// Loads a profile's state and ledger, and evaluates its features as of
+/// `now`: windows are measured back from the decision, not from the
+/// person's last event.
+async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str, now: Timestamp) -> Loaded {
     let (profile_id, members) = match state::resolve(store, key).await {
         Ok(r) => r,
         Err(e) => {
@@ -80,8 +84,8 @@ async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str) -> Loaded {
         }
     };
     let features = match store.get(Table::Features, &profile_id).await {
-        Ok(Some(item)) => serde_json::from_slice(&item.value)
-            .map(Some)
+        Ok(Some(item)) => serde_json::from_slice::<ProfileState>(&item.value)
+            .map(|state| Some(state.evaluate(now)))
             .map_err(|e| StoreError::Corrupt(e.to_string()).into()),
         Ok(None) => Ok(None),
         Err(e) => Err(e.into()),
@@ -127,7 +131,7 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
         let started = Instant::now();
         let loaded = within(
             self.timer.sleep(self.store_budget),
-            load(self.store, self.tokens, &request.profile),
+            load(self.store, self.tokens, &request.profile, now),
         )
         .await
         .unwrap_or_else(|| {

@@ -98,7 +98,7 @@ fn steps(c: &mut Criterion) {
                 for chunk in summaries.chunks(20) {
                     inputs = KeyInputs::default();
                     for s in chunk {
-                        inputs.apply(s.clone());
+                        inputs.apply(s);
                         black_box(compute("p", std::slice::from_ref(&inputs), None));
                     }
                 }
@@ -116,6 +116,7 @@ fn steps(c: &mut Criterion) {
         .iter()
         .enumerate()
         .map(|(i, l)| Record {
+            partition: None,
             id: i.to_string(),
             received_at: sent_at(l),
             bytes: l.clone(),

@@ -105,6 +105,7 @@ fn main() {
         .filter(|l| !l.is_empty())
         .enumerate()
         .map(|(i, l)| Record {
+            partition: None,
             id: i.to_string(),
             received_at: tailor_runtime::clock::replay_time(l)
                 .unwrap_or(tailor_core::Timestamp::from_millis(0)),

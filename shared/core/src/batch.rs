@@ -16,6 +16,13 @@ pub struct Record {
     pub bytes: Vec<u8>,
     /// When the platform received it.
     pub received_at: Timestamp,
+    /// The partition it came from, on transports that number records in
+    /// order within a partition (a Kinesis shard): `id` is then its
+    /// position there, and a record at or before a position already
+    /// applied is a redelivery. `None` on transports that redeliver only
+    /// what was not acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
 }
 
 /// Every record's disposition, in input order, and the invocation's report.

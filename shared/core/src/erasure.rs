@@ -86,12 +86,21 @@ pub fn plan(
         )?);
         ledger.record_tombstone(key, erased_at);
     }
+    // Erasure is about the person, not a moment: every input held goes,
+    // whatever its time.
+    let mut inputs = stored.inputs;
+    let mut held = 0;
+    for loaded in &mut inputs {
+        held += loaded.value.events();
+        loaded.value = KeyInputs::default();
+    }
     let recompute = features::recompute(
         profile_id,
         stored.features.as_ref(),
         &ledger,
         members,
-        stored.inputs,
+        inputs,
+        members,
     )?;
     changes.extend(recompute.changes);
     // Others' nodes keep nothing of the person: their claims and probable
@@ -166,7 +175,7 @@ pub fn plan(
         changes,
         completions_deleted,
         nodes_scrubbed: scrubbed,
-        inputs_deleted: recompute.purged,
+        inputs_deleted: held,
         keys: members.len() as u64,
     })
 }

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::disposition::{DeadLetterReason, Disposition};
 
+const fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counts of one invocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvocationReport {
@@ -29,6 +33,11 @@ pub struct InvocationReport {
     /// deciding policy (`default_deny` when no policy permitted it).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policy_blocks: BTreeMap<String, u64>,
+    /// Events older than every bucket their key keeps (more than 30 days
+    /// behind its newest event): accepted, changing no online state; the
+    /// offline log and the backfill have them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub past_horizon: u64,
     /// Messages published for the next function.
     pub records_out: u64,
     /// Bytes published.
@@ -81,6 +90,7 @@ impl InvocationReport {
         for (policy, n) in &other.policy_blocks {
             *self.policy_blocks.entry(policy.clone()).or_default() += n;
         }
+        self.past_horizon += other.past_horizon;
         self.records_out += other.records_out;
         self.bytes_out += other.bytes_out;
         self.store_reads += other.store_reads;

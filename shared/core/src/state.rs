@@ -306,8 +306,72 @@ async fn recompute_once<S: Store>(
     let current = store.get(Table::Features, profile_id).await?;
     let ledger = ledger_of(store, tokens, members).await?;
     let inputs: Vec<Loaded<KeyInputs>> = load_many(store, Table::FeatureInputs, members).await?;
-    let plan = features::recompute(profile_id, current.as_ref(), &ledger, members, inputs)?;
+    let plan = features::recompute(profile_id, current.as_ref(), &ledger, members, inputs, &[])?;
     apply(store, policy, &plan.changes).await?;
+    Ok(plan)
+}
+
+/// Commits inputs updated in memory (`updated`, by key, with the versions
+/// they were loaded at) together with their profile's state: the state is
+/// computed from them and the other members' stored inputs and written
+/// first, the inputs last ([`features::Recompute`]), so the inputs write
+/// is the commit point and a failure before it leaves nothing applied.
+///
+/// A state written from inputs that another writer then changed (a
+/// concurrent commit of another member key) would miss that writer's
+/// events, so the state is read back: if it is no longer what this commit
+/// wrote, it is recomputed from the stored inputs, which now hold both.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when a precondition fails: the caller applies
+/// its events again from fresh reads. Otherwise the store's error.
+pub async fn commit_profile<S: Store>(
+    store: &S,
+    policy: &Policy,
+    tokens: &TokenKey,
+    profile_id: &str,
+    members: &[String],
+    ledger: &Ledger,
+    mut updated: std::collections::BTreeMap<String, Loaded<KeyInputs>>,
+) -> Result<features::Recompute, StoreError> {
+    let mut keys: Vec<String> = members.to_vec();
+    for key in updated.keys() {
+        if !keys.contains(key) {
+            keys.push(key.clone());
+        }
+    }
+    let current = store.get(Table::Features, profile_id).await?;
+    let others: Vec<String> = keys
+        .iter()
+        .filter(|k| !updated.contains_key(*k))
+        .cloned()
+        .collect();
+    let mut stored = load_many::<S, KeyInputs>(store, Table::FeatureInputs, &others)
+        .await?
+        .into_iter();
+    let dirty: Vec<String> = updated.keys().cloned().collect();
+    let inputs: Vec<Loaded<KeyInputs>> = keys
+        .iter()
+        .map(|k| {
+            updated
+                .remove(k)
+                .unwrap_or_else(|| stored.next().unwrap_or_default())
+        })
+        .collect();
+    let plan = features::recompute(profile_id, current.as_ref(), ledger, &keys, inputs, &dirty)?;
+    apply(store, policy, &plan.changes).await?;
+    let wrote = plan.changes.iter().any(|c| c.table() == Table::Features);
+    if wrote {
+        let now = store.get(Table::Features, profile_id).await?;
+        let ours = match (&now, &plan.features) {
+            (Some(item), Some(state)) => serde_json::to_vec(state).is_ok_and(|b| b == item.value),
+            (None, None) => true,
+            _ => false,
+        };
+        if !ours {
+            return recompute_profile(store, policy, tokens, profile_id, &keys).await;
+        }
+    }
     Ok(plan)
 }
 

@@ -298,6 +298,35 @@ fn a_request_that_does_not_say_the_person_is_an_adult_is_not_personalized() {
 }
 
 #[test]
+fn an_input_past_its_maximum_age_is_masked_and_named() {
+    let req = request(Purpose::Personalization, "onboarding");
+    let model = Linear::new();
+    let mut f = features([3.0, 2.0, 1.0, 0.0], now());
+    // 20 days: past the default 14 for a 7-day count, within 30 for the rest.
+    f.features
+        .get_mut("count_7d.content_view")
+        .unwrap()
+        .updated_at = now().add_millis(-20 * Timestamp::DAY);
+    let loaded = Loaded {
+        features: Ok(Some(f)),
+        ..loaded([0.0; 4])
+    };
+    let r = run(&req, &loaded, Some(&model));
+    assert_eq!(r.fallback, None);
+    assert_eq!(r.snapshot.stale, vec!["count_7d.content_view".to_owned()]);
+    assert_eq!(
+        r.snapshot.values["count_7d.content_view"],
+        model.baseline()[0]
+    );
+    assert_eq!(r.snapshot.values["cart_open_items"], 2.0);
+    assert!(
+        r.signals
+            .iter()
+            .all(|s| s.feature != "count_7d.content_view")
+    );
+}
+
+#[test]
 fn every_failure_has_its_fallback() {
     let req = request(Purpose::Personalization, "onboarding");
     let model = Linear::new();
@@ -309,7 +338,8 @@ fn every_failure_has_its_fallback() {
         run(&req, &none, Some(&model)).fallback,
         Some(Fallback::NoFeatures)
     );
-    let old = now().add_millis(-20 * Timestamp::DAY);
+    // Older than every input's maximum age (the 30-day features' too).
+    let old = now().add_millis(-40 * Timestamp::DAY);
     let stale = Loaded {
         features: Ok(Some(features([1.0; 4], old))),
         ..loaded([0.0; 4])

@@ -149,6 +149,7 @@ impl Replay {
                 self.sent += 1;
                 self.last = time(bytes).or(self.last);
                 Record {
+                    partition: None,
                     id: format!("{}{}", self.prefix, self.sent),
                     received_at: self.last.unwrap_or(Timestamp::from_millis(0)),
                     bytes: bytes.clone(),
@@ -213,6 +214,7 @@ mod tests {
         );
         let clock = ExpiryClock::new(ClockMode::Arrival);
         let far = Record {
+            partition: None,
             id: String::new(),
             bytes: Vec::new(),
             received_at: at("9999-12-31T23:59:59Z"),
@@ -225,6 +227,7 @@ mod tests {
     fn the_arrival_clock_only_moves_forward() {
         let clock = ExpiryClock::new(ClockMode::Arrival);
         let record = |ms| Record {
+            partition: None,
             id: String::new(),
             bytes: Vec::new(),
             received_at: Timestamp::from_millis(ms),

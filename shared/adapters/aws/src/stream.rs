@@ -3,9 +3,11 @@
 //!
 //! With `ReportBatchItemFailures` on the event source mapping, Lambda
 //! retries from the lowest sequence number reported, so a record that is
-//! retried may bring later, already-processed records with it: every
-//! function is idempotent per event, so they are acknowledged as duplicates
-//! the second time. Records a function dead-letters are acknowledged, so a
+//! retried may bring later, already-processed records with it: each record
+//! carries its shard and sequence number, functions whose state would not
+//! absorb a second application (features) remember the last position
+//! applied per shard, and the rest are idempotent per event, so they are
+//! acknowledged as duplicates the second time. Records a function dead-letters are acknowledged, so a
 //! poison record never blocks its shard.
 
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -34,8 +36,22 @@ pub struct KinesisBatch {
 /// One record of a [`KinesisBatch`].
 #[derive(Debug, Clone, Deserialize)]
 pub struct KinesisEntry {
+    /// `shardId-…:sequence`: names the shard the record came from.
+    #[serde(rename = "eventID", default)]
+    pub event_id: String,
     /// The Kinesis part.
     pub kinesis: KinesisPayload,
+}
+
+impl KinesisEntry {
+    /// The shard the record came from, when the event names it.
+    #[must_use]
+    pub fn shard(&self) -> Option<&str> {
+        self.event_id
+            .split_once(':')
+            .map(|(shard, _)| shard)
+            .filter(|s| !s.is_empty())
+    }
 }
 
 /// A record's Kinesis fields.
@@ -50,8 +66,8 @@ pub struct KinesisPayload {
     pub approximate_arrival_timestamp: f64,
 }
 
-/// The batch's records, in order: id = sequence number, received at the
-/// stream's arrival time. A record whose data is not base64 keeps the text
+/// The batch's records, in order: id = sequence number within the shard
+/// (the partition), received at the stream's arrival time. A record whose data is not base64 keeps the text
 /// as it came, which ingest then dead-letters as malformed.
 #[must_use]
 pub fn records(event: &KinesisBatch) -> Vec<Record> {
@@ -59,6 +75,7 @@ pub fn records(event: &KinesisBatch) -> Vec<Record> {
         .records
         .iter()
         .map(|r| Record {
+            partition: r.shard().map(str::to_owned),
             id: r.kinesis.sequence_number.clone(),
             bytes: base64::engine::general_purpose::STANDARD
                 .decode(&r.kinesis.data)

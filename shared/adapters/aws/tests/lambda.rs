@@ -208,7 +208,17 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
         }
         let mut state = std::collections::BTreeMap::new();
         for table in local.keys() {
-            state.insert(*table, d.table(*table).await);
+            let mut items = d.table(*table).await;
+            if *table == Table::FeatureInputs {
+                // Kinesis gives positions, the local chain none: the
+                // positions applied are delivery bookkeeping, not features.
+                for (_, inputs) in &mut items {
+                    if let Some(o) = inputs.as_object_mut() {
+                        assert!(o.remove("applied").is_some(), "positions are kept");
+                    }
+                }
+            }
+            state.insert(*table, items);
         }
         assert_eq!(
             tailor_tests::kit::differences(&local, &state),

@@ -149,8 +149,11 @@ fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
     assert!((2..8).contains(&units), "{units} write units");
     let features = p.table(Table::Features);
     assert_eq!(features.len(), 1);
+    let state: tailor_core::features::ProfileState =
+        serde_json::from_value(features[0].1.clone()).unwrap();
+    let read = state.evaluate(state.newest().unwrap());
     assert_eq!(
-        features[0].1["features"]["count_7d.content_view"]["value"].as_f64(),
+        read.features["count_7d.content_view"].value.as_f64(),
         Some(8.0)
     );
     // Delivered again, the batch writes nothing: the recompute finds the

@@ -235,6 +235,7 @@ impl tailor_runtime::Inbox for Queue {
             .into_iter()
             .enumerate()
             .map(|(i, m)| Record {
+                partition: None,
                 id: format!("{label}:{i}"),
                 bytes: m.payload,
                 received_at: now,

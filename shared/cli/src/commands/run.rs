@@ -128,6 +128,7 @@ pub async fn run_lines(
             ReceivedAt::Now => bytes
                 .into_iter()
                 .map(|bytes| Record {
+                    partition: None,
                     id: String::new(),
                     bytes,
                     received_at: now,
@@ -292,9 +293,9 @@ pub async fn sample_decisions(
         .scan(Table::Features)?
         .iter()
         .filter_map(|(_, i)| {
-            serde_json::from_slice::<tailor_core::features::ProfileFeatures>(&i.value)
+            serde_json::from_slice::<tailor_core::features::ProfileState>(&i.value)
                 .ok()
-                .map(|f| f.as_of)
+                .and_then(|f| f.newest())
         })
         .max()
         .unwrap_or(Timestamp::from_millis(0));

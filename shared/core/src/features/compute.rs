@@ -1,13 +1,12 @@
-//! Feature values of a profile, computed from its keys' inputs.
+//! Feature values of a profile, evaluated from its keys' inputs at the time they are read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::inputs::{KeyInputs, Summary};
+use super::inputs::{Bucket, KeyInputs};
 use crate::Timestamp;
 use crate::event::{EventType, SubscriptionChangeKind};
-use crate::token::digest;
 
 /// The windows counts are kept over.
 pub const WINDOWS: [(&str, i64); 4] = [
@@ -43,11 +42,11 @@ pub struct Feature {
 pub struct ProfileFeatures {
     /// The profile.
     pub profile_id: String,
-    /// The time windows are measured back from (the newest input's time unless given).
+    /// The time the windows are measured back from: when they were read.
     pub as_of: Timestamp,
     /// Features by name.
     pub features: BTreeMap<String, Feature>,
-    /// Digest of the inputs the values were computed from.
+    /// Digest of the state the values were evaluated from.
     pub inputs_hash: String,
 }
 
@@ -68,148 +67,181 @@ fn text(v: &str, at: Timestamp) -> Feature {
     }
 }
 
-/// Computes a profile's features from its member keys' inputs, measured back
-/// from `as_of` (default: the newest input). `None` when there are no inputs.
+/// A profile's online state: its members' inputs merged. This is what the
+/// features table holds; feature values are evaluated from it at the time
+/// they are read ([`ProfileState::evaluate`]), so a window is always
+/// measured back from the moment of the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileState {
+    /// The profile.
+    pub profile_id: String,
+    /// Its members' inputs, merged.
+    pub inputs: KeyInputs,
+}
+
+impl ProfileState {
+    /// The state of a profile with these members' inputs; `None` when
+    /// nothing is kept.
+    #[must_use]
+    pub fn of(profile_id: &str, inputs: &[KeyInputs]) -> Option<Self> {
+        let mut merged = KeyInputs::merged(inputs);
+        // Delivery bookkeeping stays with the keys' inputs.
+        merged.applied.clear();
+        for bucket in merged.buckets.values_mut() {
+            bucket.ids.clear();
+        }
+        (!merged.is_empty()).then(|| Self {
+            profile_id: profile_id.to_owned(),
+            inputs: merged,
+        })
+    }
+
+    /// The newest event behind it.
+    #[must_use]
+    pub const fn newest(&self) -> Option<Timestamp> {
+        self.inputs.newest
+    }
+
+    /// The features as of `at`: each window covers the buckets that start
+    /// within it and not after `at` (a window's edge falls on a bucket
+    /// boundary, so it covers up to one bucket less than its width).
+    #[must_use]
+    pub fn evaluate(&self, at: Timestamp) -> ProfileFeatures {
+        evaluate(&self.profile_id, &self.inputs, at)
+    }
+}
+
+/// Computes a profile's features from its member keys' inputs, evaluated at
+/// `as_of` (default: the newest input). `None` when there are no inputs.
 #[must_use]
 pub fn compute(
     profile_id: &str,
     inputs: &[KeyInputs],
     as_of: Option<Timestamp>,
 ) -> Option<ProfileFeatures> {
-    let mut events: Vec<&Summary> = inputs.iter().flat_map(|i| i.events.values()).collect();
-    events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    events.dedup_by(|a, b| a.id == b.id);
-    let subscription = inputs
-        .iter()
-        .filter_map(|i| i.subscription.as_ref())
-        .max_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    let newest = events
-        .last()
-        .map(|e| e.at)
-        .max(subscription.map(|s| s.at))?;
-    let as_of = as_of.unwrap_or(newest);
-    let mut f = BTreeMap::new();
+    let state = ProfileState::of(profile_id, inputs)?;
+    let at = as_of.or(state.newest())?;
+    Some(state.evaluate(at))
+}
 
-    for (name, width) in WINDOWS {
-        let from = as_of.add_millis(-width);
-        let window: Vec<&&Summary> = events
-            .iter()
-            .filter(|e| e.at > from && e.at <= as_of)
-            .collect();
-        for kind in FEATURE_TYPES {
-            let of_kind = window.iter().filter(|e| e.kind == kind);
-            let (n, last) = of_kind.fold((0u32, None), |(n, _), e| (n + 1, Some(e.at)));
-            f.insert(
-                format!("count_{name}.{kind}"),
-                number(f64::from(n), last.unwrap_or(as_of)),
-            );
-        }
-    }
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "micro-unit sums far below 2^53 are exact as f64"
+)]
+fn money(micros: i64) -> f64 {
+    micros as f64 / 1e6
+}
 
-    for kind in FEATURE_TYPES {
-        if let Some(last) = events
-            .iter()
-            .rev()
-            .find(|e| e.kind == kind && e.at <= as_of)
-        {
-            f.insert(
-                format!("last_at.{kind}"),
-                text(&last.at.to_string(), last.at),
-            );
-        }
-    }
-
-    let week: Vec<&&Summary> = events
-        .iter()
-        .filter(|e| e.at > as_of.add_millis(-7 * Timestamp::DAY) && e.at <= as_of)
-        .collect();
-    let sessions: BTreeSet<&str> = week.iter().filter_map(|e| e.session.as_deref()).collect();
-    let last_week = week.last().map_or(as_of, |e| e.at);
-    f.insert(
-        "sessions_7d".into(),
-        number(sessions.len() as f64, last_week),
-    );
-    let per_session = if sessions.is_empty() {
-        0.0
-    } else {
-        week.len() as f64 / sessions.len() as f64
+fn evaluate(profile_id: &str, s: &KeyInputs, at: Timestamp) -> ProfileFeatures {
+    let t = at.as_millis();
+    // What is known is as fresh as the newest event: an empty window is
+    // dated by it.
+    let known = s.newest.map_or(at, |n| n.min(at));
+    let in_window = |width: i64| {
+        s.buckets
+            .range(t - width..=t)
+            .map(|(_, b)| b)
+            .collect::<Vec<&Bucket>>()
     };
-    f.insert(
-        "events_per_session_7d".into(),
-        number(per_session, last_week),
-    );
+    let last_within = |kind: EventType, width: i64| {
+        s.last
+            .get(&kind)
+            .copied()
+            .filter(|l| l.as_millis() > t - width && *l <= at)
+    };
+    let mut f = BTreeMap::new();
+    for (name, width) in WINDOWS {
+        let window = in_window(width);
+        for (i, kind) in FEATURE_TYPES.iter().enumerate() {
+            let n: u64 = window.iter().map(|b| u64::from(b.counts[i])).sum();
+            let updated = last_within(*kind, width).unwrap_or(known);
+            #[allow(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
+            f.insert(format!("count_{name}.{kind}"), number(n as f64, updated));
+        }
+    }
+    for kind in FEATURE_TYPES {
+        if let Some(last) = s.last.get(&kind).filter(|l| **l <= at) {
+            f.insert(format!("last_at.{kind}"), text(&last.to_string(), *last));
+        }
+    }
+
+    let week_ms = 7 * Timestamp::DAY;
+    let week = in_window(week_ms);
+    let mut sessions: Vec<u32> = week
+        .iter()
+        .flat_map(|b| b.sessions.iter().copied())
+        .collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    let events_7d: u64 = week.iter().map(|b| b.events()).sum();
+    let newest_7d = FEATURE_TYPES
+        .iter()
+        .filter_map(|k| last_within(*k, week_ms))
+        .max()
+        .unwrap_or(known);
+    #[allow(clippy::cast_precision_loss, reason = "counts are far below 2^53")]
+    {
+        f.insert(
+            "sessions_7d".into(),
+            number(sessions.len() as f64, newest_7d),
+        );
+        let per_session = if sessions.is_empty() {
+            0.0
+        } else {
+            events_7d as f64 / sessions.len() as f64
+        };
+        f.insert(
+            "events_per_session_7d".into(),
+            number(per_session, newest_7d),
+        );
+    }
 
     // The open cart: items added since the last checkout.
-    let last_checkout = events
-        .iter()
-        .rev()
-        .find(|e| e.kind == EventType::Checkout)
-        .map(|e| e.at);
-    let open: Vec<&&Summary> = events
-        .iter()
-        .filter(|e| e.kind == EventType::AddToCart && last_checkout.is_none_or(|c| e.at > c))
-        .collect();
-    let open_at = open.last().map_or(as_of, |e| e.at);
+    let open: Vec<_> = s.cart.lines.iter().filter(|l| l.at <= at).collect();
+    let open_at = open.last().map_or(known, |l| l.at);
     f.insert(
         "cart_open_items".into(),
-        number(
-            open.iter().filter_map(|e| e.units).map(f64::from).sum(),
-            open_at,
-        ),
+        number(open.iter().map(|l| f64::from(l.units)).sum(), open_at),
     );
     f.insert(
         "cart_open_value".into(),
-        number(open.iter().filter_map(|e| e.amount).sum(), open_at),
+        number(money(open.iter().map(|l| l.value).sum()), open_at),
     );
 
-    let month: Vec<&&Summary> = events
-        .iter()
-        .filter(|e| e.at > as_of.add_millis(-30 * Timestamp::DAY) && e.at <= as_of)
-        .collect();
-    let orders: Vec<&&&Summary> = month
-        .iter()
-        .filter(|e| e.kind == EventType::Checkout)
-        .collect();
-    let orders_at = orders.last().map_or(as_of, |e| e.at);
+    let month_ms = 30 * Timestamp::DAY;
+    let month = in_window(month_ms);
+    let orders_at = last_within(EventType::Checkout, month_ms).unwrap_or(known);
     f.insert(
         "revenue_30d".into(),
-        number(orders.iter().filter_map(|e| e.amount).sum(), orders_at),
+        number(money(month.iter().map(|b| b.revenue).sum()), orders_at),
     );
-    let escalations: Vec<&&&Summary> = month
+    let esc_at = last_within(EventType::SupportEscalation, month_ms).unwrap_or(known);
+    let max_sev = month
         .iter()
-        .filter(|e| e.kind == EventType::SupportEscalation)
-        .collect();
-    let esc_at = escalations.last().map_or(as_of, |e| e.at);
-    let max_sev = escalations
-        .iter()
-        .filter_map(|e| e.severity)
+        .filter_map(|b| b.severity)
         .max()
         .map_or(-1.0, f64::from);
     f.insert("support_max_severity_30d".into(), number(max_sev, esc_at));
 
-    if let Some(sub) = subscription
-        && let Some((plan, change)) = &sub.plan
-    {
-        let status = match change {
+    if let Some(sub) = s.subscription.as_ref().filter(|sub| sub.at <= at) {
+        let status = match sub.change {
             SubscriptionChangeKind::Cancel => "cancelled",
             SubscriptionChangeKind::Pause => "paused",
             _ => "active",
         };
-        f.insert("subscription_plan".into(), text(plan, sub.at));
+        f.insert("subscription_plan".into(), text(&sub.plan, sub.at));
         f.insert("subscription_status".into(), text(status, sub.at));
         f.insert(
             "subscription_mrr".into(),
-            number(sub.amount.unwrap_or(0.0), sub.at),
+            number(money(sub.mrr.unwrap_or(0)), sub.at),
         );
     }
 
-    let mut ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-    ids.extend(subscription.map(|s| s.id.clone()));
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    Some(ProfileFeatures {
+    let state = serde_json::to_vec(s).unwrap_or_default();
+    ProfileFeatures {
         profile_id: profile_id.to_owned(),
-        as_of,
+        as_of: at,
         features: f,
-        inputs_hash: digest(&refs, 16),
-    })
+        inputs_hash: crate::token::digest_bytes(&state, 16),
+    }
 }

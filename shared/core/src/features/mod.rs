@@ -1,23 +1,28 @@
 //! Online features: per-key inputs, kept idempotent and order-insensitive,
 //! and per-profile feature values computed from them.
 //!
-//! State is kept per identity key as a set of compact event [`Summary`]s
-//! keyed by event id ([`KeyInputs`]). Applying an event twice changes
-//! nothing; the set (and so everything computed from it) does not depend on
-//! the order events arrive in. A profile's features are a pure function of
-//! its member keys' inputs, its consent ledger, and nothing else
-//! ([`compute`]), so the same code serves the online path and the backfill
-//! from a historical log ([`backfill`]): parity by construction.
+//! State is kept per identity key as bounded, time-bucketed aggregates
+//! ([`KeyInputs`]) that do not depend on the order events arrive in. A
+//! profile's state is its member keys' inputs merged ([`ProfileState`]),
+//! and its feature values are evaluated from that state at the moment they
+//! are read, so windows are measured back from the decision, not from the
+//! person's last event. Everything is a pure function of the events, the
+//! consent ledger and the evaluation time, so the same code serves the
+//! online path, the backfill from a historical log ([`backfill`]) and the
+//! training export: parity by construction.
 
 mod compute;
 mod inputs;
 
-pub use compute::{FEATURE_TYPES, Feature, ProfileFeatures, WINDOWS, compute};
-pub use inputs::{HORIZON_MS, KeyInputs, MAX_EVENTS_PER_KEY, Summary};
+pub use compute::{FEATURE_TYPES, Feature, ProfileFeatures, ProfileState, WINDOWS, compute};
+pub use inputs::{
+    Bucket, Cart, CartLine, HORIZON_MS, KeyInputs, MAX_BUCKETS, MAX_BYTES, MAX_CART_LINES, MAX_IDS,
+    MAX_PARTITIONS, MAX_PLAN_LEN, MAX_SESSIONS_PER_BUCKET, SESSION_SPAN_MS, Subscription, Summary,
+    TIERS, position_after,
+};
 
 use std::collections::BTreeMap;
 
-use crate::Timestamp;
 use crate::consent::Ledger;
 use crate::event::Purpose;
 use crate::ingest::Ingested;
@@ -39,31 +44,37 @@ pub fn gate(ingested: &Ingested, ledger: &Ledger, policy: &Policy) -> PolicyDeci
     )
 }
 
-/// Removes from `inputs` every summary the ledger no longer allows: those at
-/// or before the latest revocation of personalization. Returns how many went.
+/// Removes from `inputs` everything the ledger no longer allows: what is at
+/// or before the latest revocation of personalization. Returns how many
+/// events went.
 pub fn purge(inputs: &mut KeyInputs, ledger: &Ledger) -> usize {
     ledger
         .last_block(Purpose::Personalization)
         .map_or(0, |t| inputs.remove_through(t))
 }
 
-/// What recomputing a profile's features changes.
+/// What recomputing a profile's state changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recompute {
-    /// The writes, in order: inputs the ledger no longer allows purged,
-    /// then the features item written (or deleted when nothing is left).
-    /// An unchanged result writes nothing.
+    /// The writes, in order: the profile's state written (or deleted when
+    /// nothing is left), then the inputs that changed: those the ledger no
+    /// longer allows, purged, and those given as updated. The inputs write
+    /// comes last, so it is the commit point: if anything before it fails,
+    /// applying the same events again starts from the inputs as they were.
+    /// An unchanged state is not written again.
     pub changes: Vec<Change>,
-    /// The profile's features now; `None` when nothing is left.
-    pub features: Option<ProfileFeatures>,
-    /// Summaries purged from the inputs.
+    /// The profile's state now; `None` when nothing is left.
+    pub features: Option<ProfileState>,
+    /// Events purged from the inputs.
     pub purged: u64,
 }
 
-/// Recomputes a profile's features from its members' inputs (as loaded,
-/// with their versions), purging what `ledger` no longer allows. The
-/// features write expects `current`'s version, so a recompute from inputs
-/// another writer changed since loses the race and is made again.
+/// Recomputes a profile's state from its members' inputs (as loaded, with
+/// their versions, or as updated in memory: the keys in `updated`),
+/// purging what `ledger` no longer allows. The state write expects
+/// `current`'s version and each inputs write the version its value was
+/// loaded at, so a recompute from inputs another writer changed since loses
+/// the race and is made again.
 ///
 /// # Errors
 /// `Corrupt` when a value does not serialize.
@@ -73,37 +84,43 @@ pub fn recompute(
     ledger: &Ledger,
     members: &[String],
     inputs: Vec<Loaded<KeyInputs>>,
+    updated: &[String],
 ) -> Result<Recompute, StoreError> {
-    let mut changes = Vec::new();
+    let mut input_changes = Vec::new();
     let mut purged = 0;
     let mut values = Vec::with_capacity(inputs.len());
     for (key, mut loaded) in members.iter().zip(inputs) {
         let n = purge(&mut loaded.value, ledger);
-        if n > 0 {
-            purged += n as u64;
-            let anchor = loaded.value.newest().unwrap_or(Timestamp::from_millis(0));
-            changes.push(if loaded.value.is_empty() {
+        purged += n as u64;
+        if n > 0 || updated.contains(key) {
+            input_changes.push(if loaded.value.is_empty() {
+                if loaded.version.is_none() {
+                    // Nothing stored, nothing to delete.
+                    values.push(loaded.value);
+                    continue;
+                }
                 Change::delete(Table::FeatureInputs, key)
             } else {
                 Change::save(
                     Table::FeatureInputs,
                     key,
                     &loaded.value,
-                    anchor,
+                    loaded.value.anchor(),
                     loaded.precondition(),
                 )?
             });
         }
         values.push(loaded.value);
     }
-    let features = compute(profile_id, &values, None);
+    let mut changes = Vec::new();
+    let features = ProfileState::of(profile_id, &values);
     match &features {
         Some(f) => {
             let change = Change::save(
                 Table::Features,
                 profile_id,
                 f,
-                f.as_of,
+                f.inputs.anchor(),
                 Precondition::expecting(current.map(|item| item.version)),
             )?;
             let unchanged = matches!(
@@ -120,6 +137,7 @@ pub fn recompute(
             }
         }
     }
+    changes.extend(input_changes);
     Ok(Recompute {
         changes,
         features,
@@ -162,7 +180,10 @@ pub fn replay<'a>(
         if gate(&logged.ingested, ledger, policy).allowed
             && let Some(summary) = Summary::of(&logged.ingested)
         {
-            inputs.entry(logged.key.clone()).or_default().apply(summary);
+            inputs
+                .entry(logged.key.clone())
+                .or_default()
+                .apply(&summary);
             let keys = members.entry(profile).or_default();
             if !keys.contains(&logged.key) {
                 keys.push(logged.key.clone());
@@ -183,7 +204,7 @@ pub fn replay<'a>(
         .collect()
 }
 
-/// Computes every profile's features from a log of events with exactly the
+/// Computes every profile's state from a log of events with exactly the
 /// code the online path uses (see [`replay`]).
 #[must_use]
 pub fn backfill<'a>(
@@ -191,9 +212,9 @@ pub fn backfill<'a>(
     profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
-) -> BTreeMap<String, ProfileFeatures> {
+) -> BTreeMap<String, ProfileState> {
     replay(log, profile_of, ledgers, policy, |_| true)
         .into_iter()
-        .filter_map(|(profile, inputs)| compute(&profile, &inputs, None).map(|f| (profile, f)))
+        .filter_map(|(profile, inputs)| ProfileState::of(&profile, &inputs).map(|f| (profile, f)))
         .collect()
 }

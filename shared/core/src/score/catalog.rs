@@ -38,8 +38,15 @@ pub struct Placement {
 pub struct Catalog {
     /// Catalog version, recorded in decisions.
     pub version: String,
-    /// Features older than this make a decision fall back.
+    /// How old a feature may be, by default: one older than its maximum is
+    /// treated as missing (masked with its baseline), and a decision whose
+    /// inputs are mostly stale falls back (`stale_features`).
     pub max_feature_age_days: i64,
+    /// Maximum ages by feature name or name prefix (the longest match wins),
+    /// where the default does not fit (a 30-day window stays meaningful
+    /// longer than a 7-day one).
+    #[serde(default)]
+    pub feature_max_age_days: BTreeMap<String, i64>,
     /// Placements by name.
     pub placements: BTreeMap<String, Placement>,
 }
@@ -69,6 +76,17 @@ impl Catalog {
             }
         }
         Ok(catalog)
+    }
+
+    /// How old the feature `name` may be before it is stale, in milliseconds.
+    #[must_use]
+    pub fn max_age_ms(&self, name: &str) -> i64 {
+        self.feature_max_age_days
+            .iter()
+            .filter(|(prefix, _)| name.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or(self.max_feature_age_days, |(_, days)| *days)
+            .saturating_mul(crate::Timestamp::DAY)
     }
 
     /// The shipped catalog.

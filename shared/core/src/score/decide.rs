@@ -147,11 +147,14 @@ fn decide_inner(
         }
         Ok(Some(f)) => f,
     };
-    let age_ms = now.millis_since(features.as_of);
-    if age_ms > catalog.max_feature_age_days * Timestamp::DAY {
-        record.fall_back(Fallback::StaleFeatures, &placement.default);
-        return record;
-    }
+    // Every feature is as fresh as the newest event behind it; one past
+    // its maximum age is treated as missing.
+    let stale_feature = |name: &str| {
+        features
+            .features
+            .get(name)
+            .is_none_or(|f| now.millis_since(f.updated_at) > catalog.max_age_ms(name))
+    };
     lap("features", &mut clock);
 
     let severity = number(features, "support_max_severity_30d").max(-1.0) as i64;
@@ -167,6 +170,14 @@ fn decide_inner(
         );
     };
     let Some(model) = model else {
+        // The rules read the cart and support severity: stale, they do not decide.
+        if ["cart_open_items", "support_max_severity_30d"]
+            .iter()
+            .all(|n| stale_feature(n))
+        {
+            record.fall_back(Fallback::StaleFeatures, &placement.default);
+            return record;
+        }
         rules_only(&mut record);
         return record;
     };
@@ -183,25 +194,36 @@ fn decide_inner(
         return record;
     }
 
-    // Inputs: those the purpose may not read are masked to their baseline.
+    // Inputs: those the purpose may not read, and those past their
+    // maximum age, are masked to their baseline; mostly stale inputs make
+    // no decision.
     let names = model.features();
     let baseline = model.baseline();
+    let stale: Vec<String> = names.iter().filter(|n| stale_feature(n)).cloned().collect();
+    if stale.len() * 2 > names.len() {
+        record.snapshot.stale = stale;
+        record.fall_back(Fallback::StaleFeatures, &placement.default);
+        return record;
+    }
     let mut row = Vec::with_capacity(names.len());
     let mut masked = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let use_it = policy.use_feature(request.purpose, name);
-        let value = if use_it.allowed {
-            number(features, name)
-        } else {
+        let value = if !use_it.allowed {
             masked.push(name.clone());
             baseline.get(i).copied().unwrap_or(0.0)
+        } else if stale.contains(name) {
+            baseline.get(i).copied().unwrap_or(0.0)
+        } else {
+            number(features, name)
         };
         row.push(value as f32);
         if !use_it.allowed {
             record.policy.push(use_it);
         }
     }
-    record.snapshot = FeatureSnapshot::of(features, names, &row, &masked, now);
+    record.snapshot = FeatureSnapshot::of(features, names, &row, &masked, &stale, now);
+    let hidden: Vec<String> = masked.iter().chain(&stale).cloned().collect();
     lap("inputs", &mut clock);
 
     let score = match model.predict(std::slice::from_ref(&row)) {
@@ -216,7 +238,7 @@ fn decide_inner(
     record.score = Some(score);
     lap("inference", &mut clock);
 
-    record.signals = explain(model, &row, &masked);
+    record.signals = explain(model, &row, &hidden);
     lap("explanation", &mut clock);
 
     // Policy after inference: the first eligible action above its threshold.

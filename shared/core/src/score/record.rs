@@ -67,6 +67,10 @@ pub struct FeatureSnapshot {
     /// Inputs the purpose may not read, masked before inference.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub masked: Vec<String>,
+    /// Inputs older than their maximum age, treated as missing: masked
+    /// with their baseline before inference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<String>,
     /// Digest of the values.
     pub hash: String,
 }
@@ -77,6 +81,7 @@ impl FeatureSnapshot {
         names: &[String],
         row: &[f32],
         masked: &[String],
+        stale: &[String],
         now: Timestamp,
     ) -> Self {
         let values: BTreeMap<String, f64> = names
@@ -98,6 +103,7 @@ impl FeatureSnapshot {
             values,
             age_s,
             masked: masked.to_vec(),
+            stale: stale.to_vec(),
             hash: digest(&[&text], 16),
         }
     }

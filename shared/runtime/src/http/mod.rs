@@ -311,6 +311,7 @@ fn records_of(bodies: Vec<Vec<u8>>, now: Timestamp) -> Vec<Record> {
         .into_iter()
         .enumerate()
         .map(|(i, bytes)| Record {
+            partition: None,
             id: format!("record:{i}"),
             bytes,
             received_at: now,

@@ -6,7 +6,8 @@ use tailor_core::consent::Ledger;
 use tailor_core::ports::{Store, StoreError, Table};
 use tailor_core::state;
 
-/// A profile's features, consent state and age; `None` when it has no features.
+/// A profile's features as of `now`, its consent state and the age of its
+/// newest event; `None` when it has no features.
 ///
 /// # Errors
 /// The store's error, or `Corrupt` for unreadable features.
@@ -20,14 +21,12 @@ pub(super) async fn profile(
     let Some(item) = store.get(Table::Features, &profile_id).await? else {
         return Ok(None);
     };
-    let features: Value =
+    let stored: tailor_core::features::ProfileState =
         serde_json::from_slice(&item.value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let ledger: Ledger = state::ledger_of(store, tokens, &keys).await?;
-    let age_s = features
-        .get("as_of")
-        .and_then(Value::as_str)
-        .and_then(|t| Timestamp::parse(t).ok())
-        .map(|t| now.millis_since(t) / 1000);
+    // Evaluated as of the request: windows measured back from now.
+    let age_s = stored.newest().map(|t| now.millis_since(t) / 1000);
+    let features = stored.evaluate(now);
     Ok(Some(json!({
         "profile_id": profile_id,
         "keys": keys.len(),

@@ -50,6 +50,7 @@ impl Inbox for KinesisLoop {
             .await
             .into_iter()
             .map(|(seq, _, bytes, _)| Record {
+                partition: None,
                 id: seq,
                 bytes,
                 received_at: now,

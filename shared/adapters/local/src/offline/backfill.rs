@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::LocalStore;
 use anyhow::Context;
 use tailor_core::consent::{Ledger, Tombstone};
-use tailor_core::features::{self, LoggedEvent, ProfileFeatures};
+use tailor_core::features::{self, LoggedEvent, ProfileState};
 use tailor_core::identity::{AnonNode, profile_of_anonymous, profile_of_user};
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
@@ -102,7 +102,7 @@ impl FinalState {
     }
 }
 
-/// Features recomputed from `log` against the final identity and consent state in `store`.
+/// Profile states recomputed from `log` against the final identity and consent state in `store`.
 ///
 /// # Errors
 /// The log or the store cannot be read.
@@ -111,7 +111,7 @@ pub fn backfill(
     store: &LocalStore,
     policy: &Policy,
     tokens: &TokenKey,
-) -> anyhow::Result<BTreeMap<String, ProfileFeatures>> {
+) -> anyhow::Result<BTreeMap<String, ProfileState>> {
     let events = read_log(log)?;
     let state = FinalState::read(store, tokens)?;
     Ok(features::backfill(
@@ -122,11 +122,11 @@ pub fn backfill(
     ))
 }
 
-/// Online features from the store, by profile.
+/// Online profile states from the store, by profile.
 ///
 /// # Errors
 /// The store cannot be read.
-pub fn online(store: &LocalStore) -> anyhow::Result<BTreeMap<String, ProfileFeatures>> {
+pub fn online(store: &LocalStore) -> anyhow::Result<BTreeMap<String, ProfileState>> {
     store
         .scan(Table::Features)?
         .into_iter()
