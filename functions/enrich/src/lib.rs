@@ -183,23 +183,33 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         let resolution = identity::resolve(ingested, &loaded.view, self.policy);
         self.apply(ingested, &loaded, &resolution).await?;
 
-        let (_, members) = state::resolve(self.store, &resolution.key).await?;
-        let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
-        let consent = ConsentSnapshot {
-            claimed: ingested.event.consent.purposes.clone(),
-            ledger: ledger.current().into_iter().collect(),
-            blocked: ledger.blocked_at(ingested.occurred_at),
+        let consent_change = ingested.event.event_type == EventType::ConsentChange;
+        // A consent change carries the person's keys and ledger (its
+        // erasure must find every key); any other event only its claim:
+        // features reads the profile's ledger itself, so enrich reads no
+        // more than identity for it.
+        let (members, consent) = if consent_change {
+            let (_, members) = state::resolve(self.store, &resolution.key).await?;
+            let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
+            let consent = ConsentSnapshot {
+                claimed: ingested.event.consent.purposes.clone(),
+                ledger: ledger.current().into_iter().collect(),
+                blocked: ledger.blocked_at(ingested.occurred_at),
+            };
+            (members, consent)
+        } else {
+            let consent = ConsentSnapshot {
+                claimed: ingested.event.consent.purposes.clone(),
+                ..ConsentSnapshot::default()
+            };
+            (Vec::new(), consent)
         };
         let changed = resolution.changed_profiles.clone().into_iter().collect();
-        let consent_change = ingested.event.event_type == EventType::ConsentChange;
         let enriched = Enriched {
             ingested: ingested.clone(),
             profile_id: resolution.profile_id.clone(),
             key: resolution.key.clone(),
-            // Only a consent change carries the member list (its erasure
-            // must find every key of the person); other events carry the
-            // profile id, and readers resolve members from the store.
-            members: if consent_change { members } else { Vec::new() },
+            members,
             changed_profiles: changed,
             consent,
         };

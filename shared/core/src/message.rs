@@ -28,14 +28,18 @@ pub struct Enriched {
     pub consent: ConsentSnapshot,
 }
 
-/// The consent state enrich attaches: what the event claims and what the ledger says.
+/// The consent state enrich attaches: what the event claims, and on a
+/// consent change what the ledger says (other events' readers read the
+/// profile's ledger themselves, so enrich does not read it for them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentSnapshot {
     /// Purposes the event's own claim grants.
     pub claimed: Vec<Purpose>,
-    /// The latest ledger action per purpose.
+    /// The latest ledger action per purpose (consent changes only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ledger: Vec<(Purpose, ConsentAction)>,
-    /// Purposes blocked for data from the event's time.
+    /// Purposes blocked for data from the event's time (consent changes only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked: Vec<Purpose>,
 }
 
