@@ -4,8 +4,9 @@
 //!   gate, lateness and routing of one raw record (the pure step).
 //! - `enrich/resolve`: identity resolution of one ingested event against
 //!   its loaded nodes (the pure step).
-//! - `features/apply+compute`: folding one event into its key's inputs and
-//!   recomputing the profile's features (the pure step).
+//! - `features/apply+evaluate`: folding one event into its key's bucketed
+//!   inputs and evaluating all of the profile's features at that moment
+//!   (the pure step; what a decision reads).
 //! - `pipeline/local`: every function chained over the embedded store
 //!   (in memory), per record: the whole local platform.
 //!
@@ -90,7 +91,7 @@ fn steps(c: &mut Criterion) {
     let summaries: Vec<Summary> = ingested.iter().filter_map(Summary::of).collect();
     let mut group = c.benchmark_group("features");
     group.throughput(Throughput::Elements(summaries.len() as u64));
-    group.bench_function("apply+compute", |b| {
+    group.bench_function("apply+evaluate", |b| {
         b.iter_batched(
             KeyInputs::default,
             |mut inputs| {
