@@ -4,9 +4,11 @@
 //!   gate, lateness and routing of one raw record (the pure step).
 //! - `enrich/resolve`: identity resolution of one ingested event against
 //!   its loaded nodes (the pure step).
-//! - `features/apply+evaluate`: folding one event into its key's bucketed
-//!   inputs and evaluating all of the profile's features at that moment
-//!   (the pure step; what a decision reads).
+//! - `features/apply`: folding one event into its key's bucketed inputs
+//!   (the features function's pure step per event).
+//! - `features/evaluate`: evaluating all of a profile's ~50 features from
+//!   its state at a moment (what a decision or a profile read does, per
+//!   profile).
 //! - `pipeline/local`: every function chained over the embedded store
 //!   (in memory), per record: the whole local platform.
 //!
@@ -20,7 +22,7 @@ use tailor_core::Timestamp;
 use tailor_core::batch::Record;
 use tailor_core::contract::Contract;
 use tailor_core::decode::Limits;
-use tailor_core::features::{KeyInputs, Summary, compute};
+use tailor_core::features::{KeyInputs, ProfileState, Summary};
 use tailor_core::identity::{IdentityView, resolve};
 use tailor_core::ingest::{Ingested, Ingestor};
 use tailor_core::policy::Policy;
@@ -91,22 +93,38 @@ fn steps(c: &mut Criterion) {
     let summaries: Vec<Summary> = ingested.iter().filter_map(Summary::of).collect();
     let mut group = c.benchmark_group("features");
     group.throughput(Throughput::Elements(summaries.len() as u64));
-    group.bench_function("apply+evaluate", |b| {
-        b.iter_batched(
-            KeyInputs::default,
-            |mut inputs| {
-                // One key per 20 events: a realistic amount of history per profile.
-                for chunk in summaries.chunks(20) {
-                    inputs = KeyInputs::default();
-                    for s in chunk {
-                        inputs.apply(s);
-                        black_box(compute("p", std::slice::from_ref(&inputs), None));
-                    }
+    // One key per 20 events: a realistic amount of history per profile.
+    group.bench_function("apply", |b| {
+        b.iter(|| {
+            let mut last = KeyInputs::default();
+            for chunk in summaries.chunks(20) {
+                let mut inputs = KeyInputs::default();
+                for s in chunk {
+                    black_box(inputs.apply(s));
                 }
-                inputs
-            },
-            BatchSize::LargeInput,
-        );
+                last = inputs;
+            }
+            last
+        });
+    });
+    let states: Vec<ProfileState> = summaries
+        .chunks(20)
+        .filter_map(|chunk| {
+            let mut inputs = KeyInputs::default();
+            for s in chunk {
+                inputs.apply(s);
+            }
+            ProfileState::of("p", std::slice::from_ref(&inputs))
+        })
+        .collect();
+    group.throughput(Throughput::Elements(states.len() as u64));
+    group.bench_function("evaluate", |b| {
+        b.iter(|| {
+            for state in &states {
+                let at = state.newest().unwrap_or(Timestamp::from_millis(0));
+                black_box(state.evaluate(at));
+            }
+        });
     });
     group.finish();
 
