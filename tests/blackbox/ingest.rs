@@ -152,6 +152,31 @@ fn a_repeated_delivery_is_acknowledged_and_applied_once() {
     );
 }
 
+/// A replay receives each record at its own time, but items expire by the
+/// latest time seen: an old record's ledger entry lives its retention from
+/// when it was processed, so its repeat is still a duplicate.
+#[test]
+fn an_old_record_replayed_late_is_still_recognised_when_repeated() {
+    let mut p = spawn_pipeline();
+    let mut old = view("evt-view-old1");
+    old["occurred_at"] = json!("2026-11-01T10:00:00Z");
+    old["sent_at"] = json!("2026-11-01T10:00:00Z");
+    // The clock moves to the 20th first.
+    assert_eq!(
+        p.send(&[view("evt-view-new1")]).dispositions[0].1,
+        Disposition::ACCEPTED
+    );
+    assert_eq!(
+        p.send(&[old.clone()]).dispositions[0].1,
+        Disposition::ACCEPTED
+    );
+    assert_eq!(
+        p.send(&[old]).dispositions[0].1,
+        Disposition::DUPLICATE,
+        "the ledger entry of a record processed on the 20th lives from the 20th"
+    );
+}
+
 #[test]
 fn every_record_of_a_messy_stream_ends_in_exactly_one_disposition() {
     let mut p = spawn_pipeline();

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use tailor_core::Timestamp;
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
@@ -38,6 +39,11 @@ pub struct Ingest<'a, S, P> {
     pub store: &'a Metered<S>,
     /// The stream to enrich.
     pub publisher: &'a P,
+    /// When the invocation runs, by the clock the store expires items by.
+    /// A ledger entry is kept its retention from then (or from the event's
+    /// receipt, if later): a replay receives each record at its own old
+    /// time, and an entry anchored there could expire as it is written.
+    pub now: Timestamp,
 }
 
 /// The partition key for an event: its user id, else its anonymous id, so
@@ -170,7 +176,7 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
             Table::Dedup,
             key,
             &mark,
-            ingested.received_at,
+            ingested.received_at.max(self.now),
             Precondition::Absent,
         )
         .await;

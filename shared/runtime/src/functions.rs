@@ -389,6 +389,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             policy: self.policy,
             store: &self.store,
             publisher: &self.publisher,
+            now: tailor_core::ports::Clock::now(&self.clock),
         })
     }
 
