@@ -182,6 +182,23 @@ pub struct Bucket {
     pub ids: Vec<u64>,
 }
 
+/// Adds `x` to the sorted set `v`, if absent.
+fn insert_sorted<T: Ord>(v: &mut Vec<T>, x: T) {
+    if let Err(at) = v.binary_search(&x) {
+        v.insert(at, x);
+    }
+}
+
+/// Merges `bucket` into the one starting at `start`, or places it there.
+fn absorb_into(buckets: &mut BTreeMap<i64, Bucket>, start: i64, bucket: Bucket) {
+    match buckets.entry(start) {
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(bucket);
+        }
+        std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().absorb(&bucket),
+    }
+}
+
 /// The digest an event id is remembered by.
 fn id_digest(id: &str) -> u64 {
     let hex = crate::token::digest(&["event", id], 8);
@@ -208,10 +225,7 @@ impl Bucket {
         if let Some(session) = s.session.filter(|_| sessions) {
             self.add_sessions(&[session]);
         }
-        let id = id_digest(&s.id);
-        if let Err(at) = self.ids.binary_search(&id) {
-            self.ids.insert(at, id);
-        }
+        insert_sorted(&mut self.ids, id_digest(&s.id));
     }
 
     fn absorb(&mut self, other: &Self) {
@@ -223,17 +237,13 @@ impl Bucket {
         self.severity = self.severity.max(other.severity);
         self.add_sessions(&other.sessions);
         for id in &other.ids {
-            if let Err(at) = self.ids.binary_search(id) {
-                self.ids.insert(at, *id);
-            }
+            insert_sorted(&mut self.ids, *id);
         }
     }
 
     fn add_sessions(&mut self, sessions: &[u32]) {
         for s in sessions {
-            if let Err(at) = self.sessions.binary_search(s) {
-                self.sessions.insert(at, *s);
-            }
+            insert_sorted(&mut self.sessions, *s);
         }
         self.sessions.truncate(MAX_SESSIONS_PER_BUCKET);
     }
@@ -471,12 +481,7 @@ impl KeyInputs {
                 bucket.sessions.clear();
             }
             bucket.minutes = minutes(width);
-            match self.buckets.entry(to) {
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(bucket);
-                }
-                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().absorb(&bucket),
-            }
+            absorb_into(&mut self.buckets, to, bucket);
         }
         self.cap_ids();
         let floor_t = floor.unwrap_or(i64::MIN);
@@ -515,7 +520,7 @@ impl KeyInputs {
     #[must_use]
     pub fn past_horizon(&self, at: Timestamp) -> bool {
         self.newest
-            .is_some_and(|n| floor_to(at.as_millis(), Timestamp::DAY) < n.as_millis() - HORIZON_MS)
+            .is_some_and(|n| place(at.as_millis(), n.as_millis(), 0).is_none())
     }
 
     /// What the item's expiry is measured from: its newest event, or the
@@ -596,14 +601,7 @@ impl KeyInputs {
         };
         for p in &parts {
             for (start, bucket) in &p.buckets {
-                match out.buckets.entry(*start) {
-                    std::collections::btree_map::Entry::Vacant(v) => {
-                        v.insert(bucket.clone());
-                    }
-                    std::collections::btree_map::Entry::Occupied(mut o) => {
-                        o.get_mut().absorb(bucket);
-                    }
-                }
+                absorb_into(&mut out.buckets, *start, bucket.clone());
             }
             for (kind, t) in &p.last {
                 let e = out.last.entry(*kind).or_insert(*t);
