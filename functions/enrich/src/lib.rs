@@ -8,6 +8,7 @@
 //! platform to redeliver the record.
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
+use tailor_core::cache::Cached;
 use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::errors::EnrichError;
@@ -43,23 +44,32 @@ pub struct Enrich<'a, S, P> {
     pub tokens: &'a TokenKey,
 }
 
-/// The loaded nodes with the versions they were read at.
+/// The loaded nodes, with the version each was read at by storage key
+/// (`None`: absent), which its write expects.
 struct Loaded4 {
     view: IdentityView,
-    anon: Option<u64>,
-    user: Option<u64>,
-    account: Option<u64>,
-    others: std::collections::BTreeMap<String, Option<u64>>,
+    versions: std::collections::BTreeMap<String, Option<u64>>,
 }
 
 impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     /// Processes one batch of ingested events.
+    ///
+    /// The batch's identity nodes and tombstones are read in one call each
+    /// before the first record, and every later read of them in the batch
+    /// is answered from that read and the batch's own writes
+    /// ([`Cached`]): one person's events in a batch cost one read per key.
     pub async fn handle(&self, records: &[Record]) -> BatchOutcome {
         let mut invocation = Invocation::begin(NAME, records);
-        for record in records {
-            let done = match serde_json::from_slice::<Ingested>(&record.bytes) {
+        let parsed: Vec<_> = records
+            .iter()
+            .map(|r| serde_json::from_slice::<Ingested>(&r.bytes))
+            .collect();
+        let cache = Cached::new(self.store);
+        self.warm(&cache, parsed.iter().flatten()).await;
+        for (record, ingested) in records.iter().zip(parsed) {
+            let done = match ingested {
                 Err(e) => Err(EnrichError::BadMessage(e.to_string())),
-                Ok(ingested) => self.enrich(&ingested, invocation.report()).await,
+                Ok(ingested) => self.enrich(&cache, &ingested, invocation.report()).await,
             };
             let disposition = match done {
                 Ok(()) => Disposition::ACCEPTED,
@@ -74,13 +84,48 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         invocation.finish(self.store.take())
     }
 
+    /// Reads the nodes and tombstones of every key of `events` in one call
+    /// per table. A failure is only logged: each record then reads its own
+    /// and meets the failure itself.
+    async fn warm<'e>(
+        &self,
+        cache: &Cached<'_, Metered<S>>,
+        events: impl Iterator<Item = &'e Ingested>,
+    ) {
+        let mut nodes = Vec::new();
+        let mut people = Vec::new();
+        for ingested in events {
+            let s = &ingested.event.subject;
+            let person: Vec<String> = s
+                .anonymous_id
+                .as_deref()
+                .map(anon_key)
+                .into_iter()
+                .chain(s.user_id.as_deref().map(user_key))
+                .collect();
+            nodes.extend(person.iter().cloned());
+            nodes.extend(s.account_id.as_deref().map(account_key));
+            people.extend(person);
+        }
+        let warmed = match cache.warm(Table::Identity, &nodes).await {
+            Ok(()) => state::tombstones(cache, self.tokens, &people)
+                .await
+                .map(drop),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = warmed {
+            warn!(step = NAME, error = %e, "identity could not be read ahead");
+        }
+    }
+
     async fn enrich(
         &self,
+        store: &impl Store,
         ingested: &Ingested,
         report: &mut InvocationReport,
     ) -> Result<(), EnrichError> {
         for _ in 0..ATTEMPTS {
-            match self.try_enrich(ingested, report).await {
+            match self.try_enrich(store, ingested, report).await {
                 Err(EnrichError::Store(StoreError::Conflict { .. })) => {
                     debug!(step = NAME, "identity write raced; resolving again");
                 }
@@ -92,7 +137,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
 
     /// Loads the event's identity nodes in one batched read, its tombstones
     /// in another, and, for a link, the other claimants' nodes in a third.
-    async fn load(&self, ingested: &Ingested) -> Result<Loaded4, StoreError> {
+    async fn load(&self, store: &impl Store, ingested: &Ingested) -> Result<Loaded4, StoreError> {
         let s = &ingested.event.subject;
         // The person's keys (which tombstones are kept under), then the account's.
         let mut keys: Vec<String> = Vec::new();
@@ -100,7 +145,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         keys.extend(s.user_id.as_deref().map(user_key));
         let mut node_keys = keys.clone();
         node_keys.extend(s.account_id.as_deref().map(account_key));
-        let items = self.store.get_many(Table::Identity, &node_keys).await?;
+        let items = store.get_many(Table::Identity, &node_keys).await?;
         let mut items = items.iter();
         let mut next = || items.next().and_then(Option::as_ref);
         let anon: Option<Loaded<AnonNode>> = match &s.anonymous_id {
@@ -115,44 +160,72 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             Some(_) => Some(state::from_item(Table::Identity, next())?),
             None => None,
         };
-        let tombstones = state::tombstones(self.store, self.tokens, &keys).await?;
+        let tombstones = state::tombstones(store, self.tokens, &keys).await?;
         let erased_at = tombstones
             .iter()
             .filter_map(|t| t.value.map(|t| t.erased_at))
             .max();
 
+        let mut versions = std::collections::BTreeMap::new();
+        let subject_keys = [
+            s.anonymous_id.as_deref().map(anon_key),
+            s.user_id.as_deref().map(user_key),
+            s.account_id.as_deref().map(account_key),
+        ];
+        let subject_versions = [
+            anon.as_ref().map(|n| n.version),
+            user.as_ref().map(|n| n.version),
+            account.as_ref().map(|n| n.version),
+        ];
+        for (key, version) in subject_keys.into_iter().zip(subject_versions) {
+            if let (Some(key), Some(version)) = (key, version) {
+                versions.insert(key, version);
+            }
+        }
+
+        // A link can let go of the key the user claimed least recently,
+        // and move it, or this one, between its claimants (the current
+        // owner among them): load those nodes so the moves are written
+        // consistently.
         let mut others = std::collections::BTreeMap::new();
-        let mut other_versions = std::collections::BTreeMap::new();
-        // A link can move the key between its claimants (the current owner
-        // among them): load their nodes so the move is written consistently.
-        if let (Some(a), Some(_)) = (&anon, &s.user_id) {
-            let mut claimants: Vec<String> = a
-                .value
-                .claims
+        let mut releasing = None;
+        if let (Some(a), Some(u), Some(user_id)) = (&anon, &user, &s.user_id) {
+            let mut anons = vec![a.value.clone()];
+            let limit = self.policy.max_anonymous_per_user();
+            let at = ingested.occurred_at;
+            let anon_id = s.anonymous_id.as_deref().unwrap_or_default();
+            if let Some(other) = u.value.to_release(anon_id, at, limit)
+                && other != anon_id
+            {
+                let key = anon_key(&other);
+                let node: Loaded<AnonNode> = state::load(store, Table::Identity, &key).await?;
+                versions.insert(key, node.version);
+                anons.push(node.value.clone());
+                releasing = Some((other, node.value));
+            }
+            let mut claimants: Vec<String> = anons
                 .iter()
-                .map(|c| c.user_id.clone())
-                .filter(|u| s.user_id.as_deref() != Some(u.as_str()))
+                .flat_map(|n| n.claims.iter().map(|c| c.user_id.clone()))
+                .filter(|u| u != user_id)
                 .collect();
             claimants.sort();
             claimants.dedup();
             let claimant_keys: Vec<String> = claimants.iter().map(|u| user_key(u)).collect();
             let nodes: Vec<Loaded<UserNode>> =
-                state::load_many(self.store, Table::Identity, &claimant_keys).await?;
-            for (user_id, node) in claimants.into_iter().zip(nodes) {
-                other_versions.insert(user_id.clone(), node.version);
+                state::load_many(store, Table::Identity, &claimant_keys).await?;
+            for ((user_id, key), node) in claimants.into_iter().zip(claimant_keys).zip(nodes) {
+                versions.insert(key, node.version);
                 others.insert(user_id, node.value);
             }
         }
         Ok(Loaded4 {
-            anon: anon.as_ref().and_then(|a| a.version),
-            user: user.as_ref().and_then(|u| u.version),
-            account: account.as_ref().and_then(|a| a.version),
-            others: other_versions,
+            versions,
             view: IdentityView {
                 anon: anon.map(|a| a.value),
                 user: user.map(|u| u.value),
                 others,
                 account: account.map(|a| a.value),
+                releasing,
                 erased_at,
             },
         })
@@ -160,10 +233,11 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
 
     async fn try_enrich(
         &self,
+        store: &impl Store,
         ingested: &Ingested,
         report: &mut InvocationReport,
     ) -> Result<(), EnrichError> {
-        let loaded = self.load(ingested).await?;
+        let loaded = self.load(store, ingested).await?;
         // A late event about a person erased since goes no further: nothing
         // downstream may keep it, not even the offline log. An erasure
         // request is carried out again.
@@ -181,7 +255,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             return Ok(());
         }
         let resolution = identity::resolve(ingested, &loaded.view, self.policy);
-        self.apply(ingested, &loaded, &resolution).await?;
+        self.apply(store, ingested, &loaded, &resolution).await?;
 
         let consent_change = ingested.event.event_type == EventType::ConsentChange;
         // A consent change carries the person's keys and ledger (its
@@ -189,8 +263,8 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         // features reads the profile's ledger itself, so enrich reads no
         // more than identity for it.
         let (members, consent) = if consent_change {
-            let (_, members) = state::resolve(self.store, &resolution.key).await?;
-            let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
+            let (_, members) = state::resolve(store, &resolution.key).await?;
+            let ledger = state::ledger_of(store, self.tokens, &members).await?;
             let consent = ConsentSnapshot {
                 claimed: ingested.event.consent.purposes.clone(),
                 ledger: ledger.current().into_iter().collect(),
@@ -231,59 +305,61 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
 
     async fn apply(
         &self,
+        store: &impl Store,
         ingested: &Ingested,
         loaded: &Loaded4,
         r: &Resolution,
     ) -> Result<(), StoreError> {
         let at = ingested.occurred_at;
         let subject = &ingested.event.subject;
-        let precondition = tailor_core::ports::Precondition::expecting;
+        // Every node written was loaded; its version is the precondition.
+        let precondition = |key: &String| {
+            tailor_core::ports::Precondition::expecting(loaded.versions.get(key).copied().flatten())
+        };
         for (key, node) in &r.user_writes {
-            let user = key.strip_prefix("user:").unwrap_or_default();
-            let version = if subject.user_id.as_deref() == Some(user) {
-                loaded.user
-            } else {
-                loaded.others.get(user).copied().flatten()
-            };
             state::save(
-                self.store,
+                store,
                 self.policy,
                 Table::Identity,
                 key,
                 node,
                 at,
-                precondition(version),
+                precondition(key),
             )
             .await?;
         }
         for (key, node) in &r.account_writes {
             state::save(
-                self.store,
+                store,
                 self.policy,
                 Table::Identity,
                 key,
                 node,
                 at,
-                precondition(loaded.account),
+                precondition(key),
             )
             .await?;
         }
         for record in &r.audit {
-            state::audit(self.store, self.policy, record, at).await?;
+            state::audit(store, self.policy, record, at).await?;
         }
-        // The anonymous node is the commit point: written last, so a failure
-        // before it leaves the claim unrecorded and the retry redoes everything.
-        for (key, node) in &r.anon_writes {
+        // The event's anonymous node is the commit point: written last, so
+        // a failure before it leaves the claim unrecorded and the retry
+        // redoes everything.
+        let own = subject.anonymous_id.as_deref().map(anon_key);
+        let mut anon_writes: Vec<_> = r.anon_writes.iter().collect();
+        anon_writes.sort_by_key(|(key, _)| Some(*key) == own.as_ref());
+        for (key, node) in anon_writes {
             // Kept as long as its newest evidence needs.
             let newest = node.claims.iter().map(|c| c.at).max().unwrap_or(at).max(at);
             state::save(
-                self.store,
+                store,
                 self.policy,
                 Table::Identity,
                 key,
                 node,
                 newest,
-                precondition(loaded.anon),
+                precondition(key),
             )
             .await?;
         }

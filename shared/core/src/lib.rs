@@ -18,8 +18,10 @@
 //!   [`errors`]: each step's error type and its disposition.
 //! - [`plan`]: state changes as data, which [`state::apply`] makes.
 //! - [`report`]: what each invocation did and used, for the cost model.
+//! - [`cache`]: a store read through once per invocation.
 
 pub mod batch;
+pub mod cache;
 pub mod consent;
 pub mod contract;
 pub mod dead_letter;
