@@ -308,7 +308,7 @@ impl<S: Store> Consent<'_, S> {
         // by likelihood through the account.
         let mut outside: Vec<String> = user_node
             .iter()
-            .flat_map(|n| n.value.claimed.iter())
+            .flat_map(|n| n.value.claimed.keys())
             .chain(account.iter().flat_map(|(_, _, a)| a.value.probable.iter()))
             .map(|a| anon_key(a))
             .filter(|k| !members.contains(k))

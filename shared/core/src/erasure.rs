@@ -130,7 +130,7 @@ pub fn plan(
     }
     for (other, node) in &stored.claimants {
         let mut left = node.value.clone();
-        left.claimed.retain(|a| !anons.contains(&a.as_str()));
+        left.claimed.retain(|a, _| !anons.contains(&a.as_str()));
         if left != node.value {
             scrubbed += 1;
             changes.push(Change::save(

@@ -113,6 +113,25 @@ impl AnonNode {
     pub fn owner(&self) -> Option<&str> {
         self.claims.first().map(|c| c.user_id.as_str())
     }
+
+    /// Keeps two of `user`'s claims: the earliest, which decides
+    /// ownership, and the latest, which keeps the node alive. Either is
+    /// the extreme of the set, whatever order the claims arrived in, so
+    /// the node is the same for any order and stays bounded however often
+    /// the user signs in with the key.
+    pub fn keep_bounded(&mut self, user: &str) {
+        let theirs: Vec<Claim> = self
+            .claims
+            .iter()
+            .filter(|c| c.user_id == user)
+            .cloned()
+            .collect();
+        if let [_, middle @ .., _] = theirs.as_slice() {
+            for claim in middle {
+                self.claims.remove(claim);
+            }
+        }
+    }
 }
 
 /// The stored node of a user key.
@@ -121,13 +140,59 @@ pub struct UserNode {
     /// Anonymous keys this user owns.
     pub anonymous: BTreeSet<String>,
     /// Every anonymous id whose node holds a claim of this user, owned or
-    /// not (at most [`MAX_REFERENCES`]): where an erasure of the user must
-    /// look beyond their own keys.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub claimed: BTreeSet<String>,
+    /// not, with the time of the user's latest claim on it: where an
+    /// erasure of the user must look beyond their own keys. At most the
+    /// policy's [`Policy::max_anonymous_per_user`]; past it the least
+    /// recently claimed is let go ([`Resolution::released`]).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "claimed_from_either"
+    )]
+    pub claimed: BTreeMap<String, Timestamp>,
     /// The user's account, latest by event time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<(Timestamp, String, String)>,
+}
+
+/// Reads `claimed` as written now (id → latest claim) or as first written
+/// (a list of ids, whose claim times were not kept: read as the epoch, so
+/// they are the first let go).
+fn claimed_from_either<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Timestamp>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Timed(BTreeMap<String, Timestamp>),
+        Listed(BTreeSet<String>),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Timed(m) => m,
+        Either::Listed(l) => l
+            .into_iter()
+            .map(|a| (a, Timestamp::from_millis(0)))
+            .collect(),
+    })
+}
+
+impl UserNode {
+    /// Which anonymous id this user lets go for a claim on `anon` at `at`,
+    /// if it has no room for one more under `limit`: of the ids it claims
+    /// and the new one, the least recently claimed (by time, then id).
+    /// `Some(anon)` means the new claim itself is the one not kept.
+    #[must_use]
+    pub fn to_release(&self, anon: &str, at: Timestamp, limit: usize) -> Option<String> {
+        if self.claimed.contains_key(anon) || self.claimed.len() < limit {
+            return None;
+        }
+        self.claimed
+            .iter()
+            .map(|(a, t)| (*t, a.as_str()))
+            .chain(std::iter::once((at, anon)))
+            .min()
+            .map(|(_, a)| a.to_owned())
+    }
 }
 
 /// The stored node of an account key.
@@ -141,10 +206,23 @@ pub struct AccountNode {
     pub probable: BTreeSet<String>,
 }
 
-/// The most anonymous ids a user node lists as claimed, or an account node
-/// as probably linked. Past it a new claim or link is not recorded: an
-/// erasure could not find it, and a node must stay bounded.
+/// The most anonymous ids an account node lists as probably linked, and
+/// the most a policy may let a user claim. Past it a new link is not
+/// recorded: an erasure could not find it, and a node must stay bounded.
 pub const MAX_REFERENCES: usize = 1_000;
+
+/// The longest identifier the event contract admits, in bytes (ASCII).
+pub const MAX_ID_BYTES: usize = 128;
+
+/// The largest a user node serializes to when it may claim `limit`
+/// anonymous ids: each id twice (owned, and claimed with its time), quoted
+/// and separated, plus the account. With the shipped limit of 100 that is
+/// 30 KB; with [`MAX_REFERENCES`], under 300 KB, below every store's item
+/// limit.
+#[must_use]
+pub const fn max_user_node_bytes(limit: usize) -> usize {
+    limit * (2 * MAX_ID_BYTES + 40) + 3 * MAX_ID_BYTES + 128
+}
 
 /// What an audit record says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +234,9 @@ pub enum AuditKind {
     Unmerge,
     /// A probabilistic link was recorded.
     ProbableLink,
+    /// A user's claim on a key was let go: they claim more keys than the
+    /// policy keeps, and it was the least recently claimed.
+    Released,
     /// A consent change was propagated.
     ConsentPropagated,
 }
@@ -246,6 +327,9 @@ pub struct IdentityView {
     pub others: BTreeMap<String, UserNode>,
     /// The event's account node.
     pub account: Option<AccountNode>,
+    /// The key the event's user lets go to make room for this one, with
+    /// its node ([`UserNode::to_release`]); its claimants are in `others`.
+    pub releasing: Option<(String, AnonNode)>,
     /// Latest erasure time over the event's keys, if any.
     pub erased_at: Option<Timestamp>,
 }
@@ -301,62 +385,7 @@ pub fn resolve(ingested: &Ingested, view: &IdentityView, policy: &Policy) -> Res
     if let (Some(anon), Some(user), true, false) =
         (&subject.anonymous_id, &subject.user_id, is_link, erased)
     {
-        let mut node = view.anon.clone().unwrap_or_default();
-        let before = node.owner().map(str::to_owned);
-        let claim = Claim {
-            at,
-            event_id: event.event_id.clone(),
-            user_id: user.clone(),
-        };
-        // The user's node lists every key they claimed, so that their
-        // erasure finds it; a claim it has no room for is not recorded.
-        let known = view.user.as_ref().is_some_and(|u| u.claimed.contains(anon));
-        let full = view
-            .user
-            .as_ref()
-            .is_some_and(|u| u.claimed.len() >= MAX_REFERENCES);
-        if !known && !full {
-            out.user_writes
-                .entry(user_key(user))
-                .or_insert_with(|| view.user.clone().unwrap_or_default())
-                .claimed
-                .insert(anon.clone());
-        }
-        if !known && full {
-            // Not recorded.
-        } else if node.claims.insert(claim) {
-            let after = node.owner().map(str::to_owned);
-            out.anon_writes.insert(anon_key(anon), node);
-            if before != after {
-                relink(
-                    &mut out,
-                    view,
-                    anon,
-                    before.as_deref(),
-                    after.as_deref(),
-                    ingested,
-                );
-            }
-        } else {
-            // A replayed link changes nothing, but the invocation that first
-            // made it may have failed before passing it on: name every
-            // claimant's profile again so features recomputes them.
-            for claimant in node.claims.iter().map(|c| c.user_id.as_str()) {
-                let user_node = if subject.user_id.as_deref() == Some(claimant) {
-                    view.user.as_ref()
-                } else {
-                    view.others.get(claimant)
-                };
-                out.changed_profiles.insert(
-                    profile_of_user(claimant),
-                    members(Some(claimant), user_node, None),
-                );
-            }
-            if node.owner().is_some() {
-                out.changed_profiles
-                    .insert(profile_of_anonymous(anon), Vec::new());
-            }
-        }
+        link(&mut out, view, anon, user, ingested, policy);
     }
 
     // Like the link above, an account claim from before an erasure would
@@ -413,6 +442,137 @@ pub fn resolve(ingested: &Ingested, view: &IdentityView, policy: &Policy) -> Res
         (None, None) => String::new(),
     };
     out
+}
+
+/// Records `user`'s claim on `anon`. The user's node lists every key they
+/// claim, so that their erasure finds it, and keeps at most the policy's
+/// number: past it, the least recently claimed key is let go (which may be
+/// this one), with an audit record.
+fn link(
+    out: &mut Resolution,
+    view: &IdentityView,
+    anon: &str,
+    user: &str,
+    ingested: &Ingested,
+    policy: &Policy,
+) {
+    let at = ingested.occurred_at;
+    let limit = policy.max_anonymous_per_user();
+    let user_node = view.user.clone().unwrap_or_default();
+    // The key to let go must have been loaded with the view; were it not,
+    // the new claim is the one not kept, and the node stays in bounds.
+    let release = user_node.to_release(anon, at, limit).map(|r| {
+        let loaded = view.releasing.as_ref().is_some_and(|(id, _)| *id == r);
+        if loaded { r } else { anon.to_owned() }
+    });
+    if release.as_deref() == Some(anon) {
+        out.audit.push(released(user, anon, ingested, limit));
+        return;
+    }
+    if user_node.claimed.get(anon).is_none_or(|t| *t < at) {
+        out.user_writes
+            .entry(user_key(user))
+            .or_insert(user_node)
+            .claimed
+            .insert(anon.to_owned(), at);
+    }
+    if let Some(other) = release {
+        let_go(out, view, user, &other, ingested, limit);
+    }
+
+    let mut node = view.anon.clone().unwrap_or_default();
+    let unchanged = node.clone();
+    let before = node.owner().map(str::to_owned);
+    node.claims.insert(Claim {
+        at,
+        event_id: ingested.event.event_id.clone(),
+        user_id: user.to_owned(),
+    });
+    node.keep_bounded(user);
+    if node != unchanged {
+        let after = node.owner().map(str::to_owned);
+        out.anon_writes.insert(anon_key(anon), node);
+        if before != after {
+            relink(
+                out,
+                view,
+                anon,
+                before.as_deref(),
+                after.as_deref(),
+                ingested,
+            );
+        }
+    } else {
+        // A replayed link changes nothing, but the invocation that first
+        // made it may have failed before passing it on: name every
+        // claimant's profile again so features recomputes them.
+        for claimant in node.claims.iter().map(|c| c.user_id.as_str()) {
+            let user_node = if ingested.event.subject.user_id.as_deref() == Some(claimant) {
+                view.user.as_ref()
+            } else {
+                view.others.get(claimant)
+            };
+            out.changed_profiles.insert(
+                profile_of_user(claimant),
+                members(Some(claimant), user_node, None),
+            );
+        }
+        if node.owner().is_some() {
+            out.changed_profiles
+                .insert(profile_of_anonymous(anon), Vec::new());
+        }
+    }
+}
+
+/// Lets go of `user`'s claim on `anon` (loaded as [`IdentityView::releasing`]):
+/// the claim leaves the key's node and the key the user's list, and if
+/// the user owned it, it moves to its next claimant or becomes a profile
+/// of its own.
+fn let_go(
+    out: &mut Resolution,
+    view: &IdentityView,
+    user: &str,
+    anon: &str,
+    ingested: &Ingested,
+    limit: usize,
+) {
+    let Some((_, mut node)) = view.releasing.clone().filter(|(id, _)| id == anon) else {
+        return;
+    };
+    let before = node.owner().map(str::to_owned);
+    node.claims.retain(|c| c.user_id != user);
+    let after = node.owner().map(str::to_owned);
+    out.anon_writes.insert(anon_key(anon), node);
+    if let Some(entry) = out.user_writes.get_mut(&user_key(user)) {
+        entry.claimed.remove(anon);
+    }
+    if before != after {
+        relink(
+            out,
+            view,
+            anon,
+            before.as_deref(),
+            after.as_deref(),
+            ingested,
+        );
+    }
+    out.audit.push(released(user, anon, ingested, limit));
+}
+
+/// The audit record of a claim let go for the limit.
+fn released(user: &str, anon: &str, ingested: &Ingested, limit: usize) -> AuditRecord {
+    AuditRecord {
+        kind: AuditKind::Released,
+        profile_id: profile_of_user(user),
+        key: anon_key(anon),
+        evidence_event_id: ingested.event.event_id.clone(),
+        at: ingested.occurred_at,
+        policies: Vec::new(),
+        details: BTreeMap::from([
+            ("reason".to_owned(), "anonymous_limit".to_owned()),
+            ("limit".to_owned(), limit.to_string()),
+        ]),
+    }
 }
 
 /// Moves an anonymous key from one owner to another, with audit records.

@@ -76,6 +76,7 @@ fn replay(
             user: users.get(&user).cloned(),
             others: users.clone(),
             account: None::<AccountNode>,
+            releasing: None,
             erased_at: None,
         };
         let r = resolve(&ingested, &view, p);
@@ -226,4 +227,83 @@ fn a_late_account_claim_from_before_an_erasure_recreates_nothing() {
     let later = resolve(&ingest(p, &e), &IdentityView::default(), p);
     assert!(later.user_writes.contains_key(&user_key("u-1")));
     assert!(later.account_writes.contains_key("acct:acct-1"));
+}
+
+#[test]
+fn a_user_at_the_limit_lets_go_of_the_least_recently_claimed_key() {
+    let t = tailor_core::Timestamp::from_millis;
+    let node = UserNode {
+        claimed: [("a-1", 30), ("a-2", 10), ("a-3", 20)]
+            .into_iter()
+            .map(|(a, at)| (a.to_owned(), t(at)))
+            .collect(),
+        ..UserNode::default()
+    };
+    assert_eq!(node.to_release("a-4", t(40), 4), None, "room for one more");
+    assert_eq!(
+        node.to_release("a-2", t(40), 3),
+        None,
+        "a key already claimed"
+    );
+    assert_eq!(node.to_release("a-4", t(40), 3).as_deref(), Some("a-2"));
+    assert_eq!(
+        node.to_release("a-4", t(5), 3).as_deref(),
+        Some("a-4"),
+        "a claim older than every kept one is itself not kept"
+    );
+}
+
+#[test]
+fn a_key_keeps_two_claims_per_user_however_often_they_sign_in() {
+    let p = policy();
+    let mut node: Option<AnonNode> = None;
+    let mut user: Option<UserNode> = None;
+    let mut order: Vec<u32> = (0..50).collect();
+    // Any order: the earliest and the latest are kept.
+    order.reverse();
+    order.swap(3, 40);
+    for i in order {
+        let e = ingest(
+            p,
+            &login(
+                &format!("evt-login-{i:03}"),
+                &format!("2026-11-20T10:{i:02}:00Z"),
+                "a-1",
+                "u-1",
+            ),
+        );
+        let view = IdentityView {
+            anon: node.clone(),
+            user: user.clone(),
+            ..IdentityView::default()
+        };
+        let r = resolve(&e, &view, p);
+        if let Some(n) = r.anon_writes.get(&anon_key("a-1")) {
+            node = Some(n.clone());
+        }
+        if let Some(n) = r.user_writes.get(&user_key("u-1")) {
+            user = Some(n.clone());
+        }
+    }
+    let node = node.unwrap();
+    let ids: Vec<&str> = node.claims.iter().map(|c| c.event_id.as_str()).collect();
+    assert_eq!(ids, ["evt-login-000", "evt-login-049"]);
+    assert_eq!(node.owner(), Some("u-1"));
+    let claimed = &user.unwrap().claimed;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        claimed["a-1"],
+        node.claims.last().unwrap().at,
+        "the latest claim"
+    );
+}
+
+#[test]
+fn claimed_lists_written_before_claim_times_still_read() {
+    let node: UserNode =
+        serde_json::from_str(r#"{"anonymous":["a-1"],"claimed":["a-1","a-2"]}"#).unwrap();
+    assert_eq!(node.claimed.len(), 2);
+    assert_eq!(node.claimed["a-2"], tailor_core::Timestamp::from_millis(0));
+    let again: UserNode = serde_json::from_slice(&serde_json::to_vec(&node).unwrap()).unwrap();
+    assert_eq!(again, node);
 }

@@ -242,6 +242,20 @@ impl Policy {
             .map_or(0, |h| h.saturating_mul(crate::Timestamp::HOUR))
     }
 
+    /// The most anonymous ids one user may claim (the identity store's
+    /// `max_anonymous_per_user`, at most [`crate::identity::MAX_REFERENCES`]);
+    /// past it the least recently claimed is let go. A bundle that does
+    /// not say gets the most.
+    #[must_use]
+    pub fn max_anonymous_per_user(&self) -> usize {
+        super::bundle::Bundle::uid("Store", "identity")
+            .and_then(|uid| self.bundle.attr_long(&uid, "max_anonymous_per_user"))
+            .and_then(|n| usize::try_from(n).ok())
+            .map_or(crate::identity::MAX_REFERENCES, |n| {
+                n.clamp(1, crate::identity::MAX_REFERENCES)
+            })
+    }
+
     /// How long items of `store` live, in milliseconds. A store the policy
     /// does not name gets one day, so nothing is ever kept without a limit.
     #[must_use]
