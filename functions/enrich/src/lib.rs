@@ -95,17 +95,9 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         let mut nodes = Vec::new();
         let mut people = Vec::new();
         for ingested in events {
-            let s = &ingested.event.subject;
-            let person: Vec<String> = s
-                .anonymous_id
-                .as_deref()
-                .map(anon_key)
-                .into_iter()
-                .chain(s.user_id.as_deref().map(user_key))
-                .collect();
-            nodes.extend(person.iter().cloned());
-            nodes.extend(s.account_id.as_deref().map(account_key));
-            people.extend(person);
+            let [anon, user, account] = node_keys(&ingested.event.subject);
+            people.extend(anon.iter().chain(&user).cloned());
+            nodes.extend([anon, user, account].into_iter().flatten());
         }
         let warmed = match cache.warm(Table::Identity, &nodes).await {
             Ok(()) => state::tombstones(cache, self.tokens, &people)
@@ -139,13 +131,11 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     /// in another, and, for a link, the other claimants' nodes in a third.
     async fn load(&self, store: &impl Store, ingested: &Ingested) -> Result<Loaded4, StoreError> {
         let s = &ingested.event.subject;
+        let subject_keys = node_keys(s);
         // The person's keys (which tombstones are kept under), then the account's.
-        let mut keys: Vec<String> = Vec::new();
-        keys.extend(s.anonymous_id.as_deref().map(anon_key));
-        keys.extend(s.user_id.as_deref().map(user_key));
-        let mut node_keys = keys.clone();
-        node_keys.extend(s.account_id.as_deref().map(account_key));
-        let items = store.get_many(Table::Identity, &node_keys).await?;
+        let keys: Vec<String> = subject_keys[..2].iter().flatten().cloned().collect();
+        let all: Vec<String> = subject_keys.iter().flatten().cloned().collect();
+        let items = store.get_many(Table::Identity, &all).await?;
         let mut items = items.iter();
         let mut next = || items.next().and_then(Option::as_ref);
         let anon: Option<Loaded<AnonNode>> = match &s.anonymous_id {
@@ -167,11 +157,6 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             .max();
 
         let mut versions = std::collections::BTreeMap::new();
-        let subject_keys = [
-            s.anonymous_id.as_deref().map(anon_key),
-            s.user_id.as_deref().map(user_key),
-            s.account_id.as_deref().map(account_key),
-        ];
         let subject_versions = [
             anon.as_ref().map(|n| n.version),
             user.as_ref().map(|n| n.version),
@@ -365,6 +350,15 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         }
         Ok(())
     }
+}
+
+/// The storage keys of an event's anonymous, user and account nodes.
+fn node_keys(s: &tailor_core::event::Subject) -> [Option<String>; 3] {
+    [
+        s.anonymous_id.as_deref().map(anon_key),
+        s.user_id.as_deref().map(user_key),
+        s.account_id.as_deref().map(account_key),
+    ]
 }
 
 /// Whether the event asks for an erasure.
