@@ -60,7 +60,17 @@ pub struct PipelineHandle {
 /// A fresh platform of `functions` built from `settings` (see [`settings`]).
 #[must_use]
 pub fn spawn_with(settings: &Settings, functions: &[Function]) -> PipelineHandle {
-    let pipeline = LocalPlatform::open(None, settings, functions).expect("platform opens");
+    spawn_at(None, settings, functions)
+}
+
+/// [`spawn_with`], keeping state in the file at `path` (in memory for `None`).
+#[must_use]
+pub fn spawn_at(
+    path: Option<&std::path::Path>,
+    settings: &Settings,
+    functions: &[Function],
+) -> PipelineHandle {
+    let pipeline = LocalPlatform::open(path, settings, functions).expect("platform opens");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -93,6 +103,27 @@ impl PipelineHandle {
         // A replay receives each record at its sent_at; one without a
         // readable time arrives with the records around it.
         let records = self.replay.records(lines);
+        let outcome = self
+            .runtime
+            .block_on(self.pipeline.process(&records, &mut self.report));
+        self.pipeline.flush().expect("flush");
+        outcome
+    }
+
+    /// Sends events as one batch received at `received_at`, whatever
+    /// their own times say: a delivery that waited, or one early.
+    pub fn send_received(&mut self, events: &[Value], received_at: Timestamp) -> BatchOutcome {
+        let records: Vec<tailor_core::batch::Record> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| tailor_core::batch::Record {
+                id: format!("late:{i}"),
+                bytes: serde_json::to_vec(e).expect("json"),
+                received_at,
+                partition: None,
+                may_change_consent: true,
+            })
+            .collect();
         let outcome = self
             .runtime
             .block_on(self.pipeline.process(&records, &mut self.report));

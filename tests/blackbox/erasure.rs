@@ -95,10 +95,12 @@ enum Act {
         device: usize,
         on_other: Option<usize>,
     },
-    /// Revokes or grants personalization.
-    Consent { grant: bool },
-    /// Asks for a decision.
-    Decide,
+    /// Revokes or grants personalization; a delayed change reaches the
+    /// platform half an hour after it was sent, with its true `sent_at`.
+    Consent { grant: bool, delayed: bool },
+    /// Asks for a personalization decision, naming the person by their
+    /// user key, their profile id or their first device.
+    Decide { form: usize },
     /// Sends a record that breaks the contract but names them.
     Broken { device: usize },
 }
@@ -109,8 +111,8 @@ fn act() -> impl Strategy<Value = Act> {
             .prop_map(|(device, signed_in, account)| Act::View { device, signed_in, account }),
         2 => (0..DEVICES, proptest::option::of(0..PEOPLE))
             .prop_map(|(device, on_other)| Act::Login { device, on_other }),
-        1 => any::<bool>().prop_map(|grant| Act::Consent { grant }),
-        1 => Just(Act::Decide),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(grant, delayed)| Act::Consent { grant, delayed }),
+        1 => (0..3_usize).prop_map(|form| Act::Decide { form }),
         1 => (0..DEVICES).prop_map(|device| Act::Broken { device }),
     ]
 }
@@ -145,7 +147,20 @@ fn consent_change(id: &str, when: &str, p: usize, action: &str, purposes: &[&str
     e
 }
 
-fn run_act(h: &mut PipelineHandle, n: usize, p: usize, act: &Act) {
+/// Whether person `p`'s latest consent change among `acts` revoked
+/// personalization.
+fn revoked(acts: &[(usize, Act)], p: usize) -> bool {
+    acts.iter()
+        .rev()
+        .find_map(|(q, a)| match a {
+            Act::Consent { grant, .. } if *q == p => Some(!*grant),
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
+/// Carries out act `n` of person `p`; `before` is every act before it.
+fn run_act(h: &mut PipelineHandle, n: usize, p: usize, act: &Act, before: &[(usize, Act)]) {
     let id = format!("evt-p{p}-{n}");
     let when = at(n);
     match act {
@@ -175,21 +190,45 @@ fn run_act(h: &mut PipelineHandle, n: usize, p: usize, act: &Act) {
                 json!({"method": "password"}),
             )]);
         }
-        Act::Consent { grant } => {
+        Act::Consent { grant, delayed } => {
             let action = if *grant { "grant" } else { "revoke" };
-            h.send(&[consent_change(&id, &when, p, action, &["personalization"])]);
+            let mut change = consent_change(&id, &when, p, action, &["personalization"]);
+            if *delayed {
+                change["sent_at"] = json!(when);
+                let arrives = Timestamp::parse(&when)
+                    .unwrap()
+                    .add_millis(30 * Timestamp::MINUTE);
+                h.send_received(&[change], arrives);
+            } else {
+                h.send(&[change]);
+            }
         }
-        Act::Decide => {
+        Act::Decide { form } => {
+            let profile = match form {
+                0 => format!("user:{}", user(p)),
+                1 => profile_of_user(&user(p)),
+                _ => format!("anon:{}", anon(p, 0)),
+            };
             let request = DecisionRequest {
-                profile: format!("user:{}", user(p)),
-                purpose: Purpose::Marketing,
+                profile,
+                purpose: Purpose::Personalization,
                 placement: "offer".into(),
                 region: "eu".into(),
                 consent: Purpose::ALL.to_vec(),
                 adult: true,
                 context: [("page".to_owned(), format!("home-{}", user(p)))].into(),
             };
-            h.decide(&request, Timestamp::parse(&when).unwrap());
+            let record = h.decide(&request, Timestamp::parse(&when).unwrap());
+            // Whoever's device it is, a person whose latest change (by the
+            // time they made it) revoked personalization is not
+            // personalized by their user key or profile id.
+            if *form < 2 && revoked(before, p) {
+                assert!(
+                    record.fallback.is_some(),
+                    "person {p} revoked personalization, yet {} was personalized",
+                    request.profile
+                );
+            }
         }
         Act::Broken { device } => {
             let mut e = event(
@@ -230,7 +269,7 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
     let mut h = spawn_pipeline_with_model();
     h.pipeline.archive_enriched(&log, true).unwrap();
     for (n, (p, act)) in acts.iter().enumerate() {
-        run_act(&mut h, n, *p, act);
+        run_act(&mut h, n, *p, act, &acts[..n]);
     }
     let end = acts.len() + 10;
     for &p in erased {
@@ -300,7 +339,7 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
                     a,
                     Act::Login { .. }
                         | Act::Consent { .. }
-                        | Act::Decide
+                        | Act::Decide { .. }
                         | Act::View {
                             signed_in: true,
                             ..

@@ -10,6 +10,7 @@
 
 mod access;
 mod answers;
+mod attacks;
 mod cache;
 mod conformance;
 mod consent;

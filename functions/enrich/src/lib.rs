@@ -229,7 +229,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         let erased = loaded
             .view
             .erased_at
-            .is_some_and(|e| ingested.occurred_at <= e);
+            .is_some_and(|e| ingested.earliest() <= e);
         if erased && !is_erasure(ingested) {
             debug!(step = NAME, "event about an erased person dropped");
             // The rule features would apply to it, applied here.
@@ -253,7 +253,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             let consent = ConsentSnapshot {
                 claimed: ingested.event.consent.purposes.clone(),
                 ledger: ledger.current().into_iter().collect(),
-                blocked: ledger.blocked_at(ingested.occurred_at),
+                blocked: ledger.blocked_at(ingested.earliest()),
             };
             (members, consent)
         } else {
@@ -301,6 +301,23 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         let precondition = |key: &String| {
             tailor_core::ports::Precondition::expecting(loaded.versions.get(key).copied().flatten())
         };
+        // A key leaving a user's profile (a transfer to an earlier
+        // claimant, or the fan-out limit) leaves its revocations with the
+        // user first: an unlink never widens what the person consented to.
+        for record in r.audit.iter().filter(|a| {
+            matches!(
+                a.kind,
+                identity::AuditKind::Unmerge | identity::AuditKind::Released
+            )
+        }) {
+            let anchor = r
+                .user_writes
+                .keys()
+                .find(|k| identity::own_profile(k).as_deref() == Some(record.profile_id.as_str()));
+            if let Some(anchor) = anchor {
+                state::keep_blocks(store, self.policy, &record.key, anchor).await?;
+            }
+        }
         for (key, node) in &r.user_writes {
             state::save(
                 store,

@@ -67,7 +67,7 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         let prepared: Vec<Result<(Ingested, String, String), IngestError>> = records
             .iter()
             .map(|r| {
-                self.ingestor.prepare(&r.bytes, r.received_at).map(|i| {
+                self.ingestor.prepare_record(r).map(|i| {
                     let key = dedup_key(&i.event);
                     let digest = content_digest(&i.event);
                     (i, key, digest)
@@ -232,9 +232,21 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         let reason = error.reason();
         debug!(step = NAME, reason = %reason, "record dead-lettered");
         let detail = error.to_string();
-        let letter = if matches!(error, IngestError::OutOfRegion { .. }) {
-            // Another region's event: nothing of it is kept here.
-            dead_letter::DeadLetter::withheld(NAME, reason, &detail, payload, record.received_at)
+        // Residency first: a record whose region this deployment does not
+        // hold (another's, unknown, misspelled) keeps nothing here but its
+        // length and digest, whatever else is wrong with it.
+        let held = !matches!(error, IngestError::OutOfRegion { .. })
+            && self.ingestor.holds_region_of(&record.bytes);
+        let letter = if !held {
+            // The digest is of the record as it came, so a producer's copy
+            // can be matched to it.
+            dead_letter::DeadLetter::withheld(
+                NAME,
+                reason,
+                &detail,
+                &record.bytes,
+                record.received_at,
+            )
         } else {
             dead_letter::DeadLetter::new(NAME, reason, &detail, payload, record.received_at)
         };

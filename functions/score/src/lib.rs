@@ -73,8 +73,17 @@ impl<S, T> std::fmt::Debug for Score<'_, S, T> {
 /// `now`: windows are measured back from the decision, not from the
 /// person's last event.
 async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str, now: Timestamp) -> Loaded {
-    let (profile_id, members) = match state::resolve(store, key).await {
-        Ok(r) => r,
+    let (profile_id, members) = match state::resolve_person(store, key).await {
+        Ok(Some(r)) => r,
+        // Names no one known: nothing personal is read, so nothing is
+        // personalized from a guess.
+        Ok(None) => {
+            return Loaded {
+                profile_id: key.to_owned(),
+                features: Ok(None),
+                ledger: Ok(tailor_core::consent::Ledger::default()),
+            };
+        }
         Err(e) => {
             return Loaded {
                 profile_id: key.to_owned(),

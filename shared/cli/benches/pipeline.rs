@@ -139,6 +139,7 @@ fn steps(c: &mut Criterion) {
             id: i.to_string(),
             received_at: sent_at(l),
             bytes: l.clone(),
+            may_change_consent: true,
         })
         .collect();
     let mut group = c.benchmark_group("pipeline");

@@ -110,6 +110,7 @@ fn main() {
             received_at: tailor_runtime::clock::replay_time(l)
                 .unwrap_or(tailor_core::Timestamp::from_millis(0)),
             bytes: l.to_vec(),
+            may_change_consent: true,
         })
         .collect();
     let mut report = RunReport::default();

@@ -23,6 +23,13 @@ pub struct Record {
     /// what was not acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<String>,
+    /// Whether its producer may change consent (grant, revoke, erase): an
+    /// HTTP caller whose key holds `consent:write`, or a stream whose
+    /// producers are trusted with it by configuration. Ingest dead-letters
+    /// a consent change from anyone else (`consent_not_permitted`),
+    /// whatever route carried it. Only ingest reads it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_change_consent: bool,
 }
 
 /// Every record's disposition, in input order, and the invocation's report.

@@ -49,8 +49,17 @@ impl LedgerEntry {
         } else {
             change.purposes.clone()
         };
+        // A grant never overrides a revocation it may have preceded: it
+        // counts from the earlier of its reported and corrected times. A
+        // revocation or erasure counts from the later, so it blocks at
+        // least what either clock says.
+        let at = if change.action == ConsentAction::Grant {
+            ingested.earliest()
+        } else {
+            ingested.latest()
+        };
         Some(Self {
-            at: ingested.occurred_at,
+            at,
             event_id: ingested.event.event_id.clone(),
             action: change.action,
             purposes,
@@ -98,6 +107,25 @@ impl Ledger {
             source: ConsentSource::Api,
             policy_version: String::new(),
         })
+    }
+
+    /// Records the revocations and erasures of `other` (never its grants);
+    /// returns whether any was new. What a key leaving a profile carried
+    /// stays with the person: an unlink never widens their consent.
+    pub fn inherit_blocks(&mut self, other: &Self) -> bool {
+        let mut changed = false;
+        for entry in other.entries.values() {
+            if entry.action != ConsentAction::Grant {
+                changed |= self.record(entry.clone());
+            }
+        }
+        changed
+    }
+
+    /// The time of the newest entry, if any.
+    #[must_use]
+    pub fn newest(&self) -> Option<Timestamp> {
+        self.entries.keys().next_back().map(|(t, _)| *t)
     }
 
     /// The union of several ledgers (a profile's keys).
@@ -280,6 +308,24 @@ mod tests {
             &[Purpose::Personalization],
         ));
         assert_eq!(l.blocked_at(Timestamp::from_millis(10)), before);
+    }
+
+    #[test]
+    fn a_key_leaving_passes_on_its_blocks_but_not_its_grants() {
+        let mut leaving = Ledger::default();
+        leaving.record(entry(100, ConsentAction::Revoke, &[Purpose::Marketing]));
+        leaving.record(entry(200, ConsentAction::Grant, &[Purpose::Analytics]));
+        let mut anchor = Ledger::default();
+        assert!(anchor.inherit_blocks(&leaving));
+        assert!(
+            !anchor.inherit_blocks(&leaving),
+            "a second time adds nothing"
+        );
+        assert_eq!(anchor.entries.len(), 1);
+        assert_eq!(
+            anchor.blocked_at(Timestamp::from_millis(50)),
+            vec![Purpose::Marketing]
+        );
     }
 
     #[test]

@@ -11,7 +11,11 @@
 //! under the profile's subject key ([`crate::subject`]), so erasing the
 //! person leaves nothing of theirs readable here; one about a person
 //! already erased (a live tombstone on one of the keys it names) keeps
-//! neither, only the length and digest.
+//! neither, only the length and digest. A letter whose bytes name no
+//! subject readable here — not UTF-8, not JSON, no subject — keeps no
+//! prefix either, since nothing could seal it for whoever it names: every
+//! byte kept that may name a person is sealed under a key erasure destroys,
+//! or not kept.
 //!
 //! Each function's letters of one day share a budget of
 //! [`DAILY_BUDGET_BYTES`], kept in a volume item beside them. Once it is
@@ -96,7 +100,8 @@ impl DeadLetter {
     }
 
     /// The letter for a record whose bytes may not be kept here: its length
-    /// and digest only.
+    /// and digest only, and of its detail only what a decode error says
+    /// (which quotes nothing of the record); otherwise the reason's name.
     #[must_use]
     pub fn withheld(
         function: &str,
@@ -105,6 +110,11 @@ impl DeadLetter {
         payload: &[u8],
         at: Timestamp,
     ) -> Self {
+        let detail = if is_decode(reason) {
+            detail
+        } else {
+            reason.as_str()
+        };
         Self {
             prefix: String::new(),
             withheld: true,
@@ -199,6 +209,13 @@ pub fn volume_key(function: &str, at: Timestamp) -> String {
 /// see the module) within the daily budget; returns the reason it is
 /// dead-lettered under.
 ///
+/// Every byte kept that may name a person is sealed for them, or not kept:
+/// a letter whose bytes name no subject readable here (not UTF-8, not
+/// JSON, no subject, cut short) keeps only its length and digest, and of
+/// its detail only what a decode error says, which quotes nothing. The
+/// person's subject key is made only once the letter is known to be within
+/// the budget: a record refused for volume writes nothing but a count.
+///
 /// # Errors
 /// The store's error; the record should then be retried.
 pub async fn keep<S: Store>(
@@ -208,30 +225,47 @@ pub async fn keep<S: Store>(
     mut letter: DeadLetter,
     payload: &[u8],
 ) -> Result<DeadLetterReason, StoreError> {
-    let (function, reason, at) = (letter.function.clone(), letter.reason, letter.at);
-    if !letter.withheld
-        && let Some((profile, keys)) = subject_of(payload)
-    {
-        let tombstones = state::tombstones(store, tokens, &keys).await?;
-        let erased = tombstones.iter().any(|t| t.value.is_some());
+    let (function, reason) = (letter.function.clone(), letter.reason);
+    let mut seal_for = None;
+    if !letter.withheld {
         let detail = std::mem::take(&mut letter.detail);
         let prefix = std::mem::take(&mut letter.prefix);
-        if !erased {
-            letter.sealed =
-                Some(crate::subject::seal(store, policy, &profile, at, &(detail, prefix)).await?);
+        match subject_of(payload) {
+            Some((profile, keys)) => {
+                let tombstones = state::tombstones(store, tokens, &keys).await?;
+                if tombstones.iter().all(|t| t.value.is_none()) {
+                    seal_for = Some((profile, (detail, prefix)));
+                }
+            }
+            None if is_decode(reason) => letter.detail = detail,
+            None => {}
         }
     }
-    keep_within(
+    bounded(
         store,
         policy,
         DAILY_BUDGET_BYTES,
         letter,
         &key(&function, reason, payload),
+        seal_for,
     )
     .await
 }
 
-/// [`keep`] with a budget of `budget` bytes a day.
+/// Whether `reason` is a decode failure, whose detail quotes nothing of
+/// the record.
+const fn is_decode(reason: DeadLetterReason) -> bool {
+    matches!(
+        reason,
+        DeadLetterReason::TooLarge
+            | DeadLetterReason::NotUtf8
+            | DeadLetterReason::TooDeep
+            | DeadLetterReason::MalformedJson
+    )
+}
+
+/// [`keep`] with a budget of `budget` bytes a day, for a letter already
+/// stripped of whatever must not be kept in the clear.
 ///
 /// # Errors
 /// The store's error.
@@ -242,13 +276,31 @@ pub async fn keep_within<S: Store>(
     letter: DeadLetter,
     key: &str,
 ) -> Result<DeadLetterReason, StoreError> {
+    bounded(store, policy, budget, letter, key, None).await
+}
+
+/// Keeps `letter` under `key` if the day's budget has room, sealing
+/// `seal_for`'s `(detail, prefix)` for its profile only then; otherwise
+/// counts it by its reason.
+async fn bounded<S: Store>(
+    store: &S,
+    policy: &Policy,
+    budget: u64,
+    mut letter: DeadLetter,
+    key: &str,
+    seal_for: Option<(String, (String, String))>,
+) -> Result<DeadLetterReason, StoreError> {
     if store.get(Table::DeadLetters, key).await?.is_some() {
         // Kept before: a redelivery of the same record.
         return Ok(letter.reason);
     }
     let bytes = serde_json::to_vec(&letter)
         .map_err(|e| StoreError::Corrupt(format!("dead letter: {e}")))?;
-    let size = (key.len() + bytes.len()) as u64;
+    // What sealing adds: the sealed text in base64, and its envelope.
+    let sealed_size = seal_for
+        .as_ref()
+        .map_or(0, |(_, (d, p))| (d.len() + p.len()) * 4 / 3 + 256);
+    let size = (key.len() + bytes.len() + sealed_size) as u64;
     let volume_key = volume_key(&letter.function, letter.at);
     let mut written = false;
     for attempt in 1..=state::ATTEMPTS {
@@ -256,6 +308,10 @@ pub async fn keep_within<S: Store>(
             state::load(store, Table::DeadLetters, &volume_key).await?;
         let within = written || volume.value.bytes.saturating_add(size) <= budget;
         if within && !written {
+            if let Some((profile, secret)) = &seal_for {
+                letter.sealed =
+                    Some(crate::subject::seal(store, policy, profile, letter.at, secret).await?);
+            }
             state::append(store, policy, Table::DeadLetters, key, &letter, letter.at).await?;
             written = true;
         }

@@ -49,6 +49,8 @@ pub enum DeadLetterReason {
     /// Applying it needs a stored item larger than any store takes: it can
     /// never succeed, so it is set aside instead of retried.
     ItemTooLarge,
+    /// A consent change from a producer not trusted with consent.
+    ConsentNotPermitted,
 }
 
 impl DeadLetterReason {
@@ -72,6 +74,7 @@ impl DeadLetterReason {
             Self::VolumeExceeded => "volume_exceeded",
             Self::OutOfRegion => "out_of_region",
             Self::ItemTooLarge => "item_too_large",
+            Self::ConsentNotPermitted => "consent_not_permitted",
         }
     }
 }

@@ -52,6 +52,32 @@ pub struct Ingested {
     pub policies: Vec<PolicyDecision>,
 }
 
+impl Ingested {
+    /// The earlier of the time the producer reported and the corrected
+    /// time: where consent and erasure are concerned, an event counts as
+    /// before a revocation or an erasure if either time is before it, since
+    /// a correction cannot tell a slow clock from a delivery that waited.
+    #[must_use]
+    pub fn earliest(&self) -> Timestamp {
+        self.event.occurred_at.min(self.occurred_at)
+    }
+
+    /// The later of the reported and the corrected time: a revocation or
+    /// an erasure counts from it, so it never blocks less than either
+    /// clock says.
+    #[must_use]
+    pub fn latest(&self) -> Timestamp {
+        self.event.occurred_at.max(self.occurred_at)
+    }
+
+    /// How far the correction moved the event later (zero when it moved it
+    /// earlier or not at all).
+    #[must_use]
+    pub fn shifted_ms(&self) -> i64 {
+        self.occurred_at.millis_since(self.event.occurred_at).max(0)
+    }
+}
+
 /// Why ingest did not accept a record.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IngestError {
@@ -99,6 +125,11 @@ pub enum IngestError {
         /// Its approved destination.
         destination: String,
     },
+    /// A consent change from a producer not trusted with consent: an HTTP
+    /// caller without `consent:write`, or a stream whose producers are not
+    /// configured to send consent changes.
+    #[error("this producer may not change consent")]
+    ConsentNotPermitted,
     /// A time the event gives lies more than [`FUTURE_LIMIT_MS`] after its receipt.
     #[error("{field} {at} is more than a day after the record was received ({received_at})")]
     FutureDated {
@@ -132,6 +163,7 @@ impl IngestError {
             Self::EventIdReused { .. } => DeadLetterReason::EventIdReused,
             Self::FutureDated { .. } => DeadLetterReason::FutureDated,
             Self::OutOfRegion { .. } => DeadLetterReason::OutOfRegion,
+            Self::ConsentNotPermitted => DeadLetterReason::ConsentNotPermitted,
         }
     }
 
@@ -284,6 +316,34 @@ impl<'p> Ingestor<'p> {
         &self.key
     }
 
+    /// Whether this deployment holds the data of the region a record's
+    /// bytes name, however it is spelled: case, surrounding space and
+    /// full-width forms are folded, and a sub-region (`eu-de`) counts as
+    /// its region when the policy does not name it itself. A record that
+    /// names no region readable here — not JSON, no region, one the policy
+    /// does not know — is not held: residency is decided before anything is
+    /// kept, so such a record leaves at most its digest.
+    #[must_use]
+    pub fn holds_region_of(&self, bytes: &[u8]) -> bool {
+        let Ok(value) = crate::decode::decode(bytes, self.limits) else {
+            return false;
+        };
+        let Some(raw) = value.get("region").and_then(serde_json::Value::as_str) else {
+            return false;
+        };
+        let region = fold_region(raw);
+        let parent = region.split(['-', '_']).next().unwrap_or_default();
+        let answers = self
+            .regions
+            .get(&region)
+            .or_else(|| self.regions.get(parent));
+        answers.is_some_and(|a| {
+            a.route
+                .as_ref()
+                .is_ok_and(|(destination, _)| self.residency.holds(destination))
+        })
+    }
+
     /// The limits applied to every record.
     #[must_use]
     pub const fn limits(&self) -> Limits {
@@ -297,6 +357,21 @@ impl<'p> Ingestor<'p> {
     pub fn prepare(&self, bytes: &[u8], received_at: Timestamp) -> Result<Ingested, IngestError> {
         let event = self.contract.parse(bytes, self.limits)?;
         self.admit(event, received_at)
+    }
+
+    /// Runs every check of ingest but de-duplication on one delivered
+    /// record, its producer's rights among them: a consent change from a
+    /// producer not trusted with consent is refused, whatever route
+    /// carried it.
+    ///
+    /// # Errors
+    /// [`IngestError::ConsentNotPermitted`], or as [`Self::prepare`].
+    pub fn prepare_record(&self, record: &crate::batch::Record) -> Result<Ingested, IngestError> {
+        let event = self.contract.parse(&record.bytes, self.limits)?;
+        if event.event_type == EventType::ConsentChange && !record.may_change_consent {
+            return Err(IngestError::ConsentNotPermitted);
+        }
+        self.admit(event, record.received_at)
     }
 
     /// The checks after parsing, for an event already known to be valid.
@@ -368,7 +443,13 @@ impl<'p> Ingestor<'p> {
             }
         };
 
-        let skew_ms = minimized.sent_at.map_or(0, |sent| {
+        // A server-side producer's clock is trusted: its times are kept as
+        // given. Elsewhere a gap between `sent_at` and receipt may be a
+        // slow clock or a delivery that waited in a queue; it places the
+        // event for features, while consent and erasure ordering take the
+        // earlier of the two times ([`Ingested::earliest`]).
+        let trusted = minimized.source.kind.clock_trusted();
+        let skew_ms = minimized.sent_at.filter(|_| !trusted).map_or(0, |sent| {
             let skew = received_at.millis_since(sent);
             if skew.abs() < SKEW_TOLERANCE_MS {
                 0
@@ -392,6 +473,21 @@ impl<'p> Ingestor<'p> {
             policies: vec![route, collect],
         })
     }
+}
+
+/// A region name as it is meant: surrounding space trimmed, full-width
+/// letters and digits as their ASCII forms, lower case.
+fn fold_region(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .map(|c| match c {
+            // The full-width forms of ASCII '!'..='~'.
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .collect::<String>()
+        .trim()
+        .to_lowercase()
 }
 
 /// Keeps the network part of an address: /24 for IPv4, /48 for IPv6.

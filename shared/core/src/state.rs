@@ -166,6 +166,57 @@ pub async fn resolve<S: Store>(store: &S, key: &str) -> Result<(String, Vec<Stri
     ))
 }
 
+/// The id forms a request may name a person by.
+pub const ID_FORMS: &str = "`user:…`, `anon:…` or a profile id `p_…`";
+
+/// Whether `id` has one of the forms a request may name a person by
+/// ([`ID_FORMS`]). Anything else — a bare string, an account, which names
+/// several people — is refused: consent belongs to a person, and a
+/// request that names none cannot be checked against theirs.
+#[must_use]
+pub fn is_person_id(id: &str) -> bool {
+    let (prefix, rest) = if let Some(rest) = id.strip_prefix("user:") {
+        ("user:", rest)
+    } else if let Some(rest) = id.strip_prefix("anon:") {
+        ("anon:", rest)
+    } else if let Some(rest) = id.strip_prefix("p_") {
+        ("p_", rest)
+    } else {
+        return false;
+    };
+    !rest.is_empty() && (prefix != "p_" || rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The person a request names, by any form it may take ([`ID_FORMS`]):
+/// their profile id and member keys, whose consent ledgers are theirs.
+/// A profile id is resolved through the key that owns it (kept with the
+/// profile's features), and only while that key still resolves to it;
+/// `None` when the id names no one this store knows, so nothing is
+/// personalized from a guess.
+///
+/// # Errors
+/// The store's error.
+pub async fn resolve_person<S: Store>(
+    store: &S,
+    id: &str,
+) -> Result<Option<(String, Vec<String>)>, StoreError> {
+    if !is_person_id(id) {
+        return Ok(None);
+    }
+    if !id.starts_with("p_") {
+        return resolve(store, id).await.map(Some);
+    }
+    let Some(item) = store.get(Table::Features, id).await? else {
+        return Ok(None);
+    };
+    let stored: features::ProfileState = decode(Table::Features, &item.value)?;
+    let Some(owner) = stored.owner else {
+        return Ok(None);
+    };
+    let (profile_id, members) = resolve(store, &owner).await?;
+    Ok((profile_id == id).then_some((profile_id, members)))
+}
+
 /// The erasure tombstones of `keys`, in order. Tombstones are kept under
 /// a keyed token of the key ([`crate::consent::tombstone_key`]), never the
 /// raw key: the one thing an erasure leaves names nobody readable.
@@ -203,6 +254,42 @@ pub async fn ledger_of<S: Store>(
         }
     }
     Ok(ledger)
+}
+
+/// Keeps the revocations and erasures recorded on `key` on `anchor` (the
+/// user key of the profile `key` is leaving) too, before the unlink is
+/// written: a consent state, once linked to a person, survives any later
+/// unlink, transfer or fan-out limit. Returns whether anything was added.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when `anchor`'s ledger changed meanwhile (the
+/// caller retries from fresh reads), or the store's error.
+pub async fn keep_blocks<S: Store>(
+    store: &S,
+    policy: &Policy,
+    key: &str,
+    anchor: &str,
+) -> Result<bool, StoreError> {
+    let leaving: Loaded<Ledger> = load(store, Table::Consent, key).await?;
+    if leaving.value.entries.is_empty() {
+        return Ok(false);
+    }
+    let mut kept: Loaded<Ledger> = load(store, Table::Consent, anchor).await?;
+    if !kept.value.inherit_blocks(&leaving.value) {
+        return Ok(false);
+    }
+    let newest = kept.value.newest().unwrap_or(Timestamp::from_millis(0));
+    save(
+        store,
+        policy,
+        Table::Consent,
+        anchor,
+        &kept.value,
+        newest,
+        kept.precondition(),
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Makes `changes`, in order, through the store.

@@ -136,7 +136,8 @@ impl Replay {
         }
     }
 
-    /// The next batch of lines as records.
+    /// The next batch of lines as records. A replayed file is the
+    /// operator's own, so its consent changes are taken.
     pub fn records(&mut self, lines: &[Vec<u8>]) -> Vec<Record> {
         let horizon = horizon();
         let time = |bytes: &[u8]| replay_time(bytes).filter(|t| *t <= horizon);
@@ -153,6 +154,7 @@ impl Replay {
                     id: format!("{}{}", self.prefix, self.sent),
                     received_at: self.last.unwrap_or(Timestamp::from_millis(0)),
                     bytes: bytes.clone(),
+                    may_change_consent: true,
                 }
             })
             .collect()
@@ -218,6 +220,7 @@ mod tests {
             id: String::new(),
             bytes: Vec::new(),
             received_at: at("9999-12-31T23:59:59Z"),
+            may_change_consent: false,
         };
         clock.observe(&[far]);
         assert_eq!(clock.now(), Timestamp::from_millis(0));
@@ -231,6 +234,7 @@ mod tests {
             id: String::new(),
             bytes: Vec::new(),
             received_at: Timestamp::from_millis(ms),
+            may_change_consent: false,
         };
         clock.observe(&[record(5), record(9), record(7)]);
         assert_eq!(clock.now(), Timestamp::from_millis(9));

@@ -243,6 +243,14 @@ pub struct Settings {
     /// The policy overlay composed over the base bundle
     /// (`TAILOR_POLICY_OVERLAY`, such as `eu`); the base alone when unset.
     pub policy_overlay: Option<String>,
+    /// Whether records a stream delivers to ingest may change consent
+    /// (`TAILOR_STREAM_CONSENT`: `accept`, or `refuse`, the default). A
+    /// stream's producers are whoever the platform lets write to it: a
+    /// deployment turns this on where only trusted systems (its consent
+    /// platform among them) may write to the stream, and leaves it off
+    /// where untrusted producers can, taking consent changes only through
+    /// an API route that needs `consent:write`.
+    pub stream_consent: bool,
 }
 
 impl Settings {
@@ -262,6 +270,7 @@ impl Settings {
             },
             residency: Residency::everywhere(),
             policy_overlay: None,
+            stream_consent: false,
         }
     }
 
@@ -310,6 +319,13 @@ impl Settings {
                     .filter(|d| !d.is_empty())
                     .map(str::to_owned),
             );
+        }
+        if functions.contains(&Function::Ingest) {
+            settings.stream_consent = env.choice(
+                "TAILOR_STREAM_CONSENT",
+                &[("accept", true), ("refuse", false)],
+                false,
+            )?;
         }
         settings.clock = env.choice(
             "TAILOR_CLOCK",

@@ -29,6 +29,9 @@ pub struct Platform {
     pub deadline: Arc<Deadline>,
     /// The functions over DynamoDB and Kinesis.
     pub functions: AwsFunctions,
+    /// Whether the ingest stream's producers may change consent
+    /// (`TAILOR_STREAM_CONSENT`).
+    pub stream_consent: bool,
 }
 
 /// The model directory a Lambda package carries: `models/conversion-v1`
@@ -102,6 +105,7 @@ impl Platform {
             config,
             deadline,
             functions,
+            stream_consent: settings.stream_consent,
         })
     }
 }

@@ -87,6 +87,7 @@ pub fn records(event: &KinesisBatch) -> Vec<Record> {
             received_at: Timestamp::from_millis(
                 (r.kinesis.approximate_arrival_timestamp * 1000.0).round() as i64,
             ),
+            may_change_consent: false,
         })
         .collect()
 }
@@ -113,10 +114,15 @@ pub async fn serve(platform: &'static Platform, stage: Stage) -> Result<(), lamb
             platform
                 .deadline
                 .set_from_epoch_millis(event.context.deadline);
-            let outcome = platform
-                .functions
-                .invoke(stage, &records(&event.payload))
-                .await;
+            let mut records = records(&event.payload);
+            if stage == Stage::Ingest {
+                // The stream's producers change consent only where the
+                // deployment trusts them with it.
+                for record in &mut records {
+                    record.may_change_consent = platform.stream_consent;
+                }
+            }
+            let outcome = platform.functions.invoke(stage, &records).await;
             tailor_runtime::report::emit(&outcome.report, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(response(&outcome))
         },

@@ -206,6 +206,9 @@ impl Backend for LocalPlatform {
     async fn accept(&self, records: Vec<Record>) -> BatchOutcome {
         let mut report = RunReport::default();
         let mut outcome = {
+            // One request at a time, its whole batch under the lock: work
+            // bounded by the HTTP API's cap on records a request
+            // (`tailor_runtime::http::MAX_RECORDS`).
             let _one_at_a_time = self.chain.lock().await;
             self.functions.take_in(&records, &mut report).await
         };
@@ -239,6 +242,7 @@ impl tailor_runtime::Inbox for Queue {
                 id: format!("{label}:{i}"),
                 bytes: m.payload,
                 received_at: now,
+                may_change_consent: false,
             })
             .collect()
     }

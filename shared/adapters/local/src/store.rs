@@ -2,8 +2,16 @@
 //!
 //! Each item is stored as `version (u64 LE) ‖ expires_at (i64 LE) ‖ value`.
 //! Expired items are invisible to reads and removed by [`LocalStore::sweep`].
+//!
+//! A deleted or overwritten item's bytes can stay in the file's freed
+//! pages. So an erasure — which always deletes the person's subject keys —
+//! marks the store, and the next [`LocalStore::flush`] rewrites the file:
+//! every live item is copied into a fresh file that replaces the old one,
+//! and nothing the erasure removed stays readable in the file's bytes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use tailor_core::Timestamp;
@@ -51,7 +59,11 @@ fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
 
 /// The local platform's state.
 pub struct LocalStore {
-    db: Database,
+    db: RwLock<Database>,
+    /// The file, for a store kept in one.
+    path: Option<PathBuf>,
+    /// Whether an erasure has deleted since the file was last rewritten.
+    erased: AtomicBool,
     clock: Box<dyn Clock>,
 }
 
@@ -69,7 +81,9 @@ impl LocalStore {
     pub fn open(path: &Path) -> Result<Self, LocalStoreError> {
         let db = Database::create(path)
             .map_err(|e| LocalStoreError(format!("{}: {e}", path.display())))?;
-        Self::init(db, Box::new(WallClock))
+        let mut store = Self::init(db, Box::new(WallClock))?;
+        store.path = Some(path.to_owned());
+        Ok(store)
     }
 
     /// A store in memory, for tests and benchmarks.
@@ -99,17 +113,77 @@ impl LocalStore {
                 .map_err(|e| LocalStoreError(e.to_string()))?;
         }
         txn.commit().map_err(|e| LocalStoreError(e.to_string()))?;
-        Ok(Self { db, clock })
+        Ok(Self {
+            db: RwLock::new(db),
+            path: None,
+            erased: AtomicBool::new(false),
+            clock,
+        })
     }
 
-    /// Makes every write so far durable.
+    fn db(&self) -> Result<RwLockReadGuard<'_, Database>, StoreError> {
+        self.db
+            .read()
+            .map_err(|_| StoreError::Unavailable("local store lock poisoned".into()))
+    }
+
+    /// Makes every write so far durable; after an erasure, also rewrites
+    /// the file so that no freed page keeps what it removed.
     ///
     /// # Errors
-    /// The commit fails.
+    /// The commit or the rewrite fails.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(err)?;
-        txn.set_durability(Durability::Immediate).map_err(err)?;
-        txn.commit().map_err(err)
+        {
+            let db = self.db()?;
+            let mut txn = db.begin_write().map_err(err)?;
+            txn.set_durability(Durability::Immediate).map_err(err)?;
+            txn.commit().map_err(err)?;
+        }
+        if self.erased.swap(false, Ordering::AcqRel)
+            && let Err(e) = self.rewrite()
+        {
+            self.erased.store(true, Ordering::Release);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Copies every live item into a fresh file beside the store's and
+    /// puts it in the old one's place; a store in memory has no file to
+    /// rewrite.
+    fn rewrite(&self) -> Result<(), StoreError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let mut db = self
+            .db
+            .write()
+            .map_err(|_| StoreError::Unavailable("local store lock poisoned".into()))?;
+        let fresh_path = path.with_extension("rewrite");
+        let _ = std::fs::remove_file(&fresh_path);
+        {
+            let fresh = Database::create(&fresh_path).map_err(err)?;
+            let from = db.begin_read().map_err(err)?;
+            let mut to = fresh.begin_write().map_err(err)?;
+            to.set_durability(Durability::Immediate).map_err(err)?;
+            for table in Table::ALL {
+                let source = from.open_table(def(table)).map_err(err)?;
+                let mut target = to.open_table(def(table)).map_err(err)?;
+                for entry in source.iter().map_err(err)? {
+                    let (k, v) = entry.map_err(err)?;
+                    if decode(v.value()).is_ok_and(|item| item.expires_at > now) {
+                        target.insert(k.value(), v.value()).map_err(err)?;
+                    }
+                }
+            }
+            to.commit().map_err(err)?;
+        }
+        std::fs::rename(&fresh_path, path).map_err(err)?;
+        let reopened = Database::create(path).map_err(err)?;
+        // The old file's handle closes here; its bytes are gone with it.
+        *db = reopened;
+        Ok(())
     }
 
     /// Every live item of `table`, in key order.
@@ -118,7 +192,8 @@ impl LocalStore {
     /// The read fails or an item is corrupt.
     pub fn scan(&self, table: Table) -> Result<Vec<(String, Item)>, StoreError> {
         let now = self.clock.now();
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(def(table)).map_err(err)?;
         let mut out = Vec::new();
         for entry in t.iter().map_err(err)? {
@@ -146,7 +221,8 @@ impl LocalStore {
     /// The write fails.
     pub fn sweep(&self) -> Result<u64, StoreError> {
         let now = self.clock.now();
-        let txn = self.db.begin_write().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_write().map_err(err)?;
         let mut removed = 0;
         for table in Table::ALL {
             let mut t = txn.open_table(def(table)).map_err(err)?;
@@ -163,7 +239,8 @@ impl LocalStore {
 
     fn read(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<Item>>, StoreError> {
         let now = self.clock.now();
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(def(table)).map_err(err)?;
         keys.iter()
             .map(|k| match t.get(*k).map_err(err)? {
@@ -197,7 +274,8 @@ impl Store for LocalStore {
         precondition: Precondition,
     ) -> Result<u64, StoreError> {
         let now = self.clock.now();
-        let mut txn = self.db.begin_write().map_err(err)?;
+        let db = self.db()?;
+        let mut txn = db.begin_write().map_err(err)?;
         txn.set_durability(Durability::None).map_err(err)?;
         let version = {
             let mut t = txn.open_table(def(table)).map_err(err)?;
@@ -228,7 +306,12 @@ impl Store for LocalStore {
     }
 
     async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(err)?;
+        if table == Table::Subjects {
+            // Only an erasure deletes a subject key.
+            self.erased.store(true, Ordering::Release);
+        }
+        let db = self.db()?;
+        let mut txn = db.begin_write().map_err(err)?;
         txn.set_durability(Durability::None).map_err(err)?;
         {
             let mut t = txn.open_table(def(table)).map_err(err)?;

@@ -132,6 +132,7 @@ pub async fn run_lines(
                     id: String::new(),
                     bytes,
                     received_at: now,
+                    may_change_consent: true,
                 })
                 .collect(),
         };

@@ -178,6 +178,19 @@ pub enum SourceKind {
     Support,
 }
 
+impl SourceKind {
+    /// Whether the producer's clock is trusted: server-side systems keep
+    /// their clocks synchronized, so their times are taken as given and
+    /// never corrected by `sent_at`. Client SDKs' clocks are not.
+    #[must_use]
+    pub const fn clock_trusted(self) -> bool {
+        matches!(
+            self,
+            Self::Server | Self::Crm | Self::Billing | Self::Support
+        )
+    }
+}
+
 /// Where an event came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

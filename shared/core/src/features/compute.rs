@@ -75,6 +75,13 @@ fn text(v: &str, at: Timestamp) -> Feature {
 pub struct ProfileState {
     /// The profile.
     pub profile_id: String,
+    /// The key whose own profile this is (`user:…`, or an `anon:…` key
+    /// nobody has claimed): how a request that names the person by profile
+    /// id finds their keys, and so their consent. `None` in state written
+    /// before it was kept; such a profile id names no one until its next
+    /// recompute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// Its members' inputs, merged.
     pub inputs: KeyInputs,
 }
@@ -92,8 +99,19 @@ impl ProfileState {
         }
         (!merged.is_empty()).then(|| Self {
             profile_id: profile_id.to_owned(),
+            owner: None,
             inputs: merged,
         })
+    }
+
+    /// The state with its owner: the member key whose own profile it is.
+    #[must_use]
+    pub fn owned_by(mut self, members: &[String]) -> Self {
+        self.owner = members
+            .iter()
+            .find(|k| crate::identity::own_profile(k).as_deref() == Some(self.profile_id.as_str()))
+            .cloned();
+        self
     }
 
     /// The newest event behind it.

@@ -67,6 +67,10 @@ pub struct Summary {
     pub at: Timestamp,
     /// Its type.
     pub kind: EventType,
+    /// How far skew correction moved it later than its producer reported
+    /// ([`Ingested::shifted_ms`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_ms: i64,
     /// A short digest of the session id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<u32>,
@@ -93,6 +97,7 @@ impl Summary {
             id: e.event_id.clone(),
             at: ingested.occurred_at,
             kind: e.event_type,
+            shift_ms: ingested.shifted_ms(),
             session: e.subject.session_id.as_deref().map(session_digest),
             amount: None,
             units: None,
@@ -334,6 +339,12 @@ pub struct KeyInputs {
     /// from then is kept, and a bucket that starts by then is dropped whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor: Option<Timestamp>,
+    /// The furthest skew correction moved any event applied later than
+    /// its producer reported: a purge through `t` removes through `t` plus
+    /// this, so an event reported before a revocation is never kept for a
+    /// correction that placed it after.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_ms: i64,
     /// Buckets by start time (milliseconds since the epoch).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub buckets: BTreeMap<i64, Bucket>,
@@ -428,6 +439,7 @@ impl KeyInputs {
         }
         let moved = self.newest != Some(newest);
         self.newest = Some(newest);
+        self.shift_ms = self.shift_ms.max(s.shift_ms);
         let last = self.last.entry(s.kind).or_insert(s.at);
         *last = (*last).max(s.at);
         self.cart.add(s);
@@ -532,9 +544,11 @@ impl KeyInputs {
             .unwrap_or(Timestamp::from_millis(0))
     }
 
-    /// Removes everything at or before `t` (a revocation); returns how many
-    /// events went.
+    /// Removes everything at or before `t` (a revocation), and whatever
+    /// skew correction may have moved past it ([`Self::shift_ms`]);
+    /// returns how many events went.
     pub fn remove_through(&mut self, t: Timestamp) -> usize {
+        let t = t.add_millis(self.shift_ms);
         if self.floor.is_some_and(|f| f >= t) {
             return 0;
         }
@@ -597,6 +611,7 @@ impl KeyInputs {
         let mut out = Self {
             newest: parts.iter().filter_map(|p| p.newest).max(),
             floor: parts.iter().filter_map(|p| p.floor).max(),
+            shift_ms: parts.iter().map(|p| p.shift_ms).max().unwrap_or(0),
             ..Self::default()
         };
         for p in &parts {

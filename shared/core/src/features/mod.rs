@@ -33,10 +33,12 @@ use crate::state::Loaded;
 
 /// Whether features may be built from `ingested` for a profile with `ledger`.
 /// The event's consent claim must grant personalization, and no revocation or
-/// erasure may be at or after its time.
+/// erasure may be at or after its time: the earlier of its reported and
+/// corrected times ([`Ingested::earliest`]), so a delivery that waited is
+/// never taken as after a revocation it preceded.
 #[must_use]
 pub fn gate(ingested: &Ingested, ledger: &Ledger, policy: &Policy) -> PolicyDecision {
-    let blocked = ledger.blocked_at(ingested.occurred_at);
+    let blocked = ledger.blocked_at(ingested.earliest());
     policy.build_features(
         ingested.event.event_type,
         &ingested.event.consent.purposes,
@@ -113,7 +115,7 @@ pub fn recompute(
         values.push(loaded.value);
     }
     let mut changes = Vec::new();
-    let features = ProfileState::of(profile_id, &values);
+    let features = ProfileState::of(profile_id, &values).map(|f| f.owned_by(members));
     match &features {
         Some(f) => {
             let change = Change::save(
@@ -169,6 +171,20 @@ pub fn replay<'a>(
     policy: &Policy,
     keep: impl Fn(&LoggedEvent) -> bool,
 ) -> BTreeMap<String, Vec<KeyInputs>> {
+    replay_keyed(log, profile_of, ledgers, policy, keep)
+        .into_iter()
+        .map(|(profile, (_, inputs))| (profile, inputs))
+        .collect()
+}
+
+/// [`replay`], with each profile's member keys beside their inputs.
+fn replay_keyed<'a>(
+    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    profile_of: impl Fn(&str) -> Option<String>,
+    ledgers: &BTreeMap<String, Ledger>,
+    policy: &Policy,
+    keep: impl Fn(&LoggedEvent) -> bool,
+) -> BTreeMap<String, (Vec<String>, Vec<KeyInputs>)> {
     let empty = Ledger::default();
     let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -199,7 +215,7 @@ pub fn replay<'a>(
             for i in &mut member_inputs {
                 purge(i, ledger);
             }
-            (profile, member_inputs)
+            (profile, (keys, member_inputs))
         })
         .collect()
 }
@@ -213,8 +229,10 @@ pub fn backfill<'a>(
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
 ) -> BTreeMap<String, ProfileState> {
-    replay(log, profile_of, ledgers, policy, |_| true)
+    replay_keyed(log, profile_of, ledgers, policy, |_| true)
         .into_iter()
-        .filter_map(|(profile, inputs)| ProfileState::of(&profile, &inputs).map(|f| (profile, f)))
+        .filter_map(|(profile, (keys, inputs))| {
+            ProfileState::of(&profile, &inputs).map(|f| (profile, f.owned_by(&keys)))
+        })
         .collect()
 }

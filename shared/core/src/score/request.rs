@@ -13,7 +13,9 @@ use crate::features::ProfileFeatures;
 /// A request for a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionRequest {
-    /// Any linked key (`user:…`, `anon:…`) or a profile id.
+    /// Any linked key (`user:…`, `anon:…`) or a profile id (`p_…`);
+    /// any other form is refused ([`crate::state::ID_FORMS`]).
+    #[serde(deserialize_with = "person_id")]
     pub profile: String,
     /// The purpose the decision serves.
     pub purpose: Purpose,
@@ -30,6 +32,20 @@ pub struct DecisionRequest {
     /// Free-form context, recorded with the decision.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub context: BTreeMap<String, String>,
+}
+
+/// Reads a request's person id, refusing every form but
+/// [`crate::state::ID_FORMS`].
+fn person_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    if crate::state::is_person_id(&id) {
+        Ok(id)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "profile must name a person: {}",
+            crate::state::ID_FORMS
+        )))
+    }
 }
 
 /// A model as the score step sees it (implemented by `tailor-model`).

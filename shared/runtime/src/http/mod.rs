@@ -2,11 +2,11 @@
 //!
 //! | route | serves |
 //! | --- | --- |
-//! | `POST /v1/events` | one JSON event, or JSON Lines (`application/x-ndjson`): per-record outcomes |
+//! | `POST /v1/events` | one JSON event, or JSON Lines (`application/x-ndjson`) of at most [`MAX_RECORDS`] records (more is 413, none processed): per-record outcomes; past [`SUMMARY_OVER`] records, counts by outcome and reason plus only the records not accepted |
 //! | `POST /v1/consent` | one `consent_change`: its outcome and completion record |
 //! | `GET /v1/profiles/{id}` | a profile's features and consent state; `id` is a profile id (`p_…`) or any linked key (`user:…`, `anon:…`) |
-//! | `POST /v1/decide` | a decision request → the logged, explained decision |
-//! | `GET /v1/decisions/{id}` | a logged decision |
+//! | `POST /v1/decide` | a decision request → the logged decision as its caller acts on it: id, placement, action, reasons, top signals by name, fallback, model, policy summary; never the person's feature values |
+//! | `GET /v1/decisions/{id}` | a logged decision, whole: inputs, score, every policy check |
 //! | `GET /healthz` | liveness |
 //!
 //! Every route is authenticated ([`access`]): a bearer key with the
@@ -19,6 +19,12 @@
 //! ([`serve`], native), a Lambda Function URL and a Spin component by
 //! converting their own types. [`status_for`] is the one place a batch's
 //! dispositions become an HTTP status.
+//!
+//! A request's work and its answer are bounded: a body by [`MAX_BODY`],
+//! its records by [`MAX_RECORDS`], the answer listing them by
+//! [`SUMMARY_OVER`]. Where the platform serves a socket itself, so is the
+//! time a client may take and the connections it may hold
+//! ([`ServeLimits`]).
 
 pub mod access;
 #[cfg(not(target_arch = "wasm32"))]
@@ -28,7 +34,9 @@ mod views;
 pub use access::{Access, ApiKey, Scope};
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use serve::{router, serve};
+pub use serve::{
+    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, ServeLimits, router, serve, serve_with,
+};
 
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -44,6 +52,15 @@ use crate::functions::Functions;
 
 /// The largest request body any route reads; larger is 413 before parsing.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// The most records one `POST /v1/events` takes; more is 413 before any
+/// record is built, so one request's work (and the time it holds the
+/// pipeline) stays bounded.
+pub const MAX_RECORDS: usize = 1_000;
+
+/// Past this many records, an events answer summarizes: counts by outcome
+/// and dead-letter reason, and only the records not accepted.
+pub const SUMMARY_OVER: usize = 100;
 
 /// Which routes a platform serves (`/healthz` always).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +126,8 @@ pub trait Backend: Send + Sync {
 
 /// The HTTP status for a request's dispositions: any retry → 503 (the
 /// client should resend); every record dead-lettered → 413 for an oversize
-/// single record, else 422; otherwise 202, with per-record dispositions in
+/// single record, 403 when every one was a consent change the caller may
+/// not make, else 422; otherwise 202, with per-record dispositions in
 /// the body.
 #[must_use]
 pub fn status_for(outcome: &BatchOutcome) -> StatusCode {
@@ -128,6 +146,13 @@ pub fn status_for(outcome: &BatchOutcome) -> StatusCode {
             }]
         {
             return StatusCode::PAYLOAD_TOO_LARGE;
+        }
+        if ds.iter().all(|d| {
+            *d == Disposition::DeadLettered {
+                reason: DeadLetterReason::ConsentNotPermitted,
+            }
+        }) {
+            return StatusCode::FORBIDDEN;
         }
         return StatusCode::UNPROCESSABLE_ENTITY;
     }
@@ -157,22 +182,62 @@ fn unavailable(e: &StoreError, what: &str) -> http::Response<Vec<u8>> {
 
 /// The records of a request body: JSON Lines for `application/x-ndjson`
 /// (or `jsonl`), one per non-empty line; otherwise the whole body is one.
+/// `None` when there are more than `max`, found before any is copied.
 #[must_use]
-pub fn split(content_type: Option<&str>, body: &[u8]) -> Vec<Vec<u8>> {
+pub fn split(content_type: Option<&str>, body: &[u8], max: usize) -> Option<Vec<Vec<u8>>> {
     let ndjson = content_type.is_some_and(|v| v.contains("ndjson") || v.contains("jsonl"));
     if !ndjson {
-        return vec![body.to_vec()];
+        return (max > 0).then(|| vec![body.to_vec()]);
     }
-    body.split(|b| *b == b'\n')
-        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line).to_vec())
-        .collect()
+    let lines = || {
+        body.split(|b| *b == b'\n')
+            .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+    };
+    if lines().nth(max).is_some() {
+        return None;
+    }
+    Some(
+        lines()
+            .map(|line| line.strip_suffix(b"\r").unwrap_or(line).to_vec())
+            .collect(),
+    )
 }
 
-/// Per-record outcomes as a response body.
+/// Per-record outcomes as a response body: every record's, or past
+/// [`SUMMARY_OVER`] records a `summary` (counts by outcome and
+/// dead-letter reason) and only the records not accepted.
 #[must_use]
 pub fn outcome_body(outcome: &BatchOutcome) -> Value {
-    json!({ "records": outcome.dispositions.iter().map(|(id, d)| json!({"id": id, "outcome": d})).collect::<Vec<_>>() })
+    let listed = |(id, d): &(String, Disposition)| json!({"id": id, "outcome": d});
+    let ds = &outcome.dispositions;
+    if ds.len() <= SUMMARY_OVER {
+        return json!({ "records": ds.iter().map(listed).collect::<Vec<_>>() });
+    }
+    let (mut accepted, mut duplicate, mut retry) = (0_usize, 0_usize, 0_usize);
+    let mut dead = std::collections::BTreeMap::<&str, usize>::new();
+    for (_, d) in ds {
+        match d {
+            Disposition::Accepted { duplicate: false } => accepted += 1,
+            Disposition::Accepted { duplicate: true } => duplicate += 1,
+            Disposition::DeadLettered { reason } => *dead.entry(reason.as_str()).or_default() += 1,
+            Disposition::Retry => retry += 1,
+        }
+    }
+    let not_accepted: Vec<Value> = ds
+        .iter()
+        .filter(|(_, d)| !matches!(d, Disposition::Accepted { .. }))
+        .map(listed)
+        .collect();
+    json!({
+        "summary": {
+            "records": ds.len(),
+            "accepted": accepted,
+            "duplicate": duplicate,
+            "dead_lettered": dead,
+            "retry": retry,
+        },
+        "records": not_accepted,
+    })
 }
 
 /// What a platform's API serves, and to whom.
@@ -256,7 +321,12 @@ pub async fn handle<B: Backend>(
     }
     match route {
         Route::Health => reply(StatusCode::OK, &json!({"status": "ok"})),
-        Route::Events => events(backend, &request).await,
+        Route::Events => {
+            // Consent changes need `consent:write` whatever route carries
+            // them: ingest refuses one from a caller without it.
+            let may_change_consent = caller.allows(Some(Scope::ConsentWrite)).is_ok();
+            events(backend, &request, may_change_consent).await
+        }
         Route::Consent => consent(backend, request.body()).await,
         Route::Profile(id) => profile(backend, &id).await,
         Route::Decide => decide(backend, request.body()).await,
@@ -306,7 +376,9 @@ impl Route {
     }
 }
 
-fn records_of(bodies: Vec<Vec<u8>>, now: Timestamp) -> Vec<Record> {
+/// The records of a request, received `now`, from a caller that may (or
+/// may not) change consent.
+fn records_of(bodies: Vec<Vec<u8>>, now: Timestamp, may_change_consent: bool) -> Vec<Record> {
     bodies
         .into_iter()
         .enumerate()
@@ -315,6 +387,7 @@ fn records_of(bodies: Vec<Vec<u8>>, now: Timestamp) -> Vec<Record> {
             id: format!("record:{i}"),
             bytes,
             received_at: now,
+            may_change_consent,
         })
         .collect()
 }
@@ -322,12 +395,23 @@ fn records_of(bodies: Vec<Vec<u8>>, now: Timestamp) -> Vec<Record> {
 async fn events<B: Backend>(
     backend: &B,
     request: &http::Request<Vec<u8>>,
+    may_change_consent: bool,
 ) -> http::Response<Vec<u8>> {
     let content_type = request
         .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let records = records_of(split(content_type, request.body()), backend.now());
+    // Counted before any record is built or any step runs.
+    let Some(bodies) = split(content_type, request.body(), MAX_RECORDS) else {
+        return reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &json!({
+                "error": format!("too many records: at most {MAX_RECORDS} per request"),
+                "max_records": MAX_RECORDS,
+            }),
+        );
+    };
+    let records = records_of(bodies, backend.now(), may_change_consent);
     let outcome = backend.accept(records).await;
     reply(status_for(&outcome), &outcome_body(&outcome))
 }
@@ -345,7 +429,7 @@ async fn consent<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>
         );
     }
     let outcome = backend
-        .accept(records_of(vec![body.to_vec()], backend.now()))
+        .accept(records_of(vec![body.to_vec()], backend.now(), true))
         .await;
     // The completion of this very request (ingest has checked the contract).
     let event = tailor_core::contract::Contract::global()
@@ -387,14 +471,17 @@ async fn decide<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>>
     if logged.is_ok() {
         logged = backend.commit();
     }
+    // What the caller acts on; the whole record (the person's inputs
+    // among it) is for `decisions:read`, at `GET /v1/decisions/{id}`.
+    let answer = views::decision_answer(&record);
     match logged {
-        Ok(()) => reply(StatusCode::OK, &json!(record)),
+        Ok(()) => reply(StatusCode::OK, &answer),
         Err(e) => {
             // The safe choice is still returned; the client learns it was not logged.
             tracing::warn!(error = %e, "decision not logged");
             reply(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"error": "decision not logged", "decision": record}),
+                &json!({"error": "decision not logged", "decision": answer}),
             )
         }
     }
@@ -453,9 +540,45 @@ mod tests {
     fn json_lines_split_on_non_blank_lines_and_json_stays_whole() {
         let body = b"{\"a\":1}\r\n\n  \n{\"b\":2}";
         assert_eq!(
-            split(Some("application/x-ndjson"), body),
-            vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
+            split(Some("application/x-ndjson"), body, 2),
+            Some(vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()])
         );
-        assert_eq!(split(Some("application/json"), body), vec![body.to_vec()]);
+        assert_eq!(
+            split(Some("application/json"), body, 1),
+            Some(vec![body.to_vec()])
+        );
+    }
+
+    #[test]
+    fn more_records_than_the_cap_are_refused_before_any_is_copied() {
+        let body = b"{}\n{}\n\n{}\n";
+        assert_eq!(
+            split(Some("application/x-ndjson"), body, 3).map(|r| r.len()),
+            Some(3)
+        );
+        assert_eq!(split(Some("application/x-ndjson"), body, 2), None);
+        assert_eq!(split(Some("application/json"), body, 0), None);
+    }
+
+    #[test]
+    fn a_long_batch_is_answered_with_counts_and_the_records_not_accepted() {
+        let dead = Disposition::DeadLettered {
+            reason: DeadLetterReason::Contract,
+        };
+        let mut ds = vec![Disposition::ACCEPTED; SUMMARY_OVER];
+        assert_eq!(
+            outcome_body(&outcome(&ds))["records"]
+                .as_array()
+                .map(Vec::len),
+            Some(SUMMARY_OVER)
+        );
+        ds.extend([Disposition::DUPLICATE, dead, dead]);
+        let body = outcome_body(&outcome(&ds));
+        assert_eq!(
+            body["summary"],
+            json!({"records": SUMMARY_OVER + 3, "accepted": SUMMARY_OVER, "duplicate": 1, "dead_lettered": {"contract": 2}, "retry": 0})
+        );
+        assert_eq!(body["records"].as_array().map(Vec::len), Some(2));
+        assert_eq!(body["records"][0]["outcome"]["reason"], "contract");
     }
 }

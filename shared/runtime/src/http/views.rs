@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use tailor_core::Timestamp;
 use tailor_core::consent::Ledger;
 use tailor_core::ports::{Store, StoreError, Table};
+use tailor_core::score::DecisionRecord;
 use tailor_core::state;
 
 /// A profile's features as of `now`, its consent state and the age of its
@@ -17,7 +18,9 @@ pub(super) async fn profile(
     id: &str,
     now: Timestamp,
 ) -> Result<Option<Value>, StoreError> {
-    let (profile_id, keys) = state::resolve(store, id).await?;
+    let Some((profile_id, keys)) = state::resolve_person(store, id).await? else {
+        return Ok(None);
+    };
     let Some(item) = store.get(Table::Features, &profile_id).await? else {
         return Ok(None);
     };
@@ -58,4 +61,35 @@ pub(super) async fn completion(
     let ours =
         done.request.is_empty() || done.request == tailor_core::consent::request_digest(event);
     Ok(ours.then(|| serde_json::to_value(&done).unwrap_or(Value::Null)))
+}
+
+/// What `POST /v1/decide` answers: what its caller needs to act on the
+/// decision and explain it (the id its outcomes carry, the action, the
+/// reasons, the top signals by name, any fallback, the model, a summary
+/// of the policy checks), never the person's feature values, age or
+/// score. The whole record is read with `decisions:read`.
+pub(super) fn decision_answer(record: &DecisionRecord) -> Value {
+    let denied: Vec<Value> = record
+        .policy
+        .iter()
+        .filter(|p| !p.allowed)
+        .map(|p| json!({"action": p.action, "resource": p.resource, "policies": p.policies}))
+        .collect();
+    json!({
+        "decision_id": record.decision_id,
+        "at": record.at,
+        "purpose": record.purpose,
+        "placement": record.placement,
+        "catalog_version": record.catalog_version,
+        "action": record.action,
+        "reasons": record.reasons,
+        "signals": record.signals.iter().map(|s| s.feature.as_str()).collect::<Vec<_>>(),
+        "fallback": record.fallback,
+        "model": record.model,
+        "policy": {
+            "checks": record.policy.len(),
+            "allowed": record.policy.len() - denied.len(),
+            "denied": denied,
+        },
+    })
 }

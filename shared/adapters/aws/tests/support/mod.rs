@@ -240,6 +240,8 @@ impl Deployment {
             // The key the local platform's tests use, so results compare.
             ("TAILOR_TOKEN_KEY", "blackbox-test-key-000".into()),
             ("TAILOR_CLOCK", "arrival".into()),
+            // The test producers send consent changes on the stream.
+            ("TAILOR_STREAM_CONSENT", "accept".into()),
         ]);
         env
     }

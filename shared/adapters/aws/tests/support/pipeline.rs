@@ -54,6 +54,7 @@ impl Inbox for KinesisLoop {
                 id: seq,
                 bytes,
                 received_at: now,
+                may_change_consent: false,
             })
             .collect()
     }
