@@ -204,3 +204,97 @@ fn bodies_must_be_json_or_json_lines() {
         "JSON Lines reach ingest (and these are dead-lettered)"
     );
 }
+
+/// A `decide` key learns what it acts on — the decision, its action, its
+/// reasons — never the feature values of the person it was made for;
+/// those stay behind `decisions:read`.
+#[test]
+fn a_decide_key_gets_the_decision_never_the_persons_inputs() {
+    use tailor_core::ports::Clock;
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server(dir.path());
+    // Recent events, so the decision reaches the model's inputs.
+    let now = tailor_runtime::WallClock.now();
+    let at = |minutes: i64| now.add_millis(-minutes * 60_000).to_string();
+    let subject =
+        json!({"anonymous_id": "a-inputs", "user_id": "u-inputs", "session_id": "s-inputs"});
+    let mut events = vec![event(
+        "evt-inputs-login",
+        "login",
+        &at(30),
+        subject.clone(),
+        json!({"method": "password"}),
+    )];
+    for i in 0..5 {
+        events.push(event(
+            &format!("evt-inputs-view{i}"),
+            "content_view",
+            &at(25 - i),
+            subject.clone(),
+            json!({"content_id": "c-1", "category": "guides"}),
+        ));
+    }
+    for e in &events {
+        assert_eq!(server.post("/v1/events", e).0, 202);
+    }
+
+    let request = json!({
+        "profile": "user:u-inputs", "purpose": "personalization", "placement": "onboarding",
+        "region": "eu", "consent": ["analytics", "personalization"], "adult": true
+    });
+    let json = ("Content-Type", "application/json");
+    let (status, answer) = server.request_with(
+        "POST",
+        "/v1/decide",
+        &[json, ("Authorization", "Bearer key-decide")],
+        &serde_json::to_vec(&request).unwrap(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["decision_id"].as_str().unwrap();
+    for field in ["placement", "action", "reasons", "policy"] {
+        assert!(
+            !answer[field].is_null(),
+            "the answer has its {field}: {answer}"
+        );
+    }
+    for field in ["snapshot", "features", "score", "profile_id", "context"] {
+        assert!(
+            answer.get(field).is_none(),
+            "no {field} in a decide answer: {answer}"
+        );
+    }
+    // The decide key cannot read the record back either.
+    let path = format!("/v1/decisions/{id}");
+    let (status, _) = server.request_with(
+        "GET",
+        &path,
+        &[json, ("Authorization", "Bearer key-decide")],
+        b"",
+    );
+    assert_eq!(status, 403);
+
+    // The whole record, the person's inputs among it, is for decisions:read.
+    let (status, record) = server.request_with(
+        "GET",
+        &path,
+        &[json, ("Authorization", "Bearer key-decisions:read")],
+        b"",
+    );
+    assert_eq!(status, 200, "{record}");
+    let values = record["snapshot"]["values"].as_object().unwrap();
+    assert!(
+        !values.is_empty(),
+        "the decision read the person's features: {record}"
+    );
+    assert_eq!(record["action"], answer["action"]);
+    assert_eq!(record["reasons"], answer["reasons"]);
+    // Not one input value, nor its digest, is in the answer.
+    let text = answer.to_string();
+    assert!(!text.contains(record["snapshot"]["hash"].as_str().unwrap()));
+    for (name, _) in values {
+        assert!(
+            !text.contains(&format!("\"{name}\":")),
+            "no value keyed by {name}: {text}"
+        );
+    }
+}
