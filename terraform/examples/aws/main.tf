@@ -10,6 +10,11 @@
 # the central bundle: the overlay only forbids more and keeps data for
 # less. The us deployment applies the central bundle alone.
 #
+# Both take consent changes from their events stream (stream_consent):
+# its only producers are the principals given events_producer_policy_json,
+# trusted with consent, and the stream is the only way consent changes
+# reach a deployment on AWS.
+#
 # See ../../modules/aws/README.md for the walkthrough: build the packages,
 # fetch the ONNX Runtime layer, apply, then send an event and ask for a
 # decision.
@@ -52,6 +57,7 @@ module "eu" {
   ort_layer_zip       = var.ort_layer_zip
   alarm_actions       = var.eu_alarm_actions
   deletion_protection = var.deletion_protection
+  stream_consent      = true
 }
 
 module "us" {
@@ -67,4 +73,5 @@ module "us" {
   ort_layer_zip       = var.ort_layer_zip
   alarm_actions       = var.us_alarm_actions
   deletion_protection = var.deletion_protection
+  stream_consent      = true
 }

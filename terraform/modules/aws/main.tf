@@ -97,9 +97,14 @@ locals {
     var.policy_overlay == null ? {} : { TAILOR_POLICY_OVERLAY = var.policy_overlay }
   )
 
+  # ingest takes consent changes from the events stream only where the
+  # deployment trusts every producer of that stream with them
+  # (stream_consent); otherwise it dead-letters them as
+  # consent_not_permitted.
   function_environment = {
     ingest = {
       TAILOR_STREAM_INGESTED = aws_kinesis_stream.this["ingested"].name
+      TAILOR_STREAM_CONSENT  = var.stream_consent ? "accept" : "refuse"
     }
     enrich = {
       TAILOR_STREAM_ENRICHED        = aws_kinesis_stream.this["enriched"].name

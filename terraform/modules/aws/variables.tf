@@ -82,6 +82,13 @@ variable "policy_overlay" {
   }
 }
 
+variable "stream_consent" {
+  type        = bool
+  description = "Whether ingest takes consent changes (grants, revocations, erasures) from the events stream: true sets TAILOR_STREAM_CONSENT=accept, false (the default) sets refuse, and ingest then dead-letters each one as consent_not_permitted. With true, whoever may put records on the stream (events_producer_policy_json) can change any person's consent, so set it only when every producer is trusted with that. The score Function URL takes no consent changes: with false, this deployment records none."
+  default     = false
+  nullable    = false
+}
+
 variable "log_level" {
   type        = string
   description = "Log level of every function (TAILOR_LOG, and the Lambda application log level)."
