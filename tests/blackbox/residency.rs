@@ -106,3 +106,66 @@ fn a_destination_the_policy_does_not_know_stops_start_up() {
     let err = tailor_local::LocalPlatform::open(None, &s, &Function::ALL).unwrap_err();
     assert!(err.to_string().contains("eu-centrall"), "{err}");
 }
+
+/// Residency is decided before anything is kept, however the region is
+/// spelled: a deployment that holds only the EU's destination keeps no
+/// more than a digest of a record for another region — misspelled, in
+/// another case or width, a sub-region, or unknown — whatever else is
+/// wrong with it.
+#[test]
+fn a_region_not_held_keeps_only_a_digest_however_it_is_spelled() {
+    let mut p = eu_only();
+    let spellings = [
+        "US",
+        "Us",
+        "us ",
+        "\u{ff55}\u{ff53}",
+        "us-east-2",
+        "mars",
+        "",
+    ];
+    let events: Vec<serde_json::Value> = spellings
+        .iter()
+        .enumerate()
+        .map(|(i, region)| {
+            view(
+                &format!("evt-spell-{i:04}"),
+                region,
+                &format!("usr-spelt{i}-zq"),
+            )
+        })
+        .collect();
+    let out = p.send(&events);
+    assert!(
+        out.dispositions
+            .iter()
+            .all(|(_, d)| matches!(d, Disposition::DeadLettered { .. })),
+        "{:?}",
+        out.dispositions
+    );
+    for (key, letter) in p.table(Table::DeadLetters) {
+        if key.starts_with("volume/") {
+            continue;
+        }
+        assert_eq!(letter["withheld"], true, "{key}: {letter}");
+        assert_eq!(letter["prefix"], "", "{key}");
+        assert!(letter.get("sealed").is_none(), "{key}: {letter}");
+    }
+    for table in Table::ALL {
+        let text = serde_json::to_string(&p.table(table)).unwrap();
+        assert!(!text.contains("usr-spelt"), "{table:?}: {text}");
+    }
+    assert!(p.table(Table::Subjects).is_empty(), "no key made for them");
+    // The held region, spelled otherwise, is still the EU's: its
+    // contract error is kept, sealed for the person.
+    let out = p.send(&[view("evt-spell-eu01", "EU", "usr-in-eu-spelt")]);
+    assert!(matches!(
+        out.dispositions[0].1,
+        Disposition::DeadLettered { .. }
+    ));
+    let kept = p
+        .table(Table::DeadLetters)
+        .into_iter()
+        .any(|(_, l)| l.get("sealed").is_some());
+    assert!(kept, "a record of a held region is kept, sealed");
+}
