@@ -4,8 +4,8 @@
 //! Expired items are invisible to reads and removed by [`LocalStore::sweep`].
 //!
 //! A deleted or overwritten item's bytes can stay in the file's freed
-//! pages. So an erasure — which always deletes the person's subject keys —
-//! marks the store, and the next [`LocalStore::flush`] rewrites the file:
+//! pages. So an erasure — which always writes a tombstone for each of the
+//! person's keys — marks the store, and the next [`LocalStore::flush`] rewrites the file:
 //! every live item is copied into a fresh file that replaces the old one,
 //! and nothing the erasure removed stays readable in the file's bytes.
 
@@ -273,6 +273,10 @@ impl Store for LocalStore {
         expires_at: Timestamp,
         precondition: Precondition,
     ) -> Result<u64, StoreError> {
+        if table == Table::Tombstones {
+            // Only an erasure writes a tombstone.
+            self.erased.store(true, Ordering::Release);
+        }
         let now = self.clock.now();
         let db = self.db()?;
         let mut txn = db.begin_write().map_err(err)?;
@@ -306,10 +310,6 @@ impl Store for LocalStore {
     }
 
     async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
-        if table == Table::Subjects {
-            // Only an erasure deletes a subject key.
-            self.erased.store(true, Ordering::Release);
-        }
         let db = self.db()?;
         let mut txn = db.begin_write().map_err(err)?;
         txn.set_durability(Durability::None).map_err(err)?;
