@@ -131,6 +131,28 @@ impl PipelineHandle {
         outcome
     }
 
+    /// Posts `body` to the HTTP API's `path`, in process, with `key` (one
+    /// of [`api_keys`]' secrets); returns the status and the JSON answer.
+    /// Records it takes in are received at the wall clock's now.
+    pub fn post(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        let api = tailor_runtime::http::Api {
+            routes: tailor_runtime::http::Routes::ALL,
+            access: tailor_runtime::http::Access::keys(api_keys()),
+        };
+        let request = http::Request::post(path)
+            .header("Content-Type", "application/json")
+            .header("Authorization", format!("Bearer {key}"))
+            .body(serde_json::to_vec(body).expect("json"))
+            .expect("request");
+        let response =
+            self.runtime
+                .block_on(tailor_runtime::http::handle(&self.pipeline, &api, request));
+        self.pipeline.flush().expect("flush");
+        let status = response.status().as_u16();
+        let answer = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+        (status, answer)
+    }
+
     /// Sends events as one batch.
     pub fn send(&mut self, events: &[Value]) -> BatchOutcome {
         let lines: Vec<Vec<u8>> = events

@@ -99,13 +99,33 @@ enum Act {
         on_other: Option<usize>,
     },
     /// Revokes or grants personalization; a delayed change reaches the
-    /// platform half an hour after it was sent, with its true `sent_at`.
-    Consent { grant: bool, delayed: bool },
+    /// platform half an hour after it was sent, with its true `sent_at`,
+    /// and is delivered twice. It comes by a stream, or over HTTP
+    /// ([`Route`]).
+    Consent {
+        grant: bool,
+        delayed: bool,
+        route: Route,
+    },
     /// Asks for a personalization decision, naming the person by their
     /// user key, their profile id or their first device.
     Decide { form: usize },
     /// Sends a record that breaks the contract but names them.
     Broken { device: usize },
+}
+
+/// How a consent change reaches the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// A trusted stream.
+    Stream,
+    /// `POST /v1/events` with a key that may change consent.
+    Events,
+    /// `POST /v1/consent`.
+    Consent,
+    /// `POST /v1/events` with an `events:write` key alone: refused, and
+    /// nothing of it may take effect.
+    EventsWithoutScope,
 }
 
 fn act() -> impl Strategy<Value = Act> {
@@ -114,7 +134,17 @@ fn act() -> impl Strategy<Value = Act> {
             .prop_map(|(device, signed_in, account)| Act::View { device, signed_in, account }),
         2 => (0..DEVICES, proptest::option::of(0..PEOPLE))
             .prop_map(|(device, on_other)| Act::Login { device, on_other }),
-        1 => (any::<bool>(), any::<bool>()).prop_map(|(grant, delayed)| Act::Consent { grant, delayed }),
+        1 => (
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![
+                Just(Route::Stream),
+                Just(Route::Events),
+                Just(Route::Consent),
+                Just(Route::EventsWithoutScope),
+            ],
+        )
+            .prop_map(|(grant, delayed, route)| Act::Consent { grant, delayed, route }),
         1 => (0..3_usize).prop_map(|form| Act::Decide { form }),
         1 => (0..DEVICES).prop_map(|device| Act::Broken { device }),
     ]
@@ -156,7 +186,9 @@ fn revoked(acts: &[(usize, Act)], p: usize) -> bool {
     acts.iter()
         .rev()
         .find_map(|(q, a)| match a {
-            Act::Consent { grant, .. } if *q == p => Some(!*grant),
+            Act::Consent { grant, route, .. } if *q == p && *route != Route::EventsWithoutScope => {
+                Some(!*grant)
+            }
             _ => None,
         })
         .unwrap_or(false)
@@ -193,10 +225,24 @@ fn run_act(h: &mut PipelineHandle, n: usize, p: usize, act: &Act, before: &[(usi
                 json!({"method": "password"}),
             )]);
         }
-        Act::Consent { grant, delayed } => {
+        Act::Consent {
+            grant,
+            delayed,
+            route,
+        } => {
             let action = if *grant { "grant" } else { "revoke" };
             let mut change = consent_change(&id, &when, p, action, &["personalization"]);
-            if *delayed {
+            let by_http = match route {
+                Route::Stream => None,
+                Route::Events => Some(("/v1/events", tailor_tests::API_KEY)),
+                Route::Consent => Some(("/v1/consent", "key-consent:write")),
+                Route::EventsWithoutScope => Some(("/v1/events", "key-events:write")),
+            };
+            if let Some((path, key)) = by_http {
+                let (status, answer) = h.post(path, key, &change);
+                let refused = *route == Route::EventsWithoutScope;
+                assert_eq!(status, if refused { 403 } else { 202 }, "{answer}");
+            } else if *delayed {
                 change["sent_at"] = json!(when);
                 let arrives = Timestamp::parse(&when)
                     .unwrap()
@@ -370,13 +416,17 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
     }
     // Those not erased are still there: the scan can find what it looks for.
     for p in (0..PEOPLE).filter(|p| !erased.contains(p)) {
-        // Anyone who signed in, changed consent or asked for a decision.
+        // Anyone who signed in, changed consent (by a route allowed to) or
+        // asked for a decision.
         let seen = acts.iter().any(|(q, a)| {
             *q == p
                 && matches!(
                     a,
                     Act::Login { .. }
-                        | Act::Consent { .. }
+                        | Act::Consent {
+                            route: Route::Stream | Route::Events | Route::Consent,
+                            ..
+                        }
                         | Act::Decide { .. }
                         | Act::View {
                             signed_in: true,
