@@ -370,19 +370,7 @@ impl ServerHandle {
             .expect("send");
         let mut response = Vec::new();
         stream.read_to_end(&mut response).expect("read");
-        let text = String::from_utf8_lossy(&response);
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
-        // Chunked or not, the JSON object is the part between the outer braces.
-        let json = body
-            .find('{')
-            .and_then(|s| body.rfind('}').map(|e| &body[s..=e]))
-            .unwrap_or("null");
-        (status, serde_json::from_str(json).unwrap_or(Value::Null))
+        parse_response(&response)
     }
 
     /// `POST` a JSON value.
@@ -415,4 +403,23 @@ impl cases::CasePlatform for PipelineHandle {
     fn table(&self, table: Table) -> Vec<(String, Value)> {
         Self::table(self, table)
     }
+}
+
+/// The status and JSON body (or `Null`) of a raw HTTP/1.1 response; `0`
+/// for no status line.
+#[must_use]
+pub fn parse_response(response: &[u8]) -> (u16, Value) {
+    let text = String::from_utf8_lossy(response);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    // Chunked or not, the JSON object is the part between the outer braces.
+    let json = body
+        .find('{')
+        .and_then(|s| body.rfind('}').map(|e| &body[s..=e]))
+        .unwrap_or("null");
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }

@@ -198,18 +198,8 @@ fn timed(
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let elapsed = start.elapsed();
-    let text = String::from_utf8_lossy(&response);
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let json = text.split("\r\n\r\n").nth(1).unwrap_or("null");
-    (
-        status,
-        serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
-        elapsed,
-    )
+    let (status, json) = tailor_tests::parse_response(&response);
+    (status, json, elapsed)
 }
 
 /// A connection that sends a request's head and then its body one byte
