@@ -41,13 +41,33 @@ fn account(p: usize) -> String {
 /// claims it, with its profile; and their account when every event naming
 /// it was signed in or from such a device. A device someone else owns
 /// stays theirs.
-fn traces(p: usize, acts: &[(usize, Act)]) -> Vec<String> {
+fn traces(p: usize, acts: &[(usize, Act)], fan_out: bool) -> Vec<String> {
     let key = test_key();
     let mut out = vec![
         user(p),
         profile_of_user(&user(p)),
         key.token("user_id", &user(p)),
     ];
+    if fan_out && p == FAN_PERSON {
+        // The fan-out devices the person still claims: each later claim
+        // of another device let one more of the oldest go, and a device
+        // let go is no longer theirs.
+        let mut later: Vec<(usize, usize)> = acts
+            .iter()
+            .filter_map(|(q, a)| match a {
+                Act::Login { device, on_other } if *q == p => {
+                    Some((on_other.unwrap_or(p), *device))
+                }
+                _ => None,
+            })
+            .collect();
+        later.sort_unstable();
+        later.dedup();
+        for i in (1 + later.len()).min(fan_devices())..fan_devices() {
+            out.push(fan_device(i));
+            out.push(key.token("anonymous_id", &fan_device(i)));
+        }
+    }
     let claims = |d: usize| -> Vec<usize> {
         acts.iter()
             .filter_map(|(q, a)| match a {
@@ -82,6 +102,22 @@ fn traces(p: usize, acts: &[(usize, Act)]) -> Vec<String> {
         out.push(account(p));
     }
     out
+}
+
+/// The person who, when the case has a fan-out, signs in from more
+/// devices than the identity limit keeps, before anything else happens.
+const FAN_PERSON: usize = 0;
+
+/// How many devices the fan-out signs in from: one past the limit.
+fn fan_devices() -> usize {
+    tailor_core::policy::Policy::shipped()
+        .unwrap()
+        .max_anonymous_per_user()
+        + 1
+}
+
+fn fan_device(i: usize) -> String {
+    format!("fan{FAN_PERSON}x{i}zq")
 }
 
 /// One thing a person does before the erasures.
@@ -324,7 +360,7 @@ fn everything(
     out
 }
 
-fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
+fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool, fan_out: bool) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("enriched.jsonl");
     let state = dir.path().join("state.redb");
@@ -334,6 +370,22 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
         &tailor_runtime::Function::ALL,
     );
     h.pipeline.archive_enriched(&log, true).unwrap();
+    if fan_out {
+        // Past the identity limit: the oldest claim is let go at once.
+        let start = Timestamp::parse("2026-11-20T07:00:00Z").unwrap();
+        let logins: Vec<Value> = (0..fan_devices())
+            .map(|i| {
+                event(
+                    &format!("evt-fan-{i:04}"),
+                    "login",
+                    &start.add_millis(i as i64 * 1_000).to_string(),
+                    json!({"anonymous_id": fan_device(i), "user_id": user(FAN_PERSON)}),
+                    json!({"method": "password"}),
+                )
+            })
+            .collect();
+        h.send(&logins);
+    }
     for (n, (p, act)) in acts.iter().enumerate() {
         run_act(&mut h, n, *p, act, &acts[..n]);
     }
@@ -394,7 +446,7 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
     }
     let all = everything(&h, &log, &state);
     for &p in erased {
-        for trace in traces(p, acts) {
+        for trace in traces(p, acts, fan_out) {
             for (place, text) in &all {
                 if let Some(i) = text.find(&trace) {
                     let around: String = text
@@ -437,7 +489,7 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool) {
         if seen {
             assert!(
                 all.iter()
-                    .any(|(_, text)| traces(p, acts).iter().any(|t| text.contains(t))),
+                    .any(|(_, text)| traces(p, acts, fan_out).iter().any(|t| text.contains(t))),
                 "person {p} was not erased and left no trace"
             );
         }
@@ -452,8 +504,9 @@ proptest! {
         acts in proptest::collection::vec((0..PEOPLE, act()), 4..30),
         erased in proptest::collection::btree_set(0..PEOPLE, 1..=PEOPLE),
         backdate in any::<bool>(),
+        fan_out in any::<bool>(),
     ) {
-        check(&acts, &erased, backdate);
+        check(&acts, &erased, backdate, fan_out);
     }
 }
 
