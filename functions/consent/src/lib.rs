@@ -143,12 +143,7 @@ impl<S: Store> Consent<'_, S> {
             if ledger.value.record(entry.clone()) {
                 // The ledger lives as long as its newest entry needs, so a
                 // late, older change never shortens the proof of a newer one.
-                let newest = ledger
-                    .value
-                    .entries
-                    .keys()
-                    .next_back()
-                    .map_or(at, |(t, _)| *t);
+                let newest = ledger.value.newest().unwrap_or(at);
                 state::save(
                     self.store,
                     self.policy,

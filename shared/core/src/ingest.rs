@@ -478,8 +478,7 @@ impl<'p> Ingestor<'p> {
 /// A region name as it is meant: surrounding space trimmed, full-width
 /// letters and digits as their ASCII forms, lower case.
 fn fold_region(raw: &str) -> String {
-    raw.trim()
-        .chars()
+    raw.chars()
         .map(|c| match c {
             // The full-width forms of ASCII '!'..='~'.
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),

@@ -175,16 +175,12 @@ pub const ID_FORMS: &str = "`user:…`, `anon:…` or a profile id `p_…`";
 /// request that names none cannot be checked against theirs.
 #[must_use]
 pub fn is_person_id(id: &str) -> bool {
-    let (prefix, rest) = if let Some(rest) = id.strip_prefix("user:") {
-        ("user:", rest)
-    } else if let Some(rest) = id.strip_prefix("anon:") {
-        ("anon:", rest)
-    } else if let Some(rest) = id.strip_prefix("p_") {
-        ("p_", rest)
-    } else {
-        return false;
-    };
-    !rest.is_empty() && (prefix != "p_" || rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+    if let Some(digest) = id.strip_prefix("p_") {
+        return !digest.is_empty() && digest.bytes().all(|b| b.is_ascii_alphanumeric());
+    }
+    ["user:", "anon:"]
+        .iter()
+        .any(|prefix| id.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty()))
 }
 
 /// The person a request names, by any form it may take ([`ID_FORMS`]):

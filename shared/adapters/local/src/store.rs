@@ -5,9 +5,10 @@
 //!
 //! A deleted or overwritten item's bytes can stay in the file's freed
 //! pages. So an erasure — which always writes a tombstone for each of the
-//! person's keys — marks the store, and the next [`LocalStore::flush`] rewrites the file:
-//! every live item is copied into a fresh file that replaces the old one,
-//! and nothing the erasure removed stays readable in the file's bytes.
+//! person's keys — marks the store, and the next [`LocalStore::flush`]
+//! rewrites the file: every live item is copied into a fresh file that
+//! replaces the old one, and nothing the erasure removed stays readable in
+//! the file's bytes.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,7 +63,8 @@ pub struct LocalStore {
     db: RwLock<Database>,
     /// The file, for a store kept in one.
     path: Option<PathBuf>,
-    /// Whether an erasure has deleted since the file was last rewritten.
+    /// Whether an erasure (a tombstone written) has happened since the file
+    /// was last rewritten.
     erased: AtomicBool,
     clock: Box<dyn Clock>,
 }
