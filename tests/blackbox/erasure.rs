@@ -469,7 +469,8 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool, fan_ou
     // Those not erased are still there: the scan can find what it looks for.
     for p in (0..PEOPLE).filter(|p| !erased.contains(p)) {
         // Anyone who signed in, changed consent (by a route allowed to) or
-        // asked for a decision.
+        // asked for a decision by their user key or profile id (one asked
+        // by a device is that device's profile's, theirs or not).
         let seen = acts.iter().any(|(q, a)| {
             *q == p
                 && matches!(
@@ -479,7 +480,7 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool, fan_ou
                             route: Route::Stream | Route::Events | Route::Consent,
                             ..
                         }
-                        | Act::Decide { .. }
+                        | Act::Decide { form: 0 | 1 }
                         | Act::View {
                             signed_in: true,
                             ..
