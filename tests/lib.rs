@@ -10,6 +10,7 @@
 )]
 
 pub mod cases;
+pub mod cloud;
 pub mod kit;
 
 use std::io::{Read, Write};

@@ -358,6 +358,7 @@ fn slow_and_flooding_clients_cannot_starve_the_server() {
         header_timeout: std::time::Duration::from_millis(500),
         body_timeout: std::time::Duration::from_secs(2),
         max_connections: 100,
+        ..Default::default()
     };
     // More stalled connections than the cap: the rest wait their turn.
     let siege = siege(limits, 300, 8, std::time::Duration::from_secs(20));

@@ -260,6 +260,54 @@ pub trait Publisher: Send + Sync {
     }
 }
 
+/// Publishes one message through [`Publisher::publish_all`]: `publish`
+/// for a publisher whose batch call is its only way out.
+///
+/// # Errors
+/// The message was not published, or no result came back for it.
+pub async fn publish_one<P: Publisher + ?Sized>(
+    publisher: &P,
+    topic: Topic,
+    key: &str,
+    payload: Vec<u8>,
+) -> Result<(), PublishError> {
+    let message = Message {
+        key: key.to_owned(),
+        payload,
+    };
+    publisher
+        .publish_all(topic, vec![message])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(PublishError("no result".into())))
+}
+
+/// The distinct keys of a batched read of `keys`, in chunks of at most
+/// `per_call`: what a store whose batch call takes each key once asks for.
+#[must_use]
+pub fn distinct_chunks(keys: &[String], per_call: usize) -> Vec<Vec<&str>> {
+    let mut distinct: Vec<&str> = keys.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct
+        .chunks(per_call.max(1))
+        .map(<[&str]>::to_vec)
+        .collect()
+}
+
+/// A batched read's answer for [`Store::get_many`]: `keys` in order,
+/// repeats and gaps included, from the items `found` by key, each kept only
+/// if `live` keeps it.
+pub fn in_order(
+    keys: &[String],
+    found: &std::collections::HashMap<String, Item>,
+    live: impl Fn(Item) -> Option<Item>,
+) -> Vec<Option<Item>> {
+    keys.iter()
+        .map(|k| found.get(k).cloned().and_then(&live))
+        .collect()
+}
+
 /// The time, from the platform.
 pub trait Clock: Send + Sync {
     /// Now.

@@ -62,6 +62,34 @@ impl Function {
             Self::Score => tailor_score::NAME,
         }
     }
+
+    /// The function by its name (`ingest`, `enrich`, …).
+    #[must_use]
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The stage it runs over batches of records; score answers requests
+    /// instead.
+    #[must_use]
+    pub const fn stage(self) -> Option<Stage> {
+        match self {
+            Self::Ingest => Some(Stage::Ingest),
+            Self::Enrich => Some(Stage::Enrich),
+            Self::Features => Some(Stage::Features),
+            Self::Consent => Some(Stage::Consent),
+            Self::Score => None,
+        }
+    }
+
+    /// The topics it publishes to.
+    #[must_use]
+    pub const fn outputs(self) -> &'static [Topic] {
+        match self.stage() {
+            Some(stage) => stage.outputs(),
+            None => &[],
+        }
+    }
 }
 
 /// The stream functions: each takes a batch of records.

@@ -21,6 +21,8 @@
 //!   collects logs; [`report`]: each invocation's report, logged once.
 //! - [`http`]: the HTTP API (events, consent, profiles, decide, decisions,
 //!   health) once, over any platform, with its one status mapping.
+//! - [`service`] (native): one function of a cloud deployment, started
+//!   over the store and publisher its platform connects.
 //!
 //! Everything but the tokio timer and the axum server builds for
 //! `wasm32-wasip2`.
@@ -33,6 +35,8 @@ pub mod http;
 pub mod logs;
 pub mod redeliver;
 pub mod report;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod service;
 pub mod startup;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod timer;
@@ -42,6 +46,8 @@ pub use clock::{ArrivalClock, ExpiryClock, Replay, WallClock};
 pub use config::{ClockMode, ConfigError, Env, Settings};
 pub use functions::{Capabilities, Function, Functions, Stage};
 pub use report::RunReport;
+#[cfg(not(target_arch = "wasm32"))]
+pub use service::{Cloud, Deployed, Service, Wiring};
 pub use startup::StartupError;
 #[cfg(not(target_arch = "wasm32"))]
 pub use timer::TokioTimer;

@@ -35,7 +35,7 @@ fn arg(n: usize, default: u32) -> u32 {
 fn main() {
     let (profiles, days, batch) = (arg(1, 200), arg(2, 30), arg(3, 500));
     let lines = tailor_tests::generated(profiles, days, 7);
-    let mut p = support::pipeline::AwsPipeline::create("units");
+    let mut p = support::pipeline::aws("units");
     let mut report = RunReport::default();
     let started = std::time::Instant::now();
     for chunk in lines.chunks(batch as usize) {

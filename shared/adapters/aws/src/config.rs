@@ -84,19 +84,15 @@ pub fn stream<F: Fn(&str) -> Option<String>>(
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<tailor_runtime::config::Lookup> {
-        Env::of(pairs)
-    }
-
     #[test]
     fn missing_and_malformed_variables_are_named() {
-        let err = Config::from_env(&env(&[])).unwrap_err();
+        let err = Config::from_env(&Env::of(&[])).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("TAILOR_TABLE_PREFIX is not set"),
             "{err}"
         );
-        let err = Config::from_env(&env(&[
+        let err = Config::from_env(&Env::of(&[
             ("TAILOR_TABLE_PREFIX", "t"),
             ("TAILOR_AWS_MAX_ATTEMPTS", "many"),
         ]))
@@ -108,7 +104,7 @@ mod tests {
                 ..
             }
         ));
-        let err = stream(&env(&[]), Topic::Enriched).unwrap_err();
+        let err = stream(&Env::of(&[]), Topic::Enriched).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("TAILOR_STREAM_ENRICHED is not set")
@@ -117,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_complete_environment_configures() {
-        let c = Config::from_env(&env(&[
+        let c = Config::from_env(&Env::of(&[
             ("TAILOR_TABLE_PREFIX", "prod"),
             ("TAILOR_AWS_MAX_ATTEMPTS", "5"),
         ]))

@@ -27,7 +27,9 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use tailor_core::Timestamp;
-use tailor_core::ports::{Clock, Item, Precondition, Store, StoreError, Table};
+use tailor_core::ports::{
+    Clock, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
+};
 
 use crate::config::table_name;
 use crate::deadline::Deadline;
@@ -314,21 +316,15 @@ impl Store for DynamoStore {
         table: Table,
         keys: &[String],
     ) -> Result<Vec<Option<Item>>, StoreError> {
-        // BatchGetItem refuses repeated keys: ask for each once.
-        let mut unique: Vec<&str> = keys.iter().map(String::as_str).collect();
-        unique.sort_unstable();
-        unique.dedup();
-        // One unit per key asked for; larger items add theirs as they arrive.
-        self.read_units
-            .fetch_add(unique.len() as u64, Ordering::Relaxed);
+        // BatchGetItem refuses repeated keys: each is asked for once.
         let mut found = HashMap::new();
-        for chunk in unique.chunks(BATCH_GET) {
-            found.extend(self.batch_get(table, chunk).await?);
+        for chunk in distinct_chunks(keys, BATCH_GET) {
+            // One unit per key asked for; larger items add theirs as they arrive.
+            self.read_units
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            found.extend(self.batch_get(table, &chunk).await?);
         }
-        Ok(keys
-            .iter()
-            .map(|k| found.get(k).cloned().and_then(|i| self.live(i)))
-            .collect())
+        Ok(in_order(keys, &found, |i| self.live(i)))
     }
 
     async fn put(

@@ -15,7 +15,7 @@ use std::time::Duration;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use tailor_core::ports::{Message, PublishError, Publisher, Topic};
+use tailor_core::ports::{Message, PublishError, Publisher, Topic, publish_one};
 
 use crate::deadline::Deadline;
 
@@ -132,14 +132,7 @@ impl KinesisPublisher {
 
 impl Publisher for KinesisPublisher {
     async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), PublishError> {
-        let message = Message {
-            key: key.to_owned(),
-            payload,
-        };
-        self.publish_all(topic, vec![message])
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(PublishError("no result".into())))
+        publish_one(self, topic, key, payload).await
     }
 
     async fn publish_all(

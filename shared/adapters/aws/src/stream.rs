@@ -112,6 +112,7 @@ pub async fn serve(platform: &'static Platform, stage: Stage) -> Result<(), lamb
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<KinesisBatch>| async move {
             platform
+                .cloud
                 .deadline
                 .set_from_epoch_millis(event.context.deadline);
             let mut records = records(&event.payload);
@@ -119,10 +120,10 @@ pub async fn serve(platform: &'static Platform, stage: Stage) -> Result<(), lamb
                 // The stream's producers change consent only where the
                 // deployment trusts them with it.
                 for record in &mut records {
-                    record.may_change_consent = platform.stream_consent;
+                    record.may_change_consent = platform.service.stream_consent;
                 }
             }
-            let outcome = platform.functions.invoke(stage, &records).await;
+            let outcome = platform.service.functions.invoke(stage, &records).await;
             tailor_runtime::report::emit(&outcome.report, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(response(&outcome))
         },

@@ -91,13 +91,14 @@ pub async fn serve(platform: &'static Platform) -> Result<(), lambda_runtime::Er
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
             platform
+                .cloud
                 .deadline
                 .set_from_epoch_millis(event.context.deadline);
-            let answer = route(platform, &event.payload).await;
+            let answer = route(&platform.service, &event.payload).await;
             let mut report = tailor_core::report::InvocationReport::new(tailor_score::NAME);
             report.records_in = 1;
             report.bill(&tailor_core::ports::Store::take_billed(
-                platform.functions.store(),
+                platform.service.functions.store(),
             ));
             tailor_runtime::report::emit(&report, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(answer)

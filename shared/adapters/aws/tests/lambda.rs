@@ -97,15 +97,10 @@ async fn the_kinesis_envelope_runs_through_the_ingest_binary() {
 
     let out = d.read("ingested").await;
     assert_eq!(out.len(), 2, "the two good records go on to enrich");
-    for (_, key, data, _) in &out {
-        let ingested: Value = serde_json::from_slice(data).unwrap();
-        let subject = &ingested["event"]["subject"];
-        let expected = subject["user_id"]
-            .as_str()
-            .or_else(|| subject["anonymous_id"].as_str())
-            .unwrap();
-        assert_eq!(key, expected, "partition key = the person");
-    }
+    tailor_tests::cloud::assert_keyed_by_person(
+        out.iter().map(|(_, key, data, _)| (key, data)),
+        "partition key",
+    );
     let letters: Vec<(String, Value)> = d
         .table(Table::DeadLetters)
         .await
@@ -165,11 +160,7 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
     let local_features = local[&Table::Features].clone();
     assert!(local_features.len() >= 5, "the stream builds features");
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tailor_tests::cloud::runtime();
     rt.block_on(async {
         let d = Deployment::create("chain").await;
         let ingest = Lambda::start(env!("CARGO_BIN_EXE_tailor-ingest"), &d, &[]).await;

@@ -8,118 +8,45 @@
 mod support;
 
 use serde_json::json;
-use support::pipeline::AwsPipeline;
+use support::pipeline::aws;
 use tailor_core::disposition::Disposition;
 use tailor_core::ports::{Table, Topic};
 use tailor_runtime::Stage;
-use tailor_tests::cases::{cases, run_case};
+use tailor_tests::cloud::{self, Redelivery, three_users_views};
 use tailor_tests::event;
-use tailor_tests::kit::{Call, Fault};
 
 #[test]
 fn every_golden_case_gives_the_same_results_as_on_the_local_platform() {
-    let cases = cases();
-    assert!(cases.len() >= 10, "found {} cases", cases.len());
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|c| {
-            let name = c.file_name().unwrap().to_string_lossy().into_owned();
-            run_case(c, || AwsPipeline::create(&name))
-                .err()
-                .map(|e| format!("{}:\n  {e}", c.display()))
-        })
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-fn lines() -> Vec<Vec<u8>> {
-    (1..=6)
-        .map(|i| {
-            let e = event(
-                &format!("evt-fault-{i:04}"),
-                "content_view",
-                &format!("2026-11-20T10:0{i}:00Z"),
-                json!({"user_id": format!("u-{}", i % 3)}),
-                json!({"content_id": format!("c-{i}"), "category": "guides"}),
-            );
-            serde_json::to_vec(&e).unwrap()
-        })
-        .collect()
+    cloud::assert_golden_cases(aws);
 }
 
 #[test]
 fn dynamodb_errors_mid_batch_retry_exactly_the_records_they_hit() {
-    let mut p = AwsPipeline::create("faults");
-    let records = p.records(&lines());
-    // The second and fifth ledger writes fail, as a throttled table would.
-    p.store().on(Call::Put, Table::Dedup, &[2, 5], Fault::Fail);
-    let outcome = p.ingest(&records);
-    assert_eq!(
-        outcome.retries(),
-        vec![records[1].id.as_str(), records[4].id.as_str()]
-    );
-    let response = serde_json::to_value(tailor_aws::stream::response(&outcome)).unwrap();
-    assert_eq!(
-        support::runtime::failures(&response),
-        vec![records[1].id.clone(), records[4].id.clone()],
-        "the Kinesis response names exactly those records"
-    );
+    let (mut p, mut clean) = (aws("faults"), aws("faults-clean"));
     // Lambda delivers again from the lowest failed record.
-    p.store().clear();
-    let again = p.ingest(&records[1..]);
-    let got: Vec<Disposition> = again.dispositions.into_iter().map(|(_, d)| d).collect();
-    assert_eq!(
-        got,
-        vec![
-            Disposition::ACCEPTED,
-            Disposition::DUPLICATE,
-            Disposition::DUPLICATE,
-            Disposition::ACCEPTED,
-            Disposition::DUPLICATE,
-        ]
+    cloud::assert_faults_retry_exactly_the_records_they_hit(
+        &mut p,
+        &mut clean,
+        Redelivery::FromFirstFailure,
+        |records, outcome| {
+            let response = serde_json::to_value(tailor_aws::stream::response(outcome)).unwrap();
+            assert_eq!(
+                support::runtime::failures(&response),
+                vec![records[1].id.clone(), records[4].id.clone()],
+                "the Kinesis response names exactly those records"
+            );
+        },
     );
-    p.flow();
-
-    let mut clean = AwsPipeline::create("faults-clean");
-    let dispositions = clean.send_lines(&lines());
-    assert!(dispositions.iter().all(|d| *d == Disposition::ACCEPTED));
-    for table in [
-        Table::Features,
-        Table::FeatureInputs,
-        Table::Identity,
-        Table::Dedup,
-    ] {
-        assert_eq!(p.table(table), clean.table(table), "{table:?}");
-    }
-    assert_eq!(p.table(Table::Features).len(), 3, "one profile per user");
 }
 
 #[test]
 fn replaying_a_whole_batch_leaves_every_table_as_it_was() {
-    let mut p = AwsPipeline::create("replay");
-    let mut batch = lines();
-    batch.push(b"{not json".to_vec());
-    let records = p.records(&batch);
-    let first = p.send_records(&records);
-    assert_eq!(
-        first.last(),
-        Some(&Disposition::DeadLettered {
-            reason: tailor_core::disposition::DeadLetterReason::MalformedJson
-        })
-    );
-    let before = p.state();
-    assert!(!before[&Table::Features].is_empty());
-    let second = p.send_records(&records);
-    assert!(
-        second[..6].iter().all(|d| *d == Disposition::DUPLICATE),
-        "{second:?}"
-    );
-    assert_eq!(p.state(), before);
+    cloud::assert_redelivery_changes_nothing(&mut aws("replay"));
 }
 
 #[test]
 fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
-    let mut p = AwsPipeline::create("coalesce");
+    let mut p = aws("coalesce");
     let events: Vec<Vec<u8>> = (1..=8)
         .map(|i| {
             let e = event(
@@ -217,9 +144,9 @@ impl tailor_core::ports::Store for Interleaved {
 
 #[test]
 fn a_recompute_from_inputs_purged_meanwhile_never_writes_them_back() {
-    let mut p = AwsPipeline::create("race");
+    let mut p = aws("race");
     assert!(
-        p.send_lines(&lines())
+        p.send_lines(&three_users_views())
             .iter()
             .all(|d| *d == Disposition::ACCEPTED)
     );
@@ -267,7 +194,7 @@ fn a_recompute_from_inputs_purged_meanwhile_never_writes_them_back() {
     );
 }
 
-/// The user key of a profile made by [`lines`].
+/// The user key of a profile made by [`three_users_views`].
 fn profile_key(profile: &str) -> String {
     (0..3)
         .map(|i| format!("u-{i}"))
@@ -278,9 +205,9 @@ fn profile_key(profile: &str) -> String {
 
 #[test]
 fn when_the_invocations_time_is_spent_every_record_is_retried_not_the_batch_failed() {
-    let mut p = AwsPipeline::create("deadline");
-    let records = p.records(&lines());
-    p.deadline.set(Some(
+    let mut p = aws("deadline");
+    let records = p.records(&three_users_views());
+    p.deployment.deadline.set(Some(
         std::time::Instant::now() + std::time::Duration::from_millis(100),
     ));
     let outcome = p.ingest(&records);
@@ -294,7 +221,7 @@ fn when_the_invocations_time_is_spent_every_record_is_retried_not_the_batch_fail
     let response = serde_json::to_value(tailor_aws::stream::response(&outcome)).unwrap();
     assert_eq!(support::runtime::failures(&response).len(), records.len());
     // With time again, the same records go through once.
-    p.deadline.set(None);
+    p.deployment.deadline.set(None);
     let again = p.ingest(&records);
     assert!(
         again

@@ -12,76 +12,24 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use support::Deployment;
 use tailor_aws::{Deadline, KinesisPublisher};
-use tailor_core::Timestamp;
-use tailor_core::ports::{
-    Clock, Message, Precondition, Publisher, Store, StoreError, Table, Topic,
-};
-
-struct At(i64);
-
-impl Clock for At {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_millis(self.0)
-    }
-}
-
-const NOW: i64 = 1_795_000_000_000;
-
-fn later(ms: i64) -> Timestamp {
-    Timestamp::from_millis(NOW + ms)
-}
+use tailor_core::ports::{Message, Precondition, Publisher, Store, StoreError, Table, Topic};
+use tailor_tests::cloud::{self, At, NOW, later};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_follow_the_core_preconditions() {
     let d = Deployment::create("preconditions").await;
     let store = d.store().with_clock(Arc::new(At(NOW)));
-    let t = Table::Features;
-    assert_eq!(store.get(t, "p").await.unwrap(), None);
-    let v1 = store
-        .put(t, "p", b"a".to_vec(), later(60_000), Precondition::Absent)
-        .await
-        .unwrap();
-    assert_eq!(v1, 1);
-    let again = store
-        .put(t, "p", b"b".to_vec(), later(60_000), Precondition::Absent)
-        .await;
-    assert_eq!(again, Err(StoreError::Conflict { table: t }));
-    let stale = store
-        .put(
-            t,
-            "p",
-            b"b".to_vec(),
-            later(60_000),
-            Precondition::Version(7),
-        )
-        .await;
-    assert_eq!(stale, Err(StoreError::Conflict { table: t }));
-    let v2 = store
-        .put(
-            t,
-            "p",
-            b"c".to_vec(),
-            later(60_000),
-            Precondition::Version(1),
-        )
-        .await
-        .unwrap();
-    assert_eq!(v2, 2);
-    let item = store.get(t, "p").await.unwrap().unwrap();
-    assert_eq!((item.value.as_slice(), item.version), (&b"c"[..], 2));
-    assert_eq!(item.expires_at, later(60_000));
-    let v3 = store
-        .put(t, "p", b"d".to_vec(), later(60_000), Precondition::None)
-        .await
-        .unwrap();
-    assert_eq!(v3, 3);
-    store.delete(t, "p").await.unwrap();
-    assert_eq!(store.get(t, "p").await.unwrap(), None);
+    assert_eq!(
+        cloud::assert_store_preconditions(&store).await,
+        [1, 2, 3],
+        "a version attribute counted from 1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_item_carries_a_ttl_and_expired_items_count_as_absent() {
     let d = Deployment::create("ttl").await;
+    cloud::assert_expired_items_read_as_absent(|ms| d.store().with_clock(Arc::new(At(ms)))).await;
     let store = d.store().with_clock(Arc::new(At(NOW)));
     store
         .put(
@@ -109,69 +57,17 @@ async fn every_item_carries_a_ttl_and_expired_items_count_as_absent() {
     );
     // TTL deletion is lazy: the item is still stored, but no longer live.
     assert_eq!(store.get(Table::Dedup, "old").await.unwrap(), None);
-    assert_eq!(
-        store.get_many(Table::Dedup, &["old".into()]).await.unwrap(),
-        vec![None]
-    );
-    let v = store
-        .put(
-            Table::Dedup,
-            "old",
-            b"y".to_vec(),
-            later(1000),
-            Precondition::Absent,
-        )
-        .await
-        .expect("an expired item does not block put-if-absent");
-    assert!(v >= 1);
-    let version = store
-        .put(
-            Table::Dedup,
-            "old",
-            b"z".to_vec(),
-            later(1000),
-            Precondition::Version(v),
-        )
-        .await
-        .unwrap();
-    assert_eq!(version, v + 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn batched_reads_cover_many_keys_repeats_and_gaps_in_order() {
     let d = Deployment::create("batch-reads").await;
     let store = d.store().with_clock(Arc::new(At(NOW)));
-    for i in (0..250).step_by(2) {
-        store
-            .put(
-                Table::Identity,
-                &format!("k{i:03}"),
-                format!("v{i}").into_bytes(),
-                later(60_000),
-                Precondition::Absent,
-            )
-            .await
-            .unwrap();
-    }
-    let mut keys: Vec<String> = (0..250).map(|i| format!("k{i:03}")).collect();
-    keys.push("k000".into());
-    keys.push("k001".into());
-    store.take_capacity();
-    let got = store.get_many(Table::Identity, &keys).await.unwrap();
-    assert_eq!(got.len(), keys.len());
-    for (key, item) in keys.iter().zip(&got) {
-        let i: usize = key[1..].parse().unwrap();
-        match item {
-            Some(item) => {
-                assert_eq!(i % 2, 0, "{key}");
-                assert_eq!(item.value, format!("v{i}").into_bytes());
-            }
-            None => assert_eq!(i % 2, 1, "{key}"),
-        }
-    }
-    let units = store.take_capacity();
-    assert_eq!(units.read_units, 250, "one unit per distinct key read");
-    assert_eq!(units.write_units, 0);
+    assert_eq!(
+        cloud::assert_batched_reads(&store).await,
+        vec![(tailor_aws::dynamo::READ_UNITS, 230)],
+        "one unit per distinct key read"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -268,19 +164,7 @@ async fn a_stream_that_does_not_exist_fails_each_message_after_bounded_retries()
         2,
     );
     let results = publisher
-        .publish_all(
-            Topic::Enriched,
-            vec![
-                Message {
-                    key: "a".into(),
-                    payload: b"1".to_vec(),
-                },
-                Message {
-                    key: "b".into(),
-                    payload: b"2".to_vec(),
-                },
-            ],
-        )
+        .publish_all(Topic::Enriched, tailor_tests::cloud::two_messages())
         .await;
     assert_eq!(results.len(), 2);
     assert!(results.iter().all(Result::is_err));

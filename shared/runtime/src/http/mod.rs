@@ -35,7 +35,8 @@ pub use access::{Access, ApiKey, Scope};
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use serve::{
-    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, ServeLimits, router, serve, serve_with,
+    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, ServeLimits, router, serve, serve_router,
+    serve_with,
 };
 
 use http::{Method, StatusCode};

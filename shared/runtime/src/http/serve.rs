@@ -1,5 +1,6 @@
 //! The HTTP API on hyper, for native platforms that listen on a socket
-//! (`tailor serve`, Cloud Run).
+//! (`tailor serve`, Cloud Run): [`serve`] for the API, [`serve_router`] for
+//! a platform's own routes (Pub/Sub push), under the same limits.
 //!
 //! A slow or flooding client cannot take the server down: every limit is
 //! one field of [`ServeLimits`], with these defaults.
@@ -22,7 +23,6 @@
 //! request it is serving, and waits for them for at most the two timeouts
 //! together.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +59,9 @@ pub struct ServeLimits {
     pub body_timeout: Duration,
     /// Connections open at once (at least one is always allowed).
     pub max_connections: usize,
+    /// A request's body, in bytes: [`MAX_BODY`] for the API; a platform's
+    /// own routes may take what its transport sends at most.
+    pub max_body: usize,
 }
 
 impl Default for ServeLimits {
@@ -67,6 +70,7 @@ impl Default for ServeLimits {
             header_timeout: HEADER_TIMEOUT,
             body_timeout: BODY_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            max_body: MAX_BODY,
         }
     }
 }
@@ -77,20 +81,20 @@ struct App<B> {
     limits: ServeLimits,
 }
 
-/// Answers one request: its body read within the limits, then [`handle`].
-async fn respond<B: Backend>(app: &App<B>, request: Request) -> Response {
+/// A request's body, read up to the limits' `max_body` bytes within the body
+/// timeout, however slowly it is sent and whatever length it declared; or
+/// the answer that refuses it (413, or 408 closing the connection).
+async fn read_body(
+    limits: &ServeLimits,
+    request: Request,
+) -> Result<(http::request::Parts, axum::body::Bytes), Response> {
     let (parts, body) = request.into_parts();
-    // Read no more than the limit, whatever the client declared, and no
-    // longer than the body timeout, however slowly it is sent.
     let read = tokio::time::timeout(
-        app.limits.body_timeout,
-        axum::body::to_bytes(body, MAX_BODY),
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.max_body),
     );
-    let response = match read.await {
-        Ok(Ok(bytes)) => {
-            let request = http::Request::from_parts(parts, bytes.to_vec());
-            handle(app.backend.as_ref(), &app.api, request).await
-        }
+    let refusal = match read.await {
+        Ok(Ok(bytes)) => return Ok((parts, bytes)),
         Ok(Err(_)) => reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             &json!({"error": "request body too large"}),
@@ -108,8 +112,37 @@ async fn respond<B: Backend>(app: &App<B>, request: Request) -> Response {
             r
         }
     };
-    let (parts, body) = response.into_parts();
-    Response::from_parts(parts, Body::from(body))
+    let (parts, body) = refusal.into_parts();
+    Err(Response::from_parts(parts, Body::from(body)))
+}
+
+/// Answers one request: its body read within the limits, then [`handle`].
+async fn respond<B: Backend>(app: &App<B>, request: Request) -> Response {
+    match read_body(&app.limits, request).await {
+        Ok((parts, bytes)) => {
+            let request = http::Request::from_parts(parts, bytes.to_vec());
+            let (parts, body) = handle(app.backend.as_ref(), &app.api, request)
+                .await
+                .into_parts();
+            Response::from_parts(parts, Body::from(body))
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// Hands `next` the request with its body already read within `limits`.
+async fn bounded_body(
+    State(limits): State<ServeLimits>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match read_body(&limits, request).await {
+        Ok((parts, bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(refusal) => refusal,
+    }
 }
 
 async fn answer<B: Backend>(State(app): State<Arc<App<B>>>, request: Request) -> Response {
@@ -156,12 +189,31 @@ pub async fn serve_with<B: Backend + 'static>(
     limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let slots = limits.max_connections.max(1);
     let app = Arc::new(App {
         backend,
         api,
         limits,
     });
+    let router = Router::new().fallback(answer::<B>).with_state(app);
+    serve_router(listener, router, limits, shutdown).await
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown`
+/// completes, as [`serve_with`] serves the API: every request's body is read
+/// (at most `max_body` bytes, within the body timeout) before the router
+/// sees it, so a platform's own routes meet a slow or flooding client as
+/// the API does.
+///
+/// # Errors
+/// None at present: a failed accept is logged and tried again.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ServeLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let slots = limits.max_connections.max(1);
+    let router = router.layer(axum::middleware::from_fn_with_state(limits, bounded_body));
     let open = Arc::new(Semaphore::new(slots));
     let (stop, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -180,7 +232,13 @@ pub async fn serve_with<B: Backend + 'static>(
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(connection(Arc::clone(&app), stream, slot, stopping.clone()));
+                tokio::spawn(connection(
+                    router.clone(),
+                    limits.header_timeout,
+                    stream,
+                    slot,
+                    stopping.clone(),
+                ));
             }
             Err(e) if gone(&e) => {}
             Err(e) => {
@@ -217,24 +275,19 @@ fn gone(e: &std::io::Error) -> bool {
 }
 
 /// Serves one connection, holding its `slot` until it closes.
-async fn connection<B: Backend + 'static>(
-    app: Arc<App<B>>,
+async fn connection(
+    router: Router,
+    header_timeout: Duration,
     stream: tokio::net::TcpStream,
     slot: OwnedSemaphorePermit,
     mut stopping: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let service = {
-        let app = Arc::clone(&app);
-        hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(respond(&app, request.map(Body::new)).await) }
-        })
-    };
+    let service = hyper_util::service::TowerToHyperService::new(router);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(app.limits.header_timeout);
+        .header_read_timeout(header_timeout);
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
     let result = tokio::select! {

@@ -20,7 +20,7 @@ pub mod pipeline;
 pub mod runtime;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -38,10 +38,7 @@ pub fn moto() -> &'static str {
         if let Ok(endpoint) = std::env::var("TAILOR_MOTO_ENDPOINT") {
             return endpoint;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
+        let port = tailor_tests::cloud::free_port();
         let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../infra/aws");
         // On a fresh machine, install the pinned moto first.
         let status = Command::new("bash")
@@ -50,26 +47,12 @@ pub fn moto() -> &'static str {
             .status()
             .expect("bash runs infra/aws/moto.sh");
         assert!(status.success(), "infra/aws/moto.sh could not install moto");
-        let script = infra.join("moto_server.py");
-        let mut child: Child = Command::new("python3")
-            .arg(script)
+        let mut server = Command::new("python3");
+        server
+            .arg(infra.join("moto_server.py"))
             .arg(port.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs the moto server (moto is installed by .ci/run)");
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        assert!(
-            line.starts_with("ready"),
-            "moto did not start (is the `moto[server]` package installed?): {line:?}"
-        );
-        // The server stops by itself when this process exits.
-        std::mem::forget(child);
+            .stderr(Stdio::null());
+        tailor_tests::cloud::start_ready(server, "the moto server (`moto[server]`)");
         format!("http://127.0.0.1:{port}")
     })
 }
@@ -115,6 +98,8 @@ pub struct Deployment {
     pub prefix: String,
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kinesis: aws_sdk_kinesis::Client,
+    /// The deadline the pipeline's AWS calls run under.
+    pub deadline: std::sync::Arc<tailor_aws::Deadline>,
     /// Where reading each stream has got to.
     cursors: std::sync::Mutex<BTreeMap<String, String>>,
 }
@@ -178,6 +163,7 @@ impl Deployment {
             prefix,
             dynamo,
             kinesis,
+            deadline: std::sync::Arc::default(),
             cursors: std::sync::Mutex::default(),
         };
         for stream in [EVENTS, "ingested", "enriched", "consent-changes"] {
@@ -297,14 +283,18 @@ impl Deployment {
             self.store().with_clock(
                 std::sync::Arc::new(Epoch) as std::sync::Arc<dyn tailor_core::ports::Clock>
             );
-        store
-            .scan(table)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(k, item)| (k, serde_json::from_slice(&item.value).unwrap()))
-            .collect()
+        json_items(store.scan(table).await.unwrap())
     }
+}
+
+/// Items as JSON, by key.
+pub fn json_items(
+    items: Vec<(String, tailor_core::ports::Item)>,
+) -> Vec<(String, serde_json::Value)> {
+    items
+        .into_iter()
+        .map(|(k, item)| (k, serde_json::from_slice(&item.value).unwrap()))
+        .collect()
 }
 
 /// A clock at the epoch, for reading items whatever their expiry.

@@ -1,0 +1,171 @@
+//! One function of a cloud deployment (a Lambda function, a Cloud Run
+//! service), created once per process: its settings read from the
+//! environment, the platform's store and publisher connected for it, and
+//! the function built over them. A platform brings only how it connects:
+//! a [`Cloud`], started as a [`Deployed`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::ports::{Clock, Publisher, Store, Topic};
+
+use crate::http::Backend;
+use crate::{
+    Capabilities, Env, ExpiryClock, Function, Functions, Settings, Stage, StartupError, TokioTimer,
+};
+
+/// One function over a platform's store and publisher.
+pub struct Service<S, P> {
+    /// The function, over the platform's store and publisher.
+    pub functions: Functions<S, P, TokioTimer>,
+    /// Whether the ingest stream's producers may change consent
+    /// (`TAILOR_STREAM_CONSENT`).
+    pub stream_consent: bool,
+}
+
+impl<S, P> std::fmt::Debug for Service<S, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("functions", &self.functions)
+            .field("stream_consent", &self.stream_consent)
+            .finish()
+    }
+}
+
+/// What a platform connects its store and publisher for.
+#[derive(Clone)]
+pub struct Wiring {
+    /// The topics the function publishes to.
+    pub outputs: &'static [Topic],
+    /// The clock the store must expire items by.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The model directory a package or image carries: `models/conversion-v1`
+/// beside the binary (`TAILOR_MODEL_DIR` overrides it).
+#[must_use]
+pub fn packaged_model_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("models/conversion-v1")))
+        .unwrap_or_else(|| PathBuf::from("models/conversion-v1"))
+}
+
+impl<S: Store, P: Publisher> Service<S, P> {
+    /// Reads the settings for `function` through `env`, has `connect` make
+    /// the store and publisher for it, and builds the function over them.
+    ///
+    /// # Errors
+    /// [`StartupError`] naming what is missing or could not be connected.
+    pub async fn start<F, C>(
+        env: &Env<F>,
+        function: Function,
+        connect: C,
+    ) -> Result<Self, StartupError>
+    where
+        F: Fn(&str) -> Option<String>,
+        C: AsyncFnOnce(Wiring) -> Result<(S, P), StartupError>,
+    {
+        let settings = Settings::from_env(env, &[function], packaged_model_dir())?;
+        let clock = ExpiryClock::new(settings.clock);
+        let wiring = Wiring {
+            outputs: function.outputs(),
+            clock: Arc::new(clock.clone()),
+        };
+        let (store, publisher) = connect(wiring).await?;
+        let functions = Functions::build(
+            &settings,
+            &[function],
+            Capabilities {
+                store,
+                publisher,
+                timer: TokioTimer,
+                clock,
+            },
+        )?;
+        Ok(Self {
+            functions,
+            stream_consent: settings.stream_consent,
+        })
+    }
+}
+
+/// A cloud platform's start-up: what it reads from the environment and
+/// keeps (its configuration, shared handles), and the store and publisher
+/// it connects for a function.
+pub trait Cloud: Sized + Send + Sync + 'static {
+    /// The platform's store.
+    type Store: Store + 'static;
+    /// The platform's publisher.
+    type Publisher: Publisher + 'static;
+
+    /// Reads the platform's variables through `env`, before the runtime's.
+    ///
+    /// # Errors
+    /// [`StartupError`] naming what is missing or malformed.
+    fn configure<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, StartupError>;
+
+    /// Connects the store and publisher `wiring` asks for, reading any
+    /// further variable (the topics) through `env`.
+    ///
+    /// # Errors
+    /// [`StartupError`] naming what is missing or could not be connected.
+    fn connect<F: Fn(&str) -> Option<String>>(
+        &self,
+        env: &Env<F>,
+        wiring: Wiring,
+    ) -> impl Future<Output = Result<(Self::Store, Self::Publisher), StartupError>>;
+}
+
+/// One function deployed on a cloud: what the platform keeps, and the
+/// function over its store and publisher.
+#[derive(Debug)]
+pub struct Deployed<C: Cloud> {
+    /// What the platform read and keeps.
+    pub cloud: C,
+    /// The function.
+    pub service: Service<C::Store, C::Publisher>,
+}
+
+impl<C: Cloud> Deployed<C> {
+    /// Reads the process environment and starts `function`.
+    ///
+    /// # Errors
+    /// [`StartupError`] naming what is missing.
+    pub async fn init(function: Function) -> Result<Self, StartupError> {
+        Self::init_with(&Env::configured()?, function).await
+    }
+
+    /// As [`Deployed::init`], reading variables through `env`.
+    ///
+    /// # Errors
+    /// [`StartupError`] naming what is missing.
+    pub async fn init_with<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        function: Function,
+    ) -> Result<Self, StartupError> {
+        let cloud = C::configure(env)?;
+        let service = Service::start(env, function, async |wiring| {
+            cloud.connect(env, wiring).await
+        })
+        .await?;
+        Ok(Self { cloud, service })
+    }
+}
+
+impl<S: Store, P: Publisher> Backend for Service<S, P> {
+    type Store = S;
+    type Publisher = P;
+    type Timer = TokioTimer;
+
+    fn functions(&self) -> &Functions<S, P, TokioTimer> {
+        &self.functions
+    }
+
+    /// Ingest alone: on a cloud platform the later stages run from their
+    /// own streams or subscriptions.
+    async fn accept(&self, records: Vec<Record>) -> BatchOutcome {
+        self.functions.invoke(Stage::Ingest, &records).await
+    }
+}

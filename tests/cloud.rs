@@ -1,0 +1,593 @@
+//! A cloud platform's functions chained in-process over its real store and
+//! messaging (on an emulator), and the checks every cloud platform runs the
+//! same way.
+//!
+//! A platform's tests bring a [`Deployment`]: one test's resources, which
+//! can read back what was published to each topic and list a table. The
+//! [`CloudPipeline`] over it runs the runtime's chain: each batch goes
+//! through ingest, its messages are read back for enrich, and so on, with
+//! the runtime's redelivery policy. The same runtime code runs in the
+//! platform's binaries; this drives it directly so tests see every
+//! record's disposition, which a platform's answer reduces to its own form
+//! (a Kinesis response's failures, a push request's status).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    reason = "test kit: a failure fails the test loudly"
+)]
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tailor_core::Timestamp;
+use tailor_core::batch::{BatchOutcome, Record};
+use tailor_core::disposition::{DeadLetterReason, Disposition};
+use tailor_core::ports::{Clock, Message, PublishError, Publisher, Store, Table, Topic};
+use tailor_runtime::{
+    Capabilities, ClockMode, ExpiryClock, Functions, Inbox, Replay, RunReport, Stage, TokioTimer,
+};
+
+use crate::cases::CasePlatform;
+use crate::kit::Intercept;
+
+/// One test's resources on a cloud platform.
+pub trait Deployment: Send + Sync + 'static {
+    /// The platform's store.
+    type Store: Store + 'static;
+
+    /// What was published to `topic` since it was last read, in order:
+    /// each message's id (as the platform's trigger numbers it) and bytes.
+    fn published(&self, topic: Topic) -> impl Future<Output = Vec<(String, Vec<u8>)>> + Send;
+
+    /// Every live item of `table` in `store`, as JSON, by key.
+    fn items(
+        &self,
+        store: &Self::Store,
+        table: Table,
+    ) -> impl Future<Output = Vec<(String, Value)>> + Send;
+
+    /// A replayed record's id as the platform's trigger would number it
+    /// (the replay numbers lines from 1).
+    #[must_use]
+    fn record_id(replayed: &str) -> String {
+        replayed.to_owned()
+    }
+}
+
+/// A platform's publisher as the chain's inbox: messages go out through
+/// the platform's publisher and are read back from the deployment.
+pub struct Looped<P, D> {
+    publisher: P,
+    deployment: Arc<D>,
+}
+
+impl<P: Publisher, D: Deployment> Publisher for Looped<P, D> {
+    async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), PublishError> {
+        self.publisher.publish(topic, key, payload).await
+    }
+
+    async fn publish_all(
+        &self,
+        topic: Topic,
+        messages: Vec<Message>,
+    ) -> Vec<Result<(), PublishError>> {
+        self.publisher.publish_all(topic, messages).await
+    }
+}
+
+impl<P: Publisher, D: Deployment> Inbox for Looped<P, D> {
+    async fn take(&self, topic: Topic, now: Timestamp) -> Vec<Record> {
+        self.deployment
+            .published(topic)
+            .await
+            .into_iter()
+            .map(|(id, bytes)| Record {
+                partition: None,
+                id,
+                bytes,
+                received_at: now,
+                may_change_consent: false,
+            })
+            .collect()
+    }
+}
+
+/// The functions over a deployment, with a store whose calls a test can
+/// fail or stall.
+pub type CloudFunctions<D, P> =
+    Functions<Intercept<<D as Deployment>::Store>, Looped<P, D>, TokioTimer>;
+
+/// The four stream functions over one deployment.
+pub struct CloudPipeline<D: Deployment, P: Publisher> {
+    /// The runtime every call runs on.
+    pub runtime: tokio::runtime::Runtime,
+    /// The test's resources.
+    pub deployment: Arc<D>,
+    /// The functions.
+    pub functions: CloudFunctions<D, P>,
+    replay: Replay,
+}
+
+impl<D: Deployment, P: Publisher + 'static> CloudPipeline<D, P> {
+    /// The functions over `deployment`, created on `runtime`: `connect`
+    /// makes the store (expiring items by the clock it is given) and the
+    /// publisher.
+    pub fn assemble(
+        runtime: tokio::runtime::Runtime,
+        deployment: D,
+        connect: impl AsyncFnOnce(&D, Arc<dyn Clock>) -> (D::Store, P),
+    ) -> Self {
+        let deployment = Arc::new(deployment);
+        let clock = ExpiryClock::new(ClockMode::Arrival);
+        let (store, publisher) = runtime.block_on(connect(
+            &deployment,
+            Arc::new(clock.clone()) as Arc<dyn Clock>,
+        ));
+        let settings = crate::settings(ClockMode::Arrival);
+        let functions = Functions::build(
+            &settings,
+            &tailor_local::STREAM,
+            Capabilities {
+                store: Intercept::new(store),
+                publisher: Looped {
+                    publisher,
+                    deployment: Arc::clone(&deployment),
+                },
+                timer: TokioTimer,
+                clock,
+            },
+        )
+        .unwrap();
+        Self {
+            runtime,
+            deployment,
+            functions,
+            replay: Replay::new(""),
+        }
+    }
+
+    /// The store, with its faults.
+    pub fn store(&self) -> &Intercept<D::Store> {
+        self.functions.store().inner()
+    }
+
+    /// Records of raw lines, as the platform's trigger delivers them.
+    pub fn records(&mut self, lines: &[Vec<u8>]) -> Vec<Record> {
+        let mut records = self.replay.records(lines);
+        for r in &mut records {
+            r.id = D::record_id(&r.id);
+        }
+        records
+    }
+
+    /// One invocation of ingest.
+    pub fn ingest(&self, records: &[Record]) -> BatchOutcome {
+        self.invoke(Stage::Ingest, records)
+    }
+
+    /// One invocation of a stage.
+    pub fn invoke(&self, stage: Stage, records: &[Record]) -> BatchOutcome {
+        self.runtime.block_on(self.functions.invoke(stage, records))
+    }
+
+    /// What was published to a topic since it was last read, as records.
+    pub fn take(&self, topic: Topic) -> Vec<Record> {
+        let now = self.functions.clock().now();
+        self.runtime
+            .block_on(self.functions.publisher().take(topic, now))
+    }
+
+    /// One batch of raw lines through every function; ingest's final
+    /// dispositions.
+    pub fn send_lines(&mut self, lines: &[Vec<u8>]) -> Vec<Disposition> {
+        let records = self.records(lines);
+        self.send_records(&records)
+    }
+
+    /// One batch of records through every function.
+    pub fn send_records(&self, records: &[Record]) -> Vec<Disposition> {
+        let mut report = RunReport::default();
+        self.runtime
+            .block_on(self.functions.chain(records, &mut report))
+            .ingest
+            .dispositions
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    /// Drains the inner topics through enrich, features and consent.
+    pub fn flow(&self) {
+        let mut report = RunReport::default();
+        self.runtime.block_on(self.functions.drain(&mut report));
+    }
+
+    /// Every live item of `table`, as JSON, by key.
+    pub fn table(&self, table: Table) -> Vec<(String, Value)> {
+        self.runtime
+            .block_on(self.deployment.items(&self.store().inner, table))
+    }
+
+    /// Every table's live items (values only: versions differ by history).
+    pub fn state(&self) -> BTreeMap<Table, Vec<(String, Value)>> {
+        Table::ALL.into_iter().map(|t| (t, self.table(t))).collect()
+    }
+}
+
+impl<D: Deployment, P: Publisher + 'static> CasePlatform for CloudPipeline<D, P> {
+    fn send(&mut self, batch: &[Vec<u8>]) -> Vec<Disposition> {
+        self.send_lines(batch)
+    }
+
+    fn table(&self, table: Table) -> Vec<(String, Value)> {
+        Self::table(self, table)
+    }
+}
+
+/// A runtime for a pipeline's calls.
+#[must_use]
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Every golden case through a fresh platform each (named after the
+/// case): the same results as on the local platform, or the differences.
+pub fn assert_golden_cases<P: CasePlatform>(fresh: impl Fn(&str) -> P) {
+    let cases = crate::cases::cases();
+    assert!(cases.len() >= 10, "found {} cases", cases.len());
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|c| {
+            let name = c.file_name().unwrap().to_string_lossy().into_owned();
+            crate::cases::run_case(c, || fresh(&name))
+                .err()
+                .map(|e| format!("{}:\n  {e}", c.display()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A generated stream, sent in batches of 100, reaches the local
+/// platform's state.
+pub fn assert_local_state<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+    lines: &[Vec<u8>],
+) {
+    for batch in lines.chunks(100) {
+        p.send_lines(batch);
+    }
+    let local = crate::kit::local_state(lines, 100);
+    let differences = crate::kit::differences(&local, &p.state());
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Six views by three users, one minute apart.
+#[must_use]
+pub fn three_users_views() -> Vec<Vec<u8>> {
+    (1..=6)
+        .map(|i| {
+            let e = crate::event(
+                &format!("evt-fault-{i:04}"),
+                "content_view",
+                &format!("2026-11-20T10:0{i}:00Z"),
+                json!({"user_id": format!("u-{}", i % 3)}),
+                json!({"content_id": format!("c-{i}"), "category": "guides"}),
+            );
+            serde_json::to_vec(&e).unwrap()
+        })
+        .collect()
+}
+
+/// How a platform's trigger delivers a batch again after some of its
+/// records asked for a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivery {
+    /// From the first record that failed on (a Kinesis shard).
+    FromFirstFailure,
+    /// Only the messages not acknowledged (Pub/Sub).
+    OnlyFailed,
+}
+
+/// Store errors on the second and fifth ledger writes of a batch retry
+/// exactly those records; delivered again, the batch reaches the state a
+/// clean run does. `answer` checks the platform's answer to the faulty
+/// invocation.
+pub fn assert_faults_retry_exactly_the_records_they_hit<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+    clean: &mut CloudPipeline<D, P>,
+    redelivery: Redelivery,
+    answer: impl FnOnce(&[Record], &BatchOutcome),
+) {
+    use crate::kit::{Call, Fault};
+    let records = p.records(&three_users_views());
+    p.store().on(Call::Put, Table::Dedup, &[2, 5], Fault::Fail);
+    let outcome = p.ingest(&records);
+    assert_eq!(
+        outcome.retries(),
+        vec![records[1].id.as_str(), records[4].id.as_str()]
+    );
+    answer(&records, &outcome);
+    p.store().clear();
+    let (again, expected) = match redelivery {
+        Redelivery::FromFirstFailure => (
+            records[1..].to_vec(),
+            vec![
+                Disposition::ACCEPTED,
+                Disposition::DUPLICATE,
+                Disposition::DUPLICATE,
+                Disposition::ACCEPTED,
+                Disposition::DUPLICATE,
+            ],
+        ),
+        Redelivery::OnlyFailed => (
+            vec![records[1].clone(), records[4].clone()],
+            vec![Disposition::ACCEPTED, Disposition::ACCEPTED],
+        ),
+    };
+    let got: Vec<Disposition> = p
+        .ingest(&again)
+        .dispositions
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(got, expected);
+    p.flow();
+
+    let dispositions = clean.send_lines(&three_users_views());
+    assert!(dispositions.iter().all(|d| *d == Disposition::ACCEPTED));
+    for table in [
+        Table::Features,
+        Table::FeatureInputs,
+        Table::Identity,
+        Table::Dedup,
+    ] {
+        assert_eq!(p.table(table), clean.table(table), "{table:?}");
+    }
+    assert_eq!(p.table(Table::Features).len(), 3, "one profile per user");
+}
+
+/// A whole batch delivered twice, a malformed line among it: the second
+/// time every event is a duplicate and every table stays as it was.
+pub fn assert_redelivery_changes_nothing<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+) {
+    let mut batch = three_users_views();
+    batch.push(b"{not json".to_vec());
+    let records = p.records(&batch);
+    let first = p.send_records(&records);
+    assert_eq!(
+        first.last(),
+        Some(&Disposition::DeadLettered {
+            reason: DeadLetterReason::MalformedJson
+        })
+    );
+    let before = p.state();
+    assert!(!before[&Table::Features].is_empty());
+    let second = p.send_records(&records);
+    assert!(
+        second[..6].iter().all(|d| *d == Disposition::DUPLICATE),
+        "{second:?}"
+    );
+    assert_eq!(p.state(), before);
+}
+
+/// Each message from ingest, `(key, bytes)`, is keyed by its person: its
+/// subject's user id, else its anonymous id. `what` names the key in a
+/// failure (a partition key, an ordering key).
+pub fn assert_keyed_by_person<'a>(
+    messages: impl IntoIterator<Item = (&'a String, &'a Vec<u8>)>,
+    what: &str,
+) {
+    for (key, bytes) in messages {
+        let ingested: Value = serde_json::from_slice(bytes).unwrap();
+        let subject = &ingested["event"]["subject"];
+        let person = subject["user_id"]
+            .as_str()
+            .or_else(|| subject["anonymous_id"].as_str())
+            .unwrap();
+        assert_eq!(key, person, "{what} = the person");
+    }
+}
+
+/// Two one-byte messages, keyed `a` and `b`.
+#[must_use]
+pub fn two_messages() -> Vec<Message> {
+    ["a", "b"]
+        .into_iter()
+        .zip(1..)
+        .map(|(key, n)| Message {
+            key: key.to_owned(),
+            payload: format!("{n}").into_bytes(),
+        })
+        .collect()
+}
+
+/// Runs `command`, a server that prints `ready` on its first line of
+/// output once it serves, and leaves it running until this process exits
+/// (it stops by itself then). `what` names it in a failure.
+pub fn start_ready(mut command: Command, what: &str) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(
+        line.starts_with("ready"),
+        "{what} did not start (see the error above): {line:?}"
+    );
+    std::mem::forget(child);
+}
+
+/// A free port on loopback.
+#[must_use]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// A clock stopped at a millisecond.
+#[derive(Debug, Clone, Copy)]
+pub struct At(pub i64);
+
+impl Clock for At {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0)
+    }
+}
+
+/// The store contract's now.
+pub const NOW: i64 = 1_795_000_000_000;
+
+/// `ms` after [`NOW`].
+#[must_use]
+pub const fn later(ms: i64) -> Timestamp {
+    Timestamp::from_millis(NOW + ms)
+}
+
+/// The core's store semantics, on a store at [`NOW`]: put-if-absent claims
+/// a key once; a versioned write succeeds only at the version last read
+/// and moves it forward, as an unconditional write does; a version on no
+/// item conflicts; deleting is idempotent. Returns the three versions
+/// written, for a platform that promises more of them.
+pub async fn assert_store_preconditions<S: Store>(store: &S) -> [u64; 3] {
+    use tailor_core::ports::{Precondition, StoreError};
+    let t = Table::Features;
+    let put = async |value: &[u8], precondition| {
+        store
+            .put(t, "p", value.to_vec(), later(60_000), precondition)
+            .await
+    };
+    let conflict = Err(StoreError::Conflict { table: t });
+    assert_eq!(store.get(t, "p").await.unwrap(), None);
+    let v1 = put(b"a", Precondition::Absent).await.unwrap();
+    assert_eq!(put(b"b", Precondition::Absent).await, conflict);
+    // A version older than the item's, as a writer that read before
+    // another wrote would hold.
+    assert_eq!(put(b"b", Precondition::Version(v1 - 1)).await, conflict);
+    let v2 = put(b"b", Precondition::Version(v1)).await.unwrap();
+    assert!(v2 > v1, "versions grow: {v1} then {v2}");
+    let read = store.get(t, "p").await.unwrap().unwrap();
+    assert_eq!((read.value.as_slice(), read.version), (&b"b"[..], v2));
+    assert_eq!(read.expires_at, later(60_000));
+    assert_eq!(
+        put(b"c", Precondition::Version(v1)).await,
+        conflict,
+        "a write at a version no longer current is lost"
+    );
+    let v3 = put(b"d", Precondition::None).await.unwrap();
+    assert!(v3 > v2, "versions grow: {v2} then {v3}");
+    store.delete(t, "p").await.unwrap();
+    store.delete(t, "p").await.unwrap();
+    assert_eq!(
+        store.get(t, "p").await.unwrap(),
+        None,
+        "deleted, twice without error"
+    );
+    assert_eq!(
+        put(b"e", Precondition::Version(v3)).await,
+        conflict,
+        "no item to be at a version"
+    );
+    [v1, v2, v3]
+}
+
+/// An item past its expiry reads as absent, singly and in a batch, before
+/// the platform deletes it, and is no obstacle to claiming its key again.
+/// `at` is the store over the same tables with its clock at a millisecond.
+pub async fn assert_expired_items_read_as_absent<S: Store>(at: impl Fn(i64) -> S) {
+    use tailor_core::ports::Precondition;
+    let t = Table::Dedup;
+    at(NOW)
+        .put(t, "evt", b"1".to_vec(), later(1_000), Precondition::Absent)
+        .await
+        .unwrap();
+    let reader = at(NOW + 2_000);
+    assert_eq!(reader.get(t, "evt").await.unwrap(), None);
+    assert_eq!(
+        reader.get_many(t, &["evt".to_owned()]).await.unwrap(),
+        vec![None]
+    );
+    let v = reader
+        .put(t, "evt", b"2".to_vec(), later(60_000), Precondition::Absent)
+        .await
+        .expect("an expired item does not block put-if-absent");
+    let read = reader.get(t, "evt").await.unwrap().unwrap();
+    assert_eq!((read.value.as_slice(), read.version), (&b"2"[..], v));
+    reader
+        .put(
+            t,
+            "evt",
+            b"3".to_vec(),
+            later(60_000),
+            Precondition::Version(v),
+        )
+        .await
+        .expect("the claimed item is at the version its claim returned");
+}
+
+/// A batched read of more keys than one call of any platform takes, some
+/// absent, one repeated, keys a document id or key may not hold as they
+/// are: answered in order. Returns what the read alone was billed, one
+/// read per distinct key asked for being the rule on every platform.
+pub async fn assert_batched_reads<S: Store>(store: &S) -> Vec<(&'static str, u64)> {
+    use tailor_core::ports::Precondition;
+    let t = Table::Identity;
+    let keys: Vec<String> = (0..230).map(|i| format!("anon:{i}/x%{i}")).collect();
+    for k in keys.iter().step_by(2) {
+        let value = k.as_bytes().to_vec();
+        store
+            .put(t, k, value, later(60_000), Precondition::Absent)
+            .await
+            .unwrap();
+    }
+    store.take_billed();
+    let mut asked = keys.clone();
+    asked.push(keys[0].clone());
+    asked.push(keys[1].clone());
+    let got = store.get_many(t, &asked).await.unwrap();
+    let billed = store.take_billed();
+    assert_eq!(got.len(), asked.len());
+    for (k, item) in asked.iter().zip(&got) {
+        let i: usize = k[5..].split('/').next().unwrap().parse().unwrap();
+        match item {
+            Some(item) => {
+                assert_eq!(i % 2, 0, "{k}");
+                assert_eq!(item.value, k.as_bytes());
+            }
+            None => assert_eq!(i % 2, 1, "{k}"),
+        }
+    }
+    billed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> tailor_local::LocalStore {
+        tailor_local::LocalStore::in_memory()
+            .unwrap()
+            .with_clock(Box::new(At(NOW)))
+    }
+
+    #[tokio::test]
+    async fn the_embedded_store_meets_the_store_contract() {
+        let [v1, v2, v3] = assert_store_preconditions(&local()).await;
+        assert!(v1 < v2 && v2 < v3);
+        assert_batched_reads(&local()).await;
+    }
+}
