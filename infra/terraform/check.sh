@@ -9,8 +9,11 @@
 #      resource types, arguments and blocks at every level, required ones,
 #      references and their attributes, variables, locals, module inputs and
 #      outputs, and that required_providers admits the checked versions;
-#   4. validate.py's own tests, which break copies of the AWS module and
-#      expect each break to be reported;
+#   4. the Python tests (test_*.py): validate.py's own, which break copies
+#      of the AWS module and expect each break to be reported, and the GCP
+#      module's structure test (test_gcp_structure.py), which checks the
+#      module against the functions' deployment contract and breaks copies
+#      of it;
 #   5. a checkov scan that fails on any failed check. Checks that do not
 #      apply are skipped inline, next to the resource, with their reason.
 #
@@ -55,7 +58,7 @@ fi
 echo "== validate.py terraform"
 "$venv/bin/python" infra/terraform/validate.py terraform
 
-echo "== validate.py's tests"
+echo "== validate.py's tests and the GCP module's structure test"
 "$venv/bin/python" -m unittest discover -s infra/terraform -p 'test_*.py'
 
 venv=.tailor/tools/checkov-venv

@@ -1,0 +1,55 @@
+//! The functions over the GCP adapters (Firestore and Pub/Sub on Google's
+//! emulators): the golden conformance cases give the same results as on
+//! the local platform, a generated stream gives the local platform's state,
+//! store errors mid-batch retry exactly the records they hit, and replays
+//! change nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod support;
+
+use support::pipeline::gcp;
+use tailor_core::batch::BatchOutcome;
+use tailor_core::disposition::Disposition;
+use tailor_tests::cloud::{self, Redelivery};
+
+#[test]
+fn every_golden_case_gives_the_same_results_as_on_the_local_platform() {
+    cloud::assert_golden_cases(gcp);
+}
+
+#[test]
+fn a_generated_stream_gives_the_local_platforms_state() {
+    cloud::assert_local_state(&mut gcp("generated"), &tailor_tests::generated(12, 6, 17));
+}
+
+#[test]
+fn firestore_errors_mid_batch_retry_exactly_the_records_they_hit() {
+    let (mut p, mut clean) = (gcp("faults"), gcp("faults-clean"));
+    // Pub/Sub redelivers only the messages answered with an error.
+    cloud::assert_faults_retry_exactly_the_records_they_hit(
+        &mut p,
+        &mut clean,
+        Redelivery::OnlyFailed,
+        |records, outcome| {
+            // On push each record is its own request: those two are answered 503.
+            for (record, (_, disposition)) in records.iter().zip(&outcome.dispositions) {
+                let one = BatchOutcome {
+                    dispositions: vec![(record.id.clone(), *disposition)],
+                    report: outcome.report.clone(),
+                };
+                let status = tailor_gcp::push::status_for(&one);
+                assert_eq!(
+                    status.is_success(),
+                    *disposition != Disposition::Retry,
+                    "{disposition:?}"
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn a_redelivered_batch_leaves_every_collection_as_it_was() {
+    cloud::assert_redelivery_changes_nothing(&mut gcp("replay"));
+}

@@ -1,0 +1,370 @@
+//! The Cloud Run binary itself, run as Cloud Run runs it: one process per
+//! function listening on its `PORT`, fed by real push subscriptions in the
+//! Pub/Sub emulator, its state in the Firestore emulator. Tests publish
+//! events to the input topic as a producer does and check what comes out:
+//! the documents, the next topics and the dead-letter topics.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Deployment, firestore, pubsub};
+use tailor_core::ports::Table;
+
+const EXE: &str = env!("CARGO_BIN_EXE_tailor-gcp");
+
+/// Deliveries before Pub/Sub gives up on a message (the module's default).
+const MAX_DELIVERY_ATTEMPTS: u32 = 5;
+
+/// One function's service: the binary on a free loopback port, stopped
+/// when dropped.
+struct Service {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// What every service of deployment `d` is configured with, as the
+/// Terraform module configures it (emulators in place of Google's endpoints).
+fn service_env(d: &Deployment) -> Vec<(&'static str, String)> {
+    vec![
+        ("GOOGLE_CLOUD_PROJECT", d.project.clone()),
+        ("TAILOR_COLLECTION_PREFIX", d.prefix.clone()),
+        ("PUBSUB_EMULATOR_HOST", pubsub().to_owned()),
+        ("FIRESTORE_EMULATOR_HOST", firestore().to_owned()),
+        ("TAILOR_TOPIC_INGESTED", "ingested".into()),
+        ("TAILOR_TOPIC_ENRICHED", "enriched".into()),
+        ("TAILOR_TOPIC_CONSENT_CHANGES", "consent-changes".into()),
+        // The key the local platform's tests use, so results compare.
+        ("TAILOR_TOKEN_KEY", "blackbox-test-key-000".into()),
+        // The test publishers send consent changes on the ingest topic.
+        ("TAILOR_STREAM_CONSENT", "accept".into()),
+        ("TAILOR_ENGINE", "tract".into()),
+        (
+            "TAILOR_MODEL_DIR",
+            tailor_tests::model_dir().display().to_string(),
+        ),
+    ]
+}
+
+impl Service {
+    /// Starts `function` and waits until it accepts connections.
+    fn start(function: &str, env: &[(&'static str, String)]) -> Self {
+        let port = free_port();
+        let child = Command::new(EXE)
+            .arg(function)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TAILOR_LOG", "warn")
+            .env("PORT", port.to_string())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the Cloud Run binary starts");
+        let mut service = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                service.child.try_wait().unwrap().is_none(),
+                "{function} exited at start-up (see its log above)"
+            );
+            assert!(Instant::now() < deadline, "{function} never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        service
+    }
+
+    fn push_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/push", self.port)
+    }
+}
+
+/// A push subscription from `topic` to `service`, as the module creates it:
+/// ordered, retried with backoff, dead-lettered after
+/// [`MAX_DELIVERY_ATTEMPTS`] onto `<subscription>-dead`, which has its own
+/// pull subscription that keeps what lands there.
+async fn subscribe(d: &Deployment, id: &str, topic: &str, service: &Service) {
+    subscribe_with(d, id, topic, service, true).await;
+}
+
+/// [`subscribe`], ordered or not. The emulator never dead-letters a
+/// message of an ordered subscription (Pub/Sub itself does), so the test
+/// of dead-lettering subscribes unordered.
+async fn subscribe_with(d: &Deployment, id: &str, topic: &str, service: &Service, ordered: bool) {
+    let dead = format!("{id}-dead");
+    d.create_topic(&dead).await;
+    d.create_subscription(&format!("{dead}-kept"), &dead, json!({}))
+        .await;
+    d.create_subscription(
+        id,
+        topic,
+        json!({
+            "pushConfig": {"pushEndpoint": service.push_endpoint()},
+            "enableMessageOrdering": ordered,
+            "retryPolicy": {"minimumBackoff": "1s", "maximumBackoff": "2s"},
+            "deadLetterPolicy": {
+                "deadLetterTopic": d.topic(&dead),
+                "maxDeliveryAttempts": MAX_DELIVERY_ATTEMPTS,
+            },
+        }),
+    )
+    .await;
+}
+
+/// Polls until `done` holds of what `read` gives, or `limit` passes;
+/// returns the last reading either way, for the test to assert on.
+async fn settle<T, R, F>(limit: Duration, mut read: R, done: impl Fn(&T) -> bool) -> T
+where
+    R: FnMut() -> F,
+    F: std::future::Future<Output = T>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = read().await;
+        if done(&now) || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The tables the local platform's state is compared on.
+async fn compared_state(d: &Deployment) -> BTreeMap<Table, Vec<(String, Value)>> {
+    let mut state = BTreeMap::new();
+    for table in [Table::FeatureInputs, Table::Features, Table::Identity] {
+        state.insert(table, d.table(table).await);
+    }
+    state
+}
+
+/// A generated stream that ends at today's start: Pub/Sub stamps messages
+/// with the time they are published, and the services expire state by it,
+/// so the events must be as recent as a live stream's.
+fn recent_stream() -> Vec<Vec<u8>> {
+    const DAY: i64 = 86_400_000;
+    let today = tailor_core::ports::Clock::now(&tailor_runtime::WallClock).as_millis() / DAY * DAY;
+    let options = tailor_gen::GenOptions {
+        profiles: 6,
+        days: 3,
+        seed: 23,
+        end: tailor_core::Timestamp::from_millis(today),
+        ..tailor_gen::GenOptions::default()
+    };
+    let mut out = Vec::new();
+    tailor_gen::generate(&options, &mut out).unwrap();
+    // Pub/Sub stamps each message with when it was published, long after
+    // the stream's `sent_at`: from a client SDK that gap would be taken as
+    // clock skew. Sent by a server-side producer, whose clock is trusted,
+    // the events keep their own times on both platforms.
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|line| match serde_json::from_slice::<Value>(line) {
+            // Only a client's kind is changed: a line that breaks the
+            // contract keeps breaking it.
+            Ok(mut event)
+                if matches!(
+                    event["source"]["kind"].as_str(),
+                    Some("web" | "ios" | "android")
+                ) =>
+            {
+                event["source"]["kind"] = json!("server");
+                serde_json::to_vec(&event).unwrap()
+            }
+            _ => line.to_vec(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_generated_stream_pushed_through_the_services_gives_the_local_platforms_state() {
+    let lines = recent_stream();
+    let local = tailor_tests::kit::local_state(&lines, 50);
+    assert!(
+        local[&Table::Features].len() >= 2,
+        "the stream builds features: {} profiles",
+        local[&Table::Features].len()
+    );
+    let rt = tailor_tests::cloud::runtime();
+    rt.block_on(async {
+        let d = Deployment::create("services").await;
+        d.create_topic("events").await;
+        let env = service_env(&d);
+        let ingest = Service::start("ingest", &env);
+        let enrich = Service::start("enrich", &env);
+        let features = Service::start("features", &env);
+        let consent = Service::start("consent", &env);
+        subscribe(&d, "ingest", "events", &ingest).await;
+        subscribe(&d, "enrich", "ingested", &enrich).await;
+        subscribe(&d, "features", "enriched", &features).await;
+        subscribe(&d, "consent", "consent-changes", &consent).await;
+
+        for batch in lines.chunks(50) {
+            d.publish("events", batch).await;
+        }
+        let got = settle(
+            Duration::from_secs(180),
+            || compared_state(&d),
+            |s| *s == local,
+        )
+        .await;
+        let differences = tailor_tests::kit::differences(&local, &got);
+        assert!(differences.is_empty(), "{}", differences.join("\n"));
+
+        // The taps on the inner topics saw every published message, keyed
+        // by person (ingest) and profile (enrich).
+        let ingested = d.pull("ingested-tap").await;
+        assert!(!ingested.is_empty());
+        tailor_tests::cloud::assert_keyed_by_person(
+            ingested.iter().map(|(_, key, data, _)| (key, data)),
+            "ordering key",
+        );
+        // The stream's refused lines (regions without a destination among
+        // them) were dead-lettered with their reason and acknowledged, none
+        // given up after retries: none reached a dead-letter topic.
+        let letters = d.table(Table::DeadLetters).await;
+        assert!(
+            letters.iter().any(|(key, _)| !key.starts_with("volume/")),
+            "{letters:?}"
+        );
+        assert!(
+            letters
+                .iter()
+                .all(|(_, l)| l["reason"] != "retries_exhausted"),
+            "{letters:?}"
+        );
+        for id in ["ingest", "enrich", "features", "consent"] {
+            assert!(
+                d.pull(&format!("{id}-dead-kept")).await.is_empty(),
+                "{id} gave a message up"
+            );
+        }
+        drop((ingest, enrich, features, consent));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_nacked_until_the_last_attempt_lands_on_the_dead_letter_topic() {
+    let d = Deployment::create("nacked").await;
+    d.create_topic("events").await;
+    let mut env = service_env(&d);
+    // A database that refuses every connection: each delivery is a retry.
+    for (name, value) in &mut env {
+        if *name == "FIRESTORE_EMULATOR_HOST" {
+            *value = "127.0.0.1:9".into();
+        }
+    }
+    let ingest = Service::start("ingest", &env);
+    subscribe_with(&d, "ingest", "events", &ingest, false).await;
+    let line = serde_json::to_vec(&tailor_tests::event(
+        "evt-nacked-0001",
+        "content_view",
+        "2026-11-20T10:00:00Z",
+        json!({"anonymous_id": "a-1"}),
+        json!({"content_id": "c-1", "category": "guides"}),
+    ))
+    .unwrap();
+    d.publish("events", std::slice::from_ref(&line)).await;
+    let dead = settle(
+        Duration::from_secs(120),
+        || d.pull("ingest-dead-kept"),
+        |m| !m.is_empty(),
+    )
+    .await;
+    assert_eq!(dead.len(), 1, "the message was given up once");
+    assert_eq!(dead[0].2, line, "as it was published");
+    assert!(d.pull("ingested-tap").await.is_empty(), "nothing went on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poison_message_is_dead_lettered_acknowledged_and_blocks_nothing() {
+    let d = Deployment::create("poison").await;
+    d.create_topic("events").await;
+    let ingest = Service::start("ingest", &service_env(&d));
+    subscribe(&d, "ingest", "events", &ingest).await;
+    let good = serde_json::to_vec(&tailor_tests::event(
+        "evt-after-poison",
+        "content_view",
+        "2026-11-20T10:00:00Z",
+        json!({"anonymous_id": "a-2"}),
+        json!({"content_id": "c-1", "category": "guides"}),
+    ))
+    .unwrap();
+    d.publish("events", &[b"\xff\xfe not an event".to_vec(), good])
+        .await;
+    let out = settle(
+        Duration::from_secs(60),
+        || d.pull("ingested-tap"),
+        |m| !m.is_empty(),
+    )
+    .await;
+    assert_eq!(out.len(), 1, "the good event went on");
+    let letters = settle(
+        Duration::from_secs(30),
+        || d.table(Table::DeadLetters),
+        |l| l.iter().any(|(_, l)| l["reason"] == "not_utf8"),
+    )
+    .await;
+    assert!(
+        letters.iter().any(|(_, l)| l["reason"] == "not_utf8"),
+        "{letters:?}"
+    );
+    // Acknowledged: it never comes back, so it never reaches the
+    // dead-letter topic, however long one waits.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(d.pull("ingest-dead-kept").await.is_empty());
+}
+
+#[test]
+fn a_missing_variable_stops_the_service_at_start_up_naming_it() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let out = Command::new(EXE)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, log) = run(&["ingest"], &[]);
+    assert!(!ok);
+    assert!(log.contains("GOOGLE_CLOUD_PROJECT"), "{log}");
+    let (ok, log) = run(
+        &["enrich"],
+        &[
+            ("GOOGLE_CLOUD_PROJECT", "p"),
+            ("TAILOR_COLLECTION_PREFIX", "t"),
+            ("TAILOR_TOKEN_KEY", "blackbox-test-key-000"),
+        ],
+    );
+    assert!(!ok);
+    assert!(log.contains("TAILOR_TOPIC_ENRICHED"), "{log}");
+    let (ok, log) = run(&["scoring"], &[]);
+    assert!(!ok);
+    assert!(
+        log.contains("ingest, enrich, features, consent, score"),
+        "{log}"
+    );
+}
