@@ -38,6 +38,9 @@ pub trait Deployment: Send + Sync + 'static {
     /// The platform's store.
     type Store: Store + 'static;
 
+    /// A store over the deployment's tables, with the wall clock.
+    fn store(&self) -> Self::Store;
+
     /// What was published to `topic` since it was last read, in order:
     /// each message's id (as the platform's trigger numbers it) and bytes.
     fn published(&self, topic: Topic) -> impl Future<Output = Vec<(String, Vec<u8>)>> + Send;
@@ -437,6 +440,208 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap()
+}
+
+/// A store where another function (consent, erasing the person) purges the
+/// inputs and features right after a recompute has read the inputs.
+struct Interleaved<S> {
+    inner: S,
+    profile: String,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl<S: Store> Store for Interleaved<S> {
+    async fn get(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<tailor_core::ports::Item>, tailor_core::ports::StoreError> {
+        self.inner.get(table, key).await
+    }
+
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<tailor_core::ports::Item>>, tailor_core::ports::StoreError> {
+        let read = self.inner.get_many(table, keys).await;
+        if table == Table::FeatureInputs
+            && !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            for key in keys {
+                self.inner.delete(Table::FeatureInputs, key).await?;
+            }
+            self.inner.delete(Table::Features, &self.profile).await?;
+        }
+        read
+    }
+
+    async fn put(
+        &self,
+        table: Table,
+        key: &str,
+        value: Vec<u8>,
+        expires_at: tailor_core::Timestamp,
+        precondition: tailor_core::ports::Precondition,
+    ) -> Result<u64, tailor_core::ports::StoreError> {
+        self.inner
+            .put(table, key, value, expires_at, precondition)
+            .await
+    }
+
+    async fn delete(&self, table: Table, key: &str) -> Result<(), tailor_core::ports::StoreError> {
+        self.inner.delete(table, key).await
+    }
+}
+
+/// Consent purging a person's inputs and features while features
+/// recomputes their profile from the inputs it has just read: the
+/// recompute's write fails on the purge, its second attempt sees the purge,
+/// and nothing of the stale inputs is written back.
+pub fn assert_a_purge_during_a_recompute_wins<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+) {
+    assert!(
+        p.send_lines(&three_users_views())
+            .iter()
+            .all(|d| *d == Disposition::ACCEPTED)
+    );
+    let features = p.table(Table::Features);
+    let (profile, _) = features[0].clone();
+    let store = Interleaved {
+        inner: p.deployment.store(),
+        profile: profile.clone(),
+        fired: std::sync::atomic::AtomicBool::new(false),
+    };
+    let policy = tailor_core::policy::Policy::shipped().unwrap();
+    let key = profile_key(&profile);
+    let result = p.runtime.block_on(async {
+        // The stored features predate the latest inputs, so the recompute
+        // has something to write.
+        tailor_core::ports::Store::put(
+            &store.inner,
+            Table::Features,
+            &profile,
+            b"{}".to_vec(),
+            tailor_core::Timestamp::from_millis(i64::MAX),
+            tailor_core::ports::Precondition::None,
+        )
+        .await
+        .unwrap();
+        let (resolved, members) = tailor_core::state::resolve(&store, &key).await.unwrap();
+        assert_eq!(resolved, profile);
+        tailor_core::state::recompute_profile(
+            &store,
+            &policy,
+            &crate::test_key(),
+            &profile,
+            &members,
+        )
+        .await
+    });
+    assert_eq!(
+        result.unwrap().features,
+        None,
+        "the second attempt sees the purge"
+    );
+    assert!(
+        p.table(Table::Features).iter().all(|(k, _)| *k != profile),
+        "stale inputs did not overwrite the purge"
+    );
+}
+
+/// The user key of a profile made by [`three_users_views`].
+fn profile_key(profile: &str) -> String {
+    (0..3)
+        .map(|i| format!("u-{i}"))
+        .find(|u| tailor_core::identity::profile_of_user(u) == profile)
+        .map(|u| format!("user:{u}"))
+        .unwrap()
+}
+
+/// A units bench's arguments, `PROFILES DAYS BATCH` (defaults 200 30
+/// 500); flags such as cargo's `--bench` are not among them.
+#[must_use]
+pub fn units_args() -> (u32, u32, usize) {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let arg = |n: usize, default: u32| args.get(n).and_then(|a| a.parse().ok()).unwrap_or(default);
+    (arg(0, 200), arg(1, 30), arg(2, 500) as usize)
+}
+
+/// Sends `lines` through `p` in batches of `batch` and prints, in
+/// Markdown, each function's store calls and the units it was billed,
+/// `units` by name, per accepted event; then each table's items and their
+/// sizes. What a platform's units bench reports.
+#[allow(clippy::cast_precision_loss, reason = "ratios of counts for a report")]
+pub fn print_units<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+    lines: &[Vec<u8>],
+    batch: usize,
+    units: &[&str],
+) {
+    let mut report = RunReport::default();
+    let started = std::time::Instant::now();
+    for chunk in lines.chunks(batch.max(1)) {
+        let records = p.records(chunk);
+        p.runtime.block_on(p.functions.chain(&records, &mut report));
+    }
+    let ingest = report.function("ingest");
+    let events = ingest.accepted.max(1) as f64;
+    println!(
+        "{} records, {} accepted events, batch {batch}, {:.0} s\n",
+        lines.len(),
+        ingest.accepted,
+        started.elapsed().as_secs_f64()
+    );
+    let names: Vec<String> = units.iter().map(|u| format!("{u} / event")).collect();
+    println!("| function | reads | writes | {} |", names.join(" | "));
+    println!("| --- | --- | --- |{}", " --- |".repeat(units.len()));
+    let mut totals = vec![0_u64; units.len()];
+    for (name, r) in &report.functions {
+        let per_event: Vec<String> = units
+            .iter()
+            .zip(&mut totals)
+            .map(|(u, total)| {
+                *total += r.billed(u);
+                format!("{:.2}", r.billed(u) as f64 / events)
+            })
+            .collect();
+        println!(
+            "| {name} | {} | {} | {} |",
+            r.store_reads,
+            r.store_writes,
+            per_event.join(" | ")
+        );
+    }
+    let all: Vec<String> = totals
+        .iter()
+        .map(|t| format!("**{:.2}**", *t as f64 / events))
+        .collect();
+    println!("| **all** | | | {} |\n", all.join(" | "));
+    println!("| table | items | max bytes | p99 bytes | mean bytes |");
+    println!("| --- | --- | --- | --- | --- |");
+    for table in Table::ALL {
+        let mut sizes: Vec<usize> = p
+            .table(table)
+            .iter()
+            .map(|(_, v)| serde_json::to_vec(v).unwrap().len())
+            .collect();
+        if sizes.is_empty() {
+            continue;
+        }
+        sizes.sort_unstable();
+        let p99 = sizes[(sizes.len() * 99).div_ceil(100) - 1];
+        let mean = sizes.iter().sum::<usize>() as f64 / sizes.len() as f64;
+        println!(
+            "| {} | {} | {} | {p99} | {mean:.0} |",
+            table.as_str(),
+            sizes.len(),
+            sizes.last().unwrap()
+        );
+    }
 }
 
 /// A clock stopped at a millisecond.

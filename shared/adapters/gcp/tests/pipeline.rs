@@ -50,6 +50,11 @@ fn firestore_errors_mid_batch_retry_exactly_the_records_they_hit() {
 }
 
 #[test]
+fn a_recompute_from_inputs_purged_meanwhile_never_writes_them_back() {
+    cloud::assert_a_purge_during_a_recompute_wins(&mut gcp("race"));
+}
+
+#[test]
 fn a_redelivered_batch_leaves_every_collection_as_it_was() {
     cloud::assert_redelivery_changes_nothing(&mut gcp("replay"));
 }

@@ -19,6 +19,10 @@ pub type AwsPipeline = CloudPipeline<Deployment, KinesisPublisher>;
 impl cloud::Deployment for Deployment {
     type Store = DynamoStore;
 
+    fn store(&self) -> DynamoStore {
+        Deployment::store(self)
+    }
+
     async fn published(&self, topic: Topic) -> Vec<(String, Vec<u8>)> {
         self.read(stream_of(topic))
             .await

@@ -16,6 +16,10 @@ pub type GcpPipeline = CloudPipeline<Deployment, PubSubPublisher>;
 impl cloud::Deployment for Deployment {
     type Store = FirestoreStore;
 
+    fn store(&self) -> FirestoreStore {
+        Deployment::store(self)
+    }
+
     async fn published(&self, topic: Topic) -> Vec<(String, Vec<u8>)> {
         self.pull(&format!("{}-tap", topic_id(topic)))
             .await
