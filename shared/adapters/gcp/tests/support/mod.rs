@@ -14,6 +14,7 @@
 )]
 
 pub mod pipeline;
+pub mod services;
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
