@@ -96,11 +96,13 @@ TOPIC_ENV = {
 
 
 def push_env(f):
-    """What a stream function's push requests must carry, and its clock."""
+    """What a stream function's push requests must carry, its clock, and
+    the subscription it pulls when it is in var.pull_functions."""
     return {
         "TAILOR_PUSH_AUDIENCE": f'local.push_audience["{f}"]',
         "TAILOR_PUSH_INVOKER": f'google_service_account.invoker["{f}"].email',
         "TAILOR_CLOCK": "var.clock",
+        "TAILOR_PULL_SUBSCRIPTION": f'local.pulls["{f}"]?local.subscription_names["{f}"]:null',
     }
 
 
@@ -207,6 +209,23 @@ def block(body, name):
     """The one nested block `name` of body, or None."""
     blocks = body.get(name) or []
     return blocks[0] if len(blocks) == 1 and isinstance(blocks[0], dict) else None
+
+
+def push_config(body, key=None):
+    """A subscription's push_config: a block, or a dynamic block left out
+    only for a function in var.pull_functions (its for_each is
+    `local.pulls[f] ? [] : [f]`); None for a pull subscription."""
+    config = block(body, "push_config")
+    if config is not None:
+        return config
+    for entry in body.get("dynamic") or []:
+        dynamic = entry.get("push_config") if isinstance(entry, dict) else None
+        if not isinstance(dynamic, dict):
+            continue
+        m = re.fullmatch(r'local\.pulls\["(\w+)"\]\?\[\]:\[[\'"](\w+)[\'"]\]', squeeze(dynamic.get("for_each")) or "")
+        if m and m.group(1) == m.group(2) and (key is None or m.group(1) == key):
+            return block(dynamic, "content")
+    return None
 
 
 class Module:
@@ -347,7 +366,7 @@ def check(directory):
     problems.extend(f"{a}: for_each not evaluated" for a in opaque)
     push = {}
     for address, body in subscriptions:
-        config = block(body, "push_config")
+        config = push_config(body)
         if config is None:
             continue
         endpoint = squeeze(config.get("push_endpoint"))
@@ -405,7 +424,7 @@ def check(directory):
         subs = [
             (a, b)
             for a, b in subscriptions
-            if ref_key(b.get("topic"), "google_pubsub_topic.dead_letter") == f and block(b, "push_config") is None
+            if ref_key(b.get("topic"), "google_pubsub_topic.dead_letter") == f and push_config(b) is None
         ]
         if not subs:
             p(f"the dead-letter topic of {f} has no pull subscription")
@@ -427,12 +446,35 @@ def check(directory):
         ):
             p(f"the Pub/Sub service agent may not publish to the dead-letter topic of {f}")
         if not any(
-            ref_key(b.get("subscription"), "google_pubsub_subscription.push") == f
+            ref_key(b.get("subscription"), "google_pubsub_subscription.trigger") == f
             and b.get("role") == "roles/pubsub.subscriber"
             and squeeze(b.get("member")) == "local.pubsub_agent"
             for _, b in sub_grants
         ):
-            p(f"the Pub/Sub service agent may not acknowledge on the push subscription of {f}")
+            p(f"the Pub/Sub service agent may not acknowledge on the trigger subscription of {f}")
+
+    # --- Pull mode -----------------------------------------------------------
+    # A function in var.pull_functions pulls its own trigger subscription:
+    # push by default, the subscriber role for its account alone, the
+    # subscription named in its environment (see push_env).
+    pull_default = m.variables.get("pull_functions", {}).get("default")
+    if pull_default != []:
+        p(f"var.pull_functions defaults to {pull_default}, not [] (push)")
+    pullers = [
+        b
+        for a, b in sub_grants
+        if a.startswith("google_pubsub_subscription_iam_member.pull")
+    ]
+    if len(pullers) != 1:
+        p(f"{len(pullers)} subscriber grants for pulling functions, not 1 over var.pull_functions")
+    else:
+        b = pullers[0]
+        if (
+            b.get("role") != "roles/pubsub.subscriber"
+            or ref_key(b.get("subscription"), "google_pubsub_subscription.trigger") != "*"
+            or squeeze(b.get("member")) != squeeze('serviceAccount:${google_service_account.this["*"].email}')
+        ):
+            p("a pulling function's account is not a subscriber on its own trigger subscription alone")
 
     # --- Publishers and project roles --------------------------------------
     granted = {f: set() for f in FUNCTIONS}
@@ -667,7 +709,7 @@ resource "google_pubsub_topic_iam_member" "extra" {
                     "",
                 )
             ],
-            'google_pubsub_subscription.push["consent"]: no dead_letter_policy',
+            'google_pubsub_subscription.trigger["consent"]: no dead_letter_policy',
         )
 
     def test_no_oidc_token(self):
@@ -675,14 +717,14 @@ resource "google_pubsub_topic_iam_member" "extra" {
             [
                 lambda c: c.edit(
                     "pubsub.tf",
-                    "    oidc_token {\n"
-                    "      service_account_email = google_service_account.invoker[each.key].email\n"
-                    "      audience              = local.push_audience[each.key]\n"
-                    "    }\n",
+                    "      oidc_token {\n"
+                    "        service_account_email = google_service_account.invoker[each.key].email\n"
+                    "        audience              = local.push_audience[each.key]\n"
+                    "      }\n",
                     "",
                 )
             ],
-            'google_pubsub_subscription.push["ingest"]: no oidc_token',
+            'google_pubsub_subscription.trigger["ingest"]: no oidc_token',
         )
 
     def test_a_second_push_subscription(self):
@@ -699,6 +741,35 @@ resource "google_pubsub_subscription" "again" {
 """
         self.broken([lambda c: c.append("pubsub.tf", extra)], "2 push subscriptions to enrich, not 1")
 
+    def test_a_function_that_pulls_another_subscription(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "main.tf",
+                    'TAILOR_PULL_SUBSCRIPTION = local.pulls["features"] ? local.subscription_names["features"] : null',
+                    'TAILOR_PULL_SUBSCRIPTION = local.subscription_names["enrich"]',
+                )
+            ],
+            'features environment: TAILOR_PULL_SUBSCRIPTION is local.subscription_names["enrich"], '
+            'not local.pulls["features"]?local.subscription_names["features"]:null',
+        )
+
+    def test_pull_granted_on_another_subscription(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "pubsub.tf",
+                    "  subscription = google_pubsub_subscription.trigger[each.key].name\n"
+                    '  role         = "roles/pubsub.subscriber"\n'
+                    '  member       = "serviceAccount:${google_service_account.this[each.key].email}"',
+                    '  subscription = google_pubsub_subscription.trigger["ingest"].name\n'
+                    '  role         = "roles/pubsub.subscriber"\n'
+                    '  member       = "serviceAccount:${google_service_account.this[each.key].email}"',
+                )
+            ],
+            "a pulling function's account is not a subscriber on its own trigger subscription alone",
+        )
+
     def test_a_subscription_on_the_wrong_topic(self):
         self.broken(
             [
@@ -708,7 +779,7 @@ resource "google_pubsub_subscription" "again" {
                     '  topic   = google_pubsub_topic.this["events"].id\n',
                 )
             ],
-            'google_pubsub_subscription.push["enrich"]: topic is not ingested',
+            'google_pubsub_subscription.trigger["enrich"]: topic is not ingested',
         )
 
     def test_ack_deadline_shorter_than_the_timeout(self):
@@ -720,7 +791,7 @@ resource "google_pubsub_subscription" "again" {
                     "ack_deadline_seconds       = 10",
                 )
             ],
-            'google_pubsub_subscription.push["features"]: ack deadline is not var.timeout["features"], '
+            'google_pubsub_subscription.trigger["features"]: ack deadline is not var.timeout["features"], '
             "the service's timeout",
         )
 
@@ -795,8 +866,8 @@ resource "google_pubsub_subscription" "again" {
             [
                 lambda c: c.edit(
                     "main.tf",
-                    'TAILOR_PUSH_AUDIENCE = local.push_audience["features"]',
-                    'TAILOR_PUSH_AUDIENCE = local.push_audience["consent"]',
+                    'TAILOR_PUSH_AUDIENCE     = local.push_audience["features"]',
+                    'TAILOR_PUSH_AUDIENCE     = local.push_audience["consent"]',
                 )
             ],
             'features environment: TAILOR_PUSH_AUDIENCE is local.push_audience["consent"], not local.push_audience["features"]',

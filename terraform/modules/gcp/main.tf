@@ -33,6 +33,12 @@ locals {
 
   topic_names = ["events", "ingested", "enriched", "consent-changes"]
 
+  # Each stream function's subscription on its trigger topic, by name (a
+  # pulling service is told it by name, not by reference: the push
+  # subscriptions refer to the services).
+  subscription_names = { for f, _ in local.triggers : f => "${var.name}-${f}" }
+  pulls              = { for f, _ in local.triggers : f => contains(var.pull_functions, f) }
+
   # The topics each function publishes to, and nothing else: iam.tf grants
   # roles/pubsub.publisher on exactly these.
   publishes = {
@@ -112,10 +118,11 @@ locals {
   # the expiry clock.
   function_environment = {
     ingest = {
-      TAILOR_TOPIC_INGESTED = google_pubsub_topic.this["ingested"].name
-      TAILOR_PUSH_AUDIENCE  = local.push_audience["ingest"]
-      TAILOR_PUSH_INVOKER   = google_service_account.invoker["ingest"].email
-      TAILOR_CLOCK          = var.clock
+      TAILOR_TOPIC_INGESTED    = google_pubsub_topic.this["ingested"].name
+      TAILOR_PUSH_AUDIENCE     = local.push_audience["ingest"]
+      TAILOR_PUSH_INVOKER      = google_service_account.invoker["ingest"].email
+      TAILOR_CLOCK             = var.clock
+      TAILOR_PULL_SUBSCRIPTION = local.pulls["ingest"] ? local.subscription_names["ingest"] : null
     }
     enrich = {
       TAILOR_TOPIC_ENRICHED        = google_pubsub_topic.this["enriched"].name
@@ -123,16 +130,19 @@ locals {
       TAILOR_PUSH_AUDIENCE         = local.push_audience["enrich"]
       TAILOR_PUSH_INVOKER          = google_service_account.invoker["enrich"].email
       TAILOR_CLOCK                 = var.clock
+      TAILOR_PULL_SUBSCRIPTION     = local.pulls["enrich"] ? local.subscription_names["enrich"] : null
     }
     features = {
-      TAILOR_PUSH_AUDIENCE = local.push_audience["features"]
-      TAILOR_PUSH_INVOKER  = google_service_account.invoker["features"].email
-      TAILOR_CLOCK         = var.clock
+      TAILOR_PUSH_AUDIENCE     = local.push_audience["features"]
+      TAILOR_PUSH_INVOKER      = google_service_account.invoker["features"].email
+      TAILOR_CLOCK             = var.clock
+      TAILOR_PULL_SUBSCRIPTION = local.pulls["features"] ? local.subscription_names["features"] : null
     }
     consent = {
-      TAILOR_PUSH_AUDIENCE = local.push_audience["consent"]
-      TAILOR_PUSH_INVOKER  = google_service_account.invoker["consent"].email
-      TAILOR_CLOCK         = var.clock
+      TAILOR_PUSH_AUDIENCE     = local.push_audience["consent"]
+      TAILOR_PUSH_INVOKER      = google_service_account.invoker["consent"].email
+      TAILOR_CLOCK             = var.clock
+      TAILOR_PULL_SUBSCRIPTION = local.pulls["consent"] ? local.subscription_names["consent"] : null
     }
     score = {
       TAILOR_MODEL_DIR       = var.score_model_dir

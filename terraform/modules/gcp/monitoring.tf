@@ -51,7 +51,7 @@ resource "google_monitoring_alert_policy" "backlog" {
     display_name = "oldest unacknowledged ${var.name}-${each.value} message older than ${var.backlog_alert_threshold_seconds} s"
 
     condition_threshold {
-      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.push[each.key].name}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.trigger[each.key].name}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
       comparison      = "COMPARISON_GT"
       threshold_value = var.backlog_alert_threshold_seconds
       duration        = "300s"

@@ -9,8 +9,8 @@ output "topic_ids" {
 }
 
 output "subscription_ids" {
-  description = "Push subscription IDs by stream function."
-  value       = { for k, s in google_pubsub_subscription.push : k => s.id }
+  description = "Trigger subscription IDs by stream function: push, or pull for the functions in pull_functions."
+  value       = { for k, s in google_pubsub_subscription.trigger : k => s.id }
 }
 
 output "dead_letter_topic_ids" {

@@ -1,5 +1,6 @@
-# Four topics, `<name>-<topic>`, and one push subscription per stream
-# function on its trigger topic. Order per profile relies on ordering keys:
+# Four topics, `<name>-<topic>`, and one subscription per stream function
+# on its trigger topic: a push subscription to the service, or, for the
+# functions in var.pull_functions, a pull subscription the service reads. Order per profile relies on ordering keys:
 # producers publish to `events` with the profile as ordering key, the
 # functions publish on the same way, and every subscription delivers in
 # order. Messages are kept in var.region only.
@@ -40,14 +41,14 @@ resource "google_pubsub_topic" "dead_letter" {
   depends_on = [google_kms_crypto_key_iam_member.agents]
 }
 
-# Stream functions: one push subscription each, from its trigger topic to
+# Stream functions: one subscription each on its trigger topic. Pushed to
 # `<service URL>/push`, authenticated with an OIDC token of the function's
-# invoker service account.
-resource "google_pubsub_subscription" "push" {
+# invoker service account; or pulled by the service (var.pull_functions).
+resource "google_pubsub_subscription" "trigger" {
   for_each = local.triggers
 
   project = var.project_id
-  name    = "${var.name}-${each.key}"
+  name    = local.subscription_names[each.key]
   topic   = google_pubsub_topic.this[each.value].id
   labels  = var.labels
 
@@ -57,12 +58,15 @@ resource "google_pubsub_subscription" "push" {
   enable_message_ordering    = true
   message_retention_duration = "${var.subscription_retention_seconds}s"
 
-  push_config {
-    push_endpoint = "${google_cloud_run_v2_service.this[each.key].uri}/push"
+  dynamic "push_config" {
+    for_each = local.pulls[each.key] ? [] : [each.key]
+    content {
+      push_endpoint = "${google_cloud_run_v2_service.this[each.key].uri}/push"
 
-    oidc_token {
-      service_account_email = google_service_account.invoker[each.key].email
-      audience              = local.push_audience[each.key]
+      oidc_token {
+        service_account_email = google_service_account.invoker[each.key].email
+        audience              = local.push_audience[each.key]
+      }
     }
   }
 
@@ -121,7 +125,17 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   for_each = local.triggers
 
   project      = var.project_id
-  subscription = google_pubsub_subscription.push[each.key].name
+  subscription = google_pubsub_subscription.trigger[each.key].name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
+}
+
+# A pulling service reads and acknowledges its own subscription.
+resource "google_pubsub_subscription_iam_member" "pull" {
+  for_each = var.pull_functions
+
+  project      = var.project_id
+  subscription = google_pubsub_subscription.trigger[each.key].name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${google_service_account.this[each.key].email}"
 }

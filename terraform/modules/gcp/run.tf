@@ -45,7 +45,8 @@ resource "google_cloud_run_v2_service" "this" {
     labels                           = var.labels
 
     scaling {
-      min_instance_count = var.min_instances[each.key]
+      # A pulling service must be running to pull: at least one instance.
+      min_instance_count = lookup(local.pulls, each.key, false) ? max(1, var.min_instances[each.key]) : var.min_instances[each.key]
       max_instance_count = var.max_instances[each.key]
     }
 
@@ -62,7 +63,8 @@ resource "google_cloud_run_v2_service" "this" {
           cpu    = var.cpu[each.key]
           memory = var.memory[each.key]
         }
-        cpu_idle          = true
+        # A pulling service works between requests: its CPU stays allocated.
+        cpu_idle          = !lookup(local.pulls, each.key, false)
         startup_cpu_boost = true
       }
 

@@ -226,6 +226,17 @@ variable "concurrency" {
   }
 }
 
+variable "pull_functions" {
+  type        = set(string)
+  description = "Stream functions that pull their subscription in batches (TAILOR_PULL_SUBSCRIPTION) instead of answering push. A pulling service keeps at least one instance with its CPU always allocated, so it is billed per instance-second rather than per request: for steady high volume. Empty: every stream function answers push."
+  default     = []
+
+  validation {
+    condition     = alltrue([for f in var.pull_functions : contains(["ingest", "enrich", "features", "consent"], f)])
+    error_message = "pull_functions may name only the stream functions: ingest, enrich, features, consent."
+  }
+}
+
 variable "min_instances" {
   type = object({
     ingest   = optional(number, 0)

@@ -13,6 +13,9 @@
 //! | `TAILOR_PUSH_AUDIENCE` | stream functions (optional) | when set, every push request must carry a Google-signed OIDC token for this audience |
 //! | `TAILOR_PUSH_INVOKER` | stream functions (optional) | the service account the token must name (with `TAILOR_PUSH_AUDIENCE`) |
 //! | `TAILOR_OIDC_JWKS_URL` | stream functions (optional) | where the signing keys are (Google's by default) |
+//! | `TAILOR_PULL_SUBSCRIPTION` | stream functions (optional) | pull from this subscription (an id in the project, or `projects/…/subscriptions/…`) in batches instead of answering push |
+//! | `TAILOR_PULL_BATCH` | with a pull subscription (optional, default 100, at most 1,000) | messages per invocation at most |
+//! | `TAILOR_PULL_WAIT_MS` | with a pull subscription (optional, default 100) | how long a batch waits to fill once its first message is in |
 //! | `TAILOR_API_KEYS` | score (optional) | API keys, one `name sha256-hex scope,…` per line (as `tailor keys new` prints); unset, the service trusts Cloud Run's IAM |
 //! | `PORT` | all (set by Cloud Run, default 8080) | the port to listen on |
 //! | `PUBSUB_EMULATOR_HOST`, `FIRESTORE_EMULATOR_HOST` | all (optional) | `host:port` of an emulator: the clients talk plain HTTP to it, without credentials |
@@ -45,7 +48,24 @@ pub struct Config {
     /// The score service's API keys (`TAILOR_API_KEYS`); `None` trusts
     /// Cloud Run's IAM in front.
     pub api_keys: Option<Vec<tailor_runtime::http::ApiKey>>,
+    /// Where a stream function pulls from, when it pulls instead of
+    /// answering push.
+    pub pull: Option<Pull>,
 }
+
+/// How a stream function pulls: from which subscription, in what batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pull {
+    /// The subscription's full name, `projects/…/subscriptions/…`.
+    pub subscription: String,
+    /// Messages per invocation at most.
+    pub batch: usize,
+    /// How long a batch waits to fill once its first message is in, in ms.
+    pub wait_ms: u64,
+}
+
+/// The most messages one pulled invocation takes.
+pub const MAX_PULL_BATCH: usize = 1000;
 
 /// What a push request's OIDC token must say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +145,30 @@ impl Config {
                 })
             })
             .transpose()?;
+        let pull = match env.get("TAILOR_PULL_SUBSCRIPTION") {
+            Some(id) if !id.trim().is_empty() => {
+                let id = id.trim();
+                let batch = env.parsed("TAILOR_PULL_BATCH", 100usize)?;
+                if !(1..=MAX_PULL_BATCH).contains(&batch) {
+                    return Err(ConfigError::Invalid {
+                        name: "TAILOR_PULL_BATCH",
+                        reason: format!("must be 1 to {MAX_PULL_BATCH}, not {batch}"),
+                    });
+                }
+                Some(Pull {
+                    subscription: if id.starts_with("projects/") {
+                        id.to_owned()
+                    } else {
+                        format!("projects/{project}/subscriptions/{id}")
+                    },
+                    batch,
+                    wait_ms: env.parsed("TAILOR_PULL_WAIT_MS", 100u64)?,
+                })
+            }
+            _ => None,
+        };
         Ok(Self {
+            pull,
             project,
             collection_prefix,
             database,
@@ -231,5 +274,43 @@ mod tests {
             collection(&c.collection_prefix, Table::FeatureInputs),
             "tailor-feature-inputs"
         );
+        assert_eq!(c.pull, None, "push unless a subscription is named");
+    }
+
+    #[test]
+    fn a_pull_subscription_is_named_in_the_project_with_bounded_batches() {
+        let base = [
+            ("GOOGLE_CLOUD_PROJECT", "shop-prod"),
+            ("TAILOR_COLLECTION_PREFIX", "tailor"),
+            ("TAILOR_PULL_SUBSCRIPTION", "tailor-features"),
+        ];
+        let c = Config::from_env(&Env::of(&base)).unwrap();
+        assert_eq!(
+            c.pull,
+            Some(Pull {
+                subscription: "projects/shop-prod/subscriptions/tailor-features".into(),
+                batch: 100,
+                wait_ms: 100,
+            })
+        );
+        for batch in ["0", "1001", "many"] {
+            let err = Config::from_env(&Env::of(&[
+                base[0],
+                base[1],
+                base[2],
+                ("TAILOR_PULL_BATCH", batch),
+            ]))
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "TAILOR_PULL_BATCH",
+                        ..
+                    }
+                ),
+                "{batch}: {err}"
+            );
+        }
     }
 }

@@ -8,6 +8,8 @@
 //! - [`push`]: one Pub/Sub message per request (push subscriptions'
 //!   wrapped body, or an Eventarc CloudEvent), its disposition back as the
 //!   acknowledging status or not.
+//! - [`pull`]: streaming pull in batches, for high-volume stages, each
+//!   message acknowledged by the same rule as push.
 //! - [`oidc`]: the push requests' OIDC tokens, verified when configured.
 //! - [`firestore`]: the store, on Firestore's REST API, with preconditions
 //!   on update times, a TTL field on every document, batched reads, and
@@ -28,6 +30,7 @@ pub mod firestore;
 pub mod oidc;
 pub mod platform;
 pub mod pubsub;
+pub mod pull;
 pub mod push;
 
 pub use config::{Config, ConfigError};
@@ -69,8 +72,26 @@ async fn run(function: Function) -> Run<std::io::Error> {
         .map_err(|e| StartupError::Other(format!("listen on port {port}: {e}")))?;
     tracing::info!(function = function.name(), port, "serving");
     let limits = ServeLimits::default();
-    Ok(match function.stage() {
-        Some(stage) => {
+    Ok(match (function.stage(), config.pull.clone()) {
+        (Some(stage), Some(pull)) => {
+            let subscriber = pull::subscriber(config.pubsub_emulator.as_deref())
+                .await
+                .map_err(StartupError::Other)?;
+            // Cloud Run keeps an instance that listens: a pulling service
+            // answers its health check and nothing else.
+            let health = axum::Router::new().route(
+                "/healthz",
+                axum::routing::get(async || axum::Json(serde_json::json!({"status": "ok"}))),
+            );
+            tracing::info!(subscription = %pull.subscription, "pulling");
+            tokio::select! {
+                served = http::serve_router(listener, health, limits, std::future::pending()) => served,
+                pulled = pull::run(keep(service), stage, &subscriber, &pull, stopped()) => {
+                    pulled.map_err(std::io::Error::other)
+                }
+            }
+        }
+        (Some(stage), None) => {
             let verifier = config.push_auth.as_ref().map(oidc::PushVerifier::new);
             let router = push::router(keep(service), stage, verifier);
             let limits = ServeLimits {
@@ -79,7 +100,7 @@ async fn run(function: Function) -> Run<std::io::Error> {
             };
             http::serve_router(listener, router, limits, stopped()).await
         }
-        None => {
+        (None, _) => {
             let access = match config.api_keys {
                 Some(keys) => http::Access::keys(keys),
                 None => http::Access::platform(),

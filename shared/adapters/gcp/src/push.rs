@@ -151,15 +151,18 @@ pub fn record(headers: &http::HeaderMap, body: &[u8], now: Timestamp) -> Record 
     }
 }
 
-/// The answer for a message's disposition: the one place it is decided.
-/// A retry is 503 (not acknowledged: Pub/Sub redelivers); anything final is
-/// 200 (acknowledged).
+/// The answer to a push request, the one place push decides it: 200
+/// (acknowledged) when every record it carried ended in a disposition that
+/// [`acknowledges`](tailor_core::disposition::Disposition::acknowledges)
+/// it, else 503 (Pub/Sub delivers it again, and after
+/// `max_delivery_attempts` moves it to the dead-letter topic). Pull
+/// acknowledges each message by the same rule.
 #[must_use]
 pub fn status_for(outcome: &BatchOutcome) -> StatusCode {
-    if !outcome.retries().is_empty() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
+    if outcome.dispositions.iter().all(|(_, d)| d.acknowledges()) {
         StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     }
 }
 

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::Deployment;
-use support::services::{EXE, Service, service_env, settle, subscribe, subscribe_with};
+use support::services::{
+    EXE, Service, service_env, settle, subscribe, subscribe_pull, subscribe_with,
+};
 use tailor_core::ports::Table;
 
 /// The tables the local platform's state is compared on.
@@ -64,8 +66,50 @@ fn recent_stream() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// How the stream functions get their messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Push subscriptions to each service's `/push`.
+    Push,
+    /// Each service pulls its own subscription (`TAILOR_PULL_SUBSCRIPTION`).
+    Pull,
+}
+
+/// `function`'s service on `d`, subscribed to `topic` by `delivery`.
+async fn stage_service(
+    d: &Deployment,
+    env: &[(&'static str, String)],
+    function: &str,
+    topic: &str,
+    delivery: Delivery,
+) -> Service {
+    match delivery {
+        Delivery::Push => {
+            let service = Service::start(function, env);
+            subscribe(d, function, topic, &service).await;
+            service
+        }
+        Delivery::Pull => {
+            subscribe_pull(d, function, topic).await;
+            let mut env = env.to_vec();
+            env.push(("TAILOR_PULL_SUBSCRIPTION", function.to_owned()));
+            env.push(("TAILOR_PULL_BATCH", "50".to_owned()));
+            Service::start(function, &env)
+        }
+    }
+}
+
 #[test]
 fn a_generated_stream_pushed_through_the_services_gives_the_local_platforms_state() {
+    generated_stream_through_the_services(Delivery::Push);
+}
+
+#[test]
+fn a_generated_stream_pulled_by_the_services_gives_the_local_platforms_state() {
+    generated_stream_through_the_services(Delivery::Pull);
+}
+
+fn generated_stream_through_the_services(delivery: Delivery) {
     let lines = recent_stream();
     let local = tailor_tests::kit::local_state(&lines, 50);
     assert!(
@@ -78,14 +122,10 @@ fn a_generated_stream_pushed_through_the_services_gives_the_local_platforms_stat
         let d = Deployment::create("services").await;
         d.create_topic("events").await;
         let env = service_env(&d);
-        let ingest = Service::start("ingest", &env);
-        let enrich = Service::start("enrich", &env);
-        let features = Service::start("features", &env);
-        let consent = Service::start("consent", &env);
-        subscribe(&d, "ingest", "events", &ingest).await;
-        subscribe(&d, "enrich", "ingested", &enrich).await;
-        subscribe(&d, "features", "enriched", &features).await;
-        subscribe(&d, "consent", "consent-changes", &consent).await;
+        let ingest = stage_service(&d, &env, "ingest", "events", delivery).await;
+        let enrich = stage_service(&d, &env, "enrich", "ingested", delivery).await;
+        let features = stage_service(&d, &env, "features", "enriched", delivery).await;
+        let consent = stage_service(&d, &env, "consent", "consent-changes", delivery).await;
 
         for batch in lines.chunks(50) {
             d.publish("events", batch).await;
@@ -133,6 +173,15 @@ fn a_generated_stream_pushed_through_the_services_gives_the_local_platforms_stat
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_nacked_until_the_last_attempt_lands_on_the_dead_letter_topic() {
+    nacked_until_the_last_attempt(Delivery::Push).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pulled_message_nacked_until_the_last_attempt_lands_on_the_dead_letter_topic() {
+    nacked_until_the_last_attempt(Delivery::Pull).await;
+}
+
+async fn nacked_until_the_last_attempt(delivery: Delivery) {
     let d = Deployment::create("nacked").await;
     d.create_topic("events").await;
     let mut env = service_env(&d);
@@ -142,8 +191,19 @@ async fn a_message_nacked_until_the_last_attempt_lands_on_the_dead_letter_topic(
             *value = "127.0.0.1:9".into();
         }
     }
-    let ingest = Service::start("ingest", &env);
-    subscribe_with(&d, "ingest", "events", &ingest, false).await;
+    // Unordered: the emulator dead-letters only unordered subscriptions.
+    let ingest = match delivery {
+        Delivery::Push => {
+            let ingest = Service::start("ingest", &env);
+            subscribe_with(&d, "ingest", "events", Some(&ingest), false).await;
+            ingest
+        }
+        Delivery::Pull => {
+            subscribe_with(&d, "ingest", "events", None, false).await;
+            env.push(("TAILOR_PULL_SUBSCRIPTION", "ingest".to_owned()));
+            Service::start("ingest", &env)
+        }
+    };
     let line = serde_json::to_vec(&tailor_tests::event(
         "evt-nacked-0001",
         "content_view",
@@ -162,6 +222,7 @@ async fn a_message_nacked_until_the_last_attempt_lands_on_the_dead_letter_topic(
     assert_eq!(dead.len(), 1, "the message was given up once");
     assert_eq!(dead[0].2, line, "as it was published");
     assert!(d.pull("ingested-tap").await.is_empty(), "nothing went on");
+    drop(ingest);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -89,37 +89,42 @@ impl Service {
 /// [`MAX_DELIVERY_ATTEMPTS`] onto `<subscription>-dead`, which has its own
 /// pull subscription that keeps what lands there.
 pub async fn subscribe(d: &Deployment, id: &str, topic: &str, service: &Service) {
-    subscribe_with(d, id, topic, service, true).await;
+    subscribe_with(d, id, topic, Some(service), true).await;
 }
 
-/// [`subscribe`], ordered or not. The emulator never dead-letters a
-/// message of an ordered subscription (Pub/Sub itself does), so the test
-/// of dead-lettering subscribes unordered.
+/// A pull subscription for a service that pulls, with the same ordering,
+/// retries and dead-letter policy as [`subscribe`]'s.
+pub async fn subscribe_pull(d: &Deployment, id: &str, topic: &str) {
+    subscribe_with(d, id, topic, None, true).await;
+}
+
+/// [`subscribe`] (to `service`, or for pulling when `None`), ordered or
+/// not. The emulator never dead-letters a message of an ordered
+/// subscription (Pub/Sub itself does), so the tests of dead-lettering
+/// subscribe unordered.
 pub async fn subscribe_with(
     d: &Deployment,
     id: &str,
     topic: &str,
-    service: &Service,
+    service: Option<&Service>,
     ordered: bool,
 ) {
     let dead = format!("{id}-dead");
     d.create_topic(&dead).await;
     d.create_subscription(&format!("{dead}-kept"), &dead, json!({}))
         .await;
-    d.create_subscription(
-        id,
-        topic,
-        json!({
-            "pushConfig": {"pushEndpoint": service.push_endpoint()},
-            "enableMessageOrdering": ordered,
-            "retryPolicy": {"minimumBackoff": "1s", "maximumBackoff": "2s"},
-            "deadLetterPolicy": {
-                "deadLetterTopic": d.topic(&dead),
-                "maxDeliveryAttempts": MAX_DELIVERY_ATTEMPTS,
-            },
-        }),
-    )
-    .await;
+    let mut settings = json!({
+        "enableMessageOrdering": ordered,
+        "retryPolicy": {"minimumBackoff": "1s", "maximumBackoff": "2s"},
+        "deadLetterPolicy": {
+            "deadLetterTopic": d.topic(&dead),
+            "maxDeliveryAttempts": MAX_DELIVERY_ATTEMPTS,
+        },
+    });
+    if let Some(service) = service {
+        settings["pushConfig"] = json!({"pushEndpoint": service.push_endpoint()});
+    }
+    d.create_subscription(id, topic, settings).await;
 }
 
 /// Polls until `done` holds of what `read` gives, or `limit` passes;
