@@ -559,6 +559,55 @@ fn profile_key(profile: &str) -> String {
         .unwrap()
 }
 
+/// Eight views by one user in one batch: features writes the key's inputs
+/// once and the profile's features once, whatever the batch holds, and the
+/// batch delivered again writes nothing. Returns features' outcome, for
+/// the units a platform bills for those two writes.
+pub fn assert_a_batch_writes_once_per_profile<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+) -> BatchOutcome {
+    let events: Vec<Vec<u8>> = (1..=8)
+        .map(|i| {
+            let e = crate::event(
+                &format!("evt-coalesce-{i:04}"),
+                "content_view",
+                &format!("2026-11-20T10:0{i}:00Z"),
+                json!({"user_id": "u-busy"}),
+                json!({"content_id": format!("c-{i}"), "category": "guides"}),
+            );
+            serde_json::to_vec(&e).unwrap()
+        })
+        .collect();
+    let records = p.records(&events);
+    assert!(p.invoke(Stage::Ingest, &records).retries().is_empty());
+    let ingested = p.take(Topic::Ingested);
+    assert!(p.invoke(Stage::Enrich, &ingested).retries().is_empty());
+    let enriched = p.take(Topic::Enriched);
+    assert_eq!(enriched.len(), 8);
+    p.store().take_billed();
+    let outcome = p.invoke(Stage::Features, &enriched);
+    assert_eq!(outcome.report.accepted, 8);
+    assert_eq!(
+        outcome.report.store_writes, 2,
+        "one inputs write for the key, one features write for the profile"
+    );
+    let features = p.table(Table::Features);
+    assert_eq!(features.len(), 1);
+    let state: tailor_core::features::ProfileState =
+        serde_json::from_value(features[0].1.clone()).unwrap();
+    let read = state.evaluate(state.newest().unwrap());
+    assert_eq!(
+        read.features["count_7d.content_view"].value.as_f64(),
+        Some(8.0)
+    );
+    // Delivered again, the batch writes nothing: the recompute finds the
+    // same features.
+    let again = p.invoke(Stage::Features, &enriched);
+    assert_eq!(again.report.duplicates, 8);
+    assert_eq!(again.report.store_writes, 0);
+    outcome
+}
+
 /// A units bench's arguments, `PROFILES DAYS BATCH` (defaults 200 30
 /// 500); flags such as cargo's `--bench` are not among them.
 #[must_use]

@@ -7,13 +7,9 @@
 
 mod support;
 
-use serde_json::json;
 use support::pipeline::aws;
 use tailor_core::disposition::Disposition;
-use tailor_core::ports::{Table, Topic};
-use tailor_runtime::Stage;
 use tailor_tests::cloud::{self, Redelivery, three_users_views};
-use tailor_tests::event;
 
 #[test]
 fn every_golden_case_gives_the_same_results_as_on_the_local_platform() {
@@ -46,48 +42,9 @@ fn replaying_a_whole_batch_leaves_every_table_as_it_was() {
 
 #[test]
 fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
-    let mut p = aws("coalesce");
-    let events: Vec<Vec<u8>> = (1..=8)
-        .map(|i| {
-            let e = event(
-                &format!("evt-coalesce-{i:04}"),
-                "content_view",
-                &format!("2026-11-20T10:0{i}:00Z"),
-                json!({"user_id": "u-busy"}),
-                json!({"content_id": format!("c-{i}"), "category": "guides"}),
-            );
-            serde_json::to_vec(&e).unwrap()
-        })
-        .collect();
-    let records = p.records(&events);
-    assert!(p.invoke(Stage::Ingest, &records).retries().is_empty());
-    let ingested = p.take(Topic::Ingested);
-    assert!(p.invoke(Stage::Enrich, &ingested).retries().is_empty());
-    let enriched = p.take(Topic::Enriched);
-    assert_eq!(enriched.len(), 8);
-    p.store().inner.take_capacity();
-    let outcome = p.invoke(Stage::Features, &enriched);
-    assert_eq!(outcome.report.accepted, 8);
-    assert_eq!(
-        outcome.report.store_writes, 2,
-        "one inputs write for the key, one features write for the profile"
-    );
+    let outcome = cloud::assert_a_batch_writes_once_per_profile(&mut aws("coalesce"));
     let units = outcome.report.billed(tailor_aws::dynamo::WRITE_UNITS);
     assert!((2..8).contains(&units), "{units} write units");
-    let features = p.table(Table::Features);
-    assert_eq!(features.len(), 1);
-    let state: tailor_core::features::ProfileState =
-        serde_json::from_value(features[0].1.clone()).unwrap();
-    let read = state.evaluate(state.newest().unwrap());
-    assert_eq!(
-        read.features["count_7d.content_view"].value.as_f64(),
-        Some(8.0)
-    );
-    // Delivered again, the batch writes nothing: the recompute finds the
-    // same features.
-    let again = p.invoke(Stage::Features, &enriched);
-    assert_eq!(again.report.duplicates, 8);
-    assert_eq!(again.report.store_writes, 0);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The functions over the GCP adapters (Firestore and Pub/Sub on Google's
 //! emulators): the golden conformance cases give the same results as on
 //! the local platform, a generated stream gives the local platform's state,
-//! store errors mid-batch retry exactly the records they hit, and replays
+//! store errors mid-batch retry exactly the records they hit, a batch's
+//! updates are coalesced, a purge during a recompute wins, and replays
 //! change nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
@@ -46,6 +47,16 @@ fn firestore_errors_mid_batch_retry_exactly_the_records_they_hit() {
                 );
             }
         },
+    );
+}
+
+#[test]
+fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
+    let outcome = cloud::assert_a_batch_writes_once_per_profile(&mut gcp("coalesce"));
+    assert_eq!(
+        outcome.report.billed(tailor_gcp::firestore::WRITES),
+        2,
+        "a document write each, whatever its size"
     );
 }
 
