@@ -227,6 +227,9 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
                     concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/conversion-v1").into(),
                 ),
                 ("TAILOR_ENGINE", "tract".into()),
+                // Correctness, not latency: a loaded test machine's moto
+                // must not turn the decision into a store-timeout fallback.
+                ("TAILOR_STORE_BUDGET_MS", "5000".into()),
             ],
         )
         .await;
@@ -246,7 +249,7 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
             .unwrap();
         assert_eq!(decided["statusCode"], 200, "{decided}");
         let answer: Value = serde_json::from_str(decided["body"].as_str().unwrap()).unwrap();
-        assert_eq!(answer["model"]["engine"], "tract");
+        assert_eq!(answer["model"]["engine"], "tract", "{answer}");
         assert!(answer.get("snapshot").is_none(), "no inputs in the answer");
         let id = answer["decision_id"].as_str().unwrap();
         let fetched = score
