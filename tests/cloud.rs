@@ -608,6 +608,108 @@ pub fn assert_a_batch_writes_once_per_profile<D: Deployment, P: Publisher + 'sta
     outcome
 }
 
+/// Two people, each with a device they signed in on; one asks to be
+/// erased. Afterwards no table holds anything of theirs — their user id,
+/// device id, profile id or the tokens of those ids, in a key or a value —
+/// but their tombstones, kept under keyed tokens; the other person is
+/// still there, so the scan finds what it looks for.
+pub fn assert_nothing_of_an_erased_person_remains<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+) {
+    let person = |who: &str, n: usize| {
+        let (user, device) = (format!("u-{who}"), format!("a-{who}"));
+        vec![
+            crate::event(
+                &format!("evt-{who}-login"),
+                "login",
+                &format!("2026-11-20T08:0{n}:00Z"),
+                json!({"anonymous_id": device, "user_id": user}),
+                json!({"method": "password"}),
+            ),
+            crate::event(
+                &format!("evt-{who}-view"),
+                "content_view",
+                &format!("2026-11-20T09:0{n}:00Z"),
+                json!({"anonymous_id": device}),
+                json!({"content_id": "c-1", "category": "guides"}),
+            ),
+        ]
+    };
+    let lines = |events: Vec<Value>| -> Vec<Vec<u8>> {
+        events
+            .iter()
+            .map(|e| serde_json::to_vec(e).unwrap())
+            .collect()
+    };
+    let mut both = person("gone", 1);
+    both.extend(person("stays", 2));
+    assert!(
+        p.send_lines(&lines(both))
+            .iter()
+            .all(|d| *d == Disposition::ACCEPTED)
+    );
+    let mut erase = crate::event(
+        "evt-gone-erase",
+        "consent_change",
+        "2026-11-20T10:00:00Z",
+        json!({"user_id": "u-gone"}),
+        json!({"action": "erase", "purposes": [], "source": "settings", "policy_version": "privacy-2026-09"}),
+    );
+    erase["consent"]["purposes"] = json!([]);
+    assert_eq!(
+        p.send_lines(&lines(vec![erase])),
+        vec![Disposition::ACCEPTED]
+    );
+    p.flow();
+
+    let key = crate::test_key();
+    let traces = |who: &str| {
+        let (user, device) = (format!("u-{who}"), format!("a-{who}"));
+        vec![
+            tailor_core::identity::profile_of_user(&user),
+            key.token("user_id", &user),
+            key.token("anonymous_id", &device),
+            user,
+            device,
+        ]
+    };
+    let everything: Vec<(Table, String, String)> = Table::ALL
+        .into_iter()
+        .flat_map(|t| {
+            p.table(t)
+                .into_iter()
+                .map(move |(k, v)| (t, k, v.to_string()))
+        })
+        .collect();
+    for trace in traces("gone") {
+        for (table, k, v) in &everything {
+            assert!(
+                !k.contains(&trace) && !v.contains(&trace),
+                "erased, but {trace} remains in {table:?} {k}: {v}"
+            );
+        }
+    }
+    let tombstones: Vec<&String> = everything
+        .iter()
+        .filter(|(t, _, _)| *t == Table::Tombstones)
+        .map(|(_, k, _)| k)
+        .collect();
+    assert!(!tombstones.is_empty(), "the erasure left its tombstones");
+    assert!(
+        tombstones.iter().all(|k| k.starts_with("tok_")),
+        "{tombstones:?}"
+    );
+    let stays = "u-stays".to_owned();
+    for trace in [tailor_core::identity::profile_of_user(&stays), stays] {
+        assert!(
+            everything
+                .iter()
+                .any(|(_, k, v)| k.contains(&trace) || v.contains(&trace)),
+            "{trace} of the person not erased is found"
+        );
+    }
+}
+
 /// A units bench's arguments, `PROFILES DAYS BATCH` (defaults 200 30
 /// 500); flags such as cargo's `--bench` are not among them.
 #[must_use]

@@ -48,6 +48,11 @@ fn a_batchs_updates_for_one_profile_are_coalesced_into_one_write_each() {
 }
 
 #[test]
+fn nothing_of_an_erased_person_remains_in_any_table() {
+    cloud::assert_nothing_of_an_erased_person_remains(&mut aws("erasure"));
+}
+
+#[test]
 fn a_recompute_from_inputs_purged_meanwhile_never_writes_them_back() {
     cloud::assert_a_purge_during_a_recompute_wins(&mut aws("race"));
 }
