@@ -274,13 +274,19 @@ pub fn assert_local_state<D: Deployment, P: Publisher + 'static>(
 /// Six views by three users, one minute apart.
 #[must_use]
 pub fn three_users_views() -> Vec<Vec<u8>> {
-    (1..=6)
+    views("evt-fault", 6, |i| format!("u-{}", i % 3))
+}
+
+/// `n` (at most 9) content views one minute apart, the `i`th (from 1) by
+/// `user(i)`, with ids `<prefix>-000i`.
+fn views(prefix: &str, n: usize, user: impl Fn(usize) -> String) -> Vec<Vec<u8>> {
+    (1..=n)
         .map(|i| {
             let e = crate::event(
-                &format!("evt-fault-{i:04}"),
+                &format!("{prefix}-{i:04}"),
                 "content_view",
                 &format!("2026-11-20T10:0{i}:00Z"),
-                json!({"user_id": format!("u-{}", i % 3)}),
+                json!({"user_id": user(i)}),
                 json!({"content_id": format!("c-{i}"), "category": "guides"}),
             );
             serde_json::to_vec(&e).unwrap()
@@ -566,18 +572,7 @@ fn profile_key(profile: &str) -> String {
 pub fn assert_a_batch_writes_once_per_profile<D: Deployment, P: Publisher + 'static>(
     p: &mut CloudPipeline<D, P>,
 ) -> BatchOutcome {
-    let events: Vec<Vec<u8>> = (1..=8)
-        .map(|i| {
-            let e = crate::event(
-                &format!("evt-coalesce-{i:04}"),
-                "content_view",
-                &format!("2026-11-20T10:0{i}:00Z"),
-                json!({"user_id": "u-busy"}),
-                json!({"content_id": format!("c-{i}"), "category": "guides"}),
-            );
-            serde_json::to_vec(&e).unwrap()
-        })
-        .collect();
+    let events = views("evt-coalesce", 8, |_| "u-busy".to_owned());
     let records = p.records(&events);
     assert!(p.invoke(Stage::Ingest, &records).retries().is_empty());
     let ingested = p.take(Topic::Ingested);
