@@ -11,9 +11,10 @@
 #      outputs, and that required_providers admits the checked versions;
 #   4. the Python tests (test_*.py): validate.py's own, which break copies
 #      of the AWS module and expect each break to be reported, and the GCP
-#      module's structure test (test_gcp_structure.py), which checks the
-#      module against the functions' deployment contract and breaks copies
-#      of it;
+#      and Spin modules' structure tests (test_gcp_structure.py,
+#      test_spin_structure.py), which check each module against the
+#      functions' deployment contract and break copies of it; the Spin one
+#      also holds the application's manifest (infra/spin/spin.toml) to it;
 #   5. a checkov scan that fails on any failed check. Checks that do not
 #      apply are skipped inline, next to the resource, with their reason.
 #
@@ -58,7 +59,7 @@ fi
 echo "== validate.py terraform"
 "$venv/bin/python" infra/terraform/validate.py terraform
 
-echo "== validate.py's tests and the GCP module's structure test"
+echo "== validate.py's tests and the GCP and Spin modules' structure tests"
 "$venv/bin/python" -m unittest discover -s infra/terraform -p 'test_*.py'
 
 venv=.tailor/tools/checkov-venv

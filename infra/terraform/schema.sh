@@ -26,6 +26,7 @@ PACKAGES=(
   "google @cdktf/provider-google 16.12.1 sha512-KqNA/5RiFT07r0PSZ6/07cJ2zESUgbj1JchVj21iBFBZVUbD+578xA/k8eq/r0cbyEgLmg9eYWeVslaYah4DCQ=="         # hashicorp/google 6.50.0
   "kubernetes @cdktf/provider-kubernetes 12.1.1 sha512-faZ/zydCsDBYwXqq3douhxSf8KFJfTUixYDr5hg0uCA8FExRK3+w27JUrt6gAVHFBuOVsKthObdqtTmP3PzQSQ==" # hashicorp/kubernetes 2.38.0
   "helm @cdktf/provider-helm 12.1.2 sha512-QFLfD6e5djSiuw5o63JTaVjLTzUrcXW4rT6zdcvIHfjrqcUJT+Yc8cfhLTVVr5p+fRYrB90b6j8YogBEsLj+5A=="             # hashicorp/helm 3.1.1
+  "http @cdktf/provider-http 10.0.1 sha512-9WVTVXHrPmwkXw1rdYyBAnbP76Y7sSG6HU8dvsxtXUQ42qBxj8hE3LcY0q7ZhhdaG7yaqzSJUkS5DJvv+g0mxw=="             # hashicorp/http 3.5.0
 )
 
 mode=check

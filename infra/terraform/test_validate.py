@@ -101,6 +101,7 @@ class RealModules(unittest.TestCase):
                 "google": ("hashicorp/google", "6.50.0"),
                 "kubernetes": ("hashicorp/kubernetes", "2.38.0"),
                 "helm": ("hashicorp/helm", "3.1.1"),
+                "http": ("hashicorp/http", "3.5.0"),
             },
         )
 
@@ -430,14 +431,14 @@ class BrokenAwsModule(unittest.TestCase):
 
 
 class OtherProviders(unittest.TestCase):
-    """The GCP and Spin modules to come are checked like the AWS one."""
+    """Modules on other providers are checked like the AWS one."""
 
     def setUp(self):
         self.tf = Copy(self)
 
     def test_google_kubernetes_and_helm(self):
         self.tf.write(
-            "modules/spin/main.tf",
+            "modules/probe/main.tf",
             """\
             terraform {
               required_providers {
@@ -492,7 +493,7 @@ class OtherProviders(unittest.TestCase):
             }
             """,
         )
-        m = "terraform/modules/spin/main.tf"
+        m = "terraform/modules/probe/main.tf"
         self.assertEqual(
             self.tf.findings(),
             sorted(
@@ -511,7 +512,7 @@ class OtherProviders(unittest.TestCase):
 
     def test_missing_required_block_in_kubernetes(self):
         self.tf.write(
-            "modules/spin/main.tf",
+            "modules/probe/main.tf",
             """\
             terraform {
               required_providers {
@@ -528,7 +529,7 @@ class OtherProviders(unittest.TestCase):
         self.assertEqual(
             self.tf.findings(),
             [
-                "terraform/modules/spin/main.tf:9: missing required block `template` in kubernetes_deployment_v1.this.spec",
+                "terraform/modules/probe/main.tf:9: missing required block `template` in kubernetes_deployment_v1.this.spec",
             ],
         )
 
