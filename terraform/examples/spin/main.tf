@@ -49,6 +49,7 @@ module "tailor" {
     }
   ]
 
+  image_pull_secrets    = var.image_pull_secrets
   install_cert_manager  = var.install_cert_manager
   install_shim          = var.install_shim
   runtime_class_handler = var.runtime_class_handler

@@ -21,6 +21,12 @@ variable "image" {
   description = "OCI reference of the application, as `spin registry push` published it, such as ghcr.io/my-org/tailor:1a2b3c4."
 }
 
+variable "image_pull_secrets" {
+  type        = list(string)
+  description = "Names of docker-registry secrets in the namespace that pull a private image. Empty: the nodes pull the image without credentials, so it must be public."
+  default     = []
+}
+
 variable "token_key" {
   type        = string
   description = "Tokenization key, at least 16 bytes. Pass it as TF_VAR_token_key on every plan and apply; it is kept in neither the plan nor the state."

@@ -154,7 +154,7 @@ resource "kubernetes_manifest" "shim" {
     kind       = "Shim"
     metadata = {
       name   = "containerd-shim-spin"
-      labels = var.labels
+      labels = local.labels
     }
     spec = {
       nodeSelector = var.shim_node_selector
@@ -185,13 +185,14 @@ resource "kubernetes_manifest" "shim" {
 }
 
 # Nodes that carry containerd-shim-spin already (var.install_shim false):
-# the RuntimeClass alone.
+# the RuntimeClass alone, without a node selector (var.shim_node_selector
+# is not used), so the pods may run on any node.
 resource "kubernetes_runtime_class_v1" "this" {
   count = var.install_operator && !var.install_shim ? 1 : 0
 
   metadata {
     name   = var.runtime_class_name
-    labels = var.labels
+    labels = local.labels
   }
 
   handler = var.runtime_class_handler

@@ -32,7 +32,7 @@ variable "create_namespace" {
 
 variable "labels" {
   type        = map(string)
-  description = "Labels added to every Kubernetes object the module creates."
+  description = "Labels added, with `app.kubernetes.io/name = tailor`, `app.kubernetes.io/instance = <name>` and `app.kubernetes.io/managed-by = terraform`, to the objects the module writes itself: the namespace, the service account, the secrets, the SpinAppExecutor, the SpinApp and its pods, the HorizontalPodAutoscaler, the Shim and the RuntimeClass. Not to the Helm releases' objects or the operator's CRDs."
   default     = {}
 }
 
@@ -254,7 +254,7 @@ variable "install_shim" {
 
 variable "shim_node_selector" {
   type        = map(string)
-  description = "Labels of the nodes that get the shim and run the pods (the RuntimeClass's node selector). Label those nodes, such as `kubectl label node <node> spin=true`, or give the node pool the label."
+  description = "With install_shim, labels of the nodes that get the shim and run the pods: runtime-class-manager installs the shim on them and gives the RuntimeClass this node selector. Label those nodes, such as `kubectl label node <node> spin=true`, or give the node pool the label. Unused with install_shim false (the RuntimeClass the module creates has no node selector, so the pods may run on any node, and every node needs the shim) and without install_operator."
   default     = { spin = "true" }
 }
 
