@@ -132,3 +132,104 @@ impl Chained {
             })
     }
 }
+
+/// An in-process publisher: one FIFO queue per topic, read back by the
+/// stage that takes it ([`Inbox`]). What a platform that chains its stages
+/// in one process publishes to.
+#[derive(Debug, Default)]
+pub struct Mailbox {
+    topics: std::sync::Mutex<std::collections::BTreeMap<Topic, Vec<Vec<u8>>>>,
+}
+
+impl Mailbox {
+    /// An empty mailbox.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes every message of `topic`, oldest first.
+    #[must_use]
+    pub fn drain(&self, topic: Topic) -> Vec<Vec<u8>> {
+        self.topics
+            .lock()
+            .map(|mut t| t.remove(&topic).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Publisher for Mailbox {
+    async fn publish(
+        &self,
+        topic: Topic,
+        _key: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), tailor_core::ports::PublishError> {
+        self.topics
+            .lock()
+            .map_err(|_| tailor_core::ports::PublishError("mailbox lock poisoned".into()))?
+            .entry(topic)
+            .or_default()
+            .push(payload);
+        Ok(())
+    }
+}
+
+impl Inbox for Mailbox {
+    async fn take(&self, topic: Topic, now: tailor_core::Timestamp) -> Vec<Record> {
+        let label = match topic {
+            Topic::Ingested => "ingested",
+            Topic::Enriched => "enriched",
+            Topic::ConsentChanges => "consent",
+        };
+        self.drain(topic)
+            .into_iter()
+            .enumerate()
+            .map(|(i, bytes)| Record {
+                partition: None,
+                id: format!("{label}:{i}"),
+                bytes,
+                received_at: now,
+                may_change_consent: false,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mailbox_gives_each_topic_back_in_order_once() {
+        let mailbox = Mailbox::new();
+        let publish = |topic, payload: &str| {
+            futures_lite(mailbox.publish(topic, "k", payload.as_bytes().to_vec())).unwrap();
+        };
+        publish(Topic::Ingested, "a");
+        publish(Topic::Enriched, "x");
+        publish(Topic::Ingested, "b");
+        let now = tailor_core::Timestamp::from_millis(7);
+        let taken = futures_lite(mailbox.take(Topic::Ingested, now));
+        let got: Vec<(&str, &[u8], i64)> = taken
+            .iter()
+            .map(|r| (r.id.as_str(), r.bytes.as_slice(), r.received_at.as_millis()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("ingested:0", &b"a"[..], 7), ("ingested:1", &b"b"[..], 7)]
+        );
+        assert!(futures_lite(mailbox.take(Topic::Ingested, now)).is_empty());
+        assert_eq!(mailbox.drain(Topic::Enriched), vec![b"x".to_vec()]);
+    }
+
+    /// Runs a future that never waits.
+    fn futures_lite<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(out) => out,
+            std::task::Poll::Pending => panic!("the mailbox never waits"),
+        }
+    }
+}

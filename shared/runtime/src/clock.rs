@@ -139,25 +139,35 @@ impl Replay {
     /// The next batch of lines as records. A replayed file is the
     /// operator's own, so its consent changes are taken.
     pub fn records(&mut self, lines: &[Vec<u8>]) -> Vec<Record> {
-        let horizon = horizon();
-        let time = |bytes: &[u8]| replay_time(bytes).filter(|t| *t <= horizon);
-        if self.last.is_none() {
-            self.last = lines.iter().find_map(|l| time(l));
-        }
-        lines
+        let mut records: Vec<Record> = lines
             .iter()
             .map(|bytes| {
                 self.sent += 1;
-                self.last = time(bytes).or(self.last);
                 Record {
                     partition: None,
                     id: format!("{}{}", self.prefix, self.sent),
-                    received_at: self.last.unwrap_or(Timestamp::from_millis(0)),
+                    received_at: Timestamp::from_millis(0),
                     bytes: bytes.clone(),
                     may_change_consent: true,
                 }
             })
-            .collect()
+            .collect();
+        self.retime(&mut records);
+        records
+    }
+
+    /// Makes records that arrived some other way count as received by the
+    /// replay's rule, keeping their ids and what they may change.
+    pub fn retime(&mut self, records: &mut [Record]) {
+        let horizon = horizon();
+        let time = |bytes: &[u8]| replay_time(bytes).filter(|t| *t <= horizon);
+        if self.last.is_none() {
+            self.last = records.iter().find_map(|r| time(&r.bytes));
+        }
+        for record in records {
+            self.last = time(&record.bytes).or(self.last);
+            record.received_at = self.last.unwrap_or(Timestamp::from_millis(0));
+        }
     }
 }
 

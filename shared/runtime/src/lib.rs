@@ -41,7 +41,7 @@ pub mod startup;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod timer;
 
-pub use chain::Inbox;
+pub use chain::{Inbox, Mailbox};
 pub use clock::{ArrivalClock, ExpiryClock, Replay, WallClock};
 pub use config::{ClockMode, ConfigError, Env, Settings};
 pub use functions::{Capabilities, Function, Functions, Stage};

@@ -22,5 +22,5 @@ mod queue;
 mod store;
 
 pub use platform::{LocalPlatform, NoScore, STREAM};
-pub use queue::{Message, Queue};
+pub use queue::Queue;
 pub use store::{LocalStore, LocalStoreError};

@@ -226,24 +226,3 @@ impl Backend for LocalPlatform {
         self.store().flush()
     }
 }
-
-impl tailor_runtime::Inbox for Queue {
-    async fn take(&self, topic: Topic, now: Timestamp) -> Vec<Record> {
-        let label = match topic {
-            Topic::Ingested => "ingested",
-            Topic::Enriched => "enriched",
-            Topic::ConsentChanges => "consent",
-        };
-        self.drain(topic)
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| Record {
-                partition: None,
-                id: format!("{label}:{i}"),
-                bytes: m.payload,
-                received_at: now,
-                may_change_consent: false,
-            })
-            .collect()
-    }
-}

@@ -1,30 +1,25 @@
-//! An in-process publisher: one FIFO queue per topic, optionally archived.
+//! An in-process publisher: the runtime's [`Mailbox`], optionally archived.
 //!
 //! The consent changes published are kept too, until the platform has
 //! seen whether they erased someone whose lines the archive, or whose rows
 //! an export, must lose ([`crate::offline::purge`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use tailor_core::Timestamp;
+use tailor_core::batch::Record;
 use tailor_core::ports::{PublishError, Publisher, Topic};
+use tailor_runtime::{Inbox, Mailbox};
 
-/// One published message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// The ordering key.
-    pub key: String,
-    /// The payload.
-    pub payload: Vec<u8>,
-}
-
-/// Queues per topic. Publishing never blocks; consumers drain with [`Queue::drain`].
+/// Queues per topic. Publishing never blocks; the next stage takes what
+/// was published through [`Inbox`].
 #[derive(Debug, Default)]
 pub struct Queue {
-    topics: Mutex<BTreeMap<Topic, VecDeque<Message>>>,
+    mailbox: Mailbox,
     archive: Mutex<BTreeMap<Topic, (PathBuf, BufWriter<File>)>>,
     consent_changes: Mutex<Vec<Vec<u8>>>,
 }
@@ -111,19 +106,6 @@ impl Queue {
         Ok(removed)
     }
 
-    /// Takes every queued message of `topic`.
-    #[must_use]
-    pub fn drain(&self, topic: Topic) -> Vec<Message> {
-        self.topics
-            .lock()
-            .map(|mut t| {
-                t.get_mut(&topic)
-                    .map(|q| q.drain(..).collect())
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default()
-    }
-
     /// Flushes archives to disk.
     ///
     /// # Errors
@@ -157,14 +139,12 @@ impl Publisher for Queue {
                 self.keep_consent_changes(vec![payload.clone()]);
             }
         }
-        let mut topics = self
-            .topics
-            .lock()
-            .map_err(|_| PublishError("queue lock poisoned".into()))?;
-        topics.entry(topic).or_default().push_back(Message {
-            key: key.to_owned(),
-            payload,
-        });
-        Ok(())
+        self.mailbox.publish(topic, key, payload).await
+    }
+}
+
+impl Inbox for Queue {
+    async fn take(&self, topic: Topic, now: Timestamp) -> Vec<Record> {
+        self.mailbox.take(topic, now).await
     }
 }

@@ -77,6 +77,13 @@ pub struct Routes {
 }
 
 impl Routes {
+    /// `/healthz` alone.
+    pub const NONE: Self = Self {
+        events: false,
+        consent: false,
+        profiles: false,
+        decisions: false,
+    };
     /// Every route: a platform that runs the whole pipeline in one place.
     pub const ALL: Self = Self {
         events: true,
