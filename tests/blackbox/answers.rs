@@ -1,6 +1,6 @@
 //! An HTTP answer tells the truth: a request is acknowledged only when every
 //! step it triggered is final, and one that is not is processed again when
-//! it is sent again.
+//! it is sent again, alone when it alone failed.
 
 use serde_json::{Value, json};
 use tailor_core::ports::Table;
@@ -61,6 +61,28 @@ async fn post(backend: &Faulty, path: &str, body: &Value) -> (u16, Value) {
     let response = handle(backend, &api, request).await;
     let status = response.status().as_u16();
     (status, serde_json::from_slice(response.body()).unwrap())
+}
+
+async fn post_lines(backend: &Faulty, lines: &[Vec<u8>]) -> (u16, Vec<Value>) {
+    let api = Api {
+        routes: Routes::ALL,
+        access: Access::keys(api_keys()),
+    };
+    let request = http::Request::post("/v1/events")
+        .header("authorization", format!("Bearer {API_KEY}"))
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join(&b'\n'))
+        .unwrap();
+    let response = handle(backend, &api, request).await;
+    let status = response.status().as_u16();
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    let outcomes = body["records"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{status} {body}"))
+        .iter()
+        .map(|r| r["outcome"].clone())
+        .collect();
+    (status, outcomes)
 }
 
 fn erase() -> Value {
@@ -124,4 +146,30 @@ async fn a_lone_record_a_later_step_set_aside_is_answered_with_its_reason() {
         "{body}"
     );
     assert_eq!(body["completion"], Value::Null, "{body}");
+}
+
+#[tokio::test]
+async fn a_store_error_on_one_records_ledger_entry_asks_again_for_that_record_alone() {
+    let backend = faulty();
+    let store = backend.0.store().inner();
+    // The second event's ledger entry cannot be written.
+    store.on(Call::Put, Table::Dedup, &[2], Fault::Fail);
+    let lines = tailor_tests::cloud::three_users_views();
+    let (status, outcomes) = post_lines(&backend, &lines).await;
+    assert_eq!(status, 503, "{outcomes:?}");
+    let retry = json!({"disposition": "retry"});
+    let accepted = json!({"disposition": "accepted", "duplicate": false});
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let expected = if i == 1 { &retry } else { &accepted };
+        assert_eq!(outcome, expected, "record {i}: {outcomes:?}");
+    }
+    store.clear();
+    // Sent again, the batch: that record is taken, the rest are repeats.
+    let (status, outcomes) = post_lines(&backend, &lines).await;
+    assert_eq!(status, 202, "{outcomes:?}");
+    let repeat = json!({"disposition": "accepted", "duplicate": true});
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let expected = if i == 1 { &accepted } else { &repeat };
+        assert_eq!(outcome, expected, "record {i}: {outcomes:?}");
+    }
 }

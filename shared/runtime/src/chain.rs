@@ -39,17 +39,25 @@ impl<S: Store, P: Publisher + Inbox, T: Timer> Functions<S, P, T> {
     }
 
     /// Takes records in for a caller waiting on the answer (an HTTP
-    /// request): the chain, answered truthfully. A record is acknowledged
-    /// only when every step it triggered is final. When one is not, each
-    /// record ingest had newly accepted is answered `Retry` and forgotten
-    /// by ingest, so that its resend runs every step again instead of being
+    /// request), who sends again what it is told to: ingest runs once, so a
+    /// record it could not take (a store error on its ledger entry) is
+    /// answered `Retry` and nothing else is; the later stages run with the
+    /// redelivery policy. A record is acknowledged only when every step it
+    /// triggered is final. When a later step's is not, each record ingest
+    /// had newly accepted is answered `Retry` too and forgotten by ingest,
+    /// so that its resend runs every step again instead of being
     /// acknowledged as a repeat. A lone record that a later step set aside
     /// is answered with that step's reason.
     pub async fn take_in(&self, records: &[Record], report: &mut RunReport) -> BatchOutcome {
-        let chained = self.chain(records, report).await;
-        let mut outcome = chained.ingest.clone();
-        if chained.settled() {
+        let mut outcome = self.invoke(Stage::Ingest, records).await;
+        report.absorb(&outcome);
+        let chained = Chained {
+            ingest: outcome.clone(),
+            downstream: self.drain(report).await,
+        };
+        if chained.downstream_settled() {
             if let [(_, answer)] = outcome.dispositions.as_mut_slice()
+                && *answer == Disposition::ACCEPTED
                 && let Some(reason) = chained.set_aside_downstream()
             {
                 *answer = Disposition::DeadLettered { reason };
@@ -119,18 +127,27 @@ impl Chained {
     /// retries ran out.
     #[must_use]
     pub fn settled(&self) -> bool {
-        std::iter::once(&self.ingest)
-            .chain(self.downstream.iter().map(|(_, o)| o))
-            .all(|o| {
-                o.dispositions.iter().all(|(_, d)| {
-                    d.acknowledges()
-                        && *d
-                            != Disposition::DeadLettered {
-                                reason: DeadLetterReason::RetriesExhausted,
-                            }
-                })
-            })
+        is_final(&self.ingest) && self.downstream_settled()
     }
+
+    /// Whether every record of every later stage reached a final
+    /// disposition, as [`Chained::settled`] says.
+    #[must_use]
+    pub fn downstream_settled(&self) -> bool {
+        self.downstream.iter().all(|(_, o)| is_final(o))
+    }
+}
+
+/// Whether every record of `outcome` is final: acknowledged, and not set
+/// aside because its retries ran out.
+fn is_final(outcome: &BatchOutcome) -> bool {
+    outcome.dispositions.iter().all(|(_, d)| {
+        d.acknowledges()
+            && *d
+                != Disposition::DeadLettered {
+                    reason: DeadLetterReason::RetriesExhausted,
+                }
+    })
 }
 
 /// An in-process publisher: one FIFO queue per topic, read back by the
