@@ -1,0 +1,80 @@
+//! The component's HTTP entry, run natively over real SQLite, a fresh
+//! platform per request as Spin runs it: the golden cases through
+//! `POST /v1/events` give the local platform's results, two requests at
+//! once for one person lose nothing, store errors retry exactly the
+//! records they hit, a function's component serves only its
+//! routes, and a component that cannot start says so.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod support;
+
+use support::api::{self, Cases, Endpoint, Native};
+use tailor_runtime::Env;
+use tailor_spin::SpinPlatform;
+
+#[test]
+fn every_golden_case_through_the_api_gives_the_local_platforms_results() {
+    let ingest = Native::start("ingest");
+    tailor_tests::cloud::assert_golden_cases(|_| Cases::fresh(&ingest));
+}
+
+#[test]
+fn two_requests_at_once_for_one_person_lose_nothing_and_apply_nothing_twice() {
+    api::assert_concurrent_requests_lose_nothing(&Native::start("ingest"));
+}
+
+#[test]
+fn store_errors_retry_exactly_the_records_they_hit_and_a_redelivery_changes_nothing() {
+    api::assert_store_faults_retry_exactly_the_records_they_hit(
+        &Native::start("ingest"),
+        &Native::start("ingest"),
+    );
+}
+
+#[test]
+fn each_component_serves_its_functions_routes_and_no_other() {
+    let cases = [
+        ("ingest", "POST", "/v1/events"),
+        ("consent", "POST", "/v1/consent"),
+        ("features", "GET", "/v1/profiles/p_x"),
+        ("score", "POST", "/v1/decide"),
+        ("score", "GET", "/v1/decisions/d_x"),
+    ];
+    for (function, _, _) in cases {
+        let component = Native::start(function);
+        for (owner, method, path) in cases {
+            let body = (method == "POST").then_some(("application/json", &b"{}"[..]));
+            let (status, answer) =
+                component.request(method, path, Some(tailor_tests::API_KEY), body);
+            let unrouted = status == 404 && answer["error"] == "no such route";
+            assert_eq!(
+                unrouted,
+                owner != function,
+                "{function} serves {method} {path} if and only if it is its own: {status} {answer}"
+            );
+        }
+        let (status, _) = component.request("GET", "/healthz", Some(tailor_tests::API_KEY), None);
+        assert_eq!(status, 200, "{function} answers its health check");
+        let (status, _) = component.request("GET", "/healthz", None, None);
+        assert_eq!(status, 401, "{function}: no key, no answer");
+    }
+}
+
+#[test]
+fn a_component_without_its_variables_names_what_is_missing() {
+    let served = support::Served::start();
+    let missing = |pairs: &[(&str, &str)]| {
+        SpinPlatform::open(&Env::of(pairs), served.connect())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(missing(&[]).contains("TAILOR_FUNCTION"));
+    assert!(missing(&[("TAILOR_FUNCTION", "rank")]).contains("\"rank\""));
+    assert!(missing(&[("TAILOR_FUNCTION", "ingest")]).contains("TAILOR_API_KEYS"));
+    let keys = "all 0000000000000000000000000000000000000000000000000000000000000000 events:write";
+    assert!(
+        missing(&[("TAILOR_FUNCTION", "ingest"), ("TAILOR_API_KEYS", keys)])
+            .contains("TAILOR_TOKEN_KEY")
+    );
+}
