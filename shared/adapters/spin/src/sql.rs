@@ -140,7 +140,9 @@ impl<D: Database> SqlStore<D> {
     /// The database could not create it.
     pub fn open(database: D, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         for statement in SCHEMA {
-            database.execute(statement, &[]).map_err(|e| unavailable(&e))?;
+            database
+                .execute(statement, &[])
+                .map_err(|e| unavailable(&e))?;
         }
         Ok(Self {
             database,

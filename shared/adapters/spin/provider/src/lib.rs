@@ -152,17 +152,19 @@ fn post(address: &str, path: &str, body: &Json) -> Result<Json, String> {
     if set.iter().any(Result::is_err) {
         return Err("the request could not be addressed".into());
     }
+    // The request goes out first and its body after: the body is streamed
+    // to the connection, so writing more than its buffer holds before the
+    // request is sent would wait forever.
     let outgoing = request.body().map_err(|()| "no request body".to_owned())?;
-    {
-        let stream = outgoing.write().map_err(|()| "no body stream".to_owned())?;
-        for chunk in data.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| format!("write: {e:?}"))?;
-        }
-    }
-    OutgoingBody::finish(outgoing, None).map_err(|e| format!("finish: {e:?}"))?;
+    let stream = outgoing.write().map_err(|()| "no body stream".to_owned())?;
     let pending = outgoing_handler::handle(request, None).map_err(|e| format!("send: {e:?}"))?;
+    for chunk in data.chunks(4096) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| format!("write: {e:?}"))?;
+    }
+    drop(stream);
+    OutgoingBody::finish(outgoing, None).map_err(|e| format!("finish: {e:?}"))?;
     let response = loop {
         if let Some(answer) = pending.get() {
             break answer
