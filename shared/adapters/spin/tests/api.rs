@@ -3,7 +3,8 @@
 //! `POST /v1/events` give the local platform's results, two requests at
 //! once for one person lose nothing, store errors retry exactly the
 //! records they hit, a function's component serves only its
-//! routes, and a component that cannot start says so.
+//! routes, Spin's request fixture is taken, and a component that cannot
+//! start says so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
@@ -22,6 +23,32 @@ fn every_golden_case_through_the_api_gives_the_local_platforms_results() {
 #[test]
 fn two_requests_at_once_for_one_person_lose_nothing_and_apply_nothing_twice() {
     api::assert_concurrent_requests_lose_nothing(&Native::start("ingest"));
+}
+
+#[test]
+fn spins_request_fixture_is_taken_record_by_record() {
+    let fixture: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../events/envelopes/spin-http-request.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let ingest = Native::start("ingest");
+    let body = fixture["body"].as_str().unwrap().as_bytes();
+    let lines: Vec<Vec<u8>> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(fixture["headers"]["content-type"], "application/x-ndjson");
+    let (status, outcomes) = api::send_events(&ingest, &lines);
+    assert_eq!(status, 202, "{outcomes:?}");
+    assert_eq!(
+        outcomes,
+        vec![tailor_core::disposition::Disposition::ACCEPTED; 2]
+    );
 }
 
 #[test]
