@@ -133,9 +133,12 @@ def main():
             if status not in (202, 422):
                 sys.exit(f"bench.py: ingest answered {status}: {answer}")
         for line in lines:
-            user = json.loads(line).get("subject", {}).get("user_id")
-            if user:
-                people.add(user)
+            try:
+                subject = json.loads(line).get("subject")
+            except ValueError:
+                continue  # the generator breaks some lines on purpose
+            if isinstance(subject, dict) and isinstance(subject.get("user_id"), str):
+                people.add(subject["user_id"])
         people = sorted(people)
         requests = [
             {
