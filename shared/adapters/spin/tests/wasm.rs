@@ -2,7 +2,8 @@
 //! (`infra/spin/build.sh`), its imports exactly Spin's interfaces and the
 //! WASI ones Spin provides, and, composed with the test-side provider of
 //! Spin's SQLite and variables, served by `wasmtime serve` on loopback over
-//! real SQLite: the golden cases give the local platform's results, two
+//! real SQLite: the golden cases give the local platform's results, a
+//! generated stream gives the local platform's state, two
 //! requests at once lose nothing, store errors retry exactly the records
 //! they hit, and the score component's decisions are
 //! the native ones.
@@ -194,6 +195,28 @@ fn the_components_imports_are_spins_interfaces_and_nothing_else() {
 fn every_golden_case_through_the_served_component_gives_the_local_platforms_results() {
     let ingest = Wasm::start("ingest");
     tailor_tests::cloud::assert_golden_cases(|_| Cases::fresh(&ingest));
+}
+
+#[test]
+fn a_generated_stream_through_the_served_component_gives_the_local_platforms_state() {
+    let ingest = Wasm::start("ingest");
+    let lines = tailor_tests::generated(12, 6, 17);
+    let mut latest = 0;
+    for batch in lines.chunks(100) {
+        api::send_events(&ingest, batch);
+        for line in batch {
+            if let Some(t) = tailor_runtime::clock::replay_time(line) {
+                latest = latest.max(t.as_millis());
+            }
+        }
+    }
+    let local = tailor_tests::kit::local_state(&lines, 100);
+    let state = local
+        .keys()
+        .map(|table| (*table, api::table_at(&ingest.served, *table, latest)))
+        .collect();
+    let differences = tailor_tests::kit::differences(&local, &state);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
 #[test]
