@@ -415,12 +415,7 @@ impl<S: Store> Store for Metered<S> {
         expires_at: Timestamp,
         precondition: Precondition,
     ) -> Result<u64, StoreError> {
-        if value.len() > MAX_ITEM_BYTES {
-            return Err(StoreError::TooLarge {
-                table,
-                bytes: value.len(),
-            });
-        }
+        StoreError::check_size(table, &value)?;
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.write_bytes
@@ -442,6 +437,21 @@ impl<S: Store> Store for Metered<S> {
 }
 
 impl StoreError {
+    /// `TooLarge` for a value over [`MAX_ITEM_BYTES`]: the check every
+    /// store makes before a write reaches its database.
+    ///
+    /// # Errors
+    /// `TooLarge` with the value's size.
+    pub const fn check_size(table: Table, value: &[u8]) -> Result<(), Self> {
+        if value.len() > MAX_ITEM_BYTES {
+            return Err(Self::TooLarge {
+                table,
+                bytes: value.len(),
+            });
+        }
+        Ok(())
+    }
+
     /// What a record whose processing hit this error becomes: transient
     /// failures are retried; unreadable state is set aside for inspection.
     #[must_use]

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tailor_core::Timestamp;
 use tailor_core::ports::{
-    Clock, Item, MAX_ITEM_BYTES, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
+    Clock, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
 };
 
 /// A value bound to, or read from, a statement: the variants of Spin's
@@ -301,12 +301,7 @@ impl<D: Database> Store for SqlStore<D> {
         expires_at: Timestamp,
         precondition: Precondition,
     ) -> Result<u64, StoreError> {
-        if value.len() > MAX_ITEM_BYTES {
-            return Err(StoreError::TooLarge {
-                table,
-                bytes: value.len(),
-            });
-        }
+        StoreError::check_size(table, &value)?;
         self.writes.fetch_add(1, Ordering::Relaxed);
         let mut parameters = vec![
             text(table.as_str()),
