@@ -88,15 +88,7 @@ impl Wasm {
                 "{}::/models/conversion-v1",
                 tailor_tests::model_dir().display()
             ));
-        let mut variables: Vec<(String, String)> =
-            api::variables(function, "/models/conversion-v1")
-                .into_iter()
-                .map(|(name, value)| (name.to_owned(), value))
-                .collect();
-        for (name, value) in settings {
-            variables.retain(|(n, _)| n != name);
-            variables.push(((*name).to_owned(), (*value).to_owned()));
-        }
+        let variables = api::variables(function, "/models/conversion-v1", settings);
         for (name, value) in variables {
             let spin = name.trim_start_matches("TAILOR_").to_ascii_uppercase();
             command

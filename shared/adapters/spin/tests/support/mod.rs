@@ -321,9 +321,14 @@ pub mod api {
 
     /// The runtime variables of a component running `function` in the
     /// tests: the test keys and tokenization key, the replay clock, and the
-    /// pure-Rust engine over the shipped model at `model_dir`.
+    /// pure-Rust engine over the shipped model at `model_dir`; then
+    /// `settings`, each replacing the variable of its name.
     #[must_use]
-    pub fn variables(function: &str, model_dir: &str) -> Vec<(&'static str, String)> {
+    pub fn variables(
+        function: &str,
+        model_dir: &str,
+        settings: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
         use tailor_runtime::http::Scope;
         use tailor_runtime::http::access::digest_hex;
         let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
@@ -339,17 +344,23 @@ pub mod api {
                 digest_hex(&format!("key-{name}"))
             ));
         }
-        vec![
-            ("TAILOR_FUNCTION", function.to_owned()),
-            ("TAILOR_API_KEYS", keys.join("\n")),
-            ("TAILOR_TOKEN_KEY", "blackbox-test-key-000".to_owned()),
-            ("TAILOR_CLOCK", "arrival".to_owned()),
-            // Correctness, not latency: a loaded test machine's store must
-            // not turn a decision into a store-timeout fallback.
-            ("TAILOR_STORE_BUDGET_MS", "5000".to_owned()),
-            ("TAILOR_ENGINE", "tract".to_owned()),
-            ("TAILOR_MODEL_DIR", model_dir.to_owned()),
+        let keys = keys.join("\n");
+        let mut variables: Vec<(String, String)> = [
+            ("TAILOR_FUNCTION", function),
+            ("TAILOR_API_KEYS", keys.as_str()),
+            ("TAILOR_TOKEN_KEY", "blackbox-test-key-000"),
+            ("TAILOR_CLOCK", "arrival"),
+            ("TAILOR_ENGINE", "tract"),
+            ("TAILOR_MODEL_DIR", model_dir),
         ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+        for (name, value) in settings {
+            variables.retain(|(n, _)| n != name);
+            variables.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        variables
     }
 
     /// A component run natively: a fresh platform per request, as Spin
@@ -398,12 +409,16 @@ pub mod api {
             body: Option<(&str, &[u8])>,
         ) -> Answer {
             let model = tailor_tests::model_dir();
-            let mut pairs = variables(&self.function, model.to_str().unwrap());
-            for (name, value) in &self.settings {
-                pairs.retain(|(n, _)| n != name);
-                pairs.push((name, value.clone()));
-            }
-            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let settings: Vec<(&str, &str)> = self
+                .settings
+                .iter()
+                .map(|(name, value)| (*name, value.as_str()))
+                .collect();
+            let pairs = variables(&self.function, model.to_str().unwrap(), &settings);
+            let pairs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let platform = SpinPlatform::open(&Env::of(&pairs), self.served.connect()).unwrap();
             let mut request = http::Request::builder().method(method).uri(path);
             if let Some(key) = key {
