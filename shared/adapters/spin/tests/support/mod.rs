@@ -204,7 +204,7 @@ pub mod pipeline {
 
     use serde_json::Value;
     use tailor_core::ports::{Clock, PublishError, Publisher, Table, Topic};
-    use tailor_runtime::{Mailbox, WallClock};
+    use tailor_runtime::{Inbox, Mailbox, WallClock};
     use tailor_spin::SqlStore;
     use tailor_tests::cloud::{self, CloudPipeline};
 
@@ -239,12 +239,14 @@ pub mod pipeline {
         }
 
         async fn published(&self, topic: Topic) -> Vec<(String, Vec<u8>)> {
-            self.mailbox
-                .drain(topic)
-                .into_iter()
-                .enumerate()
-                .map(|(i, bytes)| (format!("{}:{i}", topic_name(topic)), bytes))
-                .collect()
+            // The receipt time is the platform's to give; only ids and bytes are read.
+            let records = Inbox::take(
+                &*self.mailbox,
+                topic,
+                tailor_core::Timestamp::from_millis(0),
+            )
+            .await;
+            records.into_iter().map(|r| (r.id, r.bytes)).collect()
         }
 
         async fn items(&self, store: &Self::Store, table: Table) -> Vec<(String, Value)> {
@@ -254,14 +256,6 @@ pub mod pipeline {
                 .into_iter()
                 .map(|(key, item)| (key, serde_json::from_slice(&item.value).unwrap()))
                 .collect()
-        }
-    }
-
-    fn topic_name(topic: Topic) -> &'static str {
-        match topic {
-            Topic::Ingested => "ingested",
-            Topic::Enriched => "enriched",
-            Topic::ConsentChanges => "consent",
         }
     }
 
