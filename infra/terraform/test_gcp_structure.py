@@ -5,9 +5,10 @@ Cloud Run functions rely on, read from the parsed HCL, offline.
 
 check.sh runs them. `check()` parses every `.tf` file of the module, expands
 each resource's `for_each` where it is one of the module's own locals (the
-function, trigger, topic, collection and publisher maps), binds `each.key`
-and `each.value` in its arguments, and returns every way the module differs
-from the contract:
+function, topic and collection lists, and the trigger, publisher and secret
+maps, which the module derives from its one map of per-function permissions,
+`local.permissions`), binds `each.key` and `each.value` in its arguments,
+and returns every way the module differs from the contract:
 
 - every function (ingest, enrich, features, consent, score) has one Cloud
   Run service running the image with args [function], as its own service
@@ -24,6 +25,8 @@ from the contract:
 - roles/pubsub.publisher goes to a function only on the topics it publishes
   to (ingest: ingested; enrich: enriched and consent-changes), and no
   function has a project role but roles/datastore.user;
+- roles/secretmanager.secretAccessor goes to a function only on the secrets
+  it reads (every function: the token key; score: its API keys too);
 - every collection `<name>-<table>` has a TTL policy on `expire_at`;
 - each function's environment holds exactly the variables of the contract.
 
@@ -55,6 +58,16 @@ TRIGGERS = {
 }
 
 TOPICS = ["events", "ingested", "enriched", "consent-changes"]
+
+# The secrets each function reads, and no others. score's API keys exist
+# only when it has keys (SECRET_IDS).
+SECRETS = {
+    "ingest": ["token_key"],
+    "enrich": ["token_key"],
+    "features": ["token_key"],
+    "consent": ["token_key"],
+    "score": ["token_key", "api_keys"],
+}
 
 # The topics each function publishes to, and no others.
 PUBLISHES = {
@@ -137,6 +150,26 @@ SERVICE_NAMES = '{for f in local.function_names : f => "${var.name}-${f}"}'
 PUSH_AUDIENCE = (
     '{for f in keys(local.triggers) : f => '
     '"https://${local.service_names[f]}-${local.project_number}.${var.region}.run.app"}'
+)
+
+# What the module derives from local.permissions, as python-hcl2 renders it
+# (the `...` of merge is lost): the trigger map, one publisher grant per
+# (function, topic), one secret grant per (function, secret) the deployment
+# has, and the secrets it has.
+TRIGGERS_FROM_PERMISSIONS = (
+    "${{for f , p in local.permissions : f => p.triggered_by if p.triggered_by != null}}"
+)
+PUBLISHER_GRANTS = (
+    '${merge([for f , p in local.permissions : {for t in p.publishes : "${f}/${t}" =>'
+    ' {"function": "${f}", "topic": "${t}"}}])}'
+)
+SECRET_GRANTS = (
+    '${merge([for f , p in local.permissions : {for s in p.secrets : "${f}/${s}" =>'
+    ' {"function": "${f}", "secret": "${s}"} if contains(keys(local.secret_ids), s)}])}'
+)
+SECRET_IDS = (
+    '${merge({"token_key": "${google_secret_manager_secret.token_key.secret_id}"}, local.api_keys ? '
+    "{'api_keys': '${google_secret_manager_secret.api_keys[0].secret_id}'} : {})}"
 )
 
 # How the plain environment is composed (whitespace removed).
@@ -247,6 +280,30 @@ class Module:
             for entry in doc.get("variable", []):
                 self.variables.update(entry)
 
+    def permissions(self):
+        """local.permissions: function => its trigger, topics and secrets."""
+        permissions = self.locals.get("permissions")
+        return permissions if isinstance(permissions, dict) else {}
+
+    def triggers(self):
+        """local.triggers, evaluated from local.permissions; None if it is
+        not derived from it."""
+        if squeeze(self.locals.get("triggers")) != squeeze(TRIGGERS_FROM_PERMISSIONS):
+            return None
+        return {f: p.get("triggered_by") for f, p in self.permissions().items() if p.get("triggered_by") is not None}
+
+    def grants(self, name, expected, field, attr):
+        """local.<name> evaluated: one (function, item) instance per item in
+        each function's permissions[field], as `<function>/<item>`; None if
+        the local is not that expansion."""
+        if squeeze(self.locals.get(name)) != squeeze(expected):
+            return None
+        return [
+            (f"{f}/{item}", {"function": f, attr: item})
+            for f, p in self.permissions().items()
+            for item in p.get(field) or []
+        ]
+
     def for_each(self, body):
         """(key, value) of every instance, [(None, None)] for a single
         resource, None where for_each is not one this test evaluates."""
@@ -258,7 +315,8 @@ class Module:
         if fe == "toset(local.topic_names)":
             return [(t, t) for t in self.locals.get("topic_names", [])]
         if fe == "local.triggers":
-            return list(self.locals.get("triggers", {}).items())
+            triggers = self.triggers()
+            return None if triggers is None else list(triggers.items())
         if fe == "local.collections":
             if squeeze(self.locals.get("collections")) != squeeze(COLLECTIONS):
                 return None
@@ -268,17 +326,11 @@ class Module:
             # event_publishers): one symbolic instance.
             return [("*", "*")]
         if fe == "local.publisher_grants":
-            expected = squeeze(
-                '${merge([for f , topics in local.publishes : {for t in topics : "${f}/${t}" =>'
-                ' {"function": "${f}", "topic": "${t}"}}])}'
-            )
-            if squeeze(self.locals.get("publisher_grants")) != expected:
-                return None
-            return [
-                (f"{f}/{t}", {"function": f, "topic": t})
-                for f, topics in self.locals.get("publishes", {}).items()
-                for t in topics
-            ]
+            return self.grants("publisher_grants", PUBLISHER_GRANTS, "publishes", "topic")
+        if fe == "local.secret_grants":
+            # Every secret a function lists: whether the deployment has it
+            # is SECRET_IDS's to say.
+            return self.grants("secret_grants", SECRET_GRANTS, "secrets", "secret")
         return None
 
     def instances(self, rtype):
@@ -306,8 +358,11 @@ def check(directory):
 
     if m.locals.get("function_names") != FUNCTIONS:
         p(f"local.function_names is {m.locals.get('function_names')}, not {FUNCTIONS}")
-    if m.locals.get("triggers") != TRIGGERS:
-        p(f"local.triggers is {m.locals.get('triggers')}, not {TRIGGERS}")
+    if sorted(m.permissions()) != sorted(FUNCTIONS):
+        p(f"local.permissions is for {sorted(m.permissions())}, not {sorted(FUNCTIONS)}")
+    triggers = m.triggers()
+    if triggers != TRIGGERS:
+        p(f"local.triggers is {m.locals.get('triggers') if triggers is None else triggers}, not {TRIGGERS}")
     if m.locals.get("topic_names") != TOPICS:
         p(f"local.topic_names is {m.locals.get('topic_names')}, not {TOPICS}")
     if squeeze(m.locals.get("service_names")) != squeeze(SERVICE_NAMES):
@@ -498,6 +553,29 @@ def check(directory):
         f = ref_key(body.get("member"), "google_service_account.this")
         if f is not None:
             p(f"{address}: grants {f} {body.get('role')} on a subscription; push needs none")
+
+    # --- Secrets -------------------------------------------------------------
+    if squeeze(m.locals.get("secret_ids")) != squeeze(SECRET_IDS):
+        p("local.secret_ids is not the token key, and score's API keys when it has any")
+    secret_grants, opaque = m.instances("google_secret_manager_secret_iam_member")
+    problems.extend(f"{a}: for_each not evaluated" for a in opaque)
+    reads = {f: set() for f in FUNCTIONS}
+    for address, body in secret_grants:
+        f = ref_key(body.get("member"), "google_service_account.this")
+        if f is None:
+            continue
+        secret = re.fullmatch(r'local\.secret_ids\["(\w+)"\]', squeeze(body.get("secret_id")) or "")
+        if f not in reads:
+            p(f"{address}: grants {body.get('role')} to the account of {f}, which is no function")
+        elif body.get("role") != "roles/secretmanager.secretAccessor" or secret is None:
+            p(f"{address}: grants {f} {body.get('role')} on {body.get('secret_id')}")
+        else:
+            reads[f].add(secret.group(1))
+    for f in FUNCTIONS:
+        for s in sorted(reads[f] - set(SECRETS[f])):
+            p(f"{f} may read {s}")
+        for s in sorted(set(SECRETS[f]) - reads[f]):
+            p(f"{f} may not read {s}")
     project_grants, opaque = m.instances("google_project_iam_member")
     problems.extend(f"{a}: for_each not evaluated" for a in opaque)
     datastore = set()
@@ -664,8 +742,71 @@ class BrokenCopyTest(unittest.TestCase):
 
     def test_a_function_publishing_to_another_topic(self):
         self.broken(
-            [lambda c: c.edit("main.tf", "    features = []\n", '    features = ["events"]\n')],
+            [
+                lambda c: c.edit(
+                    "iam.tf",
+                    '      triggered_by = "enriched"\n      publishes    = []\n',
+                    '      triggered_by = "enriched"\n      publishes    = ["events"]\n',
+                )
+            ],
             "features may publish to events",
+        )
+
+    def test_a_function_reading_another_secret(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "iam.tf",
+                    '      triggered_by = "consent-changes"\n'
+                    '      publishes    = []\n'
+                    '      secrets      = ["token_key"]\n',
+                    '      triggered_by = "consent-changes"\n      publishes    = []\n'
+                    '      secrets      = ["token_key", "api_keys"]\n',
+                )
+            ],
+            "consent may read api_keys",
+        )
+
+    def test_a_function_without_the_token_key(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "iam.tf",
+                    '      secrets      = ["token_key", "api_keys"]\n',
+                    '      secrets      = ["api_keys"]\n',
+                )
+            ],
+            "score may not read token_key",
+        )
+
+    def test_a_secret_grant_outside_the_permissions(self):
+        extra = """
+resource "google_secret_manager_secret_iam_member" "extra" {
+  project   = var.project_id
+  secret_id = local.secret_ids["api_keys"]
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.this["ingest"].member
+}
+"""
+        self.broken([lambda c: c.append("iam.tf", extra)], "ingest may read api_keys")
+
+    def test_api_keys_secret_without_api_keys(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "iam.tf",
+                    "    local.api_keys ? { api_keys = google_secret_manager_secret.api_keys[0].secret_id } : {},\n",
+                    "    { api_keys = google_secret_manager_secret.api_keys[0].secret_id },\n",
+                )
+            ],
+            "local.secret_ids is not the token key, and score's API keys when it has any",
+        )
+
+    def test_a_stream_function_without_its_trigger(self):
+        self.broken(
+            [lambda c: c.edit("iam.tf", '      triggered_by = "enriched"\n', "      triggered_by = null\n")],
+            "local.triggers is {'ingest': 'events', 'enrich': 'ingested', 'consent': 'consent-changes'}, not "
+            "{'ingest': 'events', 'enrich': 'ingested', 'features': 'enriched', 'consent': 'consent-changes'}",
         )
 
     def test_a_grant_outside_the_publisher_map(self):

@@ -1,16 +1,55 @@
-# One role per function. Each policy names every stream, table and queue the
-# function may reach; nothing is granted on a wildcard resource except the
-# log streams of the function's own log group (`:*`) and X-Ray, whose
-# trace-upload actions have no resource-level permissions.
-#
-# Access (r: read, w: write, rw: both):
-#
-#   function  trigger          writes                     tables
-#   ingest    events           ingested                   dedup rw, dead-letters w, subjects rw
-#   enrich    ingested         enriched, consent-changes  identity rw, audit w, tombstones r, consent r, dead-letters w, subjects rw
-#   features  enriched         -                          feature-inputs rw, features rw, identity r, consent r, tombstones r, dead-letters w, subjects rw
-#   consent   consent-changes  -                          consent rw, audit w, feature-inputs rw, features rw, identity rw, tombstones rw, dead-letters w, subjects rw
-#   score     (Function URL)   -                          identity r, features r, consent r, tombstones r, decisions rw, subjects rw
+# One role per function, with one inline policy. What each function may
+# reach is data, local.permissions below, expanded once: every function's
+# policy is made of the documents in this file that apply to it. Each
+# statement names its resources; nothing is granted on a wildcard resource
+# except the log streams of the function's own log group (`:*`) and X-Ray,
+# whose trace-upload actions have no resource-level permissions.
+
+locals {
+  # What each function may reach, by name: the stream whose records invoke
+  # it (null for score, which answers its Function URL), the streams it puts
+  # records on, and the tables it reads and writes. A table it reads gets
+  # local.dynamodb_read_actions, one it writes local.dynamodb_write_actions,
+  # one in both lists both. A function with a trigger also sends to its own
+  # dead-letter queue (sqs.tf), and every function writes to its own log
+  # group, uses the deployment key and uploads traces (the common document
+  # below).
+  permissions = {
+    ingest = {
+      triggered_by = "events"
+      publishes    = ["ingested"]
+      reads        = ["dedup", "subjects"]
+      writes       = ["dedup", "dead-letters", "subjects"]
+    }
+    enrich = {
+      triggered_by = "ingested"
+      publishes    = ["enriched", "consent-changes"]
+      reads        = ["identity", "tombstones", "consent", "subjects"]
+      writes       = ["identity", "audit", "dead-letters", "subjects"]
+    }
+    features = {
+      triggered_by = "enriched"
+      publishes    = []
+      reads        = ["feature-inputs", "features", "identity", "consent", "tombstones", "subjects"]
+      writes       = ["feature-inputs", "features", "dead-letters", "subjects"]
+    }
+    consent = {
+      triggered_by = "consent-changes"
+      publishes    = []
+      reads        = ["consent", "feature-inputs", "features", "identity", "tombstones", "subjects"]
+      writes       = ["consent", "audit", "feature-inputs", "features", "identity", "tombstones", "dead-letters", "subjects"]
+    }
+    score = {
+      triggered_by = null
+      publishes    = []
+      reads        = ["identity", "features", "consent", "tombstones", "decisions", "subjects"]
+      writes       = ["decisions", "subjects"]
+    }
+  }
+
+  # The functions that put records on streams, with those streams.
+  publishers = { for f, p in local.permissions : f => p.publishes if p.publishes != [] }
+}
 
 data "aws_iam_policy_document" "assume_role" {
   statement {
@@ -33,21 +72,28 @@ resource "aws_iam_role" "this" {
 }
 
 resource "aws_iam_role_policy" "this" {
-  for_each = local.role_policies
+  for_each = local.permissions
 
   name   = "${var.name}-${each.key}"
   role   = aws_iam_role.this[each.key].id
-  policy = each.value
+  policy = data.aws_iam_policy_document.function[each.key].json
 }
 
-locals {
-  role_policies = {
-    ingest   = data.aws_iam_policy_document.ingest.json
-    enrich   = data.aws_iam_policy_document.enrich.json
-    features = data.aws_iam_policy_document.features.json
-    consent  = data.aws_iam_policy_document.consent.json
-    score    = data.aws_iam_policy_document.score.json
-  }
+# Each function's policy: the documents below that apply to it, merged in
+# this order. A document a function has no instance of (score has no
+# trigger, features no output stream) is left out.
+data "aws_iam_policy_document" "function" {
+  for_each = local.permissions
+
+  source_policy_documents = [
+    for doc in [
+      data.aws_iam_policy_document.common[each.key],
+      lookup(data.aws_iam_policy_document.trigger, each.key, null),
+      lookup(data.aws_iam_policy_document.publish, each.key, null),
+      data.aws_iam_policy_document.tables[each.key],
+      lookup(data.aws_iam_policy_document.dead_letter, each.key, null),
+    ] : doc.json if doc != null
+  ]
 }
 
 # What every function needs: its own log group, the key, and X-Ray.
@@ -74,201 +120,54 @@ data "aws_iam_policy_document" "common" {
   }
 }
 
-data "aws_iam_policy_document" "ingest" {
-  source_policy_documents = [data.aws_iam_policy_document.common["ingest"].json]
+# A stream function reads its trigger stream.
+data "aws_iam_policy_document" "trigger" {
+  for_each = local.triggers
 
   statement {
     sid       = "ReadTrigger"
     actions   = local.kinesis_read_actions
-    resources = [aws_kinesis_stream.this["events"].arn]
+    resources = [aws_kinesis_stream.this[each.value].arn]
   }
+}
+
+# A function that puts records on streams may put them on those alone.
+data "aws_iam_policy_document" "publish" {
+  for_each = local.publishers
 
   statement {
     sid       = "WriteStreams"
     actions   = local.kinesis_write_actions
-    resources = [aws_kinesis_stream.this["ingested"].arn]
+    resources = [for s in each.value : aws_kinesis_stream.this[s].arn]
+  }
+}
+
+# Every function reads and writes tables: a statement must name at least
+# one resource, so neither list may be empty.
+data "aws_iam_policy_document" "tables" {
+  for_each = local.permissions
+
+  statement {
+    sid       = "ReadTables"
+    actions   = local.dynamodb_read_actions
+    resources = [for t in each.value.reads : aws_dynamodb_table.this[t].arn]
   }
 
   statement {
-    sid     = "ReadTables"
-    actions = local.dynamodb_read_actions
-    resources = [
-      aws_dynamodb_table.this["dedup"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
+    sid       = "WriteTables"
+    actions   = local.dynamodb_write_actions
+    resources = [for t in each.value.writes : aws_dynamodb_table.this[t].arn]
   }
+}
 
-  statement {
-    sid     = "WriteTables"
-    actions = local.dynamodb_write_actions
-    resources = [
-      aws_dynamodb_table.this["dedup"].arn,
-      aws_dynamodb_table.this["dead-letters"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
+# A stream function sends failed batches' descriptions to its own queue.
+data "aws_iam_policy_document" "dead_letter" {
+  for_each = local.triggers
 
   statement {
     sid       = "DeadLetterQueue"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["ingest"].arn]
-  }
-}
-
-data "aws_iam_policy_document" "enrich" {
-  source_policy_documents = [data.aws_iam_policy_document.common["enrich"].json]
-
-  statement {
-    sid       = "ReadTrigger"
-    actions   = local.kinesis_read_actions
-    resources = [aws_kinesis_stream.this["ingested"].arn]
-  }
-
-  statement {
-    sid     = "WriteStreams"
-    actions = local.kinesis_write_actions
-    resources = [
-      aws_kinesis_stream.this["enriched"].arn,
-      aws_kinesis_stream.this["consent-changes"].arn,
-    ]
-  }
-
-  statement {
-    sid     = "ReadTables"
-    actions = local.dynamodb_read_actions
-    resources = [
-      aws_dynamodb_table.this["identity"].arn,
-      aws_dynamodb_table.this["tombstones"].arn,
-      aws_dynamodb_table.this["consent"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
-
-  statement {
-    sid     = "WriteTables"
-    actions = local.dynamodb_write_actions
-    resources = [
-      aws_dynamodb_table.this["identity"].arn,
-      aws_dynamodb_table.this["audit"].arn,
-      aws_dynamodb_table.this["dead-letters"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["enrich"].arn]
-  }
-}
-
-data "aws_iam_policy_document" "features" {
-  source_policy_documents = [data.aws_iam_policy_document.common["features"].json]
-
-  statement {
-    sid       = "ReadTrigger"
-    actions   = local.kinesis_read_actions
-    resources = [aws_kinesis_stream.this["enriched"].arn]
-  }
-
-  statement {
-    sid     = "ReadTables"
-    actions = local.dynamodb_read_actions
-    resources = [
-      aws_dynamodb_table.this["feature-inputs"].arn,
-      aws_dynamodb_table.this["features"].arn,
-      aws_dynamodb_table.this["identity"].arn,
-      aws_dynamodb_table.this["consent"].arn,
-      aws_dynamodb_table.this["tombstones"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
-
-  statement {
-    sid     = "WriteTables"
-    actions = local.dynamodb_write_actions
-    resources = [
-      aws_dynamodb_table.this["feature-inputs"].arn,
-      aws_dynamodb_table.this["features"].arn,
-      aws_dynamodb_table.this["dead-letters"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["features"].arn]
-  }
-}
-
-data "aws_iam_policy_document" "consent" {
-  source_policy_documents = [data.aws_iam_policy_document.common["consent"].json]
-
-  statement {
-    sid       = "ReadTrigger"
-    actions   = local.kinesis_read_actions
-    resources = [aws_kinesis_stream.this["consent-changes"].arn]
-  }
-
-  statement {
-    sid     = "ReadTables"
-    actions = local.dynamodb_read_actions
-    resources = [
-      aws_dynamodb_table.this["consent"].arn,
-      aws_dynamodb_table.this["feature-inputs"].arn,
-      aws_dynamodb_table.this["features"].arn,
-      aws_dynamodb_table.this["identity"].arn,
-      aws_dynamodb_table.this["tombstones"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
-
-  statement {
-    sid     = "WriteTables"
-    actions = local.dynamodb_write_actions
-    resources = [
-      aws_dynamodb_table.this["consent"].arn,
-      aws_dynamodb_table.this["audit"].arn,
-      aws_dynamodb_table.this["feature-inputs"].arn,
-      aws_dynamodb_table.this["features"].arn,
-      aws_dynamodb_table.this["identity"].arn,
-      aws_dynamodb_table.this["tombstones"].arn,
-      aws_dynamodb_table.this["dead-letters"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["consent"].arn]
-  }
-}
-
-data "aws_iam_policy_document" "score" {
-  source_policy_documents = [data.aws_iam_policy_document.common["score"].json]
-
-  statement {
-    sid     = "ReadTables"
-    actions = local.dynamodb_read_actions
-    resources = [
-      aws_dynamodb_table.this["identity"].arn,
-      aws_dynamodb_table.this["features"].arn,
-      aws_dynamodb_table.this["consent"].arn,
-      aws_dynamodb_table.this["tombstones"].arn,
-      aws_dynamodb_table.this["decisions"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
-  }
-
-  statement {
-    sid     = "WriteTables"
-    actions = local.dynamodb_write_actions
-    resources = [
-      aws_dynamodb_table.this["decisions"].arn,
-      aws_dynamodb_table.this["subjects"].arn,
-    ]
+    resources = [aws_sqs_queue.dead_letter[each.key].arn]
   }
 }
 

@@ -6,7 +6,7 @@
 #   callers (SigV4) -> score Function URL -> score
 #
 # Each function has its own role that reaches only the streams, tables and
-# queue listed for it in iam.tf.
+# queue local.permissions (iam.tf) lists for it.
 
 data "aws_caller_identity" "current" {}
 
@@ -21,14 +21,10 @@ locals {
 
   function_names = ["ingest", "enrich", "features", "consent", "score"]
 
-  # The stream that feeds each stream function. score has no trigger: it
-  # answers synchronous calls on its Function URL.
-  triggers = {
-    ingest   = "events"
-    enrich   = "ingested"
-    features = "enriched"
-    consent  = "consent-changes"
-  }
+  # The stream that feeds each stream function (local.permissions in
+  # iam.tf). score has no trigger: it answers synchronous calls on its
+  # Function URL.
+  triggers = { for f, p in local.permissions : f => p.triggered_by if p.triggered_by != null }
 
   stream_names = ["events", "ingested", "enriched", "consent-changes"]
 

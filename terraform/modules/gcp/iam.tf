@@ -1,21 +1,67 @@
 # One service account per function, `<name>-<function>`, and one invoker
-# service account per push subscription, `<name>-<function>-push`.
-#
-#   function  runs as             publishes to               invoked by
-#   ingest    <name>-ingest       ingested                   <name>-ingest-push (events)
-#   enrich    <name>-enrich       enriched, consent-changes  <name>-enrich-push (ingested)
-#   features  <name>-features     -                          <name>-features-push (enriched)
-#   consent   <name>-consent      -                          <name>-consent-push (consent-changes)
-#   score     <name>-score        -                          score_invokers, or anyone with score_public
-#
-# Producers (event_publishers) may publish to the events topic only.
+# service account per push subscription, `<name>-<function>-push`. What each
+# function's account may reach is data, local.permissions below, expanded
+# once by the grants in this file. Producers (event_publishers) may publish
+# to the events topic only.
 #
 # Every function account also gets roles/datastore.user on the deployment's
-# Firestore database and roles/secretmanager.secretAccessor on the token
-# key (score on its API keys too). Firestore has no IAM on collections or
-# documents, and its roles are granted on the project: the grant carries an
-# IAM condition on the database's resource name, so it reaches this
-# database only, but every collection in it.
+# Firestore database. Firestore has no IAM on collections or documents, and
+# its roles are granted on the project: the grant carries an IAM condition
+# on the database's resource name, so it reaches this database only, but
+# every collection in it.
+
+locals {
+  # What each function's account may reach, by name: the topic whose
+  # subscription delivers to the function, through the function's invoker
+  # account (null for score, which answers HTTP requests), the topics it
+  # publishes to (roles/pubsub.publisher), and the secrets it reads
+  # (roles/secretmanager.secretAccessor).
+  permissions = {
+    ingest = {
+      triggered_by = "events"
+      publishes    = ["ingested"]
+      secrets      = ["token_key"]
+    }
+    enrich = {
+      triggered_by = "ingested"
+      publishes    = ["enriched", "consent-changes"]
+      secrets      = ["token_key"]
+    }
+    features = {
+      triggered_by = "enriched"
+      publishes    = []
+      secrets      = ["token_key"]
+    }
+    consent = {
+      triggered_by = "consent-changes"
+      publishes    = []
+      secrets      = ["token_key"]
+    }
+    score = {
+      triggered_by = null
+      publishes    = []
+      secrets      = ["token_key", "api_keys"]
+    }
+  }
+
+  # The secrets the deployment has, by name: score's API keys only with
+  # score_api_keys.
+  secret_ids = merge(
+    { token_key = google_secret_manager_secret.token_key.secret_id },
+    local.api_keys ? { api_keys = google_secret_manager_secret.api_keys[0].secret_id } : {},
+  )
+
+  # (function, topic) for every topic a function publishes to, and
+  # (function, secret) for every secret it reads that the deployment has.
+  publisher_grants = merge([
+    for f, p in local.permissions : { for t in p.publishes : "${f}/${t}" => { function = f, topic = t } }
+  ]...)
+  secret_grants = merge([
+    for f, p in local.permissions : {
+      for s in p.secrets : "${f}/${s}" => { function = f, secret = s } if contains(keys(local.secret_ids), s)
+    }
+  ]...)
+}
 
 resource "google_service_account" "this" {
   for_each = toset(local.function_names)
@@ -53,13 +99,6 @@ resource "google_project_iam_member" "firestore" {
   }
 }
 
-locals {
-  # (function, topic) for every topic a function publishes to.
-  publisher_grants = merge([
-    for f, topics in local.publishes : { for t in topics : "${f}/${t}" => { function = f, topic = t } }
-  ]...)
-}
-
 resource "google_pubsub_topic_iam_member" "publisher" {
   for_each = local.publisher_grants
 
@@ -79,22 +118,45 @@ resource "google_pubsub_topic_iam_member" "event_publisher" {
   member  = each.value
 }
 
-resource "google_secret_manager_secret_iam_member" "token_key" {
-  for_each = toset(local.function_names)
+resource "google_secret_manager_secret_iam_member" "accessor" {
+  for_each = local.secret_grants
 
   project   = var.project_id
-  secret_id = google_secret_manager_secret.token_key.secret_id
+  secret_id = local.secret_ids[each.value.secret]
   role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.this[each.key].member
+  member    = google_service_account.this[each.value.function].member
 }
 
-resource "google_secret_manager_secret_iam_member" "api_keys" {
-  count = local.api_keys ? 1 : 0
+# The grants' addresses when there was one resource per secret: a state
+# that holds them moves here unchanged.
+moved {
+  from = google_secret_manager_secret_iam_member.token_key["ingest"]
+  to   = google_secret_manager_secret_iam_member.accessor["ingest/token_key"]
+}
 
-  project   = var.project_id
-  secret_id = google_secret_manager_secret.api_keys[0].secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.this["score"].member
+moved {
+  from = google_secret_manager_secret_iam_member.token_key["enrich"]
+  to   = google_secret_manager_secret_iam_member.accessor["enrich/token_key"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.token_key["features"]
+  to   = google_secret_manager_secret_iam_member.accessor["features/token_key"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.token_key["consent"]
+  to   = google_secret_manager_secret_iam_member.accessor["consent/token_key"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.token_key["score"]
+  to   = google_secret_manager_secret_iam_member.accessor["score/token_key"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.api_keys[0]
+  to   = google_secret_manager_secret_iam_member.accessor["score/api_keys"]
 }
 
 # Each invoker may invoke its own function's service and nothing else.

@@ -11,7 +11,7 @@
 # still fails after max_delivery_attempts goes to the function's dead-letter
 # topic. Each function runs as its own service account, which reaches only
 # the Firestore database, the topics it publishes to and its secrets
-# (iam.tf).
+# (local.permissions in iam.tf).
 
 data "google_project" "this" {
   project_id = var.project_id
@@ -22,14 +22,9 @@ locals {
 
   function_names = ["ingest", "enrich", "features", "consent", "score"]
 
-  # The topic that feeds each stream function. score has no subscription: it
-  # answers HTTP requests.
-  triggers = {
-    ingest   = "events"
-    enrich   = "ingested"
-    features = "enriched"
-    consent  = "consent-changes"
-  }
+  # The topic that feeds each stream function (local.permissions in iam.tf).
+  # score has no subscription: it answers HTTP requests.
+  triggers = { for f, p in local.permissions : f => p.triggered_by if p.triggered_by != null }
 
   topic_names = ["events", "ingested", "enriched", "consent-changes"]
 
@@ -38,16 +33,6 @@ locals {
   # subscriptions refer to the services).
   subscription_names = { for f, _ in local.triggers : f => "${var.name}-${f}" }
   pulls              = { for f, _ in local.triggers : f => contains(var.pull_functions, f) }
-
-  # The topics each function publishes to, and nothing else: iam.tf grants
-  # roles/pubsub.publisher on exactly these.
-  publishes = {
-    ingest   = ["ingested"]
-    enrich   = ["enriched", "consent-changes"]
-    features = []
-    consent  = []
-    score    = []
-  }
 
   # Firestore collections by table, `<name>-<table>` with the table's
   # underscores as hyphens (`<name>-feature-inputs`), as the functions name

@@ -102,8 +102,7 @@ resource "google_cloud_run_v2_service" "this" {
   # reads the token key at start-up.
   depends_on = [
     google_project_service.this,
-    google_secret_manager_secret_iam_member.token_key,
-    google_secret_manager_secret_iam_member.api_keys,
+    google_secret_manager_secret_iam_member.accessor,
     google_project_iam_member.firestore,
   ]
 }
