@@ -89,6 +89,10 @@ class Database:
 def handler(database):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # An answer goes out as headers and then a body: with Nagle's
+        # algorithm the body waits for the client's delayed acknowledgement
+        # of the headers, tens of milliseconds for every statement.
+        disable_nagle_algorithm = True
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
@@ -125,6 +129,7 @@ def main():
     port = int(sys.argv[1])
     path = sys.argv[2] if len(sys.argv) > 2 else ":memory:"
     parent = os.getppid()
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", port), handler(Database(path)))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -11,10 +11,11 @@
     reason = "test support: a failure fails the test loudly, and not every test uses every helper"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -74,6 +75,9 @@ impl Served {
     }
 }
 
+/// How long a statement's answer may take before the caller fails.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Statements sent to a [`Served`] database over one kept-alive connection.
 #[derive(Debug)]
 pub struct HttpDatabase {
@@ -90,11 +94,16 @@ impl HttpDatabase {
             if guard.is_none() {
                 let stream = TcpStream::connect(&self.address).unwrap();
                 stream.set_nodelay(true).unwrap();
+                // A lost answer fails the caller loudly rather than hanging it.
+                stream.set_read_timeout(Some(ANSWER_TIMEOUT)).unwrap();
                 *guard = Some(BufReader::new(stream));
             }
             let reader = guard.as_mut().unwrap();
             match exchange(reader, &self.address, path, &body) {
                 Ok(answer) => return answer,
+                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
+                    panic!("the SQLite server did not answer {path} within {ANSWER_TIMEOUT:?}")
+                }
                 Err(e) if attempt == 0 => {
                     // The server closed a kept-alive connection: open another.
                     let _ = e;
