@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build Tailor's Lambda packages: one zip per function, holding the
-# `bootstrap` executable for the provided.al2023 runtime (score's zip also
-# holds its model), and the ONNX Runtime layer for score.
+# `bootstrap` executable for the provided.al2023 runtime, built with that
+# function alone (score's zip also holds its model), and the ONNX Runtime
+# layer for score.
 #
 #   infra/aws/package.sh [arm64|x86_64]       (default: arm64)
 #
@@ -57,8 +58,14 @@ if ! rustup target list --installed | grep -qx "$triple"; then
   rustup target add "$triple"
 fi
 
-echo "== cargo lambda build --release -p tailor-aws --output-format zip $flag"
-cargo lambda build --release -p tailor-aws --output-format zip "$flag"
+# One build per function, each with that function's feature alone, so each
+# package holds only the code of the function it runs: a stream function's
+# links neither model engine, ingest's alone the event contract.
+for f in ingest enrich features consent score; do
+  echo "== cargo lambda build --release -p tailor-aws --bin tailor-$f --no-default-features --features $f --output-format zip $flag"
+  cargo lambda build --release -p tailor-aws --bin "tailor-$f" \
+    --no-default-features --features "$f" --output-format zip "$flag"
+done
 
 out=${CARGO_TARGET_DIR:-target}/lambda
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac

@@ -25,6 +25,7 @@ mod tract_engine;
 pub use card::{Approval, Card, LinearExplainer, ModelDir};
 #[cfg(not(target_arch = "wasm32"))]
 pub use ort_engine::{OrtEngine, default_library};
+pub use tailor_core::score::EngineChoice;
 pub use tract_engine::TractEngine;
 
 /// Why a model could not be loaded or run.
@@ -81,17 +82,6 @@ impl std::fmt::Debug for LoadedModel {
             .field("engine", &self.engine.name())
             .finish()
     }
-}
-
-/// Which engine to run a model with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineChoice {
-    /// ONNX Runtime when its library is present, else tract.
-    Auto,
-    /// Always tract.
-    Tract,
-    /// Always ONNX Runtime (an error if its library is missing).
-    Ort,
 }
 
 impl LoadedModel {

@@ -11,7 +11,8 @@ use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::ports::{Publisher, Store, Timer, Topic};
 
-use crate::functions::{Functions, Stage};
+use crate::function::Stage;
+use crate::functions::Functions;
 use crate::report::RunReport;
 
 /// A publisher whose messages can be taken back, as records, by the stage

@@ -25,10 +25,10 @@ use std::time::Duration;
 use tailor_core::policy::Residency;
 
 use tailor_core::decode::Limits;
+use tailor_core::score::EngineChoice;
 use tailor_core::token::TokenKey;
-use tailor_model::EngineChoice;
 
-use crate::functions::Function;
+use crate::function::Function;
 
 /// A variable is missing or unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

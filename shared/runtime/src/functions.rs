@@ -3,150 +3,44 @@
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
+#[cfg(feature = "score")]
 use std::sync::atomic::AtomicU64;
+#[cfg(feature = "score")]
 use std::time::Duration;
 
+#[cfg(feature = "consent")]
 use tailor_consent::Consent;
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
+#[cfg(feature = "ingest")]
 use tailor_core::contract::Contract;
 use tailor_core::disposition::Disposition;
+#[cfg(feature = "score")]
 use tailor_core::event::Purpose;
+#[cfg(feature = "ingest")]
 use tailor_core::ingest::Ingestor;
-use tailor_core::policy::{Policy, RegionChecks};
-use tailor_core::ports::{Metered, Publisher, Store, StoreError, Timer, Topic};
+use tailor_core::policy::Policy;
+#[cfg(feature = "score")]
+use tailor_core::policy::RegionChecks;
+use tailor_core::ports::{Metered, Publisher, Store, StoreError, Timer};
+#[cfg(feature = "score")]
 use tailor_core::score::{Catalog, Model, PolicyMemo};
 use tailor_core::token::TokenKey;
+#[cfg(feature = "enrich")]
 use tailor_enrich::Enrich;
+#[cfg(feature = "features")]
 use tailor_features::Features;
+#[cfg(feature = "ingest")]
 use tailor_ingest::Ingest;
+#[cfg(feature = "score")]
 use tailor_model::LoadedModel;
 use tailor_score::Score;
 
 use crate::clock::ExpiryClock;
-use crate::config::{ModelSettings, Settings};
+#[cfg(feature = "score")]
+use crate::config::ModelSettings;
+use crate::config::Settings;
+use crate::function::{Function, Stage};
 use crate::startup::StartupError;
-
-/// A function a process may run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Function {
-    /// Decode, validate, minimize, gate, de-duplicate, route.
-    Ingest,
-    /// Identity resolution.
-    Enrich,
-    /// Online features.
-    Features,
-    /// Consent propagation.
-    Consent,
-    /// Decisions.
-    Score,
-}
-
-impl Function {
-    /// Every function.
-    pub const ALL: [Self; 5] = [
-        Self::Ingest,
-        Self::Enrich,
-        Self::Features,
-        Self::Consent,
-        Self::Score,
-    ];
-
-    /// The function's name in reports, dead letters and logs.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Ingest => tailor_ingest::NAME,
-            Self::Enrich => tailor_enrich::NAME,
-            Self::Features => tailor_features::NAME,
-            Self::Consent => tailor_consent::NAME,
-            Self::Score => tailor_score::NAME,
-        }
-    }
-
-    /// The function by its name (`ingest`, `enrich`, …).
-    #[must_use]
-    pub fn named(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.name() == name)
-    }
-
-    /// The stage it runs over batches of records; score answers requests
-    /// instead.
-    #[must_use]
-    pub const fn stage(self) -> Option<Stage> {
-        match self {
-            Self::Ingest => Some(Stage::Ingest),
-            Self::Enrich => Some(Stage::Enrich),
-            Self::Features => Some(Stage::Features),
-            Self::Consent => Some(Stage::Consent),
-            Self::Score => None,
-        }
-    }
-
-    /// The topics it publishes to.
-    #[must_use]
-    pub const fn outputs(self) -> &'static [Topic] {
-        match self.stage() {
-            Some(stage) => stage.outputs(),
-            None => &[],
-        }
-    }
-}
-
-/// The stream functions: each takes a batch of records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    /// Raw events in, accepted events out to [`Topic::Ingested`].
-    Ingest,
-    /// [`Topic::Ingested`] in; [`Topic::Enriched`] and [`Topic::ConsentChanges`] out.
-    Enrich,
-    /// [`Topic::Enriched`] in.
-    Features,
-    /// [`Topic::ConsentChanges`] in.
-    Consent,
-}
-
-impl Stage {
-    /// The stages in pipeline order.
-    pub const ALL: [Self; 4] = [Self::Ingest, Self::Enrich, Self::Features, Self::Consent];
-
-    /// The function.
-    #[must_use]
-    pub const fn function(self) -> Function {
-        match self {
-            Self::Ingest => Function::Ingest,
-            Self::Enrich => Function::Enrich,
-            Self::Features => Function::Features,
-            Self::Consent => Function::Consent,
-        }
-    }
-
-    /// The function's name.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        self.function().name()
-    }
-
-    /// The topic the stage reads, if it reads one (ingest reads producers).
-    #[must_use]
-    pub const fn input(self) -> Option<Topic> {
-        match self {
-            Self::Ingest => None,
-            Self::Enrich => Some(Topic::Ingested),
-            Self::Features => Some(Topic::Enriched),
-            Self::Consent => Some(Topic::ConsentChanges),
-        }
-    }
-
-    /// The topics the stage publishes to.
-    #[must_use]
-    pub const fn outputs(self) -> &'static [Topic] {
-        match self {
-            Self::Ingest => &[Topic::Ingested],
-            Self::Enrich => &[Topic::Enriched, Topic::ConsentChanges],
-            Self::Features | Self::Consent => &[],
-        }
-    }
-}
 
 /// What a platform gives the functions: its store, its publisher, its
 /// timer, and the clock its store expires items by.
@@ -201,6 +95,7 @@ pub fn policy_for(overlay: Option<&str>) -> Result<&'static Policy, StartupError
 }
 
 /// What score needs beyond the store: built only in a process that runs it.
+#[cfg(feature = "score")]
 struct Decider {
     catalog: Catalog,
     model: Option<LoadedModel>,
@@ -211,9 +106,21 @@ struct Decider {
     store_budget: Duration,
 }
 
+/// A build without score has no decider.
+#[cfg(not(feature = "score"))]
+enum Decider {}
+
+#[cfg(not(feature = "score"))]
+impl Decider {
+    fn score<'a, S, P, T>(&self, _: &'a Functions<S, P, T>) -> Score<'a, Metered<S>, T> {
+        match *self {}
+    }
+}
+
 /// Loads a model, or says why decisions go without it. A model without a
 /// valid approval, or one that policy does not let serve every purpose
 /// its approval lists, is refused: a start-up error, not a quiet fallback.
+#[cfg(feature = "score")]
 fn load(
     dir: &std::path::Path,
     settings: &ModelSettings,
@@ -249,6 +156,7 @@ fn load(
     }
 }
 
+#[cfg(feature = "score")]
 impl Decider {
     fn build(settings: &Settings, policy: &'static Policy) -> Result<Self, StartupError> {
         let model = &settings.model;
@@ -265,6 +173,23 @@ impl Decider {
             store_budget: settings.store_budget,
         })
     }
+
+    /// The score function over `functions`' store, timer and key.
+    fn score<'a, S, P, T>(&'a self, functions: &'a Functions<S, P, T>) -> Score<'a, Metered<S>, T> {
+        Score {
+            policy: functions.policy,
+            memo: &self.memo,
+            catalog: &self.catalog,
+            store: &functions.store,
+            model: self.model.as_ref().map(|m| m as &dyn Model),
+            challenger: self.challenger.as_ref().map(|m| m as &dyn Model),
+            nonce: &self.nonce,
+            timer: &functions.timer,
+            store_budget: self.store_budget,
+            tokens: &functions.tokens,
+            regions: &self.regions,
+        }
+    }
 }
 
 /// The functions of one process over one platform's capabilities.
@@ -272,8 +197,13 @@ pub struct Functions<S, P, T> {
     policy: &'static Policy,
     store: Metered<S>,
     publisher: P,
+    #[cfg_attr(
+        not(feature = "score"),
+        expect(dead_code, reason = "only score waits on the timer")
+    )]
     timer: T,
     clock: ExpiryClock,
+    #[cfg(feature = "ingest")]
     ingestor: Option<Ingestor<'static>>,
     decider: Option<Decider>,
     tokens: TokenKey,
@@ -281,8 +211,10 @@ pub struct Functions<S, P, T> {
 
 impl<S, P, T> std::fmt::Debug for Functions<S, P, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Functions")
-            .field("ingest", &self.ingestor.is_some())
+        let mut debug = f.debug_struct("Functions");
+        #[cfg(feature = "ingest")]
+        debug.field("ingest", &self.ingestor.is_some());
+        debug
             .field("score", &self.decider.is_some())
             .finish_non_exhaustive()
     }
@@ -318,6 +250,13 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         let tokens = settings.token_key.clone().ok_or_else(|| {
             StartupError::Other("the functions need a tokenization key".to_owned())
         })?;
+        if let Some(missing) = functions.iter().find(|f| !f.built()) {
+            return Err(StartupError::Other(format!(
+                "this build does not hold the {} function",
+                missing.name()
+            )));
+        }
+        #[cfg(feature = "ingest")]
         let ingestor = if functions.contains(&Function::Ingest) {
             let contract = Contract::global().map_err(|e| StartupError::Policy(e.to_string()))?;
             Some(
@@ -327,17 +266,21 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         } else {
             None
         };
+        #[cfg(feature = "score")]
         let decider = if functions.contains(&Function::Score) {
             Some(Decider::build(settings, policy)?)
         } else {
             None
         };
+        #[cfg(not(feature = "score"))]
+        let decider = None;
         Ok(Self {
             policy,
             store: Metered::new(capabilities.store),
             publisher: capabilities.publisher,
             timer: capabilities.timer,
             clock: capabilities.clock,
+            #[cfg(feature = "ingest")]
             ingestor,
             decider,
             tokens,
@@ -375,6 +318,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     }
 
     /// The model decisions use, if one loaded.
+    #[cfg(feature = "score")]
     #[must_use]
     pub fn model(&self) -> Option<&LoadedModel> {
         self.decider.as_ref().and_then(|d| d.model.as_ref())
@@ -383,20 +327,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     /// The score function, in a process that runs it.
     #[must_use]
     pub fn score(&self) -> Option<Score<'_, Metered<S>, T>> {
-        let d = self.decider.as_ref()?;
-        Some(Score {
-            policy: self.policy,
-            memo: &d.memo,
-            catalog: &d.catalog,
-            store: &self.store,
-            model: d.model.as_ref().map(|m| m as &dyn Model),
-            challenger: d.challenger.as_ref().map(|m| m as &dyn Model),
-            nonce: &d.nonce,
-            timer: &self.timer,
-            store_budget: d.store_budget,
-            tokens: &self.tokens,
-            regions: &d.regions,
-        })
+        Some(self.decider.as_ref()?.score(self))
     }
 
     /// Makes ingest forget `records` it accepted (see `Ingest::forget`).
@@ -404,13 +335,16 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     /// # Errors
     /// The store's error.
     pub async fn forget(&self, records: &[Record]) -> Result<(), StoreError> {
-        match self.ingest() {
-            Some(ingest) => ingest.forget(records).await,
-            None => Ok(()),
+        #[cfg(feature = "ingest")]
+        if let Some(ingest) = self.ingest() {
+            return ingest.forget(records).await;
         }
+        let _ = records;
+        Ok(())
     }
 
     /// The ingest function, in a process built to run it.
+    #[cfg(feature = "ingest")]
     fn ingest(&self) -> Option<Ingest<'_, S, P>> {
         self.ingestor.as_ref().map(|ingestor| Ingest {
             ingestor,
@@ -427,20 +361,12 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     pub async fn invoke(&self, stage: Stage, records: &[Record]) -> BatchOutcome {
         self.clock.observe(records);
         match stage {
+            #[cfg(feature = "ingest")]
             Stage::Ingest => match self.ingest() {
                 Some(ingest) => ingest.handle(records).await,
-                None => {
-                    tracing::error!(
-                        step = stage.name(),
-                        "this process was not built to run ingest"
-                    );
-                    let mut invocation = Invocation::begin(stage.name(), records);
-                    for record in records {
-                        invocation.record(record, Disposition::Retry);
-                    }
-                    invocation.finish(self.store.take())
-                }
+                None => self.not_built(stage, records),
             },
+            #[cfg(feature = "enrich")]
             Stage::Enrich => {
                 Enrich {
                     policy: self.policy,
@@ -451,6 +377,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                 .handle(records)
                 .await
             }
+            #[cfg(feature = "features")]
             Stage::Features => {
                 Features {
                     policy: self.policy,
@@ -460,6 +387,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                 .handle(records)
                 .await
             }
+            #[cfg(feature = "consent")]
             Stage::Consent => {
                 Consent {
                     policy: self.policy,
@@ -469,6 +397,26 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                 .handle(records)
                 .await
             }
+            #[allow(
+                unreachable_patterns,
+                reason = "reached only in a build without every function"
+            )]
+            _ => self.not_built(stage, records),
         }
+    }
+
+    /// Every record of a stage this process was not built to run asks
+    /// again: a deployment error, not the records'.
+    fn not_built(&self, stage: Stage, records: &[Record]) -> BatchOutcome {
+        tracing::error!(
+            step = stage.name(),
+            "this process was not built to run {}",
+            stage.name()
+        );
+        let mut invocation = Invocation::begin(stage.name(), records);
+        for record in records {
+            invocation.record(record, Disposition::Retry);
+        }
+        invocation.finish(self.store.take())
     }
 }

@@ -30,6 +30,7 @@
 pub mod chain;
 pub mod clock;
 pub mod config;
+pub mod function;
 pub mod functions;
 pub mod http;
 pub mod logs;
@@ -44,7 +45,8 @@ pub mod timer;
 pub use chain::{Inbox, Mailbox};
 pub use clock::{ArrivalClock, ExpiryClock, Replay, WallClock};
 pub use config::{ClockMode, ConfigError, Env, Settings};
-pub use functions::{Capabilities, Function, Functions, Stage};
+pub use function::{Function, Stage};
+pub use functions::{Capabilities, Functions};
 pub use report::RunReport;
 #[cfg(not(target_arch = "wasm32"))]
 pub use service::{Cloud, Deployed, Service, Wiring};

@@ -12,7 +12,8 @@ use tailor_core::dead_letter;
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::ports::{Publisher, Store, Timer};
 
-use crate::functions::{Functions, Stage};
+use crate::function::Stage;
+use crate::functions::Functions;
 use crate::report::RunReport;
 
 /// How many times a record is delivered, the first time included.

@@ -23,5 +23,5 @@ pub use memo::PolicyMemo;
 pub use record::{
     DecisionRecord, Fallback, FeatureSnapshot, LoggedDecision, ModelInfo, Shadow, Signal,
 };
-pub use request::{DecisionRequest, Loaded, Model};
+pub use request::{DecisionRequest, EngineChoice, Loaded, Model};
 pub use shadow::shadow;

@@ -77,3 +77,14 @@ pub struct Loaded {
     /// The profile's consent ledger.
     pub ledger: Result<Ledger, crate::errors::ScoreError>,
 }
+
+/// Which engine runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// ONNX Runtime when its library is present, else tract.
+    Auto,
+    /// Always tract.
+    Tract,
+    /// Always ONNX Runtime (an error if its library is missing).
+    Ort,
+}
