@@ -25,9 +25,9 @@ use serde_json::{Value, json};
 use tailor_core::Timestamp;
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
-use tailor_core::ports::{Clock, Message, PublishError, Publisher, Store, Table, Topic};
+use tailor_core::ports::{Clock, Expiring, Message, PublishError, Publisher, Store, Table, Topic};
 use tailor_runtime::{
-    Capabilities, ClockMode, ExpiryClock, Functions, Inbox, Replay, RunReport, Stage, TokioTimer,
+    Capabilities, ClockMode, Functions, Inbox, Replay, RunReport, Stage, TokioTimer,
 };
 
 use crate::cases::CasePlatform;
@@ -36,7 +36,7 @@ use crate::kit::Intercept;
 /// One test's resources on a cloud platform.
 pub trait Deployment: Send + Sync + 'static {
     /// The platform's store.
-    type Store: Store + 'static;
+    type Store: Expiring + 'static;
 
     /// A store over the deployment's tables, with the wall clock.
     fn store(&self) -> Self::Store;
@@ -121,14 +121,10 @@ impl<D: Deployment, P: Publisher + 'static> CloudPipeline<D, P> {
     pub fn assemble(
         runtime: tokio::runtime::Runtime,
         deployment: D,
-        connect: impl AsyncFnOnce(&D, Arc<dyn Clock>) -> (D::Store, P),
+        connect: impl AsyncFnOnce(&D) -> (D::Store, P),
     ) -> Self {
         let deployment = Arc::new(deployment);
-        let clock = ExpiryClock::new(ClockMode::Arrival);
-        let (store, publisher) = runtime.block_on(connect(
-            &deployment,
-            Arc::new(clock.clone()) as Arc<dyn Clock>,
-        ));
+        let (store, publisher) = runtime.block_on(connect(&deployment));
         let settings = crate::settings(ClockMode::Arrival);
         let functions = Functions::build(
             &settings,
@@ -140,7 +136,6 @@ impl<D: Deployment, P: Publisher + 'static> CloudPipeline<D, P> {
                     deployment: Arc::clone(&deployment),
                 },
                 timer: TokioTimer,
-                clock,
             },
         )
         .unwrap();
@@ -534,16 +529,11 @@ pub fn assert_a_purge_during_a_recompute_wins<D: Deployment, P: Publisher + 'sta
         )
         .await
         .unwrap();
-        let (resolved, members) = tailor_core::state::resolve(&store, &key).await.unwrap();
+        let tokens = crate::test_key();
+        let tables = tailor_core::tables::Tables::new(&store, &policy, &tokens);
+        let (resolved, members) = tables.resolve(&key).await.unwrap();
         assert_eq!(resolved, profile);
-        tailor_core::state::recompute_profile(
-            &store,
-            &policy,
-            &crate::test_key(),
-            &profile,
-            &members,
-        )
-        .await
+        tables.recompute_profile(&profile, &members).await
     });
     assert_eq!(
         result.unwrap().features,

@@ -116,6 +116,15 @@ impl<S> Intercept<S> {
     }
 }
 
+impl<S: tailor_core::ports::Expiring> tailor_core::ports::Expiring for Intercept<S> {
+    fn expiring_by(self, clock: std::sync::Arc<dyn tailor_core::ports::Clock>) -> Self {
+        Self {
+            inner: self.inner.expiring_by(clock),
+            ..self
+        }
+    }
+}
+
 impl<S: Store> Store for Intercept<S> {
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
         self.before(Call::Get, table, 1).await?;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tailor_core::ports::Table;
 use tailor_local::{LocalStore, Queue};
 use tailor_runtime::http::{Access, Api, Backend, Routes, handle};
-use tailor_runtime::{Capabilities, ExpiryClock, Functions, RunReport, TokioTimer};
+use tailor_runtime::{Capabilities, Functions, RunReport, TokioTimer};
 use tailor_tests::kit::{Call, Fault, Intercept};
 use tailor_tests::{API_KEY, api_keys, event, settings};
 
@@ -41,7 +41,6 @@ fn faulty() -> Faulty {
             store: Intercept::new(LocalStore::in_memory().unwrap()),
             publisher: Queue::new(),
             timer: TokioTimer,
-            clock: ExpiryClock::new(tailor_runtime::ClockMode::Wall),
         },
     )
     .unwrap();

@@ -2,8 +2,8 @@
 //! writes, and forgets what a lost race made uncertain.
 
 use tailor_core::Timestamp;
-use tailor_core::cache::Cached;
 use tailor_core::ports::{Metered, Precondition, Store, StoreError, Table};
+use tailor_core::tables::cache::Cached;
 use tailor_local::LocalStore;
 
 fn run<T>(f: impl std::future::Future<Output = T>) -> T {

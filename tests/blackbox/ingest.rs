@@ -99,10 +99,11 @@ fn oversize_bodies_keep_their_length_and_digest_only() {
 
 #[test]
 fn a_functions_dead_letters_of_a_day_stay_within_its_budget() {
-    use tailor_core::dead_letter::{DeadLetter, keep_within, key, volume_key};
+    use tailor_core::dead_letter::{DeadLetter, key, volume_key};
     let p = spawn_pipeline();
     let store = p.pipeline.store();
-    let policy = p.pipeline.policy();
+    let tokens = tailor_tests::test_key();
+    let tables = tailor_core::tables::Tables::new(store, p.pipeline.policy(), &tokens);
     let at = tailor_core::Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -119,7 +120,7 @@ fn a_functions_dead_letters_of_a_day_stay_within_its_budget() {
             );
             let key = key("ingest", DeadLetterReason::MalformedJson, &payload);
             runtime
-                .block_on(keep_within(store, policy, 40_000, letter, &key))
+                .block_on(tables.keep_dead_letter_within(40_000, letter, &key))
                 .unwrap()
         })
         .collect();

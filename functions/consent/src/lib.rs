@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::consent::{Completion, Ledger, request_digest};
-use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::erasure;
 use tailor_core::errors::ConsentError;
@@ -28,11 +27,9 @@ use tailor_core::identity::{
     self, AccountNode, AnonNode, AuditKind, AuditRecord, UserNode, account_key, anon_key, user_key,
 };
 use tailor_core::message::Enriched;
-use tailor_core::policy::Policy;
+use tailor_core::plan::Loaded;
 use tailor_core::ports::{Metered, Store, StoreError, Table};
-use tailor_core::state::{self, Loaded};
-use tailor_core::subject;
-use tailor_core::token::TokenKey;
+use tailor_core::tables::{self, Tables};
 use tracing::{info, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -41,12 +38,8 @@ pub const NAME: &str = "consent";
 /// Everything the function needs, created once per process.
 #[derive(Debug)]
 pub struct Consent<'a, S> {
-    /// The policy bundle.
-    pub policy: &'a Policy,
-    /// State.
-    pub store: &'a Metered<S>,
-    /// The tokenization key: tombstones are kept under keyed tokens.
-    pub tokens: &'a TokenKey,
+    /// The tables, with the policy and the tokenization key.
+    pub tables: Tables<'a, Metered<S>>,
 }
 
 impl<S: Store> Consent<'_, S> {
@@ -64,13 +57,12 @@ impl<S: Store> Consent<'_, S> {
                 Ok(None) => Disposition::DUPLICATE,
                 Err(e) => {
                     warn!(step = NAME, error = %e, "consent propagation failed");
-                    dead_letter::settle(self.store, self.policy, self.tokens, NAME, record, &e)
-                        .await
+                    self.tables.settle(NAME, record, &e).await
                 }
             };
             invocation.record(record, disposition);
         }
-        invocation.finish(self.store.take())
+        invocation.finish(self.tables.store().take())
     }
 
     /// Records and propagates one consent change. Returns the completion
@@ -85,7 +77,7 @@ impl<S: Store> Consent<'_, S> {
         let completion_key = format!("consent/{}", entry.event_id);
         let request = request_digest(&enriched.ingested.event);
         let done: Loaded<Option<Completion>> =
-            state::load(self.store, Table::Audit, &completion_key).await?;
+            self.tables.load(Table::Audit, &completion_key).await?;
         if let Some(done) = done.value {
             // The same request again is a repeat; another request under the
             // same id is a conflict, never answered with this record.
@@ -105,7 +97,7 @@ impl<S: Store> Consent<'_, S> {
             entry.at
         };
         let mut steps = BTreeMap::new();
-        let (profile_id, members) = state::resolve(self.store, &enriched.key).await?;
+        let (profile_id, members) = self.tables.resolve(&enriched.key).await?;
 
         if entry.action == ConsentAction::Erase {
             self.erase(&profile_id, &members, at, &mut steps).await?;
@@ -121,7 +113,7 @@ impl<S: Store> Consent<'_, S> {
             let requester = subject.user_id.as_deref().map(user_key);
             for key in named.into_iter().flatten() {
                 if !members.contains(&key) {
-                    let (other, other_members) = state::resolve(self.store, &key).await?;
+                    let (other, other_members) = self.tables.resolve(&key).await?;
                     // A device another user owns is theirs: only the
                     // requester's claim on it goes (with the scrub above).
                     if other_members
@@ -139,34 +131,26 @@ impl<S: Store> Consent<'_, S> {
             }
         } else {
             let mut ledger: Loaded<Ledger> =
-                state::load(self.store, Table::Consent, &enriched.key).await?;
+                self.tables.load(Table::Consent, &enriched.key).await?;
             if ledger.value.record(entry.clone()) {
                 // The ledger lives as long as its newest entry needs, so a
                 // late, older change never shortens the proof of a newer one.
                 let newest = ledger.value.newest().unwrap_or(at);
-                state::save(
-                    self.store,
-                    self.policy,
-                    Table::Consent,
-                    &enriched.key,
-                    &ledger.value,
-                    newest,
-                    ledger.precondition(),
-                )
-                .await?;
+                self.tables
+                    .save(
+                        Table::Consent,
+                        &enriched.key,
+                        &ledger.value,
+                        newest,
+                        ledger.precondition(),
+                    )
+                    .await?;
             }
             steps.insert("ledger_recorded".to_owned(), 1);
             if entry.action == ConsentAction::Revoke
                 && entry.purposes.contains(&Purpose::Personalization)
             {
-                let recompute = state::recompute_profile(
-                    self.store,
-                    self.policy,
-                    self.tokens,
-                    &profile_id,
-                    &members,
-                )
-                .await?;
+                let recompute = self.tables.recompute_profile(&profile_id, &members).await?;
                 steps.insert("feature_inputs_deleted".to_owned(), recompute.purged);
                 steps.insert(
                     "features_deleted".to_owned(),
@@ -192,15 +176,9 @@ impl<S: Store> Consent<'_, S> {
             self.audit(enriched, &entry, &steps, &profile_id, at)
                 .await?;
         }
-        state::append(
-            self.store,
-            self.policy,
-            Table::Audit,
-            &completion_key,
-            &completion,
-            at,
-        )
-        .await?;
+        self.tables
+            .append(Table::Audit, &completion_key, &completion, at)
+            .await?;
         info!(step = NAME, profile = %profile_id, action = ?entry.action, "consent change propagated");
         Ok(Some(completion))
     }
@@ -226,7 +204,7 @@ impl<S: Store> Consent<'_, S> {
                 .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
         };
-        state::audit(self.store, self.policy, &audit, at).await
+        self.tables.audit(&audit, at).await
     }
 
     /// Loads what is stored about a profile, plans its erasure and applies
@@ -242,10 +220,10 @@ impl<S: Store> Consent<'_, S> {
         let erasure = loop {
             attempt += 1;
             let stored = self.stored(profile_id, members).await?;
-            let erasure = erasure::plan(profile_id, members, at, stored, self.tokens)?;
-            match state::apply(self.store, self.policy, &erasure.changes).await {
+            let erasure = erasure::plan(profile_id, members, at, stored, self.tables.tokens())?;
+            match self.tables.apply(&erasure.changes).await {
                 Ok(()) => break erasure,
-                Err(StoreError::Conflict { .. }) if attempt < state::ATTEMPTS => {}
+                Err(StoreError::Conflict { .. }) if attempt < tables::ATTEMPTS => {}
                 Err(e) => return Err(e),
             }
         };
@@ -258,7 +236,7 @@ impl<S: Store> Consent<'_, S> {
             .collect();
         profiles.sort();
         profiles.dedup();
-        let keys_deleted = subject::forget(self.store, &profiles, at).await?;
+        let keys_deleted = self.tables.forget_subjects(&profiles, at).await?;
         *steps.entry("subject_keys_deleted".to_owned()).or_default() += keys_deleted;
         // Added up: one request may erase more than one profile.
         *steps
@@ -285,14 +263,16 @@ impl<S: Store> Consent<'_, S> {
     ) -> Result<erasure::Stored, StoreError> {
         let user = members.iter().find_map(|k| k.strip_prefix("user:"));
         let user_node: Option<Loaded<UserNode>> = match user {
-            Some(user) => Some(state::load(self.store, Table::Identity, &user_key(user)).await?),
+            Some(user) => Some(self.tables.load(Table::Identity, &user_key(user)).await?),
             None => None,
         };
         let account = match (user, &user_node) {
             (Some(user), Some(node)) => match &node.value.account {
                 Some((_, _, account)) => {
-                    let acct: Loaded<AccountNode> =
-                        state::load(self.store, Table::Identity, &account_key(account)).await?;
+                    let acct: Loaded<AccountNode> = self
+                        .tables
+                        .load(Table::Identity, &account_key(account))
+                        .await?;
                     Some((user.to_owned(), account.clone(), acct))
                 }
                 None => None,
@@ -311,7 +291,7 @@ impl<S: Store> Consent<'_, S> {
         outside.sort();
         outside.dedup();
         let foreign_nodes: Vec<Loaded<AnonNode>> =
-            state::load_many(self.store, Table::Identity, &outside).await?;
+            self.tables.load_many(Table::Identity, &outside).await?;
         let foreign = outside.into_iter().zip(foreign_nodes).collect();
         // Other users claiming the member anonymous keys.
         let member_anons: Vec<String> = members
@@ -319,8 +299,10 @@ impl<S: Store> Consent<'_, S> {
             .filter(|k| k.starts_with("anon:"))
             .cloned()
             .collect();
-        let anon_nodes: Vec<Loaded<AnonNode>> =
-            state::load_many(self.store, Table::Identity, &member_anons).await?;
+        let anon_nodes: Vec<Loaded<AnonNode>> = self
+            .tables
+            .load_many(Table::Identity, &member_anons)
+            .await?;
         let mut others: Vec<String> = anon_nodes
             .iter()
             .flat_map(|n| n.value.claims.iter().map(|c| c.user_id.clone()))
@@ -330,13 +312,13 @@ impl<S: Store> Consent<'_, S> {
         others.dedup();
         let other_keys: Vec<String> = others.iter().map(|u| user_key(u)).collect();
         let other_nodes: Vec<Loaded<UserNode>> =
-            state::load_many(self.store, Table::Identity, &other_keys).await?;
+            self.tables.load_many(Table::Identity, &other_keys).await?;
         let claimants = others.into_iter().zip(other_nodes).collect();
         Ok(erasure::Stored {
-            tombstones: state::tombstones(self.store, self.tokens, members).await?,
-            ledger: state::ledger_of(self.store, self.tokens, members).await?,
-            features: self.store.get(Table::Features, profile_id).await?,
-            inputs: state::load_many(self.store, Table::FeatureInputs, members).await?,
+            tombstones: self.tables.tombstones(members).await?,
+            ledger: self.tables.ledger_of(members).await?,
+            features: self.tables.store().get(Table::Features, profile_id).await?,
+            inputs: self.tables.load_many(Table::FeatureInputs, members).await?,
             account,
             foreign,
             claimants,

@@ -8,8 +8,6 @@
 //! platform to redeliver the record.
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
-use tailor_core::cache::Cached;
-use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::errors::EnrichError;
 use tailor_core::event::EventType;
@@ -19,11 +17,11 @@ use tailor_core::identity::{
 };
 use tailor_core::ingest::Ingested;
 use tailor_core::message::{ConsentSnapshot, Enriched};
-use tailor_core::policy::Policy;
+use tailor_core::plan::Loaded;
 use tailor_core::ports::{Metered, Publisher, Store, StoreError, Table, Topic};
 use tailor_core::report::InvocationReport;
-use tailor_core::state::{self, Loaded};
-use tailor_core::token::TokenKey;
+use tailor_core::tables::Tables;
+use tailor_core::tables::cache::Cached;
 use tracing::{debug, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -34,14 +32,10 @@ pub const ATTEMPTS: usize = 3;
 /// Everything the function needs, created once per process.
 #[derive(Debug)]
 pub struct Enrich<'a, S, P> {
-    /// The policy bundle.
-    pub policy: &'a Policy,
-    /// State.
-    pub store: &'a Metered<S>,
+    /// The tables, with the policy and the tokenization key.
+    pub tables: Tables<'a, Metered<S>>,
     /// The streams to features and consent.
     pub publisher: &'a P,
-    /// The tokenization key: tombstones are kept under keyed tokens.
-    pub tokens: &'a TokenKey,
 }
 
 /// The loaded nodes, with the version each was read at by storage key
@@ -64,24 +58,24 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             .iter()
             .map(|r| serde_json::from_slice::<Ingested>(&r.bytes))
             .collect();
-        let cache = Cached::new(self.store);
-        self.warm(&cache, parsed.iter().flatten()).await;
+        let cache = Cached::new(self.tables.store());
+        let cached = self.tables.over(&cache);
+        self.warm(cached, parsed.iter().flatten()).await;
         for (record, ingested) in records.iter().zip(parsed) {
             let done = match ingested {
                 Err(e) => Err(EnrichError::BadMessage(e.to_string())),
-                Ok(ingested) => self.enrich(&cache, &ingested, invocation.report()).await,
+                Ok(ingested) => self.enrich(cached, &ingested, invocation.report()).await,
             };
             let disposition = match done {
                 Ok(()) => Disposition::ACCEPTED,
                 Err(e) => {
                     warn!(step = NAME, error = %e, "enrich failed");
-                    dead_letter::settle(self.store, self.policy, self.tokens, NAME, record, &e)
-                        .await
+                    self.tables.settle(NAME, record, &e).await
                 }
             };
             invocation.record(record, disposition);
         }
-        invocation.finish(self.store.take())
+        invocation.finish(self.tables.store().take())
     }
 
     /// Reads the nodes and tombstones of every key of `events` in one call
@@ -89,7 +83,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     /// and meets the failure itself.
     async fn warm<'e>(
         &self,
-        cache: &Cached<'_, Metered<S>>,
+        cached: Tables<'_, Cached<'_, Metered<S>>>,
         events: impl Iterator<Item = &'e Ingested>,
     ) {
         let mut nodes = Vec::new();
@@ -99,10 +93,8 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             people.extend(anon.iter().chain(&user).cloned());
             nodes.extend([anon, user, account].into_iter().flatten());
         }
-        let warmed = match cache.warm(Table::Identity, &nodes).await {
-            Ok(()) => state::tombstones(cache, self.tokens, &people)
-                .await
-                .map(drop),
+        let warmed = match cached.store().warm(Table::Identity, &nodes).await {
+            Ok(()) => cached.tombstones(&people).await.map(drop),
             Err(e) => Err(e),
         };
         if let Err(e) = warmed {
@@ -112,12 +104,12 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
 
     async fn enrich(
         &self,
-        store: &impl Store,
+        tables: Tables<'_, impl Store>,
         ingested: &Ingested,
         report: &mut InvocationReport,
     ) -> Result<(), EnrichError> {
         for _ in 0..ATTEMPTS {
-            match self.try_enrich(store, ingested, report).await {
+            match self.try_enrich(tables, ingested, report).await {
                 Err(EnrichError::Store(StoreError::Conflict { .. })) => {
                     debug!(step = NAME, "identity write raced; resolving again");
                 }
@@ -129,28 +121,32 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
 
     /// Loads the event's identity nodes in one batched read, its tombstones
     /// in another, and, for a link, the other claimants' nodes in a third.
-    async fn load(&self, store: &impl Store, ingested: &Ingested) -> Result<Loaded4, StoreError> {
+    async fn load(
+        &self,
+        tables: Tables<'_, impl Store>,
+        ingested: &Ingested,
+    ) -> Result<Loaded4, StoreError> {
         let s = &ingested.event.subject;
         let subject_keys = node_keys(s);
         // The person's keys (which tombstones are kept under), then the account's.
         let keys: Vec<String> = subject_keys[..2].iter().flatten().cloned().collect();
         let all: Vec<String> = subject_keys.iter().flatten().cloned().collect();
-        let items = store.get_many(Table::Identity, &all).await?;
+        let items = tables.store().get_many(Table::Identity, &all).await?;
         let mut items = items.iter();
         let mut next = || items.next().and_then(Option::as_ref);
         let anon: Option<Loaded<AnonNode>> = match &s.anonymous_id {
-            Some(_) => Some(state::from_item(Table::Identity, next())?),
+            Some(_) => Some(Loaded::from_item(Table::Identity, next())?),
             None => None,
         };
         let user: Option<Loaded<UserNode>> = match &s.user_id {
-            Some(_) => Some(state::from_item(Table::Identity, next())?),
+            Some(_) => Some(Loaded::from_item(Table::Identity, next())?),
             None => None,
         };
         let account: Option<Loaded<AccountNode>> = match &s.account_id {
-            Some(_) => Some(state::from_item(Table::Identity, next())?),
+            Some(_) => Some(Loaded::from_item(Table::Identity, next())?),
             None => None,
         };
-        let tombstones = state::tombstones(store, self.tokens, &keys).await?;
+        let tombstones = tables.tombstones(&keys).await?;
         let erased_at = tombstones
             .iter()
             .filter_map(|t| t.value.map(|t| t.erased_at))
@@ -176,14 +172,14 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         let mut releasing = None;
         if let (Some(a), Some(u), Some(user_id)) = (&anon, &user, &s.user_id) {
             let mut anons = vec![a.value.clone()];
-            let limit = self.policy.max_anonymous_per_user();
+            let limit = self.tables.policy().max_anonymous_per_user();
             let at = ingested.occurred_at;
             let anon_id = s.anonymous_id.as_deref().unwrap_or_default();
             if let Some(other) = u.value.to_release(anon_id, at, limit)
                 && other != anon_id
             {
                 let key = anon_key(&other);
-                let node: Loaded<AnonNode> = state::load(store, Table::Identity, &key).await?;
+                let node: Loaded<AnonNode> = tables.load(Table::Identity, &key).await?;
                 versions.insert(key, node.version);
                 anons.push(node.value.clone());
                 releasing = Some((other, node.value));
@@ -197,7 +193,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             claimants.dedup();
             let claimant_keys: Vec<String> = claimants.iter().map(|u| user_key(u)).collect();
             let nodes: Vec<Loaded<UserNode>> =
-                state::load_many(store, Table::Identity, &claimant_keys).await?;
+                tables.load_many(Table::Identity, &claimant_keys).await?;
             for ((user_id, key), node) in claimants.into_iter().zip(claimant_keys).zip(nodes) {
                 versions.insert(key, node.version);
                 others.insert(user_id, node.value);
@@ -218,11 +214,11 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
 
     async fn try_enrich(
         &self,
-        store: &impl Store,
+        tables: Tables<'_, impl Store>,
         ingested: &Ingested,
         report: &mut InvocationReport,
     ) -> Result<(), EnrichError> {
-        let loaded = self.load(store, ingested).await?;
+        let loaded = self.load(tables, ingested).await?;
         // A late event about a person erased since goes no further: nothing
         // downstream may keep it, not even the offline log. An erasure
         // request is carried out again.
@@ -239,8 +235,8 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
                 .or_default() += 1;
             return Ok(());
         }
-        let resolution = identity::resolve(ingested, &loaded.view, self.policy);
-        self.apply(store, ingested, &loaded, &resolution).await?;
+        let resolution = identity::resolve(ingested, &loaded.view, self.tables.policy());
+        self.apply(tables, ingested, &loaded, &resolution).await?;
 
         let consent_change = ingested.event.event_type == EventType::ConsentChange;
         // A consent change carries the person's keys and ledger (its
@@ -248,8 +244,8 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         // features reads the profile's ledger itself, so enrich reads no
         // more than identity for it.
         let (members, consent) = if consent_change {
-            let (_, members) = state::resolve(store, &resolution.key).await?;
-            let ledger = state::ledger_of(store, self.tokens, &members).await?;
+            let (_, members) = tables.resolve(&resolution.key).await?;
+            let ledger = tables.ledger_of(&members).await?;
             let consent = ConsentSnapshot {
                 claimed: ingested.event.consent.purposes.clone(),
                 ledger: ledger.current().into_iter().collect(),
@@ -290,7 +286,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
 
     async fn apply(
         &self,
-        store: &impl Store,
+        tables: Tables<'_, impl Store>,
         ingested: &Ingested,
         loaded: &Loaded4,
         r: &Resolution,
@@ -315,35 +311,21 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
                 .keys()
                 .find(|k| identity::own_profile(k).as_deref() == Some(record.profile_id.as_str()));
             if let Some(anchor) = anchor {
-                state::keep_blocks(store, self.policy, &record.key, anchor).await?;
+                tables.keep_blocks(&record.key, anchor).await?;
             }
         }
         for (key, node) in &r.user_writes {
-            state::save(
-                store,
-                self.policy,
-                Table::Identity,
-                key,
-                node,
-                at,
-                precondition(key),
-            )
-            .await?;
+            tables
+                .save(Table::Identity, key, node, at, precondition(key))
+                .await?;
         }
         for (key, node) in &r.account_writes {
-            state::save(
-                store,
-                self.policy,
-                Table::Identity,
-                key,
-                node,
-                at,
-                precondition(key),
-            )
-            .await?;
+            tables
+                .save(Table::Identity, key, node, at, precondition(key))
+                .await?;
         }
         for record in &r.audit {
-            state::audit(store, self.policy, record, at).await?;
+            tables.audit(record, at).await?;
         }
         // The event's anonymous node is the commit point: written last, so
         // a failure before it leaves the claim unrecorded and the retry
@@ -354,16 +336,9 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         for (key, node) in anon_writes {
             // Kept as long as its newest evidence needs.
             let newest = node.claims.iter().map(|c| c.at).max().unwrap_or(at).max(at);
-            state::save(
-                store,
-                self.policy,
-                Table::Identity,
-                key,
-                node,
-                newest,
-                precondition(key),
-            )
-            .await?;
+            tables
+                .save(Table::Identity, key, node, newest, precondition(key))
+                .await?;
         }
         Ok(())
     }

@@ -24,16 +24,15 @@
 use std::collections::BTreeMap;
 
 use tailor_core::batch::{BatchOutcome, Invocation, Record};
-use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::errors::FeaturesError;
 use tailor_core::features::{self, KeyInputs, Summary};
 use tailor_core::message::Enriched;
-use tailor_core::policy::{Policy, PolicyDecision};
+use tailor_core::plan::Loaded;
+use tailor_core::policy::PolicyDecision;
 use tailor_core::ports::{Metered, Store, StoreError, Table};
 use tailor_core::report::InvocationReport;
-use tailor_core::state::{self, Loaded};
-use tailor_core::token::TokenKey;
+use tailor_core::tables::Tables;
 use tracing::{debug, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -44,12 +43,8 @@ pub const ATTEMPTS: usize = 3;
 /// Everything the function needs, created once per process.
 #[derive(Debug)]
 pub struct Features<'a, S> {
-    /// The policy bundle.
-    pub policy: &'a Policy,
-    /// State.
-    pub store: &'a Metered<S>,
-    /// The tokenization key: tombstones are kept under keyed tokens.
-    pub tokens: &'a TokenKey,
+    /// The tables, with the policy and the tokenization key.
+    pub tables: Tables<'a, Metered<S>>,
 }
 
 /// What applying an event did.
@@ -122,15 +117,7 @@ impl<S: Store> Features<'_, S> {
         for group in &groups {
             for (i, enriched) in &group.events {
                 for (profile, members) in &enriched.changed_profiles {
-                    if let Err(e) = state::recompute_profile(
-                        self.store,
-                        self.policy,
-                        self.tokens,
-                        profile,
-                        members,
-                    )
-                    .await
-                    {
+                    if let Err(e) = self.tables.recompute_profile(profile, members).await {
                         warn!(step = NAME, error = %e, "recompute of a changed profile failed");
                         dispositions[*i] = Some(Err(e.into()));
                     }
@@ -143,7 +130,7 @@ impl<S: Store> Features<'_, S> {
         // changed inputs written once, the inputs last (the commit point).
         let mut profiles: BTreeMap<String, (Vec<String>, Vec<usize>)> = BTreeMap::new();
         for (g, group) in groups.iter().enumerate() {
-            match state::resolve(self.store, &group.key).await {
+            match self.tables.resolve(&group.key).await {
                 Ok((profile, members)) => {
                     let entry = profiles.entry(profile).or_default();
                     entry.0 = members;
@@ -186,16 +173,13 @@ impl<S: Store> Features<'_, S> {
         for (record, outcome) in records.iter().zip(dispositions) {
             let disposition = match outcome {
                 Some(Ok(d)) => d,
-                Some(Err(e)) => {
-                    dead_letter::settle(self.store, self.policy, self.tokens, NAME, record, &e)
-                        .await
-                }
+                Some(Err(e)) => self.tables.settle(NAME, record, &e).await,
                 // Every record was given one above; a gap would be a bug, and retrying is safe.
                 None => Disposition::Retry,
             };
             invocation.record(record, disposition);
         }
-        invocation.finish(self.store.take())
+        invocation.finish(self.tables.store().take())
     }
 
     /// Applies one profile's groups of events and commits them, applying
@@ -242,16 +226,16 @@ impl<S: Store> Features<'_, S> {
         let mut resolved = resolved;
         if resolved.is_none() {
             for group in groups {
-                resolved = Some(state::resolve(self.store, &group.key).await?);
+                resolved = Some(self.tables.resolve(&group.key).await?);
             }
         }
         let Some((profile_id, members)) = resolved else {
             return Ok(Vec::new());
         };
-        let ledger = state::ledger_of(self.store, self.tokens, &members).await?;
+        let ledger = self.tables.ledger_of(&members).await?;
         let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
         let loaded: Vec<Loaded<KeyInputs>> =
-            state::load_many(self.store, Table::FeatureInputs, &keys).await?;
+            self.tables.load_many(Table::FeatureInputs, &keys).await?;
         let mut updated = BTreeMap::new();
         let mut all = Vec::with_capacity(groups.len());
         for (group, mut inputs) in groups.iter().zip(loaded) {
@@ -279,16 +263,9 @@ impl<S: Store> Features<'_, S> {
             all.push(applied);
         }
         if !updated.is_empty() {
-            state::commit_profile(
-                self.store,
-                self.policy,
-                self.tokens,
-                &profile_id,
-                &members,
-                &ledger,
-                updated,
-            )
-            .await?;
+            self.tables
+                .commit_profile(&profile_id, &members, &ledger, updated)
+                .await?;
         }
         Ok(all)
     }
@@ -305,7 +282,7 @@ impl<S: Store> Features<'_, S> {
         let Some(summary) = Summary::of(&enriched.ingested) else {
             return Applied::Ignored;
         };
-        let gate = features::gate(&enriched.ingested, ledger, self.policy);
+        let gate = features::gate(&enriched.ingested, ledger, self.tables.policy());
         if !gate.allowed {
             debug!(step = NAME, profile = %profile_id, policies = ?gate.policies, "features blocked by policy");
             return Applied::Blocked(gate);

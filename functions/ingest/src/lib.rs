@@ -18,11 +18,10 @@ use tailor_core::batch::{BatchOutcome, Invocation, Record};
 use tailor_core::dead_letter;
 use tailor_core::disposition::Disposition;
 use tailor_core::ingest::{IngestError, Ingested, Ingestor, LedgerMark, content_digest, dedup_key};
-use tailor_core::policy::Policy;
 use tailor_core::ports::{
     Message, Metered, Precondition, Publisher, Store, StoreError, Table, Topic,
 };
-use tailor_core::state;
+use tailor_core::tables::Tables;
 use tracing::{debug, warn};
 
 /// The function's name in reports, dead letters and logs.
@@ -33,10 +32,8 @@ pub const NAME: &str = "ingest";
 pub struct Ingest<'a, S, P> {
     /// The configured ingest step.
     pub ingestor: &'a Ingestor<'a>,
-    /// The policy bundle (for retention).
-    pub policy: &'a Policy,
-    /// State.
-    pub store: &'a Metered<S>,
+    /// The tables, with the policy (for retention) and the tokenization key.
+    pub tables: Tables<'a, Metered<S>>,
     /// The stream to enrich.
     pub publisher: &'a P,
     /// When the invocation runs, by the clock the store expires items by.
@@ -80,7 +77,7 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
             .map(|(_, key, _)| key.clone())
             .collect();
         // Per key: absent, or the mark of the event already accepted under it.
-        let seen = match self.store.get_many(Table::Dedup, &keys).await {
+        let seen = match self.tables.store().get_many(Table::Dedup, &keys).await {
             Ok(items) => items
                 .into_iter()
                 .map(|i| i.map(|i| LedgerMark::read(&i.value).and_then(|m| m.digest)))
@@ -161,7 +158,7 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
             // Every record was given one above; a gap would be a bug, and retrying is safe.
             invocation.record(record, disposition.unwrap_or(Disposition::Retry));
         }
-        invocation.finish(self.store.take())
+        invocation.finish(self.tables.store().take())
     }
 
     /// Writes the ledger entry of an event whose message is out.
@@ -170,16 +167,16 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
             received_at: ingested.received_at,
             digest: Some(digest),
         };
-        let written = state::save(
-            self.store,
-            self.policy,
-            Table::Dedup,
-            key,
-            &mark,
-            ingested.received_at.max(self.now),
-            Precondition::Absent,
-        )
-        .await;
+        let written = self
+            .tables
+            .save(
+                Table::Dedup,
+                key,
+                &mark,
+                ingested.received_at.max(self.now),
+                Precondition::Absent,
+            )
+            .await;
         match written {
             Ok(_) => Disposition::ACCEPTED,
             // Another delivery of the same event won the race; it is applied once downstream.
@@ -202,12 +199,12 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
                 continue;
             };
             let key = dedup_key(&ingested.event);
-            let Some(item) = self.store.get(Table::Dedup, &key).await? else {
+            let Some(item) = self.tables.store().get(Table::Dedup, &key).await? else {
                 continue;
             };
             let digest = LedgerMark::read(&item.value).and_then(|m| m.digest);
             if digest.is_none_or(|d| d == content_digest(&ingested.event)) {
-                self.store.delete(Table::Dedup, &key).await?;
+                self.tables.store().delete(Table::Dedup, &key).await?;
             }
         }
         Ok(())
@@ -250,15 +247,7 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
         } else {
             dead_letter::DeadLetter::new(NAME, reason, &detail, payload, record.received_at)
         };
-        match dead_letter::keep(
-            self.store,
-            self.policy,
-            self.ingestor.tokens(),
-            letter,
-            payload,
-        )
-        .await
-        {
+        match self.tables.keep_dead_letter(letter, payload).await {
             Ok(reason) => Disposition::DeadLettered { reason },
             Err(e) => e.disposition(),
         }

@@ -18,13 +18,12 @@ use std::time::{Duration, Instant};
 use tailor_core::Timestamp;
 use tailor_core::errors::ScoreError;
 use tailor_core::features::ProfileState;
-use tailor_core::policy::{Policy, RegionChecks};
+use tailor_core::policy::RegionChecks;
 use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
     self, Catalog, DecisionRecord, DecisionRequest, Loaded, LoggedDecision, Model, PolicyMemo,
 };
-use tailor_core::token::TokenKey;
-use tailor_core::{state, subject};
+use tailor_core::tables::Tables;
 use tracing::{info, warn};
 
 /// The function's name in reports and logs.
@@ -36,14 +35,12 @@ pub const DEFAULT_STORE_BUDGET: Duration = Duration::from_millis(50);
 
 /// Everything the function needs, created once per process.
 pub struct Score<'a, S, T> {
-    /// The policy bundle.
-    pub policy: &'a Policy,
+    /// The tables, with the policy and the tokenization key.
+    pub tables: Tables<'a, S>,
     /// Policy answers remembered across decisions.
     pub memo: &'a PolicyMemo<'a>,
     /// The decision catalog.
     pub catalog: &'a Catalog,
-    /// State.
-    pub store: &'a S,
     /// The model, if one loaded (without one, decisions use rules only).
     pub model: Option<&'a dyn Model>,
     /// A challenger, scored beside the model and logged, never acted on.
@@ -54,8 +51,6 @@ pub struct Score<'a, S, T> {
     pub timer: &'a T,
     /// How long the store may take: once for the reads, once for the log write.
     pub store_budget: Duration,
-    /// The tokenization key: tombstones are kept under keyed tokens.
-    pub tokens: &'a TokenKey,
     /// Which regions' data this deployment may process.
     pub regions: &'a RegionChecks,
 }
@@ -72,8 +67,8 @@ impl<S, T> std::fmt::Debug for Score<'_, S, T> {
 /// Loads a profile's state and ledger, and evaluates its features as of
 /// `now`: windows are measured back from the decision, not from the
 /// person's last event.
-async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str, now: Timestamp) -> Loaded {
-    let (profile_id, members) = match state::resolve_person(store, key).await {
+async fn load<S: Store>(tables: Tables<'_, S>, key: &str, now: Timestamp) -> Loaded {
+    let (profile_id, members) = match tables.resolve_person(key).await {
         Ok(Some(r)) => r,
         // Names no one known: nothing personal is read, so nothing is
         // personalized from a guess.
@@ -92,16 +87,14 @@ async fn load<S: Store>(store: &S, tokens: &TokenKey, key: &str, now: Timestamp)
             };
         }
     };
-    let features = match store.get(Table::Features, &profile_id).await {
+    let features = match tables.store().get(Table::Features, &profile_id).await {
         Ok(Some(item)) => serde_json::from_slice::<ProfileState>(&item.value)
             .map(|state| Some(state.evaluate(now)))
             .map_err(|e| StoreError::Corrupt(e.to_string()).into()),
         Ok(None) => Ok(None),
         Err(e) => Err(e.into()),
     };
-    let ledger = state::ledger_of(store, tokens, &members)
-        .await
-        .map_err(ScoreError::from);
+    let ledger = tables.ledger_of(&members).await.map_err(ScoreError::from);
     Loaded {
         profile_id,
         features,
@@ -140,7 +133,7 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
         let started = Instant::now();
         let loaded = within(
             self.timer.sleep(self.store_budget),
-            load(self.store, self.tokens, &request.profile, now),
+            load(self.tables, &request.profile, now),
         )
         .await
         .unwrap_or_else(|| {
@@ -175,7 +168,7 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
         record.latency_us.insert("load".into(), load_us);
         let logged = within(
             self.timer.sleep(self.store_budget),
-            log(self.store, self.policy, &record),
+            log(self.tables, &record),
         )
         .await
         .unwrap_or_else(|| {
@@ -198,7 +191,7 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
     /// # Errors
     /// The store's error, or `Corrupt` for an unreadable record.
     pub async fn fetch(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
-        fetch(self.store, decision_id).await
+        fetch(self.tables, decision_id).await
     }
 }
 
@@ -207,40 +200,33 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
 /// # Errors
 /// The store's error.
 pub async fn log<S: Store>(
-    store: &S,
-    policy: &Policy,
+    tables: Tables<'_, S>,
     record: &DecisionRecord,
 ) -> Result<(), StoreError> {
     let logged = LoggedDecision {
         decision_id: record.decision_id.clone(),
         at: record.at,
-        sealed: subject::seal(store, policy, &record.profile_id, record.at, record).await?,
+        sealed: tables.seal(&record.profile_id, record.at, record).await?,
     };
-    state::append(
-        store,
-        policy,
-        Table::Decisions,
-        &record.decision_id,
-        &logged,
-        record.at,
-    )
-    .await
+    tables
+        .append(Table::Decisions, &record.decision_id, &logged, record.at)
+        .await
 }
 
-/// A logged decision, read from `store`'s decision log; `None` when there
+/// A logged decision, read from the decision log; `None` when there
 /// is none, or when its person has been erased since.
 ///
 /// # Errors
 /// The store's error, or `Corrupt` for an unreadable record.
 pub async fn fetch<S: Store>(
-    store: &S,
+    tables: Tables<'_, S>,
     decision_id: &str,
 ) -> Result<Option<DecisionRecord>, StoreError> {
-    match store.get(Table::Decisions, decision_id).await? {
+    match tables.store().get(Table::Decisions, decision_id).await? {
         Some(item) => {
             let logged: LoggedDecision = serde_json::from_slice(&item.value)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            subject::open(store, &logged.sealed).await
+            tables.open(&logged.sealed).await
         }
         None => Ok(None),
     }

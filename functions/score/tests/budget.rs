@@ -101,17 +101,16 @@ async fn decide(
         writes,
     };
     let nonce = AtomicU64::new(0);
+    let tokens = tailor_core::token::TokenKey::new(*b"budget-test-key-0123").unwrap();
     let score = Score {
-        policy: &policy,
+        tables: tailor_core::tables::Tables::new(&store, &policy, &tokens),
         memo: &memo,
         catalog: &catalog,
-        store: &store,
         model: None,
         challenger: None,
         nonce: &nonce,
         timer: &Tokio,
         store_budget: Duration::from_millis(20),
-        tokens: &tailor_core::token::TokenKey::new(*b"budget-test-key-0123").unwrap(),
         regions: &tailor_core::policy::Residency::everywhere().checks(&policy),
     };
     let now = WallClock.now();

@@ -29,12 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Timestamp;
-use crate::batch::Record;
-use crate::disposition::{DeadLetterReason, Disposition};
-use crate::errors::StepError;
-use crate::policy::Policy;
-use crate::ports::{Store, StoreError, Table};
-use crate::state::{self, Loaded};
+use crate::disposition::DeadLetterReason;
 use crate::token;
 
 /// The most of a record's bytes a dead letter keeps.
@@ -205,56 +200,9 @@ pub fn volume_key(function: &str, at: Timestamp) -> String {
     format!("volume/{function}/{}", day.get(..10).unwrap_or(&day))
 }
 
-/// Sets `payload` aside as `letter` (made by [`DeadLetter::new`] from it;
-/// see the module) within the daily budget; returns the reason it is
-/// dead-lettered under.
-///
-/// Every byte kept that may name a person is sealed for them, or not kept:
-/// a letter whose bytes name no subject readable here (not UTF-8, not
-/// JSON, no subject, cut short) keeps only its length and digest, and of
-/// its detail only what a decode error says, which quotes nothing. The
-/// person's subject key is made only once the letter is known to be within
-/// the budget: a record refused for volume writes nothing but a count.
-///
-/// # Errors
-/// The store's error; the record should then be retried.
-pub async fn keep<S: Store>(
-    store: &S,
-    policy: &Policy,
-    tokens: &crate::token::TokenKey,
-    mut letter: DeadLetter,
-    payload: &[u8],
-) -> Result<DeadLetterReason, StoreError> {
-    let (function, reason) = (letter.function.clone(), letter.reason);
-    let mut seal_for = None;
-    if !letter.withheld {
-        let detail = std::mem::take(&mut letter.detail);
-        let prefix = std::mem::take(&mut letter.prefix);
-        match subject_of(payload) {
-            Some((profile, keys)) => {
-                let tombstones = state::tombstones(store, tokens, &keys).await?;
-                if tombstones.iter().all(|t| t.value.is_none()) {
-                    seal_for = Some((profile, (detail, prefix)));
-                }
-            }
-            None if is_decode(reason) => letter.detail = detail,
-            None => {}
-        }
-    }
-    bounded(
-        store,
-        policy,
-        DAILY_BUDGET_BYTES,
-        letter,
-        &key(&function, reason, payload),
-        seal_for,
-    )
-    .await
-}
-
 /// Whether `reason` is a decode failure, whose detail quotes nothing of
 /// the record.
-const fn is_decode(reason: DeadLetterReason) -> bool {
+pub(crate) const fn is_decode(reason: DeadLetterReason) -> bool {
     matches!(
         reason,
         DeadLetterReason::TooLarge
@@ -262,131 +210,6 @@ const fn is_decode(reason: DeadLetterReason) -> bool {
             | DeadLetterReason::TooDeep
             | DeadLetterReason::MalformedJson
     )
-}
-
-/// [`keep`] with a budget of `budget` bytes a day, for a letter already
-/// stripped of whatever must not be kept in the clear.
-///
-/// # Errors
-/// The store's error.
-pub async fn keep_within<S: Store>(
-    store: &S,
-    policy: &Policy,
-    budget: u64,
-    letter: DeadLetter,
-    key: &str,
-) -> Result<DeadLetterReason, StoreError> {
-    bounded(store, policy, budget, letter, key, None).await
-}
-
-/// Keeps `letter` under `key` if the day's budget has room, sealing
-/// `seal_for`'s `(detail, prefix)` for its profile only then; otherwise
-/// counts it by its reason.
-async fn bounded<S: Store>(
-    store: &S,
-    policy: &Policy,
-    budget: u64,
-    mut letter: DeadLetter,
-    key: &str,
-    seal_for: Option<(String, (String, String))>,
-) -> Result<DeadLetterReason, StoreError> {
-    if store.get(Table::DeadLetters, key).await?.is_some() {
-        // Kept before: a redelivery of the same record.
-        return Ok(letter.reason);
-    }
-    let bytes = serde_json::to_vec(&letter)
-        .map_err(|e| StoreError::Corrupt(format!("dead letter: {e}")))?;
-    // What sealing adds: the sealed text in base64, and its envelope.
-    let sealed_size = seal_for
-        .as_ref()
-        .map_or(0, |(_, (d, p))| (d.len() + p.len()) * 4 / 3 + 256);
-    let size = (key.len() + bytes.len() + sealed_size) as u64;
-    let volume_key = volume_key(&letter.function, letter.at);
-    let mut written = false;
-    for attempt in 1..=state::ATTEMPTS {
-        let mut volume: Loaded<Volume> =
-            state::load(store, Table::DeadLetters, &volume_key).await?;
-        let within = written || volume.value.bytes.saturating_add(size) <= budget;
-        if within && !written {
-            if let Some((profile, secret)) = &seal_for {
-                letter.sealed =
-                    Some(crate::subject::seal(store, policy, profile, letter.at, secret).await?);
-            }
-            state::append(store, policy, Table::DeadLetters, key, &letter, letter.at).await?;
-            written = true;
-        }
-        if within {
-            volume.value.bytes += size;
-            volume.value.letters += 1;
-        } else {
-            *volume.value.refused.entry(letter.reason).or_default() += 1;
-        }
-        let saved = state::save(
-            store,
-            policy,
-            Table::DeadLetters,
-            &volume_key,
-            &volume.value,
-            letter.at,
-            volume.precondition(),
-        )
-        .await;
-        match saved {
-            Ok(_) if within => return Ok(letter.reason),
-            Ok(_) => return Ok(DeadLetterReason::VolumeExceeded),
-            Err(StoreError::Conflict { .. }) if attempt < state::ATTEMPTS => {}
-            // The letter is kept; only its count is missing.
-            Err(StoreError::Conflict { .. }) if within => return Ok(letter.reason),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(letter.reason)
-}
-
-/// Sets `record` aside (see [`keep`]) and returns what it becomes:
-/// dead-lettered, or retried when the letter itself cannot be written.
-pub async fn set_aside<S: Store>(
-    store: &S,
-    policy: &Policy,
-    tokens: &crate::token::TokenKey,
-    function: &str,
-    reason: DeadLetterReason,
-    detail: &str,
-    record: &Record,
-) -> Disposition {
-    let letter = DeadLetter::new(function, reason, detail, &record.bytes, record.received_at);
-    match keep(store, policy, tokens, letter, &record.bytes).await {
-        Ok(reason) => Disposition::DeadLettered { reason },
-        Err(e) => e.disposition(),
-    }
-}
-
-/// What a record becomes when its step failed with `error`: set aside with
-/// the error's reason when the error dead-letters it (retried instead if
-/// the letter cannot be written), else the error's disposition.
-pub async fn settle<S: Store, E: StepError>(
-    store: &S,
-    policy: &Policy,
-    tokens: &crate::token::TokenKey,
-    function: &str,
-    record: &Record,
-    error: &E,
-) -> Disposition {
-    match error.disposition() {
-        Disposition::DeadLettered { reason } => {
-            set_aside(
-                store,
-                policy,
-                tokens,
-                function,
-                reason,
-                &error.to_string(),
-                record,
-            )
-            .await
-        }
-        other => other,
-    }
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use crate::consent::{Ledger, Tombstone};
 use crate::features::{self, KeyInputs};
 use crate::identity::{AccountNode, AnonNode, UserNode, account_key, user_key};
 use crate::plan::Change;
+use crate::plan::Loaded;
 use crate::ports::{Item, Precondition, StoreError, Table};
-use crate::state::Loaded;
 
 /// What is stored about a profile to be erased, loaded before planning.
 #[derive(Debug, Clone, Default)]

@@ -698,3 +698,20 @@ fn probable_link(
         )]),
     });
 }
+
+/// The id forms a request may name a person by.
+pub const ID_FORMS: &str = "`user:…`, `anon:…` or a profile id `p_…`";
+
+/// Whether `id` has one of the forms a request may name a person by
+/// ([`ID_FORMS`]). Anything else — a bare string, an account, which names
+/// several people — is refused: consent belongs to a person, and a
+/// request that names none cannot be checked against theirs.
+#[must_use]
+pub fn is_person_id(id: &str) -> bool {
+    if let Some(digest) = id.strip_prefix("p_") {
+        return !digest.is_empty() && digest.bytes().all(|b| b.is_ascii_alphanumeric());
+    }
+    ["user:", "anon:"]
+        .iter()
+        .any(|prefix| id.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty()))
+}

@@ -1,15 +1,66 @@
 //! State changes as data. A step that decides what to write returns a list
 //! of [`Change`]s, in the order they must be made; the function crates
-//! apply it with [`crate::state::apply`], which is the only place a plan
+//! apply it with [`crate::tables::Tables::apply`], the only place a plan
 //! touches the store. Ordering carries meaning: a plan that must survive a
 //! partial failure puts its commit point last (erasure writes its
 //! tombstones first and removes the identity node last), so a retry of the
 //! whole step repairs whatever was left undone.
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::Timestamp;
-use crate::ports::{Precondition, StoreError, Table};
+use crate::ports::{Item, Precondition, StoreError, Table};
+
+/// A value read from a table with the version it was read at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Loaded<T> {
+    /// The value (the type's default when absent).
+    pub value: T,
+    /// The version read, `None` when absent.
+    pub version: Option<u64>,
+}
+
+impl<T> Loaded<T> {
+    /// The precondition that saving this value back must meet.
+    #[must_use]
+    pub const fn precondition(&self) -> Precondition {
+        Precondition::expecting(self.version)
+    }
+}
+
+impl<T: DeserializeOwned> Loaded<T> {
+    /// A stored item as a value and the version it was read at.
+    ///
+    /// # Errors
+    /// `Corrupt` when the item is not valid JSON of `T`.
+    pub fn of(table: Table, item: &Item) -> Result<Self, StoreError> {
+        Ok(Self {
+            value: decode(table, &item.value)?,
+            version: Some(item.version),
+        })
+    }
+}
+
+impl<T: DeserializeOwned + Default> Loaded<T> {
+    /// A value from an item read in a batch (the type's default when
+    /// absent), for batches mixing item types.
+    ///
+    /// # Errors
+    /// `Corrupt` when the item is not valid JSON of `T`.
+    pub fn from_item(table: Table, item: Option<&Item>) -> Result<Self, StoreError> {
+        item.map_or_else(|| Ok(Self::default()), |item| Self::of(table, item))
+    }
+}
+
+/// A stored value of `table` as `T`.
+///
+/// # Errors
+/// `Corrupt` when the bytes are not valid JSON of `T`.
+pub fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.as_str())))
+}
 
 /// One write.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -314,6 +314,16 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
+/// A store whose items expire by a clock it is given. The runtime gives
+/// every store the functions' own clock when it builds them, so what a
+/// replay writes expires by the replayed time, as the functions measure
+/// it, and never by another clock.
+pub trait Expiring: Store {
+    /// This store, deciding what has expired by `clock`.
+    #[must_use]
+    fn expiring_by(self, clock: std::sync::Arc<dyn Clock>) -> Self;
+}
+
 /// Waiting, from the platform's async runtime. The core has no runtime of
 /// its own, so a function that bounds a call's latency asks for one here.
 pub trait Timer: Send + Sync {

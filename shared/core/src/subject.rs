@@ -6,7 +6,8 @@
 //! keep the person's part of a record (profile id, identity keys, feature
 //! snapshot, request context, raw bytes) sealed with XChaCha20-Poly1305
 //! under a random key of the person's profile for the month the record is
-//! anchored in. An erasure deletes those keys (see [`forget`]): what was
+//! anchored in. An erasure deletes those keys
+//! ([`crate::tables::Tables::forget_subjects`]): what was
 //! sealed under them can no longer be read or linked to anyone, wherever
 //! it is kept, including copies and backups of the tables.
 //!
@@ -28,9 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::Timestamp;
-use crate::policy::Policy;
-use crate::ports::{Precondition, Store, StoreError, Table};
-use crate::state;
+use crate::ports::StoreError;
 use crate::token;
 
 /// How many months back [`forget`] deletes keys: enough to cover the
@@ -198,107 +197,23 @@ pub struct Sealed {
 }
 
 /// The month of `at`, as `yyyy-mm`.
-fn month(at: Timestamp) -> String {
+pub(crate) fn month(at: Timestamp) -> String {
     let text = at.to_string();
     text.get(..7).unwrap_or(&text).to_owned()
 }
 
 /// The first instant of the month of `at`.
-fn month_start(at: Timestamp) -> Timestamp {
+pub(crate) fn month_start(at: Timestamp) -> Timestamp {
     let text = format!("{}-01T00:00:00Z", month(at));
     Timestamp::parse(&text).unwrap_or(at)
 }
 
-fn of_key(profile_id: &str, month: &str) -> String {
+pub(crate) fn of_key(profile_id: &str, month: &str) -> String {
     format!("of/{profile_id}/{month}")
 }
 
-fn id_key(id: &str) -> String {
+pub(crate) fn id_key(id: &str) -> String {
     format!("key/{id}")
-}
-
-/// The key `profile_id` seals records anchored at `at` with, made on first use.
-///
-/// # Errors
-/// The store's error.
-pub async fn key_for<S: Store>(
-    store: &S,
-    policy: &Policy,
-    profile_id: &str,
-    at: Timestamp,
-) -> Result<SubjectKey, StoreError> {
-    let of = of_key(profile_id, &month(at));
-    let anchor = month_start(at);
-    for _ in 0..state::ATTEMPTS {
-        let current: state::Loaded<Option<SubjectKey>> =
-            state::load(store, Table::Subjects, &of).await?;
-        if let Some(key) = current.value {
-            return Ok(key);
-        }
-        let key = SubjectKey::generate()?;
-        // By id first: a key in use can always be opened.
-        state::save(
-            store,
-            policy,
-            Table::Subjects,
-            &id_key(&key.id),
-            &key,
-            anchor,
-            Precondition::Absent,
-        )
-        .await?;
-        match state::save(
-            store,
-            policy,
-            Table::Subjects,
-            &of,
-            &key,
-            anchor,
-            Precondition::Absent,
-        )
-        .await
-        {
-            Ok(_) => return Ok(key),
-            // Another writer made the month's key first: use theirs (this
-            // one, unused, expires on its own).
-            Err(StoreError::Conflict { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(StoreError::Conflict {
-        table: Table::Subjects,
-    })
-}
-
-/// Seals `value` for `profile_id`, anchored at `at`.
-///
-/// # Errors
-/// The store's error, or `Unavailable` without randomness.
-pub async fn seal<S: Store, T: Serialize>(
-    store: &S,
-    policy: &Policy,
-    profile_id: &str,
-    at: Timestamp,
-    value: &T,
-) -> Result<Sealed, StoreError> {
-    Ok(key_for(store, policy, profile_id, at).await?.seal(value)?)
-}
-
-/// Opens a sealed value; `None` when its key is gone (the person was erased,
-/// or the key expired with everything sealed under it).
-///
-/// # Errors
-/// The store's error, or `Corrupt` when the value does not open.
-pub async fn open<S: Store, T: DeserializeOwned>(
-    store: &S,
-    sealed: &Sealed,
-) -> Result<Option<T>, StoreError> {
-    let key: state::Loaded<Option<SubjectKey>> =
-        state::load(store, Table::Subjects, &id_key(&sealed.key)).await?;
-    match key.value {
-        Some(key) => Ok(Some(key.open(sealed)?)),
-        None => Ok(None),
-    }
 }
 
 /// Every key by id, from a scan of the `subjects` table, for readers that
@@ -313,39 +228,6 @@ pub fn by_id<'a>(
         .filter_map(|(_, v)| serde_json::from_slice::<SubjectKey>(v).ok())
         .map(|k| (k.id.clone(), k))
         .collect()
-}
-
-/// Deletes every key of `profile_ids` from the [`MONTHS_KEPT`] months up to
-/// the month after `now`; returns how many keys were deleted.
-///
-/// # Errors
-/// The store's error; deleting again is safe.
-pub async fn forget<S: Store>(
-    store: &S,
-    profile_ids: &[String],
-    now: Timestamp,
-) -> Result<u64, StoreError> {
-    let mut months = Vec::new();
-    let mut at = month_start(now).add_millis(32 * Timestamp::DAY);
-    for _ in 0..=MONTHS_KEPT {
-        at = month_start(at);
-        months.push(month(at));
-        at = at.add_millis(-Timestamp::DAY);
-    }
-    let mut deleted = 0;
-    for profile_id in profile_ids {
-        let keys: Vec<String> = months.iter().map(|m| of_key(profile_id, m)).collect();
-        let items = store.get_many(Table::Subjects, &keys).await?;
-        for (of, item) in keys.iter().zip(items) {
-            let Some(item) = item else { continue };
-            let key: SubjectKey = serde_json::from_slice(&item.value)
-                .map_err(|e| StoreError::Corrupt(format!("subjects: {e}")))?;
-            store.delete(Table::Subjects, &id_key(&key.id)).await?;
-            store.delete(Table::Subjects, of).await?;
-            deleted += 1;
-        }
-    }
-    Ok(deleted)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! platform's [`Capabilities`], and invoked by stage.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::OnceLock;
 #[cfg(feature = "score")]
 use std::sync::atomic::AtomicU64;
@@ -21,9 +22,10 @@ use tailor_core::ingest::Ingestor;
 use tailor_core::policy::Policy;
 #[cfg(feature = "score")]
 use tailor_core::policy::RegionChecks;
-use tailor_core::ports::{Metered, Publisher, Store, StoreError, Timer};
+use tailor_core::ports::{Expiring, Metered, Publisher, Store, StoreError, Timer};
 #[cfg(feature = "score")]
 use tailor_core::score::{Catalog, Model, PolicyMemo};
+use tailor_core::tables::Tables;
 use tailor_core::token::TokenKey;
 #[cfg(feature = "enrich")]
 use tailor_enrich::Enrich;
@@ -42,8 +44,8 @@ use crate::config::Settings;
 use crate::function::{Function, Stage};
 use crate::startup::StartupError;
 
-/// What a platform gives the functions: its store, its publisher, its
-/// timer, and the clock its store expires items by.
+/// What a platform gives the functions: its store, its publisher and its
+/// timer. The store is given the functions' clock when they are built.
 #[derive(Debug)]
 pub struct Capabilities<S, P, T> {
     /// State.
@@ -52,8 +54,6 @@ pub struct Capabilities<S, P, T> {
     pub publisher: P,
     /// Waiting, for latency budgets.
     pub timer: T,
-    /// What the store expires items by (the same clock the store was given).
-    pub clock: ExpiryClock,
 }
 
 /// The policy bundle shipped with Tailor, loaded and validated once per process.
@@ -177,16 +177,14 @@ impl Decider {
     /// The score function over `functions`' store, timer and key.
     fn score<'a, S, P, T>(&'a self, functions: &'a Functions<S, P, T>) -> Score<'a, Metered<S>, T> {
         Score {
-            policy: functions.policy,
+            tables: Tables::new(&functions.store, functions.policy, &functions.tokens),
             memo: &self.memo,
             catalog: &self.catalog,
-            store: &functions.store,
             model: self.model.as_ref().map(|m| m as &dyn Model),
             challenger: self.challenger.as_ref().map(|m| m as &dyn Model),
             nonce: &self.nonce,
             timer: &functions.timer,
             store_budget: self.store_budget,
-            tokens: &functions.tokens,
             regions: &self.regions,
         }
     }
@@ -232,7 +230,11 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         settings: &Settings,
         functions: &[Function],
         capabilities: Capabilities<S, P, T>,
-    ) -> Result<Self, StartupError> {
+    ) -> Result<Self, StartupError>
+    where
+        S: Expiring,
+    {
+        let clock = ExpiryClock::new(settings.clock);
         let policy = policy_for(settings.policy_overlay.as_deref())?;
         let known = policy.destinations();
         if let Some(unknown) = settings
@@ -276,10 +278,12 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         let decider = None;
         Ok(Self {
             policy,
-            store: Metered::new(capabilities.store),
+            // The store expires items by the functions' clock, by
+            // construction.
+            store: Metered::new(capabilities.store.expiring_by(Arc::new(clock.clone()))),
             publisher: capabilities.publisher,
             timer: capabilities.timer,
-            clock: capabilities.clock,
+            clock,
             #[cfg(feature = "ingest")]
             ingestor,
             decider,
@@ -303,6 +307,12 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     #[must_use]
     pub const fn store(&self) -> &Metered<S> {
         &self.store
+    }
+
+    /// The tables: the metered store under the policy and the key.
+    #[must_use]
+    pub const fn tables(&self) -> Tables<'_, Metered<S>> {
+        Tables::new(&self.store, self.policy, &self.tokens)
     }
 
     /// The publisher.
@@ -348,8 +358,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     fn ingest(&self) -> Option<Ingest<'_, S, P>> {
         self.ingestor.as_ref().map(|ingestor| Ingest {
             ingestor,
-            policy: self.policy,
-            store: &self.store,
+            tables: self.tables(),
             publisher: &self.publisher,
             now: tailor_core::ports::Clock::now(&self.clock),
         })
@@ -369,10 +378,8 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             #[cfg(feature = "enrich")]
             Stage::Enrich => {
                 Enrich {
-                    policy: self.policy,
-                    store: &self.store,
+                    tables: self.tables(),
                     publisher: &self.publisher,
-                    tokens: &self.tokens,
                 }
                 .handle(records)
                 .await
@@ -380,9 +387,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             #[cfg(feature = "features")]
             Stage::Features => {
                 Features {
-                    policy: self.policy,
-                    store: &self.store,
-                    tokens: &self.tokens,
+                    tables: self.tables(),
                 }
                 .handle(records)
                 .await
@@ -390,9 +395,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
             #[cfg(feature = "consent")]
             Stage::Consent => {
                 Consent {
-                    policy: self.policy,
-                    store: &self.store,
-                    tokens: &self.tokens,
+                    tables: self.tables(),
                 }
                 .handle(records)
                 .await

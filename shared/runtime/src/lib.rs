@@ -9,9 +9,13 @@
 //!
 //! - [`config`]: typed settings from the environment, one error naming the
 //!   variable; [`startup`]: start-up errors and the exit code.
-//! - [`functions`]: the five functions and the model, built once per
-//!   process from the settings, and [`Functions::invoke`] to run a stage
-//!   over a batch of records.
+//! - [`function`]: the five functions by name and the stream's stages
+//!   between them; one cargo feature per function decides which a build
+//!   holds (all by default).
+//! - [`functions`]: the functions and the model, built once per process
+//!   from the settings over a platform's [`Capabilities`] (the store is
+//!   given the functions' clock there), and [`Functions::invoke`] to run a
+//!   stage over a batch of records.
 //! - [`redeliver`]: the redelivery policy (deliver again what asks for a
 //!   retry, then set aside what still fails), and [`chain`]: the stages
 //!   chained in-process, for platforms that run them in one process.

@@ -11,6 +11,7 @@ use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::dead_letter;
 use tailor_core::disposition::{DeadLetterReason, Disposition};
 use tailor_core::ports::{Publisher, Store, Timer};
+use tailor_core::tables::Tables;
 
 use crate::function::Stage;
 use crate::functions::Functions;
@@ -66,14 +67,9 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
                 &record.bytes,
                 record.received_at,
             );
-            let kept = dead_letter::keep(
-                self.store().inner(),
-                self.policy(),
-                self.tokens(),
-                letter,
-                &record.bytes,
-            )
-            .await;
+            let kept = Tables::new(self.store().inner(), self.policy(), self.tokens())
+                .keep_dead_letter(letter, &record.bytes)
+                .await;
             if let Ok(reason) = kept {
                 *disposition = Disposition::DeadLettered { reason };
             }

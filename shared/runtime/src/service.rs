@@ -5,15 +5,12 @@
 //! a [`Cloud`], started as a [`Deployed`].
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use tailor_core::batch::{BatchOutcome, Record};
-use tailor_core::ports::{Clock, Publisher, Store, Topic};
+use tailor_core::ports::{Expiring, Publisher, Store, Topic};
 
 use crate::http::Backend;
-use crate::{
-    Capabilities, Env, ExpiryClock, Function, Functions, Settings, Stage, StartupError, TokioTimer,
-};
+use crate::{Capabilities, Env, Function, Functions, Settings, Stage, StartupError, TokioTimer};
 
 /// One function over a platform's store and publisher.
 pub struct Service<S, P> {
@@ -34,12 +31,10 @@ impl<S, P> std::fmt::Debug for Service<S, P> {
 }
 
 /// What a platform connects its store and publisher for.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Wiring {
     /// The topics the function publishes to.
     pub outputs: &'static [Topic],
-    /// The clock the store must expire items by.
-    pub clock: Arc<dyn Clock>,
 }
 
 /// The model directory a package or image carries: `models/conversion-v1`
@@ -52,7 +47,7 @@ pub fn packaged_model_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("models/conversion-v1"))
 }
 
-impl<S: Store, P: Publisher> Service<S, P> {
+impl<S: Expiring, P: Publisher> Service<S, P> {
     /// Reads the settings for `function` through `env`, has `connect` make
     /// the store and publisher for it, and builds the function over them.
     ///
@@ -68,10 +63,8 @@ impl<S: Store, P: Publisher> Service<S, P> {
         C: AsyncFnOnce(Wiring) -> Result<(S, P), StartupError>,
     {
         let settings = Settings::from_env(env, &[function], packaged_model_dir())?;
-        let clock = ExpiryClock::new(settings.clock);
         let wiring = Wiring {
             outputs: function.outputs(),
-            clock: Arc::new(clock.clone()),
         };
         let (store, publisher) = connect(wiring).await?;
         let functions = Functions::build(
@@ -81,7 +74,6 @@ impl<S: Store, P: Publisher> Service<S, P> {
                 store,
                 publisher,
                 timer: TokioTimer,
-                clock,
             },
         )?;
         Ok(Self {
@@ -96,7 +88,7 @@ impl<S: Store, P: Publisher> Service<S, P> {
 /// it connects for a function.
 pub trait Cloud: Sized + Send + Sync + 'static {
     /// The platform's store.
-    type Store: Store + 'static;
+    type Store: Expiring + 'static;
     /// The platform's publisher.
     type Publisher: Publisher + 'static;
 

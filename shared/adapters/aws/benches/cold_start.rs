@@ -15,7 +15,12 @@
 //!     cargo bench -p tailor-aws --bench cold_start
 //!
 //! `cargo bench` builds the five function binaries in the bench profile
-//! (`CARGO_BIN_EXE_*`) but not examples: the baseline, the `hello` example
+//! (`CARGO_BIN_EXE_*`), each holding every function since one package's
+//! binaries share its features. With `TAILOR_COLD_START_PACKAGES=DIR` the
+//! bench starts `DIR/tailor-<function>/bootstrap` instead: what
+//! `infra/aws/package.sh x86_64` unpacks under `target/lambda`, each built
+//! with its own function alone, stripped, as Lambda runs it. It does not
+//! build examples: the baseline, the `hello` example
 //! (an echo function on the same runtime), is taken from
 //! `<target>/release/examples/hello` and skipped with a message if it has
 //! not been built. ONNX Runtime comes from `ORT_DYLIB_PATH`, else
@@ -77,16 +82,22 @@ fn profile_dir() -> PathBuf {
 }
 
 fn cases() -> Vec<Case> {
+    // The packages' own binaries, each built with its function alone, when
+    // asked for; else the bench profile's, which hold every function.
+    let packaged = std::env::var_os("TAILOR_COLD_START_PACKAGES").map(PathBuf::from);
     let stream_env = |name: &'static str, stream: &str| (name, format!("tailor-{stream}"));
     let function = |bin: &str, env: Vec<(&'static str, String)>| Case {
         label: bin.to_owned(),
-        exe: PathBuf::from(match bin {
-            "tailor-ingest" => env!("CARGO_BIN_EXE_tailor-ingest"),
-            "tailor-enrich" => env!("CARGO_BIN_EXE_tailor-enrich"),
-            "tailor-features" => env!("CARGO_BIN_EXE_tailor-features"),
-            "tailor-consent" => env!("CARGO_BIN_EXE_tailor-consent"),
-            _ => env!("CARGO_BIN_EXE_tailor-score"),
-        }),
+        exe: match &packaged {
+            Some(dir) => dir.join(bin).join("bootstrap"),
+            None => PathBuf::from(match bin {
+                "tailor-ingest" => env!("CARGO_BIN_EXE_tailor-ingest"),
+                "tailor-enrich" => env!("CARGO_BIN_EXE_tailor-enrich"),
+                "tailor-features" => env!("CARGO_BIN_EXE_tailor-features"),
+                "tailor-consent" => env!("CARGO_BIN_EXE_tailor-consent"),
+                _ => env!("CARGO_BIN_EXE_tailor-score"),
+            }),
+        },
         function_name: bin.to_owned(),
         memory_mb: "256",
         env,

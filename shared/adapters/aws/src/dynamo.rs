@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use tailor_core::Timestamp;
 use tailor_core::ports::{
-    Clock, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
+    Clock, Expiring, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
 };
 
 use crate::config::table_name;
@@ -282,6 +282,12 @@ impl DynamoStore {
             }
         }
         Ok(found)
+    }
+}
+
+impl Expiring for DynamoStore {
+    fn expiring_by(self, clock: Arc<dyn Clock>) -> Self {
+        self.with_clock(clock)
     }
 }
 

@@ -50,8 +50,7 @@ impl Cloud for Aws {
             aws_sdk_dynamodb::Client::new(&sdk),
             self.config.table_prefix.clone(),
             Arc::clone(&self.deadline),
-        )
-        .with_clock(wiring.clock);
+        );
         let publisher = KinesisPublisher::new(
             aws_sdk_kinesis::Client::new(&sdk),
             streams,

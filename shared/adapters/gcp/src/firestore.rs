@@ -33,7 +33,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tailor_core::Timestamp;
 use tailor_core::ports::{
-    Clock, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
+    Clock, Expiring, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
 };
 
 use crate::config::collection;
@@ -412,6 +412,12 @@ impl FirestoreStore {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+}
+
+impl Expiring for FirestoreStore {
+    fn expiring_by(self, clock: Arc<dyn Clock>) -> Self {
+        self.with_clock(clock)
     }
 }
 

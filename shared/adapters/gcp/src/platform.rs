@@ -57,8 +57,7 @@ impl Cloud for Config {
             self.collection_prefix.clone(),
             auth,
         )
-        .map_err(StartupError::Other)?
-        .with_clock(wiring.clock);
+        .map_err(StartupError::Other)?;
         let publisher = PubSubPublisher::connect(topics, self.pubsub_emulator.as_deref(), ATTEMPTS)
             .await
             .map_err(StartupError::Other)?;

@@ -11,11 +11,10 @@ use tailor_core::disposition::Disposition;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{StoreError, Table, Topic};
 use tailor_core::score::{DecisionRecord, DecisionRequest};
+use tailor_core::tables::Tables;
 use tailor_model::LoadedModel;
 use tailor_runtime::http::Backend;
-use tailor_runtime::{
-    Capabilities, ClockMode, ExpiryClock, Function, Functions, RunReport, Settings, TokioTimer,
-};
+use tailor_runtime::{Capabilities, Function, Functions, RunReport, Settings, TokioTimer};
 
 use crate::{LocalStore, Queue};
 
@@ -57,20 +56,14 @@ impl LocalPlatform {
         settings: &Settings,
         functions: &[Function],
     ) -> anyhow::Result<Self> {
-        let clock = ExpiryClock::new(settings.clock);
         let store = match state {
             Some(path) => LocalStore::open(path)?,
             None => LocalStore::in_memory()?,
-        };
-        let store = match settings.clock {
-            ClockMode::Arrival => store.with_clock(Box::new(clock.clone())),
-            ClockMode::Wall => store,
         };
         let capabilities = Capabilities {
             store,
             publisher: Queue::new(),
             timer: TokioTimer,
-            clock,
         };
         Ok(Self {
             functions: Functions::build(settings, functions, capabilities)?,
@@ -168,7 +161,12 @@ impl LocalPlatform {
     /// # Errors
     /// The store cannot be read.
     pub async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
-        tailor_score::fetch(self.store(), id).await
+        let tables = Tables::new(
+            self.store(),
+            self.functions.policy(),
+            self.functions.tokens(),
+        );
+        tailor_score::fetch(tables, id).await
     }
 
     /// The feature state as canonical JSON lines: every per-key input and

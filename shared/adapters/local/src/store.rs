@@ -16,7 +16,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use tailor_core::Timestamp;
-use tailor_core::ports::{Clock, Item, Precondition, Store, StoreError, Table};
+use tailor_core::ports::{Clock, Expiring, Item, Precondition, Store, StoreError, Table};
 
 use tailor_runtime::WallClock;
 
@@ -250,6 +250,12 @@ impl LocalStore {
                 None => Ok(None),
             })
             .collect()
+    }
+}
+
+impl Expiring for LocalStore {
+    fn expiring_by(self, clock: std::sync::Arc<dyn Clock>) -> Self {
+        self.with_clock(Box::new(clock))
     }
 }
 

@@ -22,11 +22,11 @@
 use std::sync::Arc;
 
 use tailor_core::batch::{BatchOutcome, Record};
-use tailor_core::ports::{Clock, Timer};
+use tailor_core::ports::Timer;
 use tailor_runtime::http::{self, Access, Api, ApiKey, Backend, Routes};
 use tailor_runtime::{
-    Capabilities, ClockMode, Env, ExpiryClock, Function, Functions, Mailbox, Replay, RunReport,
-    Settings, StartupError,
+    Capabilities, ClockMode, Env, Function, Functions, Mailbox, Replay, RunReport, Settings,
+    StartupError,
 };
 
 use crate::sql::{Database, SqlStore};
@@ -169,8 +169,7 @@ impl<D: Database> SpinPlatform<D> {
         access: Access,
         database: D,
     ) -> Result<Self, StartupError> {
-        let clock = ExpiryClock::new(settings.clock);
-        let store = SqlStore::open(database, Arc::new(clock.clone()) as Arc<dyn Clock>)
+        let store = SqlStore::open(database, Arc::new(tailor_runtime::WallClock))
             .map_err(|e| StartupError::Other(format!("the SQLite store: {e}")))?;
         let functions = Functions::build(
             settings,
@@ -179,7 +178,6 @@ impl<D: Database> SpinPlatform<D> {
                 store,
                 publisher: Mailbox::new(),
                 timer: PauseTimer,
-                clock,
             },
         )?;
         Ok(Self {

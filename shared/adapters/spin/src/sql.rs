@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tailor_core::Timestamp;
 use tailor_core::ports::{
-    Clock, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
+    Clock, Expiring, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
 };
 
 /// A value bound to, or read from, a statement: the variants of Spin's
@@ -247,6 +247,13 @@ fn written(table: Table, rows: &[Vec<SqlValue>]) -> Result<u64, StoreError> {
             "a write returned {} rows",
             rows.len()
         ))),
+    }
+}
+
+impl<D: Database> Expiring for SqlStore<D> {
+    fn expiring_by(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 

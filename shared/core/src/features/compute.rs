@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::inputs::{Bucket, KeyInputs};
+use super::inputs::{Bucket, FEATURE_TYPES, KeyInputs};
 use crate::Timestamp;
 use crate::event::{EventType, SubscriptionChangeKind};
 
@@ -14,18 +14,6 @@ pub const WINDOWS: [(&str, i64); 4] = [
     ("24h", Timestamp::DAY),
     ("7d", 7 * Timestamp::DAY),
     ("30d", 30 * Timestamp::DAY),
-];
-
-/// Event types features are built from.
-pub const FEATURE_TYPES: [EventType; 8] = [
-    EventType::Signup,
-    EventType::Login,
-    EventType::AddToCart,
-    EventType::Search,
-    EventType::SubscriptionChange,
-    EventType::ContentView,
-    EventType::SupportEscalation,
-    EventType::Checkout,
 ];
 
 /// One feature value and the time of the newest event behind it, so readers know its age.

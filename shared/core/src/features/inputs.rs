@@ -23,7 +23,17 @@ use crate::Timestamp;
 use crate::event::{EventType, Properties, Severity, SubscriptionChangeKind};
 use crate::ingest::Ingested;
 
-use super::compute::FEATURE_TYPES;
+/// Event types features are built from.
+pub const FEATURE_TYPES: [EventType; 8] = [
+    EventType::Signup,
+    EventType::Login,
+    EventType::AddToCart,
+    EventType::Search,
+    EventType::SubscriptionChange,
+    EventType::ContentView,
+    EventType::SupportEscalation,
+    EventType::Checkout,
+];
 
 /// How far behind a key's newest event its buckets are kept (the longest window).
 pub const HORIZON_MS: i64 = 30 * Timestamp::DAY;

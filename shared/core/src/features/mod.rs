@@ -14,11 +14,11 @@
 mod compute;
 mod inputs;
 
-pub use compute::{FEATURE_TYPES, Feature, ProfileFeatures, ProfileState, WINDOWS, compute};
+pub use compute::{Feature, ProfileFeatures, ProfileState, WINDOWS, compute};
 pub use inputs::{
-    Bucket, Cart, CartLine, HORIZON_MS, KeyInputs, MAX_BUCKETS, MAX_BYTES, MAX_CART_LINES, MAX_IDS,
-    MAX_PARTITIONS, MAX_PLAN_LEN, MAX_SESSIONS_PER_BUCKET, SESSION_SPAN_MS, Subscription, Summary,
-    TIERS, position_after,
+    Bucket, Cart, CartLine, FEATURE_TYPES, HORIZON_MS, KeyInputs, MAX_BUCKETS, MAX_BYTES,
+    MAX_CART_LINES, MAX_IDS, MAX_PARTITIONS, MAX_PLAN_LEN, MAX_SESSIONS_PER_BUCKET,
+    SESSION_SPAN_MS, Subscription, Summary, TIERS, position_after,
 };
 
 use std::collections::BTreeMap;
@@ -27,9 +27,9 @@ use crate::consent::Ledger;
 use crate::event::Purpose;
 use crate::ingest::Ingested;
 use crate::plan::Change;
+use crate::plan::Loaded;
 use crate::policy::{Policy, PolicyDecision};
 use crate::ports::{Item, Precondition, StoreError, Table};
-use crate::state::Loaded;
 
 /// Whether features may be built from `ingested` for a profile with `ledger`.
 /// The event's consent claim must grant personalization, and no revocation or

@@ -14,7 +14,7 @@ use crate::features::ProfileFeatures;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionRequest {
     /// Any linked key (`user:…`, `anon:…`) or a profile id (`p_…`);
-    /// any other form is refused ([`crate::state::ID_FORMS`]).
+    /// any other form is refused ([`crate::identity::ID_FORMS`]).
     #[serde(deserialize_with = "person_id")]
     pub profile: String,
     /// The purpose the decision serves.
@@ -35,15 +35,15 @@ pub struct DecisionRequest {
 }
 
 /// Reads a request's person id, refusing every form but
-/// [`crate::state::ID_FORMS`].
+/// [`crate::identity::ID_FORMS`].
 fn person_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let id = String::deserialize(d)?;
-    if crate::state::is_person_id(&id) {
+    if crate::identity::is_person_id(&id) {
         Ok(id)
     } else {
         Err(serde::de::Error::custom(format!(
             "profile must name a person: {}",
-            crate::state::ID_FORMS
+            crate::identity::ID_FORMS
         )))
     }
 }

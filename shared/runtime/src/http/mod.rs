@@ -457,7 +457,7 @@ async fn consent<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>
 
 async fn profile<B: Backend>(backend: &B, id: &str) -> http::Response<Vec<u8>> {
     let functions = backend.functions();
-    match views::profile(functions.store(), functions.tokens(), id, backend.now()).await {
+    match views::profile(functions.tables(), id, backend.now()).await {
         Ok(Some(view)) => reply(StatusCode::OK, &view),
         Ok(None) => error(StatusCode::NOT_FOUND, "no features for this profile"),
         Err(e) => unavailable(&e, "profile lookup"),

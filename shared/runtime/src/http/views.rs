@@ -5,7 +5,7 @@ use tailor_core::Timestamp;
 use tailor_core::consent::Ledger;
 use tailor_core::ports::{Store, StoreError, Table};
 use tailor_core::score::DecisionRecord;
-use tailor_core::state;
+use tailor_core::tables::Tables;
 
 /// A profile's features as of `now`, its consent state and the age of its
 /// newest event; `None` when it has no features.
@@ -13,20 +13,19 @@ use tailor_core::state;
 /// # Errors
 /// The store's error, or `Corrupt` for unreadable features.
 pub(super) async fn profile(
-    store: &impl Store,
-    tokens: &tailor_core::token::TokenKey,
+    tables: Tables<'_, impl Store>,
     id: &str,
     now: Timestamp,
 ) -> Result<Option<Value>, StoreError> {
-    let Some((profile_id, keys)) = state::resolve_person(store, id).await? else {
+    let Some((profile_id, keys)) = tables.resolve_person(id).await? else {
         return Ok(None);
     };
-    let Some(item) = store.get(Table::Features, &profile_id).await? else {
+    let Some(item) = tables.store().get(Table::Features, &profile_id).await? else {
         return Ok(None);
     };
     let stored: tailor_core::features::ProfileState =
         serde_json::from_slice(&item.value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let ledger: Ledger = state::ledger_of(store, tokens, &keys).await?;
+    let ledger: Ledger = tables.ledger_of(&keys).await?;
     // Evaluated as of the request: windows measured back from now.
     let age_s = stored.newest().map(|t| now.millis_since(t) / 1000);
     let features = stored.evaluate(now);

@@ -45,9 +45,8 @@ impl cloud::Deployment for Deployment {
 pub fn aws(test: &str) -> AwsPipeline {
     let runtime = cloud::runtime();
     let deployment = runtime.block_on(Deployment::create(test));
-    CloudPipeline::assemble(runtime, deployment, async |d, clock| {
-        let store = DynamoStore::new(d.dynamo.clone(), d.prefix.clone(), Arc::clone(&d.deadline))
-            .with_clock(clock);
+    CloudPipeline::assemble(runtime, deployment, async |d| {
+        let store = DynamoStore::new(d.dynamo.clone(), d.prefix.clone(), Arc::clone(&d.deadline));
         let streams = [Topic::Ingested, Topic::Enriched, Topic::ConsentChanges]
             .into_iter()
             .map(|t| (t, d.stream(stream_of(t))))

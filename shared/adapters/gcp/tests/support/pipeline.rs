@@ -37,7 +37,7 @@ impl cloud::Deployment for Deployment {
 pub fn gcp(test: &str) -> GcpPipeline {
     let runtime = cloud::runtime();
     let deployment = runtime.block_on(Deployment::create(test));
-    CloudPipeline::assemble(runtime, deployment, async |d, clock| {
-        (d.store().with_clock(clock), d.publisher().await)
+    CloudPipeline::assemble(runtime, deployment, async |d| {
+        (d.store(), d.publisher().await)
     })
 }

@@ -278,9 +278,9 @@ pub mod pipeline {
             served: Served::start(),
             mailbox: Arc::new(Mailbox::new()),
         };
-        CloudPipeline::assemble(cloud::runtime(), deployment, async |d, clock| {
+        CloudPipeline::assemble(cloud::runtime(), deployment, async |d| {
             (
-                SqlStore::open(d.served.connect(), clock).unwrap(),
+                SqlStore::open(d.served.connect(), Arc::new(WallClock)).unwrap(),
                 Shared(Arc::clone(&d.mailbox)),
             )
         })
