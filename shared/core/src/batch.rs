@@ -94,19 +94,8 @@ impl Invocation {
     /// Ends the invocation with what the store was used for.
     #[must_use]
     pub fn finish(mut self, meter: crate::ports::Meter) -> BatchOutcome {
-        let crate::ports::Meter {
-            reads,
-            writes,
-            write_bytes,
-            billed,
-        } = meter;
         let report = &mut self.outcome.report;
-        report.store_reads += reads;
-        report.store_writes += writes;
-        report.store_write_bytes += write_bytes;
-        for (unit, n) in billed {
-            *report.billed.entry(unit.to_owned()).or_default() += n;
-        }
+        report.meter(meter);
         report.wall_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.outcome
     }

@@ -4,7 +4,7 @@
 //! Core steps are pure. A function crate loads state through these traits,
 //! runs the step, and applies the step's changes through them again. Each
 //! platform implements them: the embedded local store, DynamoDB, Firestore,
-//! Spin key-value.
+//! Spin's SQLite.
 //!
 //! Bounds: futures are `Send` so handlers run on multi-threaded runtimes
 //! (Lambda, Cloud Run); implementations are `Send + Sync` and shared by

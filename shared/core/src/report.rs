@@ -122,6 +122,22 @@ impl InvocationReport {
         }
     }
 
+    /// Adds what the store was used for.
+    pub fn meter(&mut self, meter: crate::ports::Meter) {
+        let crate::ports::Meter {
+            reads,
+            writes,
+            write_bytes,
+            billed,
+        } = meter;
+        self.store_reads += reads;
+        self.store_writes += writes;
+        self.store_write_bytes += write_bytes;
+        for (unit, n) in billed {
+            *self.billed.entry(unit.to_owned()).or_default() += n;
+        }
+    }
+
     /// The amount billed of `unit` (0 when none).
     #[must_use]
     pub fn billed(&self, unit: &str) -> u64 {

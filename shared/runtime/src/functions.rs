@@ -23,6 +23,7 @@ use tailor_core::policy::Policy;
 #[cfg(feature = "score")]
 use tailor_core::policy::RegionChecks;
 use tailor_core::ports::{Expiring, Metered, Publisher, Store, StoreError, Timer};
+use tailor_core::report::InvocationReport;
 #[cfg(feature = "score")]
 use tailor_core::score::{Catalog, Model, PolicyMemo};
 use tailor_core::tables::Tables;
@@ -307,6 +308,17 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     #[must_use]
     pub const fn store(&self) -> &Metered<S> {
         &self.store
+    }
+
+    /// The report of one request `function` answered: one record in, and
+    /// what the store did for it since the last report (the counts are
+    /// taken, so the next request starts from zero).
+    #[must_use]
+    pub fn answered(&self, function: Function) -> InvocationReport {
+        let mut report = InvocationReport::new(function.name());
+        report.records_in = 1;
+        report.meter(self.store.take());
+        report
     }
 
     /// The tables: the metered store under the policy and the key.

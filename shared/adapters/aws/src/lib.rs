@@ -41,8 +41,8 @@ pub use kinesis::KinesisPublisher;
 pub use platform::Platform;
 pub use tailor_runtime::StartupError;
 
+use tailor_runtime::Function;
 use tailor_runtime::startup::{Run, exit, keep};
-use tailor_runtime::{Function, Stage};
 
 /// The AWS SDK configuration every function uses: region, credentials and
 /// endpoint from the environment (`AWS_ENDPOINT_URL` points the SDK at
@@ -57,12 +57,13 @@ pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
 
 async fn run(function: Function) -> Run<lambda_runtime::Error> {
     let platform = keep(Platform::init(function).await?);
-    Ok(match function {
-        Function::Ingest => stream::serve(platform, Stage::Ingest).await,
-        Function::Enrich => stream::serve(platform, Stage::Enrich).await,
-        Function::Features => stream::serve(platform, Stage::Features).await,
-        Function::Consent => stream::serve(platform, Stage::Consent).await,
-        Function::Score => url::serve(platform).await,
+    Ok(match function.stage() {
+        Some(stage) => stream::serve(platform, stage).await,
+        #[cfg(feature = "score")]
+        None => url::serve(platform).await,
+        // Init refuses a function this build does not hold.
+        #[cfg(not(feature = "score"))]
+        None => Err("this build does not hold the score function".into()),
     })
 }
 

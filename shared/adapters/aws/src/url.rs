@@ -9,6 +9,7 @@ use aws_lambda_events::event::lambda_function_urls::{
 use base64::Engine;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::json;
+use tailor_runtime::Function;
 use tailor_runtime::http::{Access, Api, Backend, Routes, handle, reply};
 
 use crate::platform::Platform;
@@ -95,11 +96,7 @@ pub async fn serve(platform: &'static Platform) -> Result<(), lambda_runtime::Er
                 .deadline
                 .set_from_epoch_millis(event.context.deadline);
             let answer = route(&platform.service, &event.payload).await;
-            let mut report = tailor_core::report::InvocationReport::new(tailor_score::NAME);
-            report.records_in = 1;
-            report.bill(&tailor_core::ports::Store::take_billed(
-                platform.service.functions.store(),
-            ));
+            let report = platform.service.functions.answered(Function::Score);
             tailor_runtime::report::emit(&report, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(answer)
         },
