@@ -128,7 +128,7 @@ impl<D: Deployment, P: Publisher + 'static> CloudPipeline<D, P> {
         let settings = crate::settings(ClockMode::Arrival);
         let functions = Functions::build(
             &settings,
-            &tailor_local::STREAM,
+            &tailor_runtime::Function::STREAM,
             Capabilities {
                 store: Intercept::new(store),
                 publisher: Looped {

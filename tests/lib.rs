@@ -22,7 +22,7 @@ use tailor_core::batch::BatchOutcome;
 use tailor_core::ports::Table;
 use tailor_core::token::TokenKey;
 use tailor_gen::{GenOptions, generate};
-use tailor_local::{LocalPlatform, STREAM};
+use tailor_local::LocalPlatform;
 use tailor_runtime::{ClockMode, Function, Replay, RunReport, Settings};
 
 /// A test key; production keys come from configuration.
@@ -87,7 +87,7 @@ pub fn spawn_at(
 /// Starts a fresh platform with the stream functions.
 #[must_use]
 pub fn spawn_pipeline() -> PipelineHandle {
-    spawn_with(&settings(ClockMode::Arrival), &STREAM)
+    spawn_with(&settings(ClockMode::Arrival), &Function::STREAM)
 }
 
 /// A platform whose decisions use the shipped model on the pure-Rust engine.

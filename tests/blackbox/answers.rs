@@ -36,7 +36,7 @@ fn faulty() -> Faulty {
     let settings = settings(tailor_runtime::ClockMode::Wall);
     let functions = Functions::build(
         &settings,
-        &tailor_local::STREAM,
+        &tailor_runtime::Function::STREAM,
         Capabilities {
             store: Intercept::new(LocalStore::in_memory().unwrap()),
             publisher: Queue::new(),

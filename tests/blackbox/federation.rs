@@ -44,7 +44,10 @@ fn a_deployment_with_the_eu_overlay_keeps_the_eu_rules() {
         vec!["eu:no-probable-links-in-the-uk".to_owned()]
     );
     // The base alone keeps its own retention.
-    let base = spawn_with(&settings(ClockMode::Arrival), &tailor_local::STREAM);
+    let base = spawn_with(
+        &settings(ClockMode::Arrival),
+        &tailor_runtime::Function::STREAM,
+    );
     assert_eq!(
         base.pipeline.policy().retention_ms("dead_letters"),
         14 * tailor_core::Timestamp::DAY

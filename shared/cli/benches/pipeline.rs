@@ -28,7 +28,7 @@ use tailor_core::ingest::{Ingested, Ingestor};
 use tailor_core::policy::Policy;
 use tailor_core::token::TokenKey;
 use tailor_gen::{GenOptions, generate};
-use tailor_local::{LocalPlatform, STREAM};
+use tailor_local::LocalPlatform;
 use tailor_runtime::{ClockMode, RunReport, Settings};
 
 fn stream() -> Vec<Vec<u8>> {
@@ -151,7 +151,8 @@ fn steps(c: &mut Criterion) {
                 let mut settings = Settings::new(tailor_cli::commands::default_model_dir());
                 settings.token_key = Some(key.clone());
                 settings.clock = ClockMode::Arrival;
-                LocalPlatform::open(None, &settings, &STREAM).expect("platform")
+                LocalPlatform::open(None, &settings, &tailor_runtime::Function::STREAM)
+                    .expect("platform")
             },
             |pipeline| {
                 let mut report = RunReport::default();

@@ -29,6 +29,9 @@ impl Function {
         Self::Score,
     ];
 
+    /// The four stream functions: what a run without decisions needs.
+    pub const STREAM: [Self; 4] = [Self::Ingest, Self::Enrich, Self::Features, Self::Consent];
+
     /// The function's name in reports, dead letters and logs.
     #[must_use]
     pub const fn name(self) -> &'static str {

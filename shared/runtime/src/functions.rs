@@ -24,6 +24,7 @@ use tailor_core::policy::Policy;
 use tailor_core::policy::RegionChecks;
 use tailor_core::ports::{Expiring, Metered, Publisher, Store, StoreError, Timer};
 use tailor_core::report::InvocationReport;
+use tailor_core::score::DecisionRecord;
 #[cfg(feature = "score")]
 use tailor_core::score::{Catalog, Model, PolicyMemo};
 use tailor_core::tables::Tables;
@@ -344,6 +345,17 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     #[must_use]
     pub fn model(&self) -> Option<&LoadedModel> {
         self.decider.as_ref().and_then(|d| d.model.as_ref())
+    }
+
+    /// A logged decision, opened under its profile's subject key, whether or
+    /// not this process runs score: an operator's read, outside any
+    /// invocation's report.
+    ///
+    /// # Errors
+    /// The store's error, or `Corrupt` for an unreadable record.
+    pub async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        let tables = Tables::new(self.store.inner(), self.policy, &self.tokens);
+        tailor_score::fetch(tables, id).await
     }
 
     /// The score function, in a process that runs it.

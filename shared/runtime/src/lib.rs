@@ -55,5 +55,8 @@ pub use report::RunReport;
 #[cfg(not(target_arch = "wasm32"))]
 pub use service::{Cloud, Deployed, Service, Wiring};
 pub use startup::StartupError;
+/// The model a score function loaded (see [`Functions::model`]).
+#[cfg(feature = "score")]
+pub use tailor_model::LoadedModel;
 #[cfg(not(target_arch = "wasm32"))]
 pub use timer::TokioTimer;

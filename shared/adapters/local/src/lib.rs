@@ -21,6 +21,6 @@ mod platform;
 mod queue;
 mod store;
 
-pub use platform::{LocalPlatform, NoScore, STREAM};
+pub use platform::{LocalPlatform, NoScore};
 pub use queue::Queue;
 pub use store::{LocalStore, LocalStoreError};

@@ -11,10 +11,10 @@ use tailor_core::disposition::Disposition;
 use tailor_core::policy::Policy;
 use tailor_core::ports::{StoreError, Table, Topic};
 use tailor_core::score::{DecisionRecord, DecisionRequest};
-use tailor_core::tables::Tables;
-use tailor_model::LoadedModel;
 use tailor_runtime::http::Backend;
-use tailor_runtime::{Capabilities, Function, Functions, RunReport, Settings, TokioTimer};
+use tailor_runtime::{
+    Capabilities, Function, Functions, LoadedModel, RunReport, Settings, TokioTimer,
+};
 
 use crate::{LocalStore, Queue};
 
@@ -34,14 +34,6 @@ impl std::fmt::Debug for LocalPlatform {
             .finish_non_exhaustive()
     }
 }
-
-/// The four stream functions: what a run without decisions needs.
-pub const STREAM: [Function; 4] = [
-    Function::Ingest,
-    Function::Enrich,
-    Function::Features,
-    Function::Consent,
-];
 
 impl LocalPlatform {
     /// Opens the store at `state` (in memory when `None`) and builds
@@ -148,12 +140,9 @@ impl LocalPlatform {
         request: &DecisionRequest,
         now: Timestamp,
     ) -> Result<(DecisionRecord, Result<(), StoreError>), NoScore> {
-        let score = self.functions.score().ok_or(NoScore)?;
-        let (record, mut logged) = score.decide(request, now).await;
-        if logged.is_ok() {
-            logged = self.store().flush();
-        }
-        Ok((record, logged))
+        tailor_runtime::http::decide(self, request, now)
+            .await
+            .ok_or(NoScore)
     }
 
     /// A logged decision.
@@ -161,12 +150,7 @@ impl LocalPlatform {
     /// # Errors
     /// The store cannot be read.
     pub async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
-        let tables = Tables::new(
-            self.store(),
-            self.functions.policy(),
-            self.functions.tokens(),
-        );
-        tailor_score::fetch(tables, id).await
+        self.functions.decision(id).await
     }
 
     /// The feature state as canonical JSON lines: every per-key input and

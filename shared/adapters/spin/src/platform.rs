@@ -37,15 +37,6 @@ pub const MODEL_DIR: &str = "/models/conversion-v1";
 /// How many expired items a request deletes, at most, after its work.
 pub const SWEEP_PER_REQUEST: u32 = 100;
 
-/// The four stream functions, which the `ingest` and `consent` components
-/// chain in-process.
-const STREAM: [Function; 4] = [
-    Function::Ingest,
-    Function::Enrich,
-    Function::Features,
-    Function::Consent,
-];
-
 /// Waits by blocking the instance once the wait is awaited: a Spin
 /// instance serves one request, so nothing else is waiting to run while a
 /// retry pauses. Spin's SQLite calls block too, so a deadline raced against
@@ -130,14 +121,14 @@ impl<D: Database> SpinPlatform<D> {
             .map_err(|e| StartupError::Other(format!("TAILOR_API_KEYS: {e}")))?;
         let (functions, routes) = match function {
             Function::Ingest => (
-                &STREAM[..],
+                &Function::STREAM[..],
                 Routes {
                     events: true,
                     ..Routes::NONE
                 },
             ),
             Function::Consent => (
-                &STREAM[..],
+                &Function::STREAM[..],
                 Routes {
                     consent: true,
                     ..Routes::NONE

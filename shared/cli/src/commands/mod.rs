@@ -13,7 +13,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 
 use tailor_core::token::TokenKey;
-use tailor_local::{LocalPlatform, STREAM};
+use tailor_local::LocalPlatform;
 use tailor_runtime::{ClockMode, Env, Function, Settings};
 
 /// The offline log and the state a command reads.
@@ -90,6 +90,6 @@ pub fn open_for_reading(state: &Path, clock: ClockMode) -> anyhow::Result<LocalP
     LocalPlatform::open(
         Some(state),
         &settings(key, clock, decide::EngineArg::Tract)?,
-        &STREAM,
+        &tailor_runtime::Function::STREAM,
     )
 }

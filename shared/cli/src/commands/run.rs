@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tailor_core::Timestamp;
 use tailor_core::batch::Record;
 use tailor_core::ports::{Clock, Table};
-use tailor_local::{LocalPlatform, STREAM};
+use tailor_local::LocalPlatform;
 use tailor_runtime::{ClockMode, Replay, RunReport, WallClock};
 
 use super::decide::EngineArg;
@@ -69,7 +69,11 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     let settings = super::settings(tailor_local::key::token_key(&dir)?, clock, EngineArg::Auto)?;
     // The summary ends with a few decisions; the JSON report has none.
-    let functions: &[tailor_runtime::Function] = if args.json { &STREAM } else { &super::ALL };
+    let functions: &[tailor_runtime::Function] = if args.json {
+        &tailor_runtime::Function::STREAM
+    } else {
+        &super::ALL
+    };
     let platform = LocalPlatform::open(Some(&args.state), &settings, functions)?;
     platform.archive_enriched(&dir.join("enriched.jsonl"), !args.resume)?;
     platform.track_exports(&dir.join(tailor_local::offline::purge::EXPORTS));

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tailor_core::Timestamp;
 use tailor_core::token::TokenKey;
+use tailor_local::LocalPlatform;
 use tailor_local::offline::{backfill, export};
-use tailor_local::{LocalPlatform, STREAM};
 use tailor_runtime::{ClockMode, clock::replay_time};
 
 use super::decide::EngineArg;
@@ -52,7 +52,7 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         ClockMode::Arrival,
         EngineArg::Tract,
     )?;
-    let platform = LocalPlatform::open(None, &settings, &STREAM)?;
+    let platform = LocalPlatform::open(None, &settings, &tailor_runtime::Function::STREAM)?;
     platform.archive_enriched(&log, true)?;
     run_lines(&platform, lines, 100, ReceivedAt::Sent, end).await?;
     let events = backfill::read_log(&log)?;

@@ -45,8 +45,9 @@ use tailor_core::Timestamp;
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::decode::{Limits, decode};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
-use tailor_core::ports::{Clock, Publisher, Store, StoreError, Timer};
-use tailor_core::score::DecisionRequest;
+use tailor_core::ports::{Clock, Metered, Publisher, Store, StoreError, Timer};
+use tailor_core::score::{DecisionRecord, DecisionRequest};
+use tailor_score::Score;
 
 use crate::clock::WallClock;
 use crate::functions::Functions;
@@ -337,7 +338,7 @@ pub async fn handle<B: Backend>(
         }
         Route::Consent => consent(backend, request.body()).await,
         Route::Profile(id) => profile(backend, &id).await,
-        Route::Decide => decide(backend, request.body()).await,
+        Route::Decide => decide_route(backend, request.body()).await,
         Route::Decision(id) => decision(backend, &id).await,
     }
 }
@@ -464,7 +465,7 @@ async fn profile<B: Backend>(backend: &B, id: &str) -> http::Response<Vec<u8>> {
     }
 }
 
-async fn decide<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>> {
+async fn decide_route<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>> {
     let Some(score) = backend.functions().score() else {
         return error(StatusCode::NOT_FOUND, "no such route");
     };
@@ -475,10 +476,7 @@ async fn decide<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>>
         Ok(r) => r,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e),
     };
-    let (record, mut logged) = score.decide(&request, backend.now()).await;
-    if logged.is_ok() {
-        logged = backend.commit();
-    }
+    let (record, logged) = decided(backend, &score, &request, backend.now()).await;
     // What the caller acts on; the whole record (the person's inputs
     // among it) is for `decisions:read`, at `GET /v1/decisions/{id}`.
     let answer = views::decision_answer(&record);
@@ -493,6 +491,33 @@ async fn decide<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>>
             )
         }
     }
+}
+
+/// Makes a decision for `request` at `now` and logs it durably: the
+/// platform's commit follows the log, so a decision its caller is told was
+/// logged survives a crash. `None` where this process does not run score.
+/// The second part is the log's outcome (the decision stands either way:
+/// on a failed log it is returned, not kept).
+pub async fn decide<B: Backend>(
+    backend: &B,
+    request: &DecisionRequest,
+    now: Timestamp,
+) -> Option<(DecisionRecord, Result<(), StoreError>)> {
+    let score = backend.functions().score()?;
+    Some(decided(backend, &score, request, now).await)
+}
+
+async fn decided<B: Backend>(
+    backend: &B,
+    score: &Score<'_, Metered<B::Store>, B::Timer>,
+    request: &DecisionRequest,
+    now: Timestamp,
+) -> (DecisionRecord, Result<(), StoreError>) {
+    let (record, mut logged) = score.decide(request, now).await;
+    if logged.is_ok() {
+        logged = backend.commit();
+    }
+    (record, logged)
 }
 
 async fn decision<B: Backend>(backend: &B, id: &str) -> http::Response<Vec<u8>> {
