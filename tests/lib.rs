@@ -11,6 +11,7 @@
 
 pub mod cases;
 pub mod cloud;
+pub mod cost;
 pub mod kit;
 
 use std::io::{Read, Write};

@@ -175,8 +175,19 @@ SECRET_IDS = (
 # How the plain environment is composed (whitespace removed).
 ENVIRONMENT = (
     "{forfinlocal.function_names:f=>{fork,vinmerge(local.common_environment,"
-    "local.function_environment[f]):k=>vifv!=null}}"
+    "local.function_environment[f],local.cost_environment[f]):k=>vifv!=null}}"
 )
+
+# How each service is billed, for its cost records: variable => expression
+# (`f` the function).
+COST_ENV = {
+    "TAILOR_COST_REGION": "var.region",
+    "TAILOR_CPU": "var.cpu[f]",
+    "TAILOR_MEMORY": "var.memory[f]",
+}
+COST_ENVIRONMENT = "{forfinlocal.function_names:f=>{" + ",".join(
+    f'"{k}":"${{{v}}}"' for k, v in COST_ENV.items()
+) + "}}"
 
 
 def collection(table):
@@ -640,6 +651,8 @@ def check_environment(m, f, address, container, p):
     if squeeze(m.locals.get("environment")) != ENVIRONMENT:
         p("local.environment is not common_environment merged with function_environment, nulls left out")
         return
+    if squeeze(m.locals.get("cost_environment")) != COST_ENVIRONMENT:
+        p("local.cost_environment is not the region, cpu and memory of each function")
     if "env" in container:
         p(f"{address}: env blocks outside local.environment and local.secret_environment")
     dynamic = {squeeze(d["env"].get("for_each")): d["env"] for d in container.get("dynamic", []) if "env" in d}
@@ -1024,6 +1037,12 @@ resource "google_pubsub_subscription" "again" {
                 )
             ],
             "ingest environment: TAILOR_TOKEN_KEY is not in the contract",
+        )
+
+    def test_every_service_billed_at_one_functions_size(self):
+        self.broken(
+            [lambda c: c.edit("main.tf", "TAILOR_MEMORY      = var.memory[f]", 'TAILOR_MEMORY      = var.memory["score"]')],
+            "local.cost_environment is not the region, cpu and memory of each function",
         )
 
     def test_a_public_stream_service(self):

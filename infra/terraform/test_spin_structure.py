@@ -69,6 +69,7 @@ PLAIN_VARIABLES = {
     "destinations": 'join(",",var.destinations)',
     "policy_overlay": "var.policy_overlay",
     "stream_consent": 'var.stream_consent?"accept":"refuse"',
+    "cost_region": "var.cost_region",
 }
 
 # How the SpinApp's variables are composed, as python-hcl2 renders it
@@ -529,6 +530,7 @@ api_keys = { required = true, secret = true }
 destinations = { default = "" }
 policy_overlay = { default = "" }
 stream_consent = { default = "refuse" }
+cost_region = { default = "" }
 """ + "".join(
     f"""
 [component.{f}]

@@ -258,6 +258,14 @@ pub trait Publisher: Send + Sync {
             results
         }
     }
+
+    /// The units the platform's stream bills publishing by, since the last
+    /// call, by unit name (such as `kinesis_ingest_bytes`, each record
+    /// rounded as the stream bills it); none where publishing is not billed
+    /// per message.
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Publishes one message through [`Publisher::publish_all`]: `publish`

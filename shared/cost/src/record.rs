@@ -50,14 +50,22 @@ pub struct CostRecord {
     pub billed: BTreeMap<String, u64>,
     /// The quantities priced, by item, in base measures.
     pub usage: Usage,
-    /// One line per item.
+    /// One line per item (none while unpriced).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<Line>,
-    /// What the invocation cost.
-    pub total: Money,
+    /// What the invocation cost (none while unpriced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<Money>,
     /// The currency.
-    pub currency: String,
-    /// The price book's version.
-    pub book: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// The price book's version, once priced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub book: Option<String>,
+    /// Why it could not be priced (the book lacks an item, a region or a
+    /// currency): the usage stands, to be priced by a later book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpriced: Option<String>,
 }
 
 impl CostRecord {
@@ -71,16 +79,19 @@ impl CostRecord {
         report: &InvocationReport,
         measured: &Measured,
     ) -> Result<Self, CostError> {
+        Self::measure(sizing, report, measured)?.price(book)
+    }
+
+    /// What one invocation is billed for, not yet priced.
+    ///
+    /// # Errors
+    /// A billed unit no rule names.
+    pub fn measure(
+        sizing: &Sizing,
+        report: &InvocationReport,
+        measured: &Measured,
+    ) -> Result<Self, CostError> {
         let usage = rules::usage(sizing, report, measured)?;
-        let region = sizing.region.as_str();
-        let expected = format!("{}/", sizing.platform.book_name());
-        if !region.starts_with(&expected) {
-            return Err(CostError::UnknownRegion {
-                region: region.to_owned(),
-                book: book.version.clone(),
-            });
-        }
-        let priced = price(book, region, &usage)?;
         let step = match sizing.platform {
             Platform::Aws => LAMBDA_STEP_MS,
             Platform::Gcp => CLOUD_RUN_STEP_MS,
@@ -89,7 +100,7 @@ impl CostRecord {
         Ok(Self {
             platform: sizing.platform,
             function: report.function.clone(),
-            region: region.to_owned(),
+            region: sizing.region.clone(),
             memory_mb: sizing.memory_mb,
             arch: (sizing.platform == Platform::Aws).then_some(sizing.arch),
             milli_vcpu: (sizing.platform == Platform::Gcp).then_some(sizing.milli_vcpu),
@@ -106,11 +117,47 @@ impl CostRecord {
             bytes_out: report.bytes_out,
             billed: report.billed.clone(),
             usage,
-            lines: priced.lines,
-            total: priced.total,
-            currency: priced.currency,
-            book: priced.book,
+            lines: Vec::new(),
+            total: None,
+            currency: None,
+            book: None,
+            unpriced: None,
         })
+    }
+
+    /// The record priced against `book`.
+    ///
+    /// # Errors
+    /// The book has no prices for the record's platform and region, or
+    /// lacks an item its usage needs: never a zero.
+    pub fn price(mut self, book: &PriceBook) -> Result<Self, CostError> {
+        let expected = format!("{}/", self.platform.book_name());
+        if !self.region.starts_with(&expected) {
+            return Err(CostError::UnknownRegion {
+                region: self.region,
+                book: book.version.clone(),
+            });
+        }
+        let priced = price(book, &self.region, &self.usage)?;
+        self.lines = priced.lines;
+        self.total = Some(priced.total);
+        self.currency = Some(priced.currency);
+        self.book = Some(priced.book);
+        self.unpriced = None;
+        Ok(self)
+    }
+
+    /// The record priced against `book`, or, where the book cannot price
+    /// it, the record with its usage and the reason.
+    #[must_use]
+    pub fn priced_or_noted(self, book: &PriceBook) -> Self {
+        match self.clone().price(book) {
+            Ok(priced) => priced,
+            Err(e) => Self {
+                unpriced: Some(e.to_string()),
+                ..self
+            },
+        }
     }
 
     /// The cost of `item` in this invocation (zero when unused).
@@ -156,8 +203,11 @@ mod tests {
             record.cost_of("lambda.duration.arm64").to_string(),
             "0.00000015666745"
         );
-        assert_eq!(record.total.to_string(), "0.00000035666745");
-        assert_eq!(record.book, book.version);
+        assert_eq!(
+            record.total.expect("priced").to_string(),
+            "0.00000035666745"
+        );
+        assert_eq!(record.book, Some(book.version));
     }
 
     #[test]

@@ -393,6 +393,12 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     /// every record (a deployment error, not the records').
     pub async fn invoke(&self, stage: Stage, records: &[Record]) -> BatchOutcome {
         self.clock.observe(records);
+        let mut outcome = self.run(stage, records).await;
+        outcome.report.bill(&self.publisher.take_billed());
+        outcome
+    }
+
+    async fn run(&self, stage: Stage, records: &[Record]) -> BatchOutcome {
         match stage {
             #[cfg(feature = "ingest")]
             Stage::Ingest => match self.ingest() {

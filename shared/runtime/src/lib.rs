@@ -22,7 +22,9 @@
 //! - [`clock`]: wall time, arrival time for replays, and the replay's
 //!   received-at rule; [`timer`] (native): the timer on tokio.
 //! - [`logs`]: log set-up, readable locally and JSON where a platform
-//!   collects logs; [`report`]: each invocation's report, logged once.
+//!   collects logs; [`report`]: each invocation's report, logged once;
+//!   [`cost`]: each invocation's cost record, priced against the price
+//!   book and logged in the platform's own form.
 //! - [`http`]: the HTTP API (events, consent, profiles, decide, decisions,
 //!   health) once, over any platform, with its one status mapping.
 //! - [`service`] (native): one function of a cloud deployment, started
@@ -34,6 +36,7 @@
 pub mod chain;
 pub mod clock;
 pub mod config;
+pub mod cost;
 pub mod function;
 pub mod functions;
 pub mod http;

@@ -5,10 +5,13 @@
 //! a [`Cloud`], started as a [`Deployed`].
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::ports::{Expiring, Publisher, Store, Topic};
+use tailor_core::report::InvocationReport;
 
+use crate::cost::{Costing, Format, Sizing};
 use crate::http::Backend;
 use crate::{Capabilities, Env, Function, Functions, Settings, Stage, StartupError, TokioTimer};
 
@@ -98,6 +101,14 @@ pub trait Cloud: Sized + Send + Sync + 'static {
     /// [`StartupError`] naming what is missing or malformed.
     fn configure<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, StartupError>;
 
+    /// How the platform's logs take a cost record.
+    const COST_FORMAT: Format;
+
+    /// How the platform bills the function: its size and region, as the
+    /// platform or the deployment tells it through `env`. `None` where it
+    /// does not say: the function runs, without cost records.
+    fn sizing<F: Fn(&str) -> Option<String>>(&self, env: &Env<F>) -> Option<Sizing>;
+
     /// Connects the store and publisher `wiring` asks for, reading any
     /// further variable (the topics) through `env`.
     ///
@@ -118,6 +129,8 @@ pub struct Deployed<C: Cloud> {
     pub cloud: C,
     /// The function.
     pub service: Service<C::Store, C::Publisher>,
+    /// Prices each invocation, where the platform says how it is billed.
+    pub cost: Option<Costing>,
 }
 
 impl<C: Cloud> Deployed<C> {
@@ -137,12 +150,45 @@ impl<C: Cloud> Deployed<C> {
         env: &Env<F>,
         function: Function,
     ) -> Result<Self, StartupError> {
+        let started = Instant::now();
         let cloud = C::configure(env)?;
+        let cost = match cloud.sizing(env) {
+            Some(sizing) => Some(Costing::from_env(env, sizing, C::COST_FORMAT, started)?),
+            None => {
+                tracing::warn!(
+                    "the environment does not say how this function is billed: no cost records"
+                );
+                None
+            }
+        };
         let service = Service::start(env, function, async |wiring| {
             cloud.connect(env, wiring).await
         })
         .await?;
-        Ok(Self { cloud, service })
+        Ok(Self {
+            cloud,
+            service,
+            cost,
+        })
+    }
+
+    /// Logs one invocation's report and its cost record: the invocation
+    /// began at `began` and read `stream_bytes_in` from the platform's
+    /// stream (zero for an HTTP request).
+    pub fn report(
+        &self,
+        report: &InvocationReport,
+        began: Instant,
+        stream_bytes_in: u64,
+        request_id: &str,
+    ) {
+        crate::report::emit_priced(
+            report,
+            self.cost.as_ref(),
+            began,
+            stream_bytes_in,
+            request_id,
+        );
     }
 }
 

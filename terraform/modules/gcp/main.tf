@@ -136,11 +136,21 @@ locals {
     }
   }
 
-  # What each service gets as plain environment: the two maps above merged,
+  # How each service is billed, for its cost records (Cloud Run does not
+  # tell a container its region or its limits).
+  cost_environment = {
+    for f in local.function_names : f => {
+      TAILOR_COST_REGION = var.region
+      TAILOR_CPU         = var.cpu[f]
+      TAILOR_MEMORY      = var.memory[f]
+    }
+  }
+
+  # What each service gets as plain environment: the maps above merged,
   # without the variables left null.
   environment = {
     for f in local.function_names : f => {
-      for k, v in merge(local.common_environment, local.function_environment[f]) : k => v if v != null
+      for k, v in merge(local.common_environment, local.function_environment[f], local.cost_environment[f]) : k => v if v != null
     }
   }
 

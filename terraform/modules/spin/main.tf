@@ -68,6 +68,7 @@ locals {
     destinations   = join(",", var.destinations)
     policy_overlay = var.policy_overlay
     stream_consent = var.stream_consent ? "accept" : "refuse"
+    cost_region    = var.cost_region
   }
   # As the SpinApp's `spec.variables`: the operator sets each as the
   # environment variable SPIN_VARIABLE_<NAME>, which Spin's environment

@@ -134,6 +134,17 @@ variable "policy_overlay" {
   }
 }
 
+variable "cost_region" {
+  type        = string
+  description = "The price book region of the cluster's nodes (the Spin variable cost_region), such as aws-us-east-1: each request's stages then log a cost record, a share of a node-hour at the price book's node price (infra/prices). Null: no cost records."
+  default     = null
+
+  validation {
+    condition     = var.cost_region == null || can(regex("^[a-z0-9-]+$", var.cost_region))
+    error_message = "cost_region must be a price book region of lower-case letters, digits and hyphens, such as aws-us-east-1."
+  }
+}
+
 variable "stream_consent" {
   type        = bool
   description = "Whether consent_change events sent to `POST /v1/events` may change consent (the Spin variable stream_consent: accept, or refuse). False: consent changes only through `POST /v1/consent`, whose key needs consent:write; set true only where every key with events:write belongs to a trusted system."

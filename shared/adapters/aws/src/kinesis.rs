@@ -10,12 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use tailor_core::ports::{Message, PublishError, Publisher, Topic, publish_one};
+use tailor_runtime::cost::rules;
 
 use crate::deadline::Deadline;
 
@@ -33,6 +35,8 @@ pub struct KinesisPublisher {
     streams: BTreeMap<Topic, String>,
     deadline: Arc<Deadline>,
     rounds: u32,
+    /// Data-In since the last report, as on-demand bills it.
+    ingest_bytes: AtomicU64,
 }
 
 /// A partition key Kinesis accepts: non-empty, at most 256 characters
@@ -59,6 +63,7 @@ impl KinesisPublisher {
             streams,
             deadline,
             rounds: rounds.max(1),
+            ingest_bytes: AtomicU64::new(0),
         }
     }
 
@@ -111,7 +116,17 @@ impl KinesisPublisher {
             let mut failed = Vec::new();
             for ((i, entry), result) in pending.into_iter().zip(out.records()) {
                 match result.error_code() {
-                    None => results[i] = Some(Ok(())),
+                    None => {
+                        // What on-demand Data-In bills: the record up to
+                        // the next KiB.
+                        let size =
+                            entry.data().as_ref().len() + entry.partition_key().map_or(0, str::len);
+                        self.ingest_bytes.fetch_add(
+                            rules::kinesis_ingest_bytes(u64::try_from(size).unwrap_or(u64::MAX)),
+                            Ordering::Relaxed,
+                        );
+                        results[i] = Some(Ok(()));
+                    }
                     Some(code) => {
                         last_error.insert(
                             i,
@@ -133,6 +148,13 @@ impl KinesisPublisher {
 impl Publisher for KinesisPublisher {
     async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), PublishError> {
         publish_one(self, topic, key, payload).await
+    }
+
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        match self.ingest_bytes.swap(0, Ordering::Relaxed) {
+            0 => Vec::new(),
+            n => vec![(rules::KINESIS_INGEST_BYTES, n)],
+        }
     }
 
     async fn publish_all(

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use tailor_runtime::cost::{Arch, Format, Platform as Billed, Sizing};
 use tailor_runtime::{Cloud, Deployed, Env, StartupError, Wiring};
 
 use crate::config::{self, Config, ConfigError};
@@ -28,10 +29,32 @@ impl Cloud for Aws {
     type Store = DynamoStore;
     type Publisher = KinesisPublisher;
 
+    const COST_FORMAT: Format = Format::Emf;
+
     fn configure<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, StartupError> {
         Ok(Self {
             config: Config::from_env(env)?,
             deadline: Arc::new(Deadline::default()),
+        })
+    }
+
+    /// Lambda tells every function its region and its memory; the
+    /// architecture is the one the binary was built for.
+    fn sizing<F: Fn(&str) -> Option<String>>(&self, env: &Env<F>) -> Option<Sizing> {
+        Some(Sizing {
+            platform: Billed::Aws,
+            region: format!("aws/{}", env.get("AWS_REGION")?),
+            memory_mb: env
+                .get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")?
+                .trim()
+                .parse()
+                .ok()?,
+            arch: if cfg!(target_arch = "aarch64") {
+                Arch::Arm64
+            } else {
+                Arch::X86_64
+            },
+            milli_vcpu: 1_000,
         })
     }
 

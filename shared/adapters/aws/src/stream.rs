@@ -104,13 +104,14 @@ pub fn response(outcome: &BatchOutcome) -> KinesisEventResponse {
 }
 
 /// Runs a stream-triggered function: each invocation's deadline bounds the
-/// AWS calls, and its report is logged (one JSON line) for cost review.
+/// AWS calls, and its report and cost record are logged.
 ///
 /// # Errors
 /// The Runtime API could not be reached.
 pub async fn serve(platform: &'static Platform, stage: Stage) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<KinesisBatch>| async move {
+            let began = std::time::Instant::now();
             platform
                 .cloud
                 .deadline
@@ -124,7 +125,13 @@ pub async fn serve(platform: &'static Platform, stage: Stage) -> Result<(), lamb
                 }
             }
             let outcome = platform.service.functions.invoke(stage, &records).await;
-            tailor_runtime::report::emit(&outcome.report, &event.context.request_id);
+            let read: usize = records.iter().map(|r| r.bytes.len()).sum();
+            platform.report(
+                &outcome.report,
+                began,
+                u64::try_from(read).unwrap_or(u64::MAX),
+                &event.context.request_id,
+            );
             Ok::<_, lambda_runtime::Error>(response(&outcome))
         },
     ))

@@ -84,20 +84,21 @@ pub async fn route<B: Backend>(
 }
 
 /// Runs the score function: each invocation's deadline bounds the store
-/// calls, and its report is logged for cost review.
+/// calls, and its report and cost record are logged.
 ///
 /// # Errors
 /// The Runtime API could not be reached.
 pub async fn serve(platform: &'static Platform) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
+            let began = std::time::Instant::now();
             platform
                 .cloud
                 .deadline
                 .set_from_epoch_millis(event.context.deadline);
             let answer = route(&platform.service, &event.payload).await;
             let report = platform.service.functions.answered(Function::Score);
-            tailor_runtime::report::emit(&report, &event.context.request_id);
+            platform.report(&report, began, 0, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(answer)
         },
     ))

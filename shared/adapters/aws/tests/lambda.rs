@@ -9,10 +9,12 @@ mod support;
 
 use std::process::{Command, Stdio};
 
+use base64::Engine;
 use serde_json::{Value, json};
 use support::Deployment;
 use support::runtime::{Function, Runtime, failures, kinesis_event, spawn};
 use tailor_core::ports::Table;
+use tailor_runtime::cost::Platform;
 
 type KinesisRecord = (String, String, Vec<u8>, i64);
 
@@ -26,7 +28,7 @@ fn fixture(name: &str) -> Value {
 /// A function binary polling its own Runtime API server.
 struct Lambda {
     runtime: Runtime,
-    _process: Function,
+    process: Function,
 }
 
 impl Lambda {
@@ -35,10 +37,7 @@ impl Lambda {
         let mut env = d.function_env();
         env.extend(extra.iter().cloned());
         let process = spawn(exe, &runtime, &env);
-        Self {
-            runtime,
-            _process: process,
-        }
+        Self { runtime, process }
     }
 
     /// Delivers records as Lambda does for a Kinesis event source with
@@ -110,6 +109,53 @@ async fn the_kinesis_envelope_runs_through_the_ingest_binary() {
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].1["reason"], "contract");
     assert_eq!(d.table(Table::Dedup).await.len(), 2);
+
+    // The invocation's cost record, as CloudWatch takes it: an Embedded
+    // Metric Format line on stdout.
+    let lines = ingest.process.stdout.wait_for_lines_with("_aws", 1);
+    assert_eq!(lines.len(), 1, "one cost record per invocation: {lines:?}");
+    let emf = &lines[0];
+    let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Tailor");
+    assert_eq!(directive["Dimensions"], json!([["function"]]));
+    for metric in directive["Metrics"].as_array().unwrap() {
+        let name = metric["Name"].as_str().unwrap();
+        assert!(emf[name].is_number(), "metric {name} has a number: {emf}");
+    }
+    assert!(emf["_aws"]["Timestamp"].is_u64());
+    let record = tailor_tests::cost::check(&emf["cost"], Platform::Aws, "ingest");
+    assert_eq!(record.region, "aws/us-east-1");
+    assert_eq!(record.memory_mb, 256, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+    assert_eq!(record.usage.get("lambda.requests"), 1);
+    assert!(
+        record.init_billed_ms.is_some(),
+        "the first invocation carries the init phase"
+    );
+    // Data-In: each of the two records put, up to the next KiB; the
+    // stream's bytes read: every record delivered.
+    let put: Vec<u64> = out
+        .iter()
+        .map(|(_, key, data, _)| (key.len() + data.len()) as u64)
+        .collect();
+    assert_eq!(
+        record.usage.get("kinesis.on_demand.ingest"),
+        put.iter()
+            .map(|b| u128::from(b.div_ceil(1_024) * 1_024))
+            .sum::<u128>()
+    );
+    let delivered: usize = fixture("kinesis-event.json")["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            base64::engine::general_purpose::STANDARD
+                .decode(r["kinesis"]["data"].as_str().unwrap())
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(record.stream_bytes_in, delivered as u64);
+    assert!(record.usage.get("dynamodb.on_demand.write_units") > 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -65,7 +65,9 @@ async fn run(function: Function) -> Run<std::io::Error> {
     let Platform {
         cloud: config,
         service,
+        cost,
     } = Platform::init(function).await?;
+    let cost = cost.map(keep);
     let port = config.port;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
@@ -86,14 +88,14 @@ async fn run(function: Function) -> Run<std::io::Error> {
             tracing::info!(subscription = %pull.subscription, "pulling");
             tokio::select! {
                 served = http::serve_router(listener, health, limits, std::future::pending()) => served,
-                pulled = pull::run(keep(service), stage, &subscriber, &pull, stopped()) => {
+                pulled = pull::run(keep(service), cost, stage, &subscriber, &pull, stopped()) => {
                     pulled.map_err(std::io::Error::other)
                 }
             }
         }
         (Some(stage), None) => {
             let verifier = config.push_auth.as_ref().map(oidc::PushVerifier::new);
-            let router = push::router(keep(service), stage, verifier);
+            let router = push::router(keep(service), cost, stage, verifier);
             let limits = ServeLimits {
                 max_body: push::MAX_PUSH_BODY,
                 ..limits

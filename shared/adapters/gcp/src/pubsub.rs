@@ -18,10 +18,12 @@
 //! credentials on Cloud Run).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use google_cloud_pubsub::client::Publisher as Client;
 use tailor_core::ports::{Message, PublishError, Publisher, Topic, publish_one};
+use tailor_runtime::cost::rules;
 
 /// The largest ordering key Pub/Sub takes, in bytes.
 const MAX_ORDERING_KEY: usize = 1024;
@@ -31,6 +33,8 @@ const MAX_ORDERING_KEY: usize = 1024;
 pub struct PubSubPublisher {
     topics: BTreeMap<Topic, Client>,
     rounds: u32,
+    /// Publish bytes since the last report, as Pub/Sub bills them.
+    publish_bytes: AtomicU64,
 }
 
 /// An ordering key Pub/Sub accepts: at most 1,024 bytes, cut at a
@@ -78,6 +82,7 @@ impl PubSubPublisher {
         Ok(Self {
             topics: clients,
             rounds: rounds.max(1),
+            publish_bytes: AtomicU64::new(0),
         })
     }
 }
@@ -85,6 +90,13 @@ impl PubSubPublisher {
 impl Publisher for PubSubPublisher {
     async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), PublishError> {
         publish_one(self, topic, key, payload).await
+    }
+
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        match self.publish_bytes.swap(0, Ordering::Relaxed) {
+            0 => Vec::new(),
+            n => vec![(rules::PUBSUB_PUBLISH_BYTES, n)],
+        }
     }
 
     async fn publish_all(
@@ -122,7 +134,18 @@ impl Publisher for PubSubPublisher {
             let mut failed = Vec::new();
             for (i, future) in sent {
                 match future.await {
-                    Ok(_) => results[i] = Ok(()),
+                    Ok(_) => {
+                        // Each message as its own publish request, at
+                        // least 1,000 bytes: an upper bound where the
+                        // client sends several in one request.
+                        let m = &messages[i];
+                        let size = m.payload.len() + ordering_key(&m.key).len();
+                        self.publish_bytes.fetch_add(
+                            rules::pubsub_billable_bytes(u64::try_from(size).unwrap_or(u64::MAX)),
+                            Ordering::Relaxed,
+                        );
+                        results[i] = Ok(());
+                    }
                     Err(e) => {
                         results[i] = Err(PublishError(e.to_string()));
                         failed.push(i);

@@ -23,6 +23,7 @@ use tailor_runtime::{Stage, WallClock};
 
 use crate::config::Pull;
 use crate::platform::GcpService;
+use tailor_runtime::cost::Costing;
 
 /// A subscriber client: at `emulator` (`http://host:port`) with anonymous
 /// credentials when given, else Google's endpoint and default credentials.
@@ -73,6 +74,7 @@ pub fn record(message: &Message, now: Timestamp) -> Record {
 /// platform starts it again; unacknowledged messages are delivered again).
 pub async fn run(
     service: &GcpService,
+    cost: Option<&Costing>,
     stage: Stage,
     subscriber: &Subscriber,
     pull: &Pull,
@@ -107,12 +109,18 @@ pub async fn run(
                 Ok(None) | Err(_) => break,
             }
         }
-        invoke(service, stage, batch).await;
+        invoke(service, cost, stage, batch).await;
     }
 }
 
 /// One invocation over a pulled batch; each message acknowledged or not.
-async fn invoke(service: &GcpService, stage: Stage, batch: Vec<(Message, Handler)>) {
+async fn invoke(
+    service: &GcpService,
+    cost: Option<&Costing>,
+    stage: Stage,
+    batch: Vec<(Message, Handler)>,
+) {
+    let began = std::time::Instant::now();
     let now = WallClock.now();
     let (records, handlers): (Vec<Record>, Vec<Handler>) = batch
         .into_iter()
@@ -126,7 +134,14 @@ async fn invoke(service: &GcpService, stage: Stage, batch: Vec<(Message, Handler
         .unzip();
     let outcome = service.functions.invoke(stage, &records).await;
     if let Some(first) = records.first() {
-        tailor_runtime::report::emit(&outcome.report, &first.id);
+        let read: usize = records.iter().map(|r| r.bytes.len()).sum();
+        tailor_runtime::report::emit_priced(
+            &outcome.report,
+            cost,
+            began,
+            u64::try_from(read).unwrap_or(u64::MAX),
+            &first.id,
+        );
     }
     // One disposition per record, in order; a record without one is
     // delivered again.

@@ -30,6 +30,7 @@ use tailor_runtime::Stage;
 
 use crate::oidc::PushVerifier;
 use crate::platform::GcpService;
+use tailor_runtime::cost::Costing;
 
 /// The largest push body read: Pub/Sub's 10 MB message, base64, wrapped.
 pub const MAX_PUSH_BODY: usize = 14 * 1024 * 1024;
@@ -168,6 +169,7 @@ pub fn status_for(outcome: &BatchOutcome) -> StatusCode {
 
 struct App {
     service: &'static GcpService,
+    cost: Option<&'static Costing>,
     stage: Stage,
     verifier: Option<PushVerifier>,
 }
@@ -183,6 +185,7 @@ fn answer(status: StatusCode, body: &serde_json::Value) -> Response {
 }
 
 async fn push(State(app): State<Arc<App>>, request: Request) -> Response {
+    let began = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     if parts.method != http::Method::POST {
         return answer(
@@ -216,7 +219,13 @@ async fn push(State(app): State<Arc<App>>, request: Request) -> Response {
         .functions
         .invoke(app.stage, std::slice::from_ref(&record))
         .await;
-    tailor_runtime::report::emit(&outcome.report, &record.id);
+    tailor_runtime::report::emit_priced(
+        &outcome.report,
+        app.cost,
+        began,
+        u64::try_from(record.bytes.len()).unwrap_or(u64::MAX),
+        &record.id,
+    );
     answer(
         status_for(&outcome),
         &tailor_runtime::http::outcome_body(&outcome),
@@ -230,6 +239,7 @@ async fn not_found() -> Response {
 /// The router of a stream function: `POST /push`, nothing else.
 pub fn router(
     service: &'static GcpService,
+    cost: Option<&'static Costing>,
     stage: Stage,
     verifier: Option<PushVerifier>,
 ) -> Router {
@@ -238,6 +248,7 @@ pub fn router(
         .fallback(not_found)
         .with_state(Arc::new(App {
             service,
+            cost,
             stage,
             verifier,
         }))

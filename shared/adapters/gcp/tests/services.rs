@@ -18,6 +18,7 @@ use support::services::{
     EXE, Service, service_env, settle, subscribe, subscribe_pull, subscribe_with,
 };
 use tailor_core::ports::Table;
+use tailor_runtime::cost::Platform;
 
 /// The tables the local platform's state is compared on.
 async fn compared_state(d: &Deployment) -> BTreeMap<Table, Vec<(String, Value)>> {
@@ -166,6 +167,31 @@ fn generated_stream_through_the_services(delivery: Delivery) {
                 d.pull(&format!("{id}-dead-kept")).await.is_empty(),
                 "{id} gave a message up"
             );
+        }
+        // Every service logged a cost record per invocation, as Cloud
+        // Logging takes it: a structured entry on stdout (consent only
+        // runs when the stream carries a consent change).
+        for (service, function, invoked) in [
+            (&ingest, "ingest", true),
+            (&enrich, "enrich", true),
+            (&features, "features", true),
+            (&consent, "consent", false),
+        ] {
+            let entries = service.stdout.json_lines_with("cost");
+            assert!(
+                !invoked || !entries.is_empty(),
+                "{function} logged no cost record"
+            );
+            for entry in &entries {
+                assert_eq!(entry["message"], "cost record");
+                assert_eq!(entry["logging.googleapis.com/labels"]["function"], function);
+                let record = tailor_tests::cost::check(&entry["cost"], Platform::Gcp, function);
+                assert_eq!(record.region, "gcp/us-central1");
+                assert_eq!((record.memory_mb, record.milli_vcpu), (512, Some(1_000)));
+                assert_eq!(record.billed_ms % 100, 0, "Cloud Run bills by 100 ms");
+                assert!(record.usage.get("pubsub.throughput") >= 1_000);
+                assert_eq!(record.usage.get("cloud_run.requests"), 1);
+            }
         }
         drop((ingest, enrich, features, consent));
     });

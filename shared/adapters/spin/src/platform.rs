@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::ports::Timer;
+use tailor_runtime::cost::{Arch, Costing, Format, Measured, Platform as Billed, Sizing};
 use tailor_runtime::http::{self, Access, Api, ApiKey, Backend, Routes};
 use tailor_runtime::{
     Capabilities, ClockMode, Env, Function, Functions, Mailbox, Replay, RunReport, Settings,
@@ -30,6 +31,22 @@ use tailor_runtime::{
 };
 
 use crate::sql::{Database, SqlStore};
+
+/// How a SpinKube node is billed: a share of the node's hour, in the
+/// region the deployment names (`TAILOR_COST_REGION`, the Spin variable
+/// `cost_region`, such as `aws-us-east-1`); none when it names none.
+fn sizing<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Option<Sizing> {
+    let region = env
+        .get("TAILOR_COST_REGION")
+        .filter(|r| !r.trim().is_empty())?;
+    Some(Sizing {
+        platform: Billed::Spin,
+        region: format!("spinkube/{}", region.trim()),
+        memory_mb: 0,
+        arch: Arch::default(),
+        milli_vcpu: 1_000,
+    })
+}
 
 /// Where the component finds its model: the files its manifest mounts.
 pub const MODEL_DIR: &str = "/models/conversion-v1";
@@ -82,6 +99,9 @@ pub struct SpinPlatform<D: Database> {
     functions: SpinFunctions<D>,
     api: Api,
     replay: bool,
+    /// Prices each stage a request ran, where the deployment names the
+    /// node's region (`cost_region`).
+    cost: Option<Costing>,
 }
 
 impl<D: Database> std::fmt::Debug for SpinPlatform<D> {
@@ -145,7 +165,13 @@ impl<D: Database> SpinPlatform<D> {
             Function::Enrich => (&[Function::Enrich][..], Routes::NONE),
         };
         let settings = Settings::from_env(env, functions, MODEL_DIR.into())?;
-        Self::build(&settings, functions, routes, Access::keys(keys), database)
+        let mut platform = Self::build(&settings, functions, routes, Access::keys(keys), database)?;
+        platform.cost = sizing(env)
+            .map(|sizing| {
+                Costing::from_env(env, sizing, Format::JsonLine, std::time::Instant::now())
+            })
+            .transpose()?;
+        Ok(platform)
     }
 
     /// Builds `functions` from `settings` over `database`, serving `routes`
@@ -175,6 +201,7 @@ impl<D: Database> SpinPlatform<D> {
             functions,
             api: Api { routes, access },
             replay: settings.clock == ClockMode::Arrival,
+            cost: None,
         })
     }
 
@@ -214,6 +241,13 @@ impl<D: Database> Backend for SpinPlatform<D> {
         let outcome = self.functions.take_in(&records, &mut report).await;
         for invocation in report.functions.values() {
             tailor_runtime::report::emit(invocation, "spin");
+            if let Some(cost) = &self.cost {
+                let measured = Measured {
+                    duration_us: invocation.wall_us,
+                    ..Measured::default()
+                };
+                cost.emit_measured(invocation, &measured, "spin");
+            }
         }
         outcome
     }

@@ -19,8 +19,9 @@ fn manifest() -> Value {
 }
 
 /// The variables the platform reads, as Spin names them.
-const READ: [&str; 10] = [
+const READ: [&str; 11] = [
     "function",
+    "cost_region",
     "api_keys",
     "token_key",
     "policy_overlay",

@@ -160,13 +160,17 @@ impl Runtime {
     }
 }
 
-/// A function process, killed when dropped.
-pub struct Function(pub Child);
+/// A function process, killed when dropped, and what it writes to stdout.
+pub struct Function {
+    child: Child,
+    /// Its stdout, line by line.
+    pub stdout: tailor_tests::cost::Stdout,
+}
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -188,11 +192,13 @@ pub fn spawn(exe: &str, runtime: &Runtime, env: &[(&str, String)]) -> Function {
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
         .env("TAILOR_LOG", "warn")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("function binary starts");
-    Function(child)
+    let mut child = child;
+    let stdout = tailor_tests::cost::Stdout::of(&mut child);
+    Function { child, stdout }
 }
 
 /// A Kinesis event as Lambda delivers it: `(sequence number, partition key,

@@ -19,6 +19,8 @@ pub const MAX_DELIVERY_ATTEMPTS: u32 = 5;
 pub struct Service {
     child: Child,
     port: u16,
+    /// Its stdout, line by line (where Cloud Logging reads it).
+    pub stdout: tailor_tests::cost::Stdout,
 }
 
 impl Drop for Service {
@@ -44,6 +46,10 @@ pub fn service_env(d: &Deployment) -> Vec<(&'static str, String)> {
         // The test publishers send consent changes on the ingest topic.
         ("TAILOR_STREAM_CONSENT", "accept".into()),
         ("TAILOR_ENGINE", "tract".into()),
+        // How the module tells each service how it is billed.
+        ("TAILOR_COST_REGION", "us-central1".into()),
+        ("TAILOR_CPU", "1".into()),
+        ("TAILOR_MEMORY", "512Mi".into()),
         (
             "TAILOR_MODEL_DIR",
             tailor_tests::model_dir().display().to_string(),
@@ -62,11 +68,17 @@ impl Service {
             .env("TAILOR_LOG", "warn")
             .env("PORT", port.to_string())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the Cloud Run binary starts");
-        let mut service = Self { child, port };
+        let mut child = child;
+        let stdout = tailor_tests::cost::Stdout::of(&mut child);
+        let mut service = Self {
+            child,
+            port,
+            stdout,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
