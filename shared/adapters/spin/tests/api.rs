@@ -3,8 +3,8 @@
 //! `POST /v1/events` give the local platform's results, two requests at
 //! once for one person lose nothing, store errors retry exactly the
 //! records they hit, a function's component serves only its
-//! routes, Spin's request fixture is taken, and a component that cannot
-//! start says so.
+//! routes, Spin's request fixture is taken, each stage a request runs
+//! logs its cost record, and a component that cannot start says so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
@@ -12,6 +12,7 @@ mod support;
 
 use support::api::{self, Cases, Endpoint, Native};
 use tailor_runtime::Env;
+use tailor_runtime::cost::Platform;
 use tailor_spin::SpinPlatform;
 
 #[test]
@@ -104,4 +105,69 @@ fn a_component_without_its_variables_names_what_is_missing() {
         missing(&[("TAILOR_FUNCTION", "ingest"), ("TAILOR_API_KEYS", keys)])
             .contains("TAILOR_TOKEN_KEY")
     );
+}
+
+/// The log lines written through a thread's subscriber.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn each_stage_a_request_runs_logs_its_cost_record() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let ingest = Native::start("ingest").with("TAILOR_COST_REGION", "aws-us-east-1");
+    let fixture: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../events/envelopes/spin-http-request.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let lines: Vec<Vec<u8>> = fixture["body"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    let (status, _) =
+        tracing::subscriber::with_default(subscriber, || api::send_events(&ingest, &lines));
+    assert_eq!(status, 202);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logged: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "tailor::cost")
+        .map(|l| serde_json::from_str(l["fields"]["cost"].as_str().unwrap()).unwrap())
+        .collect();
+    let mut functions = Vec::new();
+    for entry in &logged {
+        let function = entry["cost"]["function"].as_str().unwrap();
+        let record = tailor_tests::cost::check(&entry["cost"], Platform::Spin, function);
+        assert_eq!(record.region, "spinkube/aws-us-east-1");
+        assert_eq!(record.requests, 0, "a node's share, not a request");
+        assert!(record.usage.get("node.hours") > 0);
+        functions.push(function.to_owned());
+    }
+    for stage in ["ingest", "enrich", "features"] {
+        assert!(
+            functions.iter().any(|f| f == stage),
+            "{stage}: {functions:?}"
+        );
+    }
 }
