@@ -4,14 +4,15 @@
 //! events against the contract, `tailor run` runs ingest → enrich →
 //! features / consent over a file, `tailor serve` puts the same pipeline
 //! behind HTTP, and `tailor backfill` recomputes features from the offline
-//! log to show they match the online ones. Each subcommand is a module of
+//! log to show they match the online ones; `tailor cost` prices the cost
+//! records the platforms log. Each subcommand is a module of
 //! the library; this file only parses and dispatches.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tailor_cli::commands::{
-    backfill, decide, generate, keys, outcomes, run, serve, training, validate,
+    backfill, cost, decide, generate, keys, outcomes, run, serve, training, validate,
 };
 use tailor_runtime::logs::{LogFormat, LogTarget};
 
@@ -65,6 +66,10 @@ enum Command {
     ExportDecisions(outcomes::ExportArgs),
     /// Recompute features from the offline log and compare with the online state.
     Backfill(backfill::Args),
+    /// What the logged invocations cost, by platform and function, from
+    /// their cost records: a table or JSON, an HTML report with a chart,
+    /// and a month's projection checked against a budget.
+    Cost(cost::Args),
 }
 
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -80,6 +85,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::ExportTraining(args) => training::run(&args).await,
         Command::ExportDecisions(args) => outcomes::export_decisions(&args),
         Command::Backfill(args) => backfill::run(&args),
+        Command::Cost(args) => cost::run(&args),
     }
 }
 

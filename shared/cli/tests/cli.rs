@@ -33,6 +33,7 @@ fn every_subcommand_has_help() {
         "export-decisions",
         "outcomes",
         "keys",
+        "cost",
     ] {
         let out = tailor(dir.path(), &[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");
@@ -337,4 +338,146 @@ fn serve_refuses_to_start_without_keys_or_open_beyond_loopback() {
         err.contains("--no-auth is only allowed on a loopback address"),
         "{err}"
     );
+}
+
+/// One invocation's cost record, priced against the book this build
+/// carries: `function` on `platform` at 1,024 MB, 10 ms, `records_in`.
+fn cost_record(
+    platform: tailor_cost::Platform,
+    function: &str,
+    records_in: u64,
+) -> serde_json::Value {
+    let mut report = tailor_core::report::InvocationReport::new(function);
+    report.records_in = records_in;
+    let region = match platform {
+        tailor_cost::Platform::Aws => "aws/us-east-1",
+        tailor_cost::Platform::Gcp => "gcp/us-central1",
+        tailor_cost::Platform::Spin => "spinkube/aws-us-east-1",
+    };
+    let sizing = tailor_cost::Sizing {
+        platform,
+        region: region.into(),
+        memory_mb: 1_024,
+        arch: tailor_cost::Arch::Arm64,
+        milli_vcpu: 1_000,
+    };
+    let measured = tailor_cost::rules::Measured {
+        duration_us: 10_000,
+        ..Default::default()
+    };
+    let record = tailor_cost::CostRecord::measure(&sizing, &report, &measured)
+        .unwrap()
+        .priced_or_noted(&tailor_cost::PriceBook::default_book().unwrap());
+    serde_json::to_value(record).unwrap()
+}
+
+#[test]
+fn cost_reads_every_platforms_records_and_checks_a_budget() {
+    use tailor_cost::Platform::{Aws, Gcp};
+    let dir = tempfile::tempdir().unwrap();
+    // As each platform logs them: Lambda's EMF line, Cloud Run's entry, a
+    // JSON log line (Spin, local), a bare record; and lines that are not.
+    let emf = serde_json::json!({"_aws": {"Timestamp": 0}, "function": "ingest", "cost": cost_record(Aws, "ingest", 100)});
+    let tracing_line = serde_json::json!({
+        "target": "tailor::cost",
+        "fields": {"cost": serde_json::json!({"request_id": "r", "cost": cost_record(Aws, "ingest", 100)}).to_string()}
+    });
+    let run = serde_json::json!({"severity": "INFO", "message": "cost record", "cost": cost_record(Gcp, "enrich", 1)});
+    let bare = cost_record(Aws, "enrich", 50);
+    let aws_only = format!("{emf}\nnot json\n{tracing_line}\n{{\"level\":\"info\"}}\n{bare}\n");
+    std::fs::write(dir.path().join("aws.log"), &aws_only).unwrap();
+    std::fs::create_dir(dir.path().join("all")).unwrap();
+    std::fs::write(dir.path().join("all/aws.log"), &aws_only).unwrap();
+    std::fs::write(dir.path().join("all/run.log"), format!("{run}\n")).unwrap();
+
+    // Everything: Cloud Run's record cannot be priced yet, and says why.
+    let out = tailor(
+        dir.path(),
+        &[
+            "cost",
+            "all",
+            "--json",
+            "--html",
+            "report.html",
+            "--events-per-second",
+            "100",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["unpriced"], 1);
+    assert_eq!(
+        summary["month"],
+        serde_json::Value::Null,
+        "no projection from part of the cost"
+    );
+    // Two ingest invocations and an enrich one at 1,024 MB for 10 ms,
+    // arm64: 0.000000333334 each.
+    assert_eq!(summary["total"], "0.000001000002");
+    let groups = summary["groups"].as_array().unwrap();
+    let gcp = groups.iter().find(|g| g["platform"] == "gcp").unwrap();
+    assert!(
+        gcp["unpriced"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|why| why.contains("cloud_run.requests")),
+        "{gcp}"
+    );
+    // The report's chart: one segment per platform's function, each with
+    // its exact cost, summing to the total.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("</svg>"));
+    let costs: Vec<tailor_cost::Money> = html
+        .split("data-cost=\"")
+        .skip(1)
+        .map(|rest| {
+            serde_json::from_value(serde_json::json!(rest.split('"').next().unwrap())).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        costs.len(),
+        groups.len(),
+        "a segment per platform's function"
+    );
+    assert_eq!(
+        costs.into_iter().sum::<tailor_cost::Money>().to_string(),
+        "0.000001000002"
+    );
+    let segments = html.matches("class=\"segment\"").count();
+    assert_eq!(segments, 3);
+    assert!(
+        html.contains("cloud_run.requests"),
+        "the report says what is not priced"
+    );
+
+    // AWS alone: 200 events cost 0.000001000002, so a month at 100 a
+    // second costs 0.000001000002 / 200 × 100 × 2,628,000 = 1.31400...
+    let check = |budget: &str| {
+        tailor(
+            dir.path(),
+            &[
+                "cost",
+                "aws.log",
+                "--events-per-second",
+                "100",
+                "--budget",
+                budget,
+            ],
+        )
+    };
+    let under = check("1.32");
+    assert!(
+        under.status.success(),
+        "{}",
+        String::from_utf8_lossy(&under.stderr)
+    );
+    assert!(String::from_utf8_lossy(&under.stdout).contains("1.31"));
+    let over = check("1.30");
+    assert_eq!(over.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&over.stderr).contains("over the budget"));
 }

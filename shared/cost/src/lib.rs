@@ -19,12 +19,15 @@
 //! - [`price`]: usage priced against the book: one line per item and a total.
 //! - [`record`]: the cost record of one invocation, emitted beside its
 //!   report on every platform.
+//! - [`summary`]: records summed by platform and function, per invocation,
+//!   per million records, and a month's projection at an event rate.
 
 pub mod book;
 pub mod decimal;
 pub mod price;
 pub mod record;
 pub mod rules;
+pub mod summary;
 pub mod unit;
 
 pub use book::PriceBook;

@@ -1,6 +1,7 @@
 //! The `tailor` subcommands.
 
 pub mod backfill;
+pub mod cost;
 pub mod decide;
 pub mod generate;
 pub mod keys;
