@@ -13,6 +13,7 @@ pub mod cases;
 pub mod cloud;
 pub mod cost;
 pub mod kit;
+pub mod logs;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,23 +1,8 @@
 //! No personal data in logs at info level.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
+use tailor_tests::logs::Captured;
 use tailor_tests::{event, generated, spawn_pipeline};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn info_logs_carry_no_email_or_ip() {
@@ -53,7 +38,7 @@ fn info_logs_carry_no_email_or_ip() {
         p.send(&[signup, revoke]);
         p.send_batches(&generated(30, 7, 1), 50);
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("consent change propagated"),
         "info logs were produced: {logs}"

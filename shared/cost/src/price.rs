@@ -94,12 +94,18 @@ impl Priced {
     /// The cost of `item` (zero when it was not used).
     #[must_use]
     pub fn cost_of(&self, item: &str) -> Money {
-        self.lines
-            .iter()
-            .filter(|l| l.item == item)
-            .map(|l| l.cost)
-            .sum()
+        cost_of(&self.lines, item)
     }
+}
+
+/// What `item` costs in `lines` (zero when it is not among them).
+#[must_use]
+pub fn cost_of(lines: &[Line], item: &str) -> Money {
+    lines
+        .iter()
+        .filter(|l| l.item == item)
+        .map(|l| l.cost)
+        .sum()
 }
 
 /// One invocation's (or any stretch of) usage at first-tier prices, with

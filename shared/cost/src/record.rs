@@ -163,11 +163,7 @@ impl CostRecord {
     /// The cost of `item` in this invocation (zero when unused).
     #[must_use]
     pub fn cost_of(&self, item: &str) -> Money {
-        self.lines
-            .iter()
-            .filter(|l| l.item == item)
-            .map(|l| l.cost)
-            .sum()
+        crate::price::cost_of(&self.lines, item)
     }
 }
 

@@ -35,14 +35,18 @@ fn readings() -> Vec<PathBuf> {
     found
 }
 
-#[test]
-fn every_reading_conforms_to_the_schema() {
-    let schema = json(&prices().join("schema.json"));
-    let validator = jsonschema::options()
+/// The price book's schema, compiled.
+fn validator() -> jsonschema::Validator {
+    jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
-        .build(&schema)
-        .expect("the schema compiles");
+        .build(&json(&prices().join("schema.json")))
+        .expect("the schema compiles")
+}
+
+#[test]
+fn every_reading_conforms_to_the_schema() {
+    let validator = validator();
     for path in readings() {
         let errors: Vec<String> = validator
             .iter_errors(&json(&path))
@@ -54,12 +58,7 @@ fn every_reading_conforms_to_the_schema() {
 
 #[test]
 fn the_schema_refuses_what_a_book_must_not_hold() {
-    let schema = json(&prices().join("schema.json"));
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("the schema compiles");
+    let validator = validator();
     let good = json(&readings()[0]);
     let mutations: [Mutation; 4] = [
         ("a price as a float", |v| {

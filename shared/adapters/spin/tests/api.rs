@@ -26,8 +26,8 @@ fn two_requests_at_once_for_one_person_lose_nothing_and_apply_nothing_twice() {
     api::assert_concurrent_requests_lose_nothing(&Native::start("ingest"));
 }
 
-#[test]
-fn spins_request_fixture_is_taken_record_by_record() {
+/// Spin's request fixture (`events/envelopes/`), and its body's lines.
+fn spin_request_fixture() -> (serde_json::Value, Vec<Vec<u8>>) {
     let fixture: serde_json::Value = serde_json::from_slice(
         &std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -36,13 +36,20 @@ fn spins_request_fixture_is_taken_record_by_record() {
         .unwrap(),
     )
     .unwrap();
-    let ingest = Native::start("ingest");
-    let body = fixture["body"].as_str().unwrap().as_bytes();
-    let lines: Vec<Vec<u8>> = body
-        .split(|b| *b == b'\n')
+    let lines = fixture["body"]
+        .as_str()
+        .unwrap()
+        .lines()
         .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
+        .map(|l| l.as_bytes().to_vec())
         .collect();
+    (fixture, lines)
+}
+
+#[test]
+fn spins_request_fixture_is_taken_record_by_record() {
+    let (fixture, lines) = spin_request_fixture();
+    let ingest = Native::start("ingest");
     assert_eq!(fixture["headers"]["content-type"], "application/x-ndjson");
     let (status, outcomes) = api::send_events(&ingest, &lines);
     assert_eq!(status, 202, "{outcomes:?}");
@@ -107,51 +114,22 @@ fn a_component_without_its_variables_names_what_is_missing() {
     );
 }
 
-/// The log lines written through a thread's subscriber.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn each_stage_a_request_runs_logs_its_cost_record() {
-    let captured = Captured::default();
+    let captured = tailor_tests::logs::Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_writer(move || writer.clone())
         .finish();
     let ingest = Native::start("ingest").with("TAILOR_COST_REGION", "aws-us-east-1");
-    let fixture: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../events/envelopes/spin-http-request.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let lines: Vec<Vec<u8>> = fixture["body"]
-        .as_str()
-        .unwrap()
-        .lines()
-        .map(|l| l.as_bytes().to_vec())
-        .collect();
+    let (_, lines) = spin_request_fixture();
     let (status, _) =
         tracing::subscriber::with_default(subscriber, || api::send_events(&ingest, &lines));
     assert_eq!(status, 202);
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let logged: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    let logged: Vec<serde_json::Value> = captured
+        .json_lines()
+        .into_iter()
         .filter(|l| l["target"] == "tailor::cost")
         .map(|l| serde_json::from_str(l["fields"]["cost"].as_str().unwrap()).unwrap())
         .collect();

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::Value;
-use tailor_cost::summary::Summary;
+use tailor_cost::summary::{Group, Summary};
 use tailor_cost::{CostRecord, Decimal, Money, PriceBook};
 
 /// `tailor cost`'s arguments.
@@ -161,6 +161,22 @@ fn format_money(m: Money) -> String {
     }
 }
 
+/// A function's row: platform, function, memory, invocations, records,
+/// cost, per invocation, per million records, unpriced.
+fn cells(g: &Group) -> [String; 9] {
+    [
+        g.platform.book_name().to_owned(),
+        g.function.clone(),
+        g.memory_mb.to_string(),
+        g.invocations.to_string(),
+        g.records_in.to_string(),
+        format_money(g.cost),
+        money(g.per_invocation()),
+        money(g.per_million_records()),
+        g.unpriced.values().sum::<u64>().to_string(),
+    ]
+}
+
 fn table(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -177,18 +193,20 @@ fn table(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Stri
         "unpriced"
     );
     for g in &summary.groups {
+        let [
+            platform,
+            function,
+            memory,
+            invocations,
+            records,
+            cost,
+            each,
+            million,
+            unpriced,
+        ] = cells(g);
         let _ = writeln!(
             out,
-            "{:<9} {:<9} {:>6} {:>11} {:>10} {:>16} {:>16} {:>16} {:>9}",
-            g.platform.book_name(),
-            g.function,
-            g.memory_mb,
-            g.invocations,
-            g.records_in,
-            format_money(g.cost),
-            money(g.per_invocation()),
-            money(g.per_million_records()),
-            g.unpriced.values().sum::<u64>()
+            "{platform:<9} {function:<9} {memory:>6} {invocations:>11} {records:>10} {cost:>16} {each:>16} {million:>16} {unpriced:>9}"
         );
     }
     let _ = writeln!(
@@ -320,19 +338,11 @@ fn chart(summary: &Summary) -> String {
 fn html(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> String {
     let mut rows = String::new();
     for g in &summary.groups {
-        let _ = write!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            g.platform.book_name(),
-            escape(&g.function),
-            g.memory_mb,
-            g.invocations,
-            g.records_in,
-            format_money(g.cost),
-            money(g.per_invocation()),
-            money(g.per_million_records()),
-            g.unpriced.values().sum::<u64>()
-        );
+        rows.push_str("<tr>");
+        for cell in cells(g) {
+            let _ = write!(rows, "<td>{}</td>", escape(&cell));
+        }
+        rows.push_str("</tr>");
     }
     let mut notes = String::new();
     for (why, n) in reasons(summary) {

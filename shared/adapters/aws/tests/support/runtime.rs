@@ -164,7 +164,7 @@ impl Runtime {
 pub struct Function {
     child: Child,
     /// Its stdout, line by line.
-    pub stdout: tailor_tests::cost::Stdout,
+    pub stdout: tailor_tests::logs::Stdout,
 }
 
 impl Drop for Function {
@@ -197,7 +197,7 @@ pub fn spawn(exe: &str, runtime: &Runtime, env: &[(&str, String)]) -> Function {
         .spawn()
         .expect("function binary starts");
     let mut child = child;
-    let stdout = tailor_tests::cost::Stdout::of(&mut child);
+    let stdout = tailor_tests::logs::Stdout::of(&mut child);
     Function { child, stdout }
 }
 

@@ -20,7 +20,7 @@ pub struct Service {
     child: Child,
     port: u16,
     /// Its stdout, line by line (where Cloud Logging reads it).
-    pub stdout: tailor_tests::cost::Stdout,
+    pub stdout: tailor_tests::logs::Stdout,
 }
 
 impl Drop for Service {
@@ -73,7 +73,7 @@ impl Service {
             .spawn()
             .expect("the Cloud Run binary starts");
         let mut child = child;
-        let stdout = tailor_tests::cost::Stdout::of(&mut child);
+        let stdout = tailor_tests::logs::Stdout::of(&mut child);
         let mut service = Self {
             child,
             port,
