@@ -28,7 +28,13 @@ and returns every way the module differs from the contract:
 - roles/secretmanager.secretAccessor goes to a function only on the secrets
   it reads (every function: the token key; score: its API keys too);
 - every collection `<name>-<table>` has a TTL policy on `expire_at`;
-- each function's environment holds exactly the variables of the contract.
+- each function's environment holds exactly the variables of the contract;
+- spend controls: one billing budget, created exactly when
+  var.monthly_budget is set, on var.billing_account (a precondition
+  requires it then), over the deployment's project alone, of
+  var.monthly_budget USD, alerting var.notification_channels at 80% of
+  actual and 100% of forecast spend; and for every function a log-based
+  distribution of the totals of its service's cost records.
 
 The module passes, and broken copies of it (made in a temporary directory)
 fail with the expected problem.
@@ -190,6 +196,15 @@ COST_ENVIRONMENT = "{forfinlocal.function_names:f=>{" + ",".join(
 ) + "}}"
 
 
+# The budget's threshold rules: (fraction of the budget, spend basis).
+BUDGET_THRESHOLDS = [(0.8, "CURRENT_SPEND"), (1.0, "FORECASTED_SPEND")]
+
+# What each function's cost metric reads: its service's cost records, by
+# their priced total.
+COST_RECORDS = 'jsonPayload.message = "cost record"'
+COST_VALUE = "EXTRACT(jsonPayload.cost.total)"
+
+
 def collection(table):
     """A table's collection name, as the module writes it."""
     return "${var.name}-" + table.replace("_", "-")
@@ -203,6 +218,13 @@ def squeeze(s):
         if s.startswith("${") and closing(s, 1) == len(s) - 1:
             s = s[2:-1]
     return s
+
+
+def nulls(s):
+    """squeeze(s), with null however python-hcl2 renders it (`None` in some
+    places)."""
+    s = squeeze(s)
+    return re.sub(r"\bNone\b", "null", s) if isinstance(s, str) else ""
 
 
 def closing(s, i):
@@ -640,10 +662,72 @@ def check(directory):
         if collection(t) not in ttl:
             p(f"collection `<name>-{t.replace('_', '-')}` has no TTL on expire_at")
 
+    # --- Spend controls ------------------------------------------------------
+    check_spend(m, p)
+    metrics, opaque = m.instances("google_logging_metric")
+    problems.extend(f"{a}: for_each not evaluated" for a in opaque)
+    for f in FUNCTIONS:
+        service = f'resource.labels.service_name = "${{local.service_names["{f}"]}}"'
+        found = [
+            (a, b)
+            for a, b in metrics
+            if COST_RECORDS in (b.get("filter") or "")
+            and service in (b.get("filter") or "")
+            and b.get("value_extractor") == COST_VALUE
+            and (block(b, "metric_descriptor") or {}).get("value_type") == "DISTRIBUTION"
+        ]
+        if len(found) != 1:
+            p(f"{len(found)} log-based distributions of {f}'s cost records (the total of its service's "
+              f"`{COST_RECORDS}` entries), not 1")
+
     for name, body in m.variables.items():
         if "type" not in body or not body.get("description"):
             p(f"variable {name} has no type or no description")
     return problems
+
+
+def check_spend(m, p):
+    """The monthly budget against the contract."""
+    for name in ("monthly_budget", "billing_account"):
+        variable = m.variables.get(name)
+        if variable is None:
+            p(f"no variable {name}")
+        elif "default" not in variable or variable["default"] is not None:
+            p(f"var.{name} does not default to null")
+    budgets = [(n, b) for (t, n), b in m.resources.items() if t == "google_billing_budget"]
+    if len(budgets) != 1:
+        p(f"{len(budgets)} billing budgets, not 1")
+        return
+    name, body = budgets[0]
+    a = f"google_billing_budget.{name}"
+    if "for_each" in body or nulls(body.get("count")) != "var.monthly_budget==null?0:1":
+        p(f"{a}: not created exactly when var.monthly_budget is set")
+    if squeeze(body.get("billing_account")) != "var.billing_account":
+        p(f"{a}: billing_account is not var.billing_account")
+    preconditions = [
+        c
+        for lifecycle in body.get("lifecycle") or []
+        for c in (lifecycle.get("precondition") or [])
+        if isinstance(c, dict)
+    ]
+    if not any(nulls(c.get("condition")) == "var.billing_account!=null" for c in preconditions):
+        p(f"{a}: no precondition that var.billing_account is set")
+    budget_filter = block(body, "budget_filter")
+    if budget_filter is None or budget_filter.get("projects") != ["projects/${local.project_number}"]:
+        p(f"{a}: not filtered to the deployment's project alone")
+    amount = block(block(body, "amount") or {}, "specified_amount") or {}
+    if squeeze(amount.get("units")) != "tostring(var.monthly_budget)" or amount.get("currency_code") != "USD":
+        p(f"{a}: the amount is not var.monthly_budget USD")
+    rules = sorted(
+        (r.get("threshold_percent"), r.get("spend_basis", "CURRENT_SPEND"))
+        for r in body.get("threshold_rules") or []
+        if isinstance(r, dict)
+    )
+    if rules != BUDGET_THRESHOLDS:
+        p(f"{a}: threshold rules are {rules}, not {BUDGET_THRESHOLDS}")
+    notify = block(body, "all_updates_rule")
+    if notify is None or squeeze(notify.get("monitoring_notification_channels")) != "var.notification_channels":
+        p(f"{a}: does not notify var.notification_channels")
 
 
 def check_environment(m, f, address, container, p):
@@ -1074,6 +1158,64 @@ resource "google_project_iam_member" "extra" {
         self.broken(
             [lambda c: c.append("iam.tf", extra)],
             "google_project_iam_member.extra: grants features roles/pubsub.publisher on the project",
+        )
+
+    def test_a_budget_without_notifications(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "budget.tf",
+                    "  all_updates_rule {\n"
+                    "    monitoring_notification_channels = var.notification_channels\n"
+                    "  }\n",
+                    "",
+                )
+            ],
+            "google_billing_budget.monthly: does not notify var.notification_channels",
+        )
+
+    def test_a_budget_over_the_whole_billing_account(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "budget.tf",
+                    '    projects        = ["projects/${local.project_number}"]\n',
+                    "",
+                )
+            ],
+            "google_billing_budget.monthly: not filtered to the deployment's project alone",
+        )
+
+    def test_a_budget_without_the_forecast(self):
+        self.broken(
+            [lambda c: c.edit("budget.tf", '"FORECASTED_SPEND"', '"CURRENT_SPEND"')],
+            "google_billing_budget.monthly: threshold rules are [(0.8, 'CURRENT_SPEND'), (1.0, 'CURRENT_SPEND')], "
+            "not [(0.8, 'CURRENT_SPEND'), (1.0, 'FORECASTED_SPEND')]",
+        )
+
+    def test_a_budget_whatever_monthly_budget(self):
+        self.broken(
+            [lambda c: c.edit("budget.tf", "count = var.monthly_budget == null ? 0 : 1", "count = 1")],
+            "google_billing_budget.monthly: not created exactly when var.monthly_budget is set",
+        )
+
+    def test_a_budget_without_its_billing_account(self):
+        self.broken(
+            [
+                lambda c: c.edit(
+                    "budget.tf",
+                    "      condition     = var.billing_account != null\n",
+                    "      condition     = true\n",
+                )
+            ],
+            "google_billing_budget.monthly: no precondition that var.billing_account is set",
+        )
+
+    def test_a_cost_metric_of_other_entries(self):
+        self.broken(
+            [lambda c: c.edit("monitoring.tf", 'jsonPayload.message = \\"cost record\\"', 'jsonPayload.message = \\"report\\"')],
+            "0 log-based distributions of score's cost records (the total of its service's "
+            '`jsonPayload.message = "cost record"` entries), not 1',
         )
 
 

@@ -271,7 +271,7 @@ class BrokenAwsModule(unittest.TestCase):
 
     def test_argument_written_as_a_block(self):
         line = self.tf.edit(
-            "modules/aws/lambda.tf", "  tags = var.tags\n\n  # The role's", "  tags {\n  }\n\n  # The role's"
+            "modules/aws/lambda.tf", "  tags = local.tags\n\n  # The role's", "  tags {\n  }\n\n  # The role's"
         )
         self.assertFindings(
             f"{M}/lambda.tf:{line}: `tags` in aws_lambda_function.this is an argument, not a block: write `tags = ...`"

@@ -56,6 +56,8 @@ module "eu" {
   artifacts_dir       = var.artifacts_dir
   ort_layer_zip       = var.ort_layer_zip
   alarm_actions       = var.eu_alarm_actions
+  monthly_budget      = var.eu_monthly_budget
+  budget_emails       = var.budget_emails
   deletion_protection = var.deletion_protection
   stream_consent      = true
 }
@@ -72,6 +74,8 @@ module "us" {
   artifacts_dir       = var.artifacts_dir
   ort_layer_zip       = var.ort_layer_zip
   alarm_actions       = var.us_alarm_actions
+  monthly_budget      = var.us_monthly_budget
+  budget_emails       = var.budget_emails
   deletion_protection = var.deletion_protection
   stream_consent      = true
 }

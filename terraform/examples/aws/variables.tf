@@ -66,3 +66,21 @@ variable "deletion_protection" {
   description = "Deletion protection for the DynamoDB tables of both deployments; set to false before `terraform destroy`."
   default     = true
 }
+
+variable "eu_monthly_budget" {
+  type        = number
+  description = "Monthly budget of the eu deployment in USD (the module's monthly_budget); null for none."
+  default     = null
+}
+
+variable "us_monthly_budget" {
+  type        = number
+  description = "Monthly budget of the us deployment in USD (the module's monthly_budget); null for none."
+  default     = null
+}
+
+variable "budget_emails" {
+  type        = list(string)
+  description = "Email addresses both deployments' monthly budgets notify; at least one when either budget is set."
+  default     = []
+}

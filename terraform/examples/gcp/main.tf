@@ -34,4 +34,6 @@ module "tailor" {
   event_publishers      = var.event_publishers
   notification_channels = var.notification_channels
   deletion_protection   = var.deletion_protection
+  monthly_budget        = var.monthly_budget
+  billing_account       = var.billing_account
 }

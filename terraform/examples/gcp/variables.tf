@@ -55,3 +55,15 @@ variable "deletion_protection" {
   description = "Deletion protection for the Firestore database, the Cloud Run services and the token key secret; set to false, and apply, before `terraform destroy`."
   default     = true
 }
+
+variable "monthly_budget" {
+  type        = number
+  description = "Monthly budget of the project in whole USD (the module's monthly_budget); null for none."
+  default     = null
+}
+
+variable "billing_account" {
+  type        = string
+  description = "ID of the Cloud Billing account that pays for the project, such as 012345-6789AB-CDEF01; required with monthly_budget."
+  default     = null
+}

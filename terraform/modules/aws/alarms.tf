@@ -17,7 +17,7 @@ resource "aws_cloudwatch_metric_alarm" "iterator_age" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
-  tags                = var.tags
+  tags                = local.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "errors" {
@@ -36,7 +36,7 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
-  tags                = var.tags
+  tags                = local.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "throttles" {
@@ -55,7 +55,7 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
-  tags                = var.tags
+  tags                = local.tags
 }
 
 # Any message in a dead-letter queue is a batch that was given up on.
@@ -75,5 +75,43 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
-  tags                = var.tags
+  tags                = local.tags
+}
+
+# A function costing more in an hour than CloudWatch expects: the sum of
+# the cost_amount its cost records log (namespace Tailor, dimension
+# function) against the band anomaly detection learns from that metric's
+# history.
+resource "aws_cloudwatch_metric_alarm" "cost_anomaly" {
+  for_each = toset(local.function_names)
+
+  alarm_name          = "${var.name}-${each.key}-cost-anomaly"
+  alarm_description   = "${each.key} cost more per hour than the band anomaly detection expects of its cost_amount, 2 hours running."
+  evaluation_periods  = 2
+  threshold_metric_id = "band"
+  comparison_operator = "GreaterThanUpperThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = local.tags
+
+  metric_query {
+    id          = "cost"
+    return_data = true
+
+    metric {
+      namespace   = "Tailor"
+      metric_name = "cost_amount"
+      dimensions  = { function = each.key }
+      stat        = "Sum"
+      period      = 3600
+    }
+  }
+
+  metric_query {
+    id          = "band"
+    expression  = "ANOMALY_DETECTION_BAND(cost, 2)"
+    label       = "${each.key} cost_amount (expected)"
+    return_data = true
+  }
 }

@@ -30,5 +30,5 @@ resource "aws_dynamodb_table" "this" {
     kms_key_arn = aws_kms_key.this.arn
   }
 
-  tags = var.tags
+  tags = local.tags
 }

@@ -68,7 +68,7 @@ resource "aws_iam_role" "this" {
   name               = "${var.name}-${each.key}"
   description        = "Tailor ${var.name}: the ${each.key} function"
   assume_role_policy = data.aws_iam_policy_document.assume_role.json
-  tags               = var.tags
+  tags               = local.tags
 }
 
 resource "aws_iam_role_policy" "this" {

@@ -16,5 +16,5 @@ resource "aws_kinesis_stream" "this" {
     stream_mode = "ON_DEMAND"
   }
 
-  tags = var.tags
+  tags = local.tags
 }

@@ -6,7 +6,7 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_in_days
   policy                  = data.aws_iam_policy_document.kms.json
-  tags                    = var.tags
+  tags                    = local.tags
 }
 
 resource "aws_kms_alias" "this" {

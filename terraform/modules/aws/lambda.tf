@@ -7,7 +7,7 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = "/aws/lambda/${var.name}-${each.key}"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.this.arn
-  tags              = var.tags
+  tags              = local.tags
 }
 
 # ONNX Runtime for the score function's `ort` engine, mounted at /opt.
@@ -58,7 +58,7 @@ resource "aws_lambda_function" "this" {
     mode = "Active"
   }
 
-  tags = var.tags
+  tags = local.tags
 
   # The role's policy must exist before the function (and its event source
   # mapping) are created, and the log group before the first invocation.
@@ -91,7 +91,7 @@ resource "aws_lambda_event_source_mapping" "this" {
     }
   }
 
-  tags = var.tags
+  tags = local.tags
 }
 
 # score answers signed (SigV4) HTTPS requests only.

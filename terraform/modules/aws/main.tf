@@ -21,6 +21,13 @@ locals {
 
   function_names = ["ingest", "enrich", "features", "consent", "score"]
 
+  # Tags of every resource that takes tags: var.tags and the deployment's
+  # own tag, `tailor-deployment = <name>`, by which the monthly budget
+  # (budget.tf) tells this deployment's costs from the account's. The key
+  # has no colon, which Kinesis does not take in a tag key.
+  deployment_tag = { "tailor-deployment" = var.name }
+  tags           = merge(var.tags, local.deployment_tag)
+
   # The stream that feeds each stream function (local.permissions in
   # iam.tf). score has no trigger: it answers synchronous calls on its
   # Function URL.

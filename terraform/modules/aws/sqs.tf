@@ -12,5 +12,5 @@ resource "aws_sqs_queue" "dead_letter" {
   kms_master_key_id                 = aws_kms_key.this.arn
   kms_data_key_reuse_period_seconds = 300
 
-  tags = var.tags
+  tags = local.tags
 }

@@ -298,3 +298,30 @@ variable "alarm_actions" {
   description = "ARNs (usually SNS topics) notified when an alarm fires or clears. Empty: alarms are only visible in CloudWatch."
   default     = []
 }
+
+# ---------------------------------------------------------------------------
+# Spend controls
+# ---------------------------------------------------------------------------
+
+variable "monthly_budget" {
+  type        = number
+  description = "Monthly budget of this deployment in USD: an AWS Budgets cost budget over the costs tagged `tailor-deployment = <name>`, which warns budget_emails at 80% of actual and 100% of forecast spend. The tag must be activated as a cost allocation tag. Null creates no budget."
+  default     = null
+
+  validation {
+    condition     = var.monthly_budget == null || coalesce(var.monthly_budget, 1) > 0
+    error_message = "monthly_budget must be null or a positive number of USD."
+  }
+}
+
+variable "budget_emails" {
+  type        = list(string)
+  description = "Email addresses the monthly budget notifies (at most 10, as AWS Budgets allows per notification). At least one when monthly_budget is set."
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.budget_emails) <= 10 && alltrue([for e in var.budget_emails : can(regex("^[^@\\s]+@[^@\\s]+$", e))])
+    error_message = "budget_emails must be at most 10 email addresses."
+  }
+}

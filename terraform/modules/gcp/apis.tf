@@ -1,8 +1,9 @@
-# The APIs the deployment uses. They stay enabled when the deployment is
-# destroyed: other workloads of the project may use them too.
+# The APIs the deployment uses, and the budget API where it has a budget
+# (budget.tf). They stay enabled when the deployment is destroyed: other
+# workloads of the project may use them too.
 
 locals {
-  services = [
+  services = concat([
     "artifactregistry.googleapis.com",
     "cloudkms.googleapis.com",
     "firestore.googleapis.com",
@@ -12,7 +13,7 @@ locals {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
-  ]
+  ], var.monthly_budget == null ? [] : ["billingbudgets.googleapis.com"])
 }
 
 resource "google_project_service" "this" {

@@ -141,3 +141,36 @@ resource "google_monitoring_alert_policy" "errors" {
     }
   }
 }
+
+# The cost of each invocation of each service, from its cost records:
+# entries with "message": "cost record" whose `cost` carries a total (an
+# unpriced record has none) in USD. A distribution in USD, for charts of
+# the cost per invocation and per period; the spend alerts are the
+# budget's (budget.tf).
+resource "google_logging_metric" "cost" {
+  for_each = toset(local.function_names)
+
+  project         = var.project_id
+  name            = "${var.name}-${each.key}-cost"
+  description     = "Cost in USD of each invocation of the Tailor ${var.name} ${each.key} service, from its cost records."
+  filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${local.service_names[each.key]}\" AND jsonPayload.message = \"cost record\" AND jsonPayload.cost.currency = \"USD\" AND jsonPayload.cost.total:*"
+  value_extractor = "EXTRACT(jsonPayload.cost.total)"
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "1"
+    display_name = "${var.name}-${each.key} cost per invocation (USD)"
+  }
+
+  # From 10^-9 USD, doubling: 48 buckets reach past 10^5 USD.
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 48
+      growth_factor      = 2
+      scale              = 0.000000001
+    }
+  }
+
+  depends_on = [google_project_service.this]
+}

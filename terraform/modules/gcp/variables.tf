@@ -51,7 +51,7 @@ variable "labels" {
 
 variable "enable_apis" {
   type        = bool
-  description = "Enable the APIs the deployment uses (run, pubsub, firestore, artifactregistry, secretmanager, cloudkms, iam, logging, monitoring). They stay enabled when the deployment is destroyed. Set to false where the project's APIs are managed elsewhere."
+  description = "Enable the APIs the deployment uses (run, pubsub, firestore, artifactregistry, secretmanager, cloudkms, iam, logging, monitoring, and billingbudgets when monthly_budget is set). They stay enabled when the deployment is destroyed. Set to false where the project's APIs are managed elsewhere."
   default     = true
 }
 
@@ -449,4 +449,30 @@ variable "notification_channels" {
   type        = list(string)
   description = "Cloud Monitoring notification channel IDs (`projects/<project>/notificationChannels/<id>`) notified when an alert opens or closes. Empty: alerts are only visible in Cloud Monitoring."
   default     = []
+}
+
+# ---------------------------------------------------------------------------
+# Spend controls
+# ---------------------------------------------------------------------------
+
+variable "monthly_budget" {
+  type        = number
+  description = "Monthly budget of the project in whole USD: a Cloud Billing budget on billing_account over the project's costs, which alerts notification_channels and the billing account's administrators at 80% of actual and 100% of forecast spend. The billing account must bill in USD. Null creates no budget."
+  default     = null
+
+  validation {
+    condition     = var.monthly_budget == null || (coalesce(var.monthly_budget, 1) >= 1 && floor(coalesce(var.monthly_budget, 1)) == coalesce(var.monthly_budget, 1))
+    error_message = "monthly_budget must be null or a whole number of USD, 1 or more."
+  }
+}
+
+variable "billing_account" {
+  type        = string
+  description = "ID of the Cloud Billing account that pays for the project, such as 012345-6789AB-CDEF01: the budget belongs to it. Required when monthly_budget is set; whoever applies needs a role that may create budgets on it, such as Billing Account Costs Manager."
+  default     = null
+
+  validation {
+    condition     = var.billing_account == null || can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", coalesce(var.billing_account, "none")))
+    error_message = "billing_account must be null or a billing account ID of three groups of 6 upper-case hex digits, such as 012345-6789AB-CDEF01."
+  }
 }
