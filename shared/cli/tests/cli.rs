@@ -431,7 +431,8 @@ fn cost_reads_every_platforms_records_and_checks_a_budget() {
     // The report's chart: one segment per platform's function, each with
     // its exact cost, summing to the total.
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert!(html.contains("<svg") && html.contains("</svg>"));
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap() + "</svg>".len()];
+    assert_well_formed(svg);
     let costs: Vec<tailor_cost::Money> = html
         .split("data-cost=\"")
         .skip(1)
@@ -480,4 +481,29 @@ fn cost_reads_every_platforms_records_and_checks_a_budget() {
     let over = check("1.30");
     assert_eq!(over.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&over.stderr).contains("over the budget"));
+}
+
+/// `xml` parses as XML, every element closed in order.
+fn assert_well_formed(xml: &str) {
+    let mut open: Vec<String> = Vec::new();
+    for token in xmlparser::Tokenizer::from(xml) {
+        match token.unwrap_or_else(|e| panic!("not XML: {e}")) {
+            xmlparser::Token::ElementStart { local, .. } => open.push(local.as_str().to_owned()),
+            xmlparser::Token::ElementEnd { end, .. } => match end {
+                xmlparser::ElementEnd::Open => {}
+                xmlparser::ElementEnd::Empty => {
+                    open.pop();
+                }
+                xmlparser::ElementEnd::Close(_, name) => {
+                    assert_eq!(
+                        open.pop().as_deref(),
+                        Some(name.as_str()),
+                        "closed out of order"
+                    );
+                }
+            },
+            _ => {}
+        }
+    }
+    assert!(open.is_empty(), "left open: {open:?}");
 }

@@ -86,7 +86,13 @@ fn cases() -> Vec<Case> {
     // asked for; else the bench profile's, which hold every function.
     let packaged = std::env::var_os("TAILOR_COLD_START_PACKAGES").map(PathBuf::from);
     let stream_env = |name: &'static str, stream: &str| (name, format!("tailor-{stream}"));
-    let function = |bin: &str, env: Vec<(&'static str, String)>| Case {
+    // Every function reads erasure tombstones, kept under keyed tokens:
+    // every one needs the tokenization key.
+    let function = |bin: &str, mut env: Vec<(&'static str, String)>| Case {
+        env: {
+            env.push(("TAILOR_TOKEN_KEY", "cold-start-bench-token-key".to_owned()));
+            env
+        },
         label: bin.to_owned(),
         exe: match &packaged {
             Some(dir) => dir.join(bin).join("bootstrap"),
@@ -100,7 +106,6 @@ fn cases() -> Vec<Case> {
         },
         function_name: bin.to_owned(),
         memory_mb: "256",
-        env,
         expect_log: None,
     };
     let model_dir = repo_root().join("shared/models/conversion-v1");
@@ -134,10 +139,7 @@ fn cases() -> Vec<Case> {
     }
     cases.push(function(
         "tailor-ingest",
-        vec![
-            stream_env("TAILOR_STREAM_INGESTED", "ingested"),
-            ("TAILOR_TOKEN_KEY", "cold-start-bench-token-key".to_owned()),
-        ],
+        vec![stream_env("TAILOR_STREAM_INGESTED", "ingested")],
     ));
     cases.push(function(
         "tailor-enrich",
