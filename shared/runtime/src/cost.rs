@@ -45,6 +45,10 @@ pub struct Costing {
     /// When the process started, until its first invocation takes it: the
     /// init phase that invocation's cold start billed.
     started: Mutex<Option<Instant>>,
+    /// The name the platform deployed the function under (the Lambda
+    /// function's name), which tells one deployment's metrics from
+    /// another's.
+    deployed_as: Option<String>,
 }
 
 impl Costing {
@@ -84,7 +88,16 @@ impl Costing {
             book,
             format,
             started: Mutex::new(Some(started)),
+            deployed_as: None,
         }
+    }
+
+    /// The same, its records naming the function as the platform deployed
+    /// it (`name`), where it says.
+    #[must_use]
+    pub fn deployed_as(mut self, name: Option<String>) -> Self {
+        self.deployed_as = name;
+        self
     }
 
     /// The sizing.
@@ -143,7 +156,13 @@ impl Costing {
     fn log(&self, record: Result<CostRecord, tailor_cost::CostError>, request_id: &str) {
         match record {
             Ok(record) => {
-                let line = line(self.format, &record, request_id, epoch_millis());
+                let line = line(
+                    self.format,
+                    &record,
+                    self.deployed_as.as_deref(),
+                    request_id,
+                    epoch_millis(),
+                );
                 match self.format {
                     // The platform's log agent reads these from stdout as
                     // they are, one JSON object a line.
@@ -168,9 +187,16 @@ fn epoch_millis() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// One cost record as `format` logs it, at `now_ms` (Unix milliseconds).
+/// One cost record as `format` logs it, at `now_ms` (Unix milliseconds),
+/// of a function the platform deployed as `deployed_as`, where it says.
 #[must_use]
-pub fn line(format: Format, record: &CostRecord, request_id: &str, now_ms: u64) -> String {
+pub fn line(
+    format: Format,
+    record: &CostRecord,
+    deployed_as: Option<&str>,
+    request_id: &str,
+    now_ms: u64,
+) -> String {
     let value = match format {
         Format::Emf => {
             // A metric value is a number: `cost_amount` is the record's
@@ -181,12 +207,18 @@ pub fn line(format: Format, record: &CostRecord, request_id: &str, now_ms: u64) 
             if amount.is_some() {
                 metrics.push(json!({"Name": "cost_amount", "Unit": "None"}));
             }
+            // By function across deployments, and by the deployed
+            // function's own name (one deployment's alarms).
+            let dimensions = match deployed_as {
+                Some(_) => json!([["function"], ["function_name"]]),
+                None => json!([["function"]]),
+            };
             let mut entry = json!({
                 "_aws": {
                     "Timestamp": now_ms,
                     "CloudWatchMetrics": [{
                         "Namespace": METRIC_NAMESPACE,
-                        "Dimensions": [["function"]],
+                        "Dimensions": dimensions,
                         "Metrics": metrics,
                     }],
                 },
@@ -197,6 +229,9 @@ pub fn line(format: Format, record: &CostRecord, request_id: &str, now_ms: u64) 
             });
             if let Some(amount) = amount {
                 entry["cost_amount"] = json!(amount);
+            }
+            if let Some(name) = deployed_as {
+                entry["function_name"] = json!(name);
             }
             entry
         }
@@ -248,7 +283,13 @@ mod tests {
     #[test]
     fn an_emf_line_names_its_metrics_and_carries_each_as_a_number() {
         let priced = record(&[]);
-        let emf = parse(&line(Format::Emf, &priced, "req-1", 1_700_000_000_000));
+        let emf = parse(&line(
+            Format::Emf,
+            &priced,
+            Some("prod-score"),
+            "req-1",
+            1_700_000_000_000,
+        ));
         let directive = &emf["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(emf["_aws"]["Timestamp"], 1_700_000_000_000u64);
         assert_eq!(directive["Namespace"], METRIC_NAMESPACE);
@@ -265,12 +306,17 @@ mod tests {
         assert!((emf["cost_amount"].as_f64().expect("number") - 2.216_667_75e-7).abs() < 1e-15);
         assert_eq!(emf["function"], "score");
         assert_eq!(emf["request_id"], "req-1");
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["function"], ["function_name"]])
+        );
+        assert_eq!(emf["function_name"], "prod-score");
     }
 
     #[test]
     fn an_unpriced_record_logs_its_usage_and_why_and_no_cost_metric() {
         let unpriced = record(&[("dynamodb_read_units", 3)]);
-        let emf = parse(&line(Format::Emf, &unpriced, "req-2", 0));
+        let emf = parse(&line(Format::Emf, &unpriced, None, "req-2", 0));
         let names: Vec<&str> = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .expect("metrics")
@@ -285,9 +331,9 @@ mod tests {
                 .as_str()
                 .is_some_and(|why| why.contains("dynamodb.on_demand.read_units"))
         );
-        let logged = parse(&line(Format::CloudLogging, &unpriced, "req-2", 0));
+        let logged = parse(&line(Format::CloudLogging, &unpriced, None, "req-2", 0));
         assert_eq!(logged["severity"], "WARNING");
-        let logged = parse(&line(Format::CloudLogging, &record(&[]), "req-3", 0));
+        let logged = parse(&line(Format::CloudLogging, &record(&[]), None, "req-3", 0));
         assert_eq!(logged["severity"], "INFO");
         assert_eq!(logged["logging.googleapis.com/labels"]["function"], "score");
         assert_eq!(logged["cost"]["function"], "score");

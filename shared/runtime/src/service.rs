@@ -109,6 +109,14 @@ pub trait Cloud: Sized + Send + Sync + 'static {
     /// does not say: the function runs, without cost records.
     fn sizing<F: Fn(&str) -> Option<String>>(&self, env: &Env<F>) -> Option<Sizing>;
 
+    /// The name the platform deployed the function under, where it says
+    /// (a Lambda function's name): cost metrics carry it, so one
+    /// deployment's alarms see only its own.
+    fn deployed_name<F: Fn(&str) -> Option<String>>(&self, env: &Env<F>) -> Option<String> {
+        let _ = env;
+        None
+    }
+
     /// Connects the store and publisher `wiring` asks for, reading any
     /// further variable (the topics) through `env`.
     ///
@@ -153,7 +161,10 @@ impl<C: Cloud> Deployed<C> {
         let started = Instant::now();
         let cloud = C::configure(env)?;
         let cost = match cloud.sizing(env) {
-            Some(sizing) => Some(Costing::from_env(env, sizing, C::COST_FORMAT, started)?),
+            Some(sizing) => Some(
+                Costing::from_env(env, sizing, C::COST_FORMAT, started)?
+                    .deployed_as(cloud.deployed_name(env)),
+            ),
             None => {
                 tracing::warn!(
                     "the environment does not say how this function is billed: no cost records"

@@ -80,8 +80,8 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
 
 # A function costing more in an hour than CloudWatch expects: the sum of
 # the cost_amount its cost records log (namespace Tailor, dimension
-# function) against the band anomaly detection learns from that metric's
-# history.
+# function_name: this deployment's function alone) against the band
+# anomaly detection learns from that metric's history.
 resource "aws_cloudwatch_metric_alarm" "cost_anomaly" {
   for_each = toset(local.function_names)
 
@@ -102,7 +102,7 @@ resource "aws_cloudwatch_metric_alarm" "cost_anomaly" {
     metric {
       namespace   = "Tailor"
       metric_name = "cost_amount"
-      dimensions  = { function = each.key }
+      dimensions  = { function_name = aws_lambda_function.this[each.key].function_name }
       stat        = "Sum"
       period      = 3600
     }

@@ -58,6 +58,10 @@ impl Cloud for Aws {
         })
     }
 
+    fn deployed_name<F: Fn(&str) -> Option<String>>(&self, env: &Env<F>) -> Option<String> {
+        env.get("AWS_LAMBDA_FUNCTION_NAME")
+    }
+
     async fn connect<F: Fn(&str) -> Option<String>>(
         &self,
         env: &Env<F>,

@@ -117,7 +117,14 @@ async fn the_kinesis_envelope_runs_through_the_ingest_binary() {
     let emf = &lines[0];
     let directive = &emf["_aws"]["CloudWatchMetrics"][0];
     assert_eq!(directive["Namespace"], "Tailor");
-    assert_eq!(directive["Dimensions"], json!([["function"]]));
+    assert_eq!(
+        directive["Dimensions"],
+        json!([["function"], ["function_name"]])
+    );
+    assert_eq!(
+        emf["function_name"], "tailor-ingest",
+        "AWS_LAMBDA_FUNCTION_NAME"
+    );
     for metric in directive["Metrics"].as_array().unwrap() {
         let name = metric["Name"].as_str().unwrap();
         assert!(emf[name].is_number(), "metric {name} has a number: {emf}");
