@@ -69,6 +69,7 @@ impl Invocation {
     pub fn begin(function: &str, records: &[Record]) -> Self {
         let mut report = InvocationReport::new(function);
         report.records_in = records.len() as u64;
+        report.bytes_in = records.iter().map(|r| r.bytes.len() as u64).sum();
         Self {
             started: std::time::Instant::now(),
             outcome: BatchOutcome {

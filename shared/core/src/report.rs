@@ -21,6 +21,9 @@ pub struct InvocationReport {
     pub function: String,
     /// Records received.
     pub records_in: u64,
+    /// Bytes of the records received (what a stream bills as read).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes_in: u64,
     /// Records accepted for the first time.
     pub accepted: u64,
     /// Records accepted as repeats of ones already applied.
@@ -81,6 +84,7 @@ impl InvocationReport {
     /// Adds another report's counts into this one.
     pub fn absorb(&mut self, other: &Self) {
         self.records_in += other.records_in;
+        self.bytes_in += other.bytes_in;
         self.accepted += other.accepted;
         self.duplicates += other.duplicates;
         for (reason, n) in &other.dead_lettered {

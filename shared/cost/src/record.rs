@@ -42,8 +42,8 @@ pub struct CostRecord {
     pub records_in: u64,
     /// Records published.
     pub records_out: u64,
-    /// Bytes read from the stream.
-    pub stream_bytes_in: u64,
+    /// Bytes of the records it received (what a stream bills as read).
+    pub bytes_in: u64,
     /// Bytes published.
     pub bytes_out: u64,
     /// Store and stream units as the platform bills them, by unit.
@@ -113,7 +113,7 @@ impl CostRecord {
             requests: u64::from(sizing.platform != Platform::Spin),
             records_in: report.records_in,
             records_out: report.records_out,
-            stream_bytes_in: measured.stream_bytes_in,
+            bytes_in: report.bytes_in,
             bytes_out: report.bytes_out,
             billed: report.billed.clone(),
             usage,
@@ -187,7 +187,6 @@ mod tests {
         let measured = Measured {
             duration_us: 12_300,
             init_us: Some(80_400),
-            stream_bytes_in: 0,
         };
         let record = CostRecord::of(&book, &aws(128), &InvocationReport::new("score"), &measured)
             .expect("priced");

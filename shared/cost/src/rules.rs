@@ -84,7 +84,9 @@ const fn one_vcpu() -> u32 {
     1_000
 }
 
-/// What one invocation measured besides its report.
+/// What one invocation measured besides its report (whose `bytes_in`
+/// are the bytes it read from the platform's stream: Kinesis records,
+/// Pub/Sub deliveries; none for an HTTP request).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Measured {
     /// The handler's duration, in microseconds.
@@ -92,9 +94,6 @@ pub struct Measured {
     /// The init phase's duration, on the invocation that started an
     /// instance (a cold start), in microseconds.
     pub init_us: Option<u64>,
-    /// Bytes of the records it read from the platform's stream (Kinesis
-    /// records, Pub/Sub push deliveries); zero for an HTTP request.
-    pub stream_bytes_in: u64,
 }
 
 /// `us` microseconds billed in whole steps of `step_ms`, at least one step.
@@ -171,10 +170,7 @@ pub fn usage(
             }
             usage.add("lambda.requests", 1);
             usage.add(&item, memory * u128::from(ms));
-            usage.add(
-                "kinesis.on_demand.retrieval",
-                u128::from(measured.stream_bytes_in),
-            );
+            usage.add("kinesis.on_demand.retrieval", u128::from(report.bytes_in));
         }
         Platform::Gcp => {
             let ms = u128::from(billed_ms(measured.duration_us, CLOUD_RUN_STEP_MS));
@@ -184,11 +180,11 @@ pub fn usage(
                 u128::from(sizing.milli_vcpu) * ms,
             );
             usage.add("cloud_run.request.gib_seconds", memory * ms);
-            if measured.stream_bytes_in > 0 {
+            if report.bytes_in > 0 {
                 // A push delivery of the record.
                 usage.add(
                     "pubsub.throughput",
-                    u128::from(pubsub_billable_bytes(measured.stream_bytes_in)),
+                    u128::from(pubsub_billable_bytes(report.bytes_in)),
                 );
             }
         }

@@ -55,11 +55,12 @@ impl Group {
 
 /// `cost / n × scale`, rounded to 10⁻¹⁵.
 fn share(cost: Money, n: u64, scale: i128) -> Option<Money> {
-    (n > 0).then(|| {
-        let n = i128::from(n);
-        let scaled = cost.femto().saturating_mul(scale);
-        Money::from_femto((scaled + n / 2) / n)
-    })
+    (n > 0).then(|| Money::from_femto(div_round(cost.femto().saturating_mul(scale), i128::from(n))))
+}
+
+/// `n / d` for a non-negative `n` and a positive `d`, rounded half up.
+const fn div_round(n: i128, d: i128) -> i128 {
+    (n + d / 2) / d
 }
 
 /// Records summed.
@@ -151,10 +152,10 @@ impl Summary {
             .femto()
             .checked_mul(i128::try_from(rate).ok()?)?
             .checked_mul(i128::from(SECONDS_PER_MONTH))?;
-        let denominator = i128::from(events) * 1_000_000;
-        Some(Money::from_femto(
-            (numerator + denominator / 2) / denominator,
-        ))
+        Some(Money::from_femto(div_round(
+            numerator,
+            i128::from(events) * 1_000_000,
+        )))
     }
 }
 

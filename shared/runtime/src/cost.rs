@@ -106,9 +106,9 @@ impl Costing {
         &self.sizing
     }
 
-    /// The record of one invocation that began at `began` and read
-    /// `stream_bytes_in` from its stream: priced, or noted as unpriced.
-    /// The first invocation of the process carries its init phase.
+    /// The record of one invocation that began at `began`: priced, or
+    /// noted as unpriced. The first invocation of the process carries its
+    /// init phase.
     ///
     /// # Errors
     /// A billed unit no rule names (a store or publisher that reports a
@@ -117,7 +117,6 @@ impl Costing {
         &self,
         report: &InvocationReport,
         began: Instant,
-        stream_bytes_in: u64,
     ) -> Result<CostRecord, tailor_cost::CostError> {
         let init = self
             .started
@@ -128,29 +127,28 @@ impl Costing {
         let measured = Measured {
             duration_us: micros(began.elapsed()),
             init_us: init.map(micros),
-            stream_bytes_in,
         };
-        Ok(CostRecord::measure(&self.sizing, report, &measured)?.priced_or_noted(&self.book))
+        self.priced(report, &measured)
+    }
+
+    fn priced(
+        &self,
+        report: &InvocationReport,
+        measured: &Measured,
+    ) -> Result<CostRecord, tailor_cost::CostError> {
+        Ok(CostRecord::measure(&self.sizing, report, measured)?.priced_or_noted(&self.book))
     }
 
     /// Logs the cost record of one invocation (see [`Costing::record`]).
-    pub fn emit(
-        &self,
-        report: &InvocationReport,
-        began: Instant,
-        stream_bytes_in: u64,
-        request_id: &str,
-    ) {
-        self.log(self.record(report, began, stream_bytes_in), request_id);
+    pub fn emit(&self, report: &InvocationReport, began: Instant, request_id: &str) {
+        self.log(self.record(report, began), request_id);
     }
 
     /// Logs the cost record of one invocation whose measurements the
     /// platform took itself (a Spin request's stages, each from its
     /// report's wall time).
     pub fn emit_measured(&self, report: &InvocationReport, measured: &Measured, request_id: &str) {
-        let record = CostRecord::measure(&self.sizing, report, measured)
-            .map(|r| r.priced_or_noted(&self.book));
-        self.log(record, request_id);
+        self.log(self.priced(report, measured), request_id);
     }
 
     fn log(&self, record: Result<CostRecord, tailor_cost::CostError>, request_id: &str) {
@@ -349,8 +347,8 @@ mod tests {
             started,
         );
         let report = InvocationReport::new("score");
-        let first = costing.record(&report, Instant::now(), 0).expect("record");
-        let second = costing.record(&report, Instant::now(), 0).expect("record");
+        let first = costing.record(&report, Instant::now()).expect("record");
+        let second = costing.record(&report, Instant::now()).expect("record");
         assert!(first.init_billed_ms.is_some());
         assert_eq!(second.init_billed_ms, None);
     }

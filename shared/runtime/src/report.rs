@@ -18,18 +18,16 @@ pub fn emit(report: &InvocationReport, request_id: &str) {
 }
 
 /// Logs an invocation's report and, where the process prices its
-/// invocations, its cost record: the invocation began at `began` and read
-/// `stream_bytes_in` from the platform's stream (zero for an HTTP request).
+/// invocations, its cost record: the invocation began at `began`.
 pub fn emit_priced(
     report: &InvocationReport,
     cost: Option<&crate::cost::Costing>,
     began: std::time::Instant,
-    stream_bytes_in: u64,
     request_id: &str,
 ) {
     emit(report, request_id);
     if let Some(cost) = cost {
-        cost.emit(report, began, stream_bytes_in, request_id);
+        cost.emit(report, began, request_id);
     }
 }
 

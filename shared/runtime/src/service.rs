@@ -184,22 +184,9 @@ impl<C: Cloud> Deployed<C> {
     }
 
     /// Logs one invocation's report and its cost record: the invocation
-    /// began at `began` and read `stream_bytes_in` from the platform's
-    /// stream (zero for an HTTP request).
-    pub fn report(
-        &self,
-        report: &InvocationReport,
-        began: Instant,
-        stream_bytes_in: u64,
-        request_id: &str,
-    ) {
-        crate::report::emit_priced(
-            report,
-            self.cost.as_ref(),
-            began,
-            stream_bytes_in,
-            request_id,
-        );
+    /// began at `began`.
+    pub fn report(&self, report: &InvocationReport, began: Instant, request_id: &str) {
+        crate::report::emit_priced(report, self.cost.as_ref(), began, request_id);
     }
 }
 

@@ -125,13 +125,7 @@ pub async fn serve(platform: &'static Platform, stage: Stage) -> Result<(), lamb
                 }
             }
             let outcome = platform.service.functions.invoke(stage, &records).await;
-            let read: usize = records.iter().map(|r| r.bytes.len()).sum();
-            platform.report(
-                &outcome.report,
-                began,
-                u64::try_from(read).unwrap_or(u64::MAX),
-                &event.context.request_id,
-            );
+            platform.report(&outcome.report, began, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(response(&outcome))
         },
     ))

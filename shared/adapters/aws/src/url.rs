@@ -98,7 +98,7 @@ pub async fn serve(platform: &'static Platform) -> Result<(), lambda_runtime::Er
                 .set_from_epoch_millis(event.context.deadline);
             let answer = route(&platform.service, &event.payload).await;
             let report = platform.service.functions.answered(Function::Score);
-            platform.report(&report, began, 0, &event.context.request_id);
+            platform.report(&report, began, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(answer)
         },
     ))

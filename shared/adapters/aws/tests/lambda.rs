@@ -161,7 +161,7 @@ async fn the_kinesis_envelope_runs_through_the_ingest_binary() {
                 .len()
         })
         .sum();
-    assert_eq!(record.stream_bytes_in, delivered as u64);
+    assert_eq!(record.bytes_in, delivered as u64);
     assert!(record.usage.get("dynamodb.on_demand.write_units") > 0);
 }
 

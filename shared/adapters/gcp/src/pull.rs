@@ -134,14 +134,7 @@ async fn invoke(
         .unzip();
     let outcome = service.functions.invoke(stage, &records).await;
     if let Some(first) = records.first() {
-        let read: usize = records.iter().map(|r| r.bytes.len()).sum();
-        tailor_runtime::report::emit_priced(
-            &outcome.report,
-            cost,
-            began,
-            u64::try_from(read).unwrap_or(u64::MAX),
-            &first.id,
-        );
+        tailor_runtime::report::emit_priced(&outcome.report, cost, began, &first.id);
     }
     // One disposition per record, in order; a record without one is
     // delivered again.

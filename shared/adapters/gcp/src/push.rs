@@ -219,13 +219,7 @@ async fn push(State(app): State<Arc<App>>, request: Request) -> Response {
         .functions
         .invoke(app.stage, std::slice::from_ref(&record))
         .await;
-    tailor_runtime::report::emit_priced(
-        &outcome.report,
-        app.cost,
-        began,
-        u64::try_from(record.bytes.len()).unwrap_or(u64::MAX),
-        &record.id,
-    );
+    tailor_runtime::report::emit_priced(&outcome.report, app.cost, began, &record.id);
     answer(
         status_for(&outcome),
         &tailor_runtime::http::outcome_body(&outcome),
