@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -233,29 +234,43 @@ pub struct Ingestor<'p> {
     residency: Residency,
 }
 
-/// Policy answers for one region, computed once: they depend only on the
-/// region, the event type and the purposes claimed, never on the event.
+/// Policy answers for one region: they depend only on the region, the
+/// event type and the purposes claimed, never on the event. The plan and
+/// route are computed with the ingestor; each collection decision the
+/// first time an event asks for it, then kept (a process that sees a few
+/// event types never evaluates the rest, which keeps start-up short).
 struct RegionPolicy {
     plan: FieldPlan,
     route: Result<(String, PolicyDecision), PolicyDecision>,
-    /// By event type and the bit set of purposes claimed.
-    collect: BTreeMap<(EventType, u8), PolicyDecision>,
+    /// By event type (its place in [`EventType::ALL`]) and the bit set of
+    /// purposes claimed.
+    collect: Vec<OnceLock<PolicyDecision>>,
 }
 
 impl RegionPolicy {
     fn new(policy: &Policy, region: &str) -> Self {
-        let mut collect = BTreeMap::new();
-        for event_type in EventType::ALL {
-            for mask in 0..(1u8 << Purpose::ALL.len()) {
-                let decision = policy.collect("ingest", event_type, &purposes_of(mask), region);
-                collect.insert((event_type, mask), decision);
-            }
-        }
         Self {
             plan: policy.field_plan(region),
             route: policy.destination(region),
-            collect,
+            collect: (0..EventType::ALL.len() << Purpose::ALL.len())
+                .map(|_| OnceLock::new())
+                .collect(),
         }
+    }
+
+    /// The decision to collect `event_type` with the purposes in `mask`.
+    fn collect(
+        &self,
+        policy: &Policy,
+        region: &str,
+        event_type: EventType,
+        mask: u8,
+    ) -> Option<&PolicyDecision> {
+        let kind = EventType::ALL.iter().position(|t| *t == event_type)?;
+        let slot = self
+            .collect
+            .get((kind << Purpose::ALL.len()) | usize::from(mask))?;
+        Some(slot.get_or_init(|| policy.collect("ingest", event_type, &purposes_of(mask), region)))
     }
 }
 
@@ -280,8 +295,9 @@ impl std::fmt::Debug for Ingestor<'_> {
 
 impl<'p> Ingestor<'p> {
     /// An ingestor over a compiled contract and a loaded policy. Policy
-    /// answers (minimization plans, routes, collection decisions) are
-    /// computed here, once, for every region the policy knows.
+    /// answers are computed once for every region the policy knows:
+    /// minimization plans and routes here, each collection decision when
+    /// an event first needs it.
     #[must_use]
     pub fn new(contract: &'p Contract, policy: &'p Policy, limits: Limits, key: TokenKey) -> Self {
         let regions = policy
@@ -412,7 +428,10 @@ impl<'p> Ingestor<'p> {
 
         let mask = mask_of(&minimized.consent.purposes);
         let collect = answers
-            .and_then(|a| a.collect.get(&(minimized.event_type, mask)).cloned())
+            .and_then(|a| {
+                a.collect(self.policy, &minimized.region, minimized.event_type, mask)
+                    .cloned()
+            })
             .unwrap_or_else(|| {
                 self.policy.collect(
                     "ingest",
