@@ -79,6 +79,10 @@ impl<P: Publisher, D: Deployment> Publisher for Looped<P, D> {
     ) -> Vec<Result<(), PublishError>> {
         self.publisher.publish_all(topic, messages).await
     }
+
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        self.publisher.take_billed()
+    }
 }
 
 impl<P: Publisher, D: Deployment> Inbox for Looped<P, D> {
@@ -264,6 +268,47 @@ pub fn assert_local_state<D: Deployment, P: Publisher + 'static>(
     let local = crate::kit::local_state(lines, 100);
     let differences = crate::kit::differences(&local, &p.state());
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Each function's billed units for `lines` sent through the cloud
+/// pipeline in batches of `batch` are exactly what the local platform
+/// counts for the same stream by the same formulas: the local count of a
+/// larger stream stands for the cloud's.
+pub fn assert_units_match_the_local_count<D: Deployment, P: Publisher + 'static>(
+    p: &mut CloudPipeline<D, P>,
+    lines: &[Vec<u8>],
+    batch: usize,
+    units: &[&str],
+) {
+    let mut cloud = RunReport::default();
+    for chunk in lines.chunks(batch) {
+        let records = p.records(chunk);
+        p.runtime.block_on(p.functions.chain(&records, &mut cloud));
+    }
+    let mut local = crate::spawn_counting_cloud_units();
+    for chunk in lines.chunks(batch) {
+        local.send_raw(chunk);
+    }
+    let mut differences = Vec::new();
+    for function in tailor_runtime::Function::STREAM {
+        let name = function.name();
+        for unit in units {
+            let (theirs, ours) = (
+                cloud.function(name).billed(unit),
+                local.report.function(name).billed(unit),
+            );
+            if theirs != ours {
+                differences.push(format!("{name} {unit}: cloud {theirs}, local count {ours}"));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    for unit in units {
+        assert!(
+            cloud.functions.values().any(|r| r.billed(unit) > 0),
+            "the stream bills some {unit}"
+        );
+    }
 }
 
 /// Six views by three users, one minute apart.

@@ -73,7 +73,25 @@ pub fn spawn_at(
     settings: &Settings,
     functions: &[Function],
 ) -> PipelineHandle {
-    let pipeline = LocalPlatform::open(path, settings, functions).expect("platform opens");
+    handle(LocalPlatform::open(path, settings, functions).expect("platform opens"))
+}
+
+/// The local platform of the stream functions, in memory with a replay
+/// clock, its store and queue counting what each call would bill on each
+/// cloud.
+#[must_use]
+pub fn spawn_counting_cloud_units() -> PipelineHandle {
+    handle(
+        LocalPlatform::open_counting_cloud_units(
+            None,
+            &settings(ClockMode::Arrival),
+            &Function::STREAM,
+        )
+        .expect("platform opens"),
+    )
+}
+
+fn handle(pipeline: LocalPlatform) -> PipelineHandle {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -9,6 +9,9 @@
 //!
 //! - [`decimal`]: `Decimal`, an exact non-negative decimal, and `Money`,
 //!   an exact amount in 10⁻¹⁵ of the book's currency.
+//! - [`billing`]: how each cloud's store and stream count billed units per
+//!   call, and [`billing::CloudUnits`], which counts a local run as each
+//!   cloud would bill it.
 //! - [`book`]: the price book: unit prices per platform and region, each
 //!   with its public source and the date it was read. A region, item or
 //!   currency the book lacks is an error, never a zero.
@@ -22,6 +25,7 @@
 //! - [`summary`]: records summed by platform and function, per invocation,
 //!   per million records, and a month's projection at an event rate.
 
+pub mod billing;
 pub mod book;
 pub mod decimal;
 pub mod price;

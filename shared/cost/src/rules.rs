@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use tailor_core::report::InvocationReport;
 
 use crate::CostError;
+use crate::billing::{dynamodb, firestore};
 use crate::price::Usage;
 
 /// Where a function runs, as the bill sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// AWS Lambda, Kinesis and DynamoDB.
@@ -138,11 +139,11 @@ pub const PUBSUB_PUBLISH_BYTES: &str = "pubsub_publish_bytes";
 /// `UnknownBilledUnit` for a unit no rule names.
 pub fn billed_item(unit: &str) -> Result<Option<(&'static str, u128)>, CostError> {
     Ok(Some(match unit {
-        "dynamodb_read_units" => ("dynamodb.on_demand.read_units", 1),
-        "dynamodb_write_units" => ("dynamodb.on_demand.write_units", 1),
-        "firestore_document_reads" => ("firestore.reads", 1),
-        "firestore_document_writes" => ("firestore.writes", 1),
-        "firestore_document_deletes" => ("firestore.deletes", 1),
+        dynamodb::READ_UNITS => ("dynamodb.on_demand.read_units", 1),
+        dynamodb::WRITE_UNITS => ("dynamodb.on_demand.write_units", 1),
+        firestore::READS => ("firestore.reads", 1),
+        firestore::WRITES => ("firestore.writes", 1),
+        firestore::DELETES => ("firestore.deletes", 1),
         KINESIS_INGEST_BYTES => ("kinesis.on_demand.ingest", 1),
         PUBSUB_PUBLISH_BYTES => ("pubsub.throughput", 1),
         "sqlite_reads" | "sqlite_writes" => return Ok(None),

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tailor_core::report::InvocationReport;
+pub use tailor_cost::billing;
 pub use tailor_cost::rules::{self, Measured};
 pub use tailor_cost::{Arch, CostRecord, Money, Platform, PriceBook, Sizing};
 

@@ -72,27 +72,7 @@ impl std::fmt::Debug for DynamoStore {
     }
 }
 
-fn read_units(size: usize) -> u64 {
-    (size as u64).div_ceil(4096).max(1)
-}
-
-fn write_units(size: usize) -> u64 {
-    (size as u64).div_ceil(1024).max(1)
-}
-
-/// An item's size as DynamoDB counts it: attribute names plus values
-/// (numbers at their largest encoding).
-fn item_size(key: &str, value_len: usize) -> usize {
-    const NUMBER: usize = 21;
-    PK.len()
-        + key.len()
-        + VALUE.len()
-        + value_len
-        + VERSION.len()
-        + TTL.len()
-        + EXPIRES.len()
-        + 3 * NUMBER
-}
+use tailor_runtime::cost::billing::dynamodb::{item_size, read_units, write_units};
 
 fn unavailable<E, R>(table: Table, e: &SdkError<E, R>) -> StoreError
 where
@@ -272,7 +252,7 @@ impl DynamoStore {
                     .ok_or_else(|| StoreError::Corrupt("item without a key".into()))?;
                 let decoded = decode(item)?;
                 self.read_units.fetch_add(
-                    read_units(item_size(key, decoded.value.len())) - 1,
+                    read_units(item_size(key.len(), decoded.value.len())) - 1,
                     Ordering::Relaxed,
                 );
                 found.insert(key.clone(), decoded);
@@ -311,7 +291,7 @@ impl Store for DynamoStore {
         };
         let item = decode(item)?;
         self.read_units.fetch_add(
-            read_units(item_size(key, item.value.len())),
+            read_units(item_size(key.len(), item.value.len())),
             Ordering::Relaxed,
         );
         Ok(self.live(item))
@@ -341,7 +321,7 @@ impl Store for DynamoStore {
         expires_at: Timestamp,
         precondition: Precondition,
     ) -> Result<u64, StoreError> {
-        let size = item_size(key, value.len());
+        let size = item_size(key.len(), value.len());
         let now = self.clock.now().as_millis();
         let ttl = expires_at.as_millis().div_euclid(1000) + 1;
         let mut update = self
@@ -425,22 +405,24 @@ impl Store for DynamoStore {
     }
 }
 
-/// The report's name for read request units (strongly consistent, 4 KB each).
-pub const READ_UNITS: &str = "dynamodb_read_units";
-/// The report's name for write request units (1 KB each).
-pub const WRITE_UNITS: &str = "dynamodb_write_units";
+pub use tailor_runtime::cost::billing::dynamodb::{READ_UNITS, WRITE_UNITS};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn capacity_units_round_up_per_item() {
-        assert_eq!(read_units(1), 1);
-        assert_eq!(read_units(4096), 1);
-        assert_eq!(read_units(4097), 2);
-        assert_eq!(write_units(1024), 1);
-        assert_eq!(write_units(1025), 2);
-        assert_eq!(write_units(0), 1);
+    fn items_are_sized_by_the_layout_this_store_writes() {
+        // The unit formula counts these attribute names: they must be the
+        // ones written.
+        assert_eq!(
+            tailor_runtime::cost::billing::dynamodb::ATTRIBUTES,
+            [PK, VALUE, VERSION, TTL, EXPIRES]
+        );
+        assert_eq!(
+            item_size(3, 100),
+            PK.len() + VALUE.len() + VERSION.len() + TTL.len() + EXPIRES.len() + 3 * 21 + 103
+        );
+        assert_eq!(read_units(item_size(0, 4_096)), 2);
     }
 }

@@ -17,6 +17,21 @@ fn every_golden_case_gives_the_same_results_as_on_the_local_platform() {
 }
 
 #[test]
+fn the_units_billed_are_the_ones_the_local_platform_counts() {
+    let lines = tailor_tests::generated(8, 3, 7);
+    cloud::assert_units_match_the_local_count(
+        &mut aws("units"),
+        &lines,
+        50,
+        &[
+            tailor_aws::dynamo::READ_UNITS,
+            tailor_aws::dynamo::WRITE_UNITS,
+            tailor_runtime::cost::rules::KINESIS_INGEST_BYTES,
+        ],
+    );
+}
+
+#[test]
 fn dynamodb_errors_mid_batch_retry_exactly_the_records_they_hit() {
     let (mut p, mut clean) = (aws("faults"), aws("faults-clean"));
     // Lambda delivers again from the lowest failed record.

@@ -43,12 +43,7 @@ const BATCH_GET: usize = 100;
 /// Attempts per call when Firestore answers that it is busy or down.
 const ATTEMPTS: u32 = 3;
 
-/// The report's name for document reads.
-pub const READS: &str = "firestore_document_reads";
-/// The report's name for document writes.
-pub const WRITES: &str = "firestore_document_writes";
-/// The report's name for document deletes.
-pub const DELETES: &str = "firestore_document_deletes";
+pub use tailor_runtime::cost::billing::firestore::{DELETES, READS, WRITES};
 
 /// How requests are authorized.
 #[derive(Clone)]

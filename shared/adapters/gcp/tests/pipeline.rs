@@ -25,6 +25,21 @@ fn a_generated_stream_gives_the_local_platforms_state() {
 }
 
 #[test]
+fn the_units_billed_are_the_ones_the_local_platform_counts() {
+    let lines = tailor_tests::generated(8, 3, 7);
+    cloud::assert_units_match_the_local_count(
+        &mut gcp("units"),
+        &lines,
+        50,
+        &[
+            tailor_gcp::firestore::READS,
+            tailor_gcp::firestore::WRITES,
+            tailor_runtime::cost::rules::PUBSUB_PUBLISH_BYTES,
+        ],
+    );
+}
+
+#[test]
 fn firestore_errors_mid_batch_retry_exactly_the_records_they_hit() {
     let (mut p, mut clean) = (gcp("faults"), gcp("faults-clean"));
     // Pub/Sub redelivers only the messages answered with an error.

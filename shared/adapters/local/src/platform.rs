@@ -48,13 +48,45 @@ impl LocalPlatform {
         settings: &Settings,
         functions: &[Function],
     ) -> anyhow::Result<Self> {
-        let store = match state {
+        Self::assemble(Self::open_store(state)?, Queue::new(), settings, functions)
+    }
+
+    /// [`Self::open`], with the store and the queue counting what each
+    /// call would bill on each cloud (DynamoDB and Kinesis, Firestore and
+    /// Pub/Sub units, by the formulas those adapters count with): the
+    /// reports' `billed` then say what the run would cost on each.
+    ///
+    /// # Errors
+    /// The store cannot be opened, or the functions cannot be built.
+    pub fn open_counting_cloud_units(
+        state: Option<&Path>,
+        settings: &Settings,
+        functions: &[Function],
+    ) -> anyhow::Result<Self> {
+        Self::assemble(
+            Self::open_store(state)?.counting_cloud_units(),
+            Queue::new().counting_cloud_units(),
+            settings,
+            functions,
+        )
+    }
+
+    fn open_store(state: Option<&Path>) -> anyhow::Result<LocalStore> {
+        Ok(match state {
             Some(path) => LocalStore::open(path)?,
             None => LocalStore::in_memory()?,
-        };
+        })
+    }
+
+    fn assemble(
+        store: LocalStore,
+        publisher: Queue,
+        settings: &Settings,
+        functions: &[Function],
+    ) -> anyhow::Result<Self> {
         let capabilities = Capabilities {
             store,
-            publisher: Queue::new(),
+            publisher,
             timer: TokioTimer,
         };
         Ok(Self {

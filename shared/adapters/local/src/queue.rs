@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use tailor_core::Timestamp;
 use tailor_core::batch::Record;
 use tailor_core::ports::{PublishError, Publisher, Topic};
+use tailor_runtime::cost::billing::CloudUnits;
 use tailor_runtime::{Inbox, Mailbox};
 
 /// Queues per topic. Publishing never blocks; the next stage takes what
@@ -22,6 +23,9 @@ pub struct Queue {
     mailbox: Mailbox,
     archive: Mutex<BTreeMap<Topic, (PathBuf, BufWriter<File>)>>,
     consent_changes: Mutex<Vec<Vec<u8>>>,
+    /// What the publishes would bill on each cloud's stream, when asked
+    /// to count it.
+    cloud_units: Option<CloudUnits>,
 }
 
 impl Queue {
@@ -29,6 +33,15 @@ impl Queue {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts, for every publish, what each cloud's stream would bill for
+    /// it (Kinesis Data-In, Pub/Sub publish bytes), reported by
+    /// [`Publisher::take_billed`].
+    #[must_use]
+    pub fn counting_cloud_units(mut self) -> Self {
+        self.cloud_units = Some(CloudUnits::default());
+        self
     }
 
     /// Also appends every message of `topic` to `path` as one JSON line,
@@ -124,6 +137,9 @@ impl Queue {
 
 impl Publisher for Queue {
     async fn publish(&self, topic: Topic, key: &str, payload: Vec<u8>) -> Result<(), PublishError> {
+        if let Some(units) = &self.cloud_units {
+            units.publish(payload.len(), key.len());
+        }
         {
             let mut archive = self
                 .archive
@@ -140,6 +156,12 @@ impl Publisher for Queue {
             }
         }
         self.mailbox.publish(topic, key, payload).await
+    }
+
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        self.cloud_units
+            .as_ref()
+            .map_or_else(Vec::new, CloudUnits::take)
     }
 }
 

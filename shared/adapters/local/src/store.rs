@@ -19,6 +19,7 @@ use tailor_core::Timestamp;
 use tailor_core::ports::{Clock, Expiring, Item, Precondition, Store, StoreError, Table};
 
 use tailor_runtime::WallClock;
+use tailor_runtime::cost::billing::CloudUnits;
 
 type Def = TableDefinition<'static, &'static str, &'static [u8]>;
 
@@ -67,6 +68,8 @@ pub struct LocalStore {
     /// was last rewritten.
     erased: AtomicBool,
     clock: Box<dyn Clock>,
+    /// What the calls would bill on each cloud, when asked to count it.
+    cloud_units: Option<CloudUnits>,
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -106,6 +109,16 @@ impl LocalStore {
         self
     }
 
+    /// Counts, for every call through the [`Store`] port, the units each
+    /// cloud's store would bill for it (DynamoDB's request units,
+    /// Firestore's document operations), reported by
+    /// [`Store::take_billed`]: what a run would cost on each cloud.
+    #[must_use]
+    pub fn counting_cloud_units(mut self) -> Self {
+        self.cloud_units = Some(CloudUnits::default());
+        self
+    }
+
     fn init(db: Database, clock: Box<dyn Clock>) -> Result<Self, LocalStoreError> {
         let txn = db
             .begin_write()
@@ -120,6 +133,7 @@ impl LocalStore {
             path: None,
             erased: AtomicBool::new(false),
             clock,
+            cloud_units: None,
         })
     }
 
@@ -241,15 +255,44 @@ impl LocalStore {
 
     fn read(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<Item>>, StoreError> {
         let now = self.clock.now();
+        Ok(self
+            .read_stored(table, keys)?
+            .into_iter()
+            .map(|item| item.filter(|i| i.expires_at > now))
+            .collect())
+    }
+
+    /// The items stored at `keys`, expired or not.
+    fn read_stored(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<Item>>, StoreError> {
         let db = self.db()?;
         let txn = db.begin_read().map_err(err)?;
         let t = txn.open_table(def(table)).map_err(err)?;
         keys.iter()
             .map(|k| match t.get(*k).map_err(err)? {
-                Some(v) => decode(v.value()).map(|item| (item.expires_at > now).then_some(item)),
+                Some(v) => decode(v.value()).map(Some),
                 None => Ok(None),
             })
             .collect()
+    }
+
+    /// A read through the port: counted as the clouds bill it (a cloud
+    /// store returns an expired item and bills its size), then only the
+    /// live items.
+    fn read_counted(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<Item>>, StoreError> {
+        let Some(units) = &self.cloud_units else {
+            return self.read(table, keys);
+        };
+        let now = self.clock.now();
+        let stored = self.read_stored(table, keys)?;
+        units.read(
+            keys.iter()
+                .zip(&stored)
+                .map(|(k, item)| (*k, item.as_ref().map(|i| i.value.len()))),
+        );
+        Ok(stored
+            .into_iter()
+            .map(|item| item.filter(|i| i.expires_at > now))
+            .collect())
     }
 }
 
@@ -261,7 +304,7 @@ impl Expiring for LocalStore {
 
 impl Store for LocalStore {
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
-        Ok(self.read(table, &[key])?.pop().flatten())
+        Ok(self.read_counted(table, &[key])?.pop().flatten())
     }
 
     async fn get_many(
@@ -270,7 +313,7 @@ impl Store for LocalStore {
         keys: &[String],
     ) -> Result<Vec<Option<Item>>, StoreError> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.read(table, &keys)
+        self.read_counted(table, &keys)
     }
 
     async fn put(
@@ -300,6 +343,13 @@ impl Store for LocalStore {
                 },
             };
             let live = current.expires_at > now;
+            if let Some(units) = &self.cloud_units {
+                // A cloud store bills a write it refuses too.
+                units.write(key, value.len());
+                if precondition == Precondition::Absent && current.version > 0 {
+                    units.absent_found(!live);
+                }
+            }
             let ok = match precondition {
                 Precondition::None => true,
                 Precondition::Absent => !live,
@@ -318,6 +368,9 @@ impl Store for LocalStore {
     }
 
     async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
+        if let Some(units) = &self.cloud_units {
+            units.delete();
+        }
         let db = self.db()?;
         let mut txn = db.begin_write().map_err(err)?;
         txn.set_durability(Durability::None).map_err(err)?;
@@ -326,6 +379,12 @@ impl Store for LocalStore {
             t.remove(key).map_err(err)?;
         }
         txn.commit().map_err(err)
+    }
+
+    fn take_billed(&self) -> Vec<(&'static str, u64)> {
+        self.cloud_units
+            .as_ref()
+            .map_or_else(Vec::new, CloudUnits::take)
     }
 }
 
