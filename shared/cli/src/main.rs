@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tailor_cli::commands::{
-    backfill, cost, decide, generate, keys, outcomes, run, serve, training, validate,
+    backfill, cost, decide, estimate, generate, keys, outcomes, run, serve, sweep, training,
+    validate,
 };
 use tailor_runtime::logs::{LogFormat, LogTarget};
 
@@ -70,6 +71,14 @@ enum Command {
     /// their cost records: a table or JSON, an HTML report with a chart,
     /// and a month's projection checked against a budget.
     Cost(cost::Args),
+    /// What each function would cost on Lambda at each memory size: a
+    /// measured run through the local platform, modelled from 128 MB to
+    /// 3,008 MB, with the cheapest and the fastest marked.
+    Sweep(sweep::Args),
+    /// What a workload would cost a month on AWS, Google Cloud and Spin at
+    /// given event rates, from a measured run: every line priced or shown
+    /// as not priced, and the cheapest platform when all are priced.
+    Estimate(estimate::Args),
 }
 
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -86,6 +95,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::ExportDecisions(args) => outcomes::export_decisions(&args),
         Command::Backfill(args) => backfill::run(&args),
         Command::Cost(args) => cost::run(&args),
+        Command::Sweep(args) => sweep::run(&args).await,
+        Command::Estimate(args) => estimate::run(&args).await,
     }
 }
 

@@ -34,6 +34,8 @@ fn every_subcommand_has_help() {
         "outcomes",
         "keys",
         "cost",
+        "sweep",
+        "estimate",
     ] {
         let out = tailor(dir.path(), &[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");
@@ -481,6 +483,247 @@ fn cost_reads_every_platforms_records_and_checks_a_budget() {
     let over = check("1.30");
     assert_eq!(over.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&over.stderr).contains("over the budget"));
+}
+
+#[test]
+fn sweep_models_each_function_at_each_memory_size_from_a_measured_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tailor(
+        dir.path(),
+        &[
+            "sweep",
+            "--profiles",
+            "20",
+            "--days",
+            "3",
+            "--end",
+            "2026-11-25T00:00:00Z",
+            "--decisions",
+            "20",
+            "--wait-ms",
+            "5",
+            "--budget-per-million",
+            "2",
+            "--json",
+            "--html",
+            "sweep.html",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let output: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sweeps = output["sweeps"].as_array().unwrap();
+    let functions: Vec<&str> = sweeps
+        .iter()
+        .map(|s| s["workload"]["function"].as_str().unwrap())
+        .collect();
+    for f in ["ingest", "enrich", "features", "consent", "score"] {
+        assert!(functions.contains(&f), "{f} swept: {functions:?}");
+    }
+    assert_eq!(
+        output["assumptions"].as_array().unwrap().len(),
+        tailor_cost::sweep::ASSUMPTIONS.len()
+    );
+    let book = tailor_cost::PriceBook::default_book().unwrap();
+    for sweep in sweeps {
+        let cpu_us = sweep["workload"]["cpu_us"].as_u64().unwrap();
+        assert!(cpu_us > 0, "{sweep}");
+        assert_eq!(sweep["workload"]["wait_us"], 5_000);
+        let sizes = sweep["sizes"].as_array().unwrap();
+        let memory: Vec<u64> = sizes
+            .iter()
+            .map(|r| r["memory_mb"].as_u64().unwrap())
+            .collect();
+        assert_eq!(memory, [128, 256, 512, 1_024, 1_536, 1_769, 2_048, 3_008]);
+        for row in sizes {
+            let mb = row["memory_mb"].as_u64().unwrap();
+            // The model, worked here: CPU time stretched by 1769/memory
+            // below one vCPU, plus the wait; billed to the next ms.
+            let cpu = if mb >= 1_769 {
+                cpu_us
+            } else {
+                (cpu_us * 1_769).div_ceil(mb)
+            };
+            let duration = cpu + 5_000;
+            assert_eq!(row["duration_us"].as_u64().unwrap(), duration, "{row}");
+            assert_eq!(row["billed_ms"].as_u64().unwrap(), duration.div_ceil(1_000));
+            // Its price: memory × billed ms of arm64 duration and one request.
+            let mut usage = tailor_cost::Usage::default();
+            usage.add(
+                "lambda.duration.arm64",
+                u128::from(mb * duration.div_ceil(1_000)),
+            );
+            usage.add("lambda.requests", 1);
+            let priced = tailor_cost::price::price(&book, "aws/us-east-1", &usage).unwrap();
+            assert_eq!(row["per_invocation"], priced.total.to_string(), "{row}");
+        }
+        // The cheapest is the lowest per million; the fastest the shortest.
+        let cost = |r: &serde_json::Value| {
+            serde_json::from_value::<tailor_cost::Money>(r["per_million"].clone()).unwrap()
+        };
+        let cheapest = sizes.iter().min_by_key(|r| cost(r)).unwrap();
+        assert_eq!(cost(cheapest), {
+            let at = sweep["cheapest_mb"].as_u64().unwrap();
+            cost(sizes.iter().find(|r| r["memory_mb"] == at).unwrap())
+        });
+        let budget: tailor_cost::Money = serde_json::from_value(serde_json::json!("2")).unwrap();
+        if let Some(within) = sweep["fastest_within_budget_mb"].as_u64() {
+            let row = sizes.iter().find(|r| r["memory_mb"] == within).unwrap();
+            assert!(cost(row) <= budget);
+            let d = row["duration_us"].as_u64().unwrap();
+            assert!(
+                sizes
+                    .iter()
+                    .filter(|r| r["duration_us"].as_u64().unwrap() < d)
+                    .all(|r| cost(r) > budget),
+                "nothing faster within the budget: {sweep}"
+            );
+        } else {
+            assert!(sizes.iter().all(|r| cost(r) > budget), "{sweep}");
+        }
+    }
+
+    // The chart: a line per function, a point per size carrying the cost
+    // the JSON gives.
+    let html = std::fs::read_to_string(dir.path().join("sweep.html")).unwrap();
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap() + "</svg>".len()];
+    assert_well_formed(svg);
+    assert_eq!(svg.matches("class=\"series\"").count(), sweeps.len());
+    for sweep in sweeps {
+        let f = sweep["workload"]["function"].as_str().unwrap();
+        for row in sweep["sizes"].as_array().unwrap() {
+            let point = format!(
+                r#"data-function="{f}" data-memory="{}" data-cost="{}""#,
+                row["memory_mb"],
+                row["per_million"].as_str().unwrap()
+            );
+            assert!(svg.contains(&point), "{point}");
+        }
+    }
+    for assumption in tailor_cost::sweep::ASSUMPTIONS {
+        assert!(html.contains(assumption), "{assumption}");
+    }
+}
+
+#[test]
+fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tailor(
+        dir.path(),
+        &[
+            "estimate",
+            "--profiles",
+            "10",
+            "--days",
+            "2",
+            "--end",
+            "2026-11-25T00:00:00Z",
+            "--decisions",
+            "10",
+            "--events-per-second",
+            "10,100000",
+            "--decisions-per-second",
+            "1",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let output: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let measured = &output["measured"]["measured"];
+    let events = u128::from(measured["events"].as_u64().unwrap());
+    assert!(events > 0);
+    let functions = measured["functions"].as_array().unwrap();
+    let billed =
+        |f: &serde_json::Value, unit: &str| u128::from(f["billed"][unit].as_u64().unwrap_or(0));
+    // The run counted each cloud's units.
+    for unit in [
+        "dynamodb_read_units",
+        "dynamodb_write_units",
+        "firestore_document_reads",
+        "firestore_document_writes",
+        "kinesis_ingest_bytes",
+        "pubsub_publish_bytes",
+    ] {
+        assert!(
+            functions.iter().map(|f| billed(f, unit)).sum::<u128>() > 0,
+            "{unit} counted"
+        );
+    }
+    let estimates = output["estimates"].as_array().unwrap();
+    assert_eq!(estimates.len(), 2);
+    for (e, rate) in estimates.iter().zip([10_u128, 100_000]) {
+        let month = rate * 730 * 3_600;
+        let platforms = e["platforms"].as_array().unwrap();
+        assert_eq!(platforms.len(), 3);
+        let aws = platforms.iter().find(|p| p["platform"] == "aws").unwrap();
+        // Write units: each stream function's count per event, over the
+        // month's events (rounded per function).
+        let want: u128 = functions
+            .iter()
+            .filter(|f| f["function"] != "score")
+            .map(|f| (billed(f, "dynamodb_write_units") * month + events / 2) / events)
+            .sum::<u128>()
+            + functions
+                .iter()
+                .filter(|f| f["function"] == "score")
+                .map(|f| {
+                    let n = u128::from(f["records_in"].as_u64().unwrap());
+                    (billed(f, "dynamodb_write_units") * 730 * 3_600 + n / 2) / n
+                })
+                .sum::<u128>();
+        let got = aws["unpriced"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["item"] == "dynamodb.on_demand.write_units")
+            .map(|u| u["quantity"].as_u64().unwrap());
+        assert_eq!(got.map(u128::from), Some(want), "{aws}");
+        // Lambda's lines are priced.
+        assert!(
+            aws["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["item"] == "lambda.requests"),
+            "{aws}"
+        );
+        // Nothing is called cheapest while lines are unpriced.
+        assert_eq!(e["cheapest"], serde_json::Value::Null);
+    }
+    // At 100,000 events a second every Lambda invocation takes a whole
+    // batch of 100: requests are each function's records over 100, plus
+    // one per decision.
+    let aws = estimates[1]["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == "aws")
+        .unwrap();
+    let requests = aws["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["item"] == "lambda.requests")
+        .unwrap()["quantity"]
+        .clone();
+    let month = 100_000_u128 * 730 * 3_600;
+    let want: u128 = functions
+        .iter()
+        .filter(|f| f["function"] != "score")
+        .map(|f| {
+            let records = u128::from(f["records_in"].as_u64().unwrap());
+            ((records * month + events / 2) / events).div_ceil(100)
+        })
+        .sum::<u128>()
+        + 730 * 3_600;
+    assert_eq!(requests, serde_json::json!(want.to_string()));
 }
 
 /// `xml` parses as XML, every element closed in order.

@@ -19,19 +19,26 @@
 //!   book's units is in them.
 //! - [`rules`]: each platform's billing rules, from an invocation's
 //!   measurements to the quantities it is billed for.
+//! - [`estimate`]: a month of a described workload (events and decisions a
+//!   second, memory, batch size) on each platform, from what a measured
+//!   run did per event, and which platform is cheapest when all are priced.
 //! - [`price`]: usage priced against the book: one line per item and a total.
 //! - [`record`]: the cost record of one invocation, emitted beside its
 //!   report on every platform.
 //! - [`summary`]: records summed by platform and function, per invocation,
 //!   per million records, and a month's projection at an event rate.
+//! - [`sweep`]: a Lambda memory sweep: duration and cost at each memory
+//!   size, modelled from the CPU time an invocation needs.
 
 pub mod billing;
 pub mod book;
 pub mod decimal;
+pub mod estimate;
 pub mod price;
 pub mod record;
 pub mod rules;
 pub mod summary;
+pub mod sweep;
 pub mod unit;
 
 pub use book::PriceBook;

@@ -3,11 +3,14 @@
 pub mod backfill;
 pub mod cost;
 pub mod decide;
+pub mod estimate;
 pub mod generate;
 pub mod keys;
+pub mod measure;
 pub mod outcomes;
 pub mod run;
 pub mod serve;
+pub mod sweep;
 pub mod training;
 pub mod validate;
 

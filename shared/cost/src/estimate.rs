@@ -1,0 +1,498 @@
+//! A month on each platform, from a workload description (events and
+//! decisions a second, memory, batch size) and what a measured run did:
+//! each function's records, time and the units each cloud would bill for
+//! them ([`crate::billing::CloudUnits`]), scaled to the month.
+//!
+//! The model, stated in every estimate ([`ASSUMPTIONS`]):
+//!
+//! - Usage per event (store and stream units, bytes, CPU time per record)
+//!   is the measured run's; a month is 730 hours.
+//! - AWS: each stream function is invoked by its Kinesis event source with
+//!   the records one second of traffic brings (at least one, at most
+//!   `batch`); its duration is its CPU time for those records at the
+//!   memory size (1,769 MB is one vCPU) plus the wait; decisions are one
+//!   Function URL request each. Four on-demand streams run all month
+//!   (events, ingested, enriched, consent changes); producers' events
+//!   enter the first as one record each.
+//! - Google Cloud: every message is its own push request to a function's
+//!   Cloud Run service, as is every decision. Request-based billing counts
+//!   instance time in 100 ms steps: a second bills each request's 100 ms
+//!   until every 100 ms has one (an upper bound, since requests arriving
+//!   together share a step), or the requests' CPU time once that is more.
+//!   Producers publish each event on its own.
+//! - Spin on SpinKube: the functions' CPU time as a share of the nodes'
+//!   vCPU-hours; the nodes a cluster keeps running whatever the load are
+//!   not included.
+//!
+//! A line the price book cannot price is listed with its quantity, never
+//! priced at zero, and a platform with any such line is not compared.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::CostError;
+use crate::billing::platform_of;
+use crate::book::PriceBook;
+use crate::decimal::{Decimal, Money};
+use crate::price::{self, Line, Usage};
+use crate::rules::{self, Arch, Platform};
+use crate::sweep;
+
+/// Seconds in a billing month (730 hours).
+pub const SECONDS_PER_MONTH: u128 = 730 * 3_600;
+
+/// Kinesis streams an AWS deployment keeps.
+pub const KINESIS_STREAMS: u128 = 4;
+
+/// The model's assumptions, as an estimate states them.
+pub const ASSUMPTIONS: [&str; 6] = [
+    "usage per event (store and stream units, bytes, CPU time per record) is the measured run's; a month is 730 hours",
+    "AWS: a stream function's invocation takes the records one second of traffic brings (at least one, at most the batch size); its duration is their CPU time at the memory size, 1,769 MB being one vCPU, plus the wait",
+    "AWS: four on-demand Kinesis streams run all month; each producer event enters the first as one record; each decision is one Function URL request",
+    "Google Cloud: every Pub/Sub message is its own push request to a function's Cloud Run service, as is every decision; request-based billing counts each request's 100 ms until every 100 ms of a second has one (an upper bound), or the requests' CPU time once that is more; producers publish each event on its own",
+    "Spin: the functions' CPU time as a share of SpinKube nodes' vCPU-hours; the nodes a cluster keeps whatever the load are not included",
+    "prices at the book's tiers for the month's quantities, no free tier",
+];
+
+/// What a measured run did in one function.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FunctionRun {
+    /// The function.
+    pub function: String,
+    /// Records it took in (decisions, for score).
+    pub records_in: u64,
+    /// Bytes of those records.
+    pub bytes_in: u64,
+    /// Its time, summed, in microseconds.
+    pub wall_us: u64,
+    /// The units each cloud would bill for its calls, by unit name.
+    pub billed: BTreeMap<String, u64>,
+}
+
+/// What a measured run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Measured {
+    /// The events it ingested.
+    pub events: u64,
+    /// Each function's part, score's included when decisions were made.
+    pub functions: Vec<FunctionRun>,
+}
+
+/// The workload to estimate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workload {
+    /// Events a second.
+    pub events_per_second: Decimal,
+    /// Decisions a second.
+    pub decisions_per_second: Decimal,
+    /// Memory of every function, in MB (Lambda) or MiB (Cloud Run).
+    pub memory_mb: u32,
+    /// Lambda's architecture.
+    pub arch: Arch,
+    /// Cloud Run's vCPUs, in thousandths.
+    pub milli_vcpu: u32,
+    /// Records per Lambda invocation at most (the event source's batch size).
+    pub batch: u32,
+    /// Time an invocation waits on stores and streams, in microseconds.
+    pub wait_us: u64,
+    /// The book's region for each platform.
+    pub regions: BTreeMap<Platform, String>,
+}
+
+/// A line the book could not price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unpriced {
+    /// The price item.
+    pub item: String,
+    /// Its quantity, in the usage's base measure.
+    pub quantity: u128,
+    /// Why it is not priced.
+    pub why: String,
+}
+
+/// A month on one platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlatformMonth {
+    /// The platform.
+    pub platform: Platform,
+    /// The book's region.
+    pub region: String,
+    /// The priced lines.
+    pub lines: Vec<Line>,
+    /// The lines the book could not price.
+    pub unpriced: Vec<Unpriced>,
+    /// The priced lines' sum: the whole month only when nothing is unpriced.
+    pub priced_total: Money,
+    /// The priced item costing most.
+    pub largest: Option<String>,
+}
+
+impl PlatformMonth {
+    /// Whether every line was priced.
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        self.unpriced.is_empty()
+    }
+}
+
+/// A month of a workload on each platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Estimate {
+    /// Events a second.
+    pub events_per_second: Decimal,
+    /// Decisions a second.
+    pub decisions_per_second: Decimal,
+    /// Each platform's month.
+    pub platforms: Vec<PlatformMonth>,
+    /// The cheapest platform, when every platform's month was priced
+    /// whole.
+    pub cheapest: Option<Platform>,
+}
+
+/// `quantity × numerator / denominator`, rounded to the nearest.
+fn scale(quantity: u128, numerator: u128, denominator: u128) -> u128 {
+    if denominator == 0 {
+        return 0;
+    }
+    (quantity * numerator + denominator / 2) / denominator
+}
+
+/// A month of `per_second` (a decimal rate), in whole things.
+fn per_month(per_second: Decimal) -> Result<u128, CostError> {
+    Ok(per_second.at_scale(6)? * SECONDS_PER_MONTH / 1_000_000)
+}
+
+/// Estimates `workload` on every platform its regions name.
+///
+/// # Errors
+/// A rate out of range.
+pub fn estimate(
+    book: &PriceBook,
+    measured: &Measured,
+    workload: &Workload,
+) -> Result<Estimate, CostError> {
+    let events = per_month(workload.events_per_second)?;
+    let decisions = per_month(workload.decisions_per_second)?;
+    let mut platforms = Vec::new();
+    for (platform, region) in &workload.regions {
+        let usage = usage(*platform, measured, workload, events, decisions)?;
+        platforms.push(month(book, *platform, region, &usage));
+    }
+    let cheapest = if platforms.iter().all(PlatformMonth::complete) {
+        platforms
+            .iter()
+            .min_by_key(|p| p.priced_total)
+            .map(|p| p.platform)
+    } else {
+        None
+    };
+    Ok(Estimate {
+        events_per_second: workload.events_per_second,
+        decisions_per_second: workload.decisions_per_second,
+        platforms,
+        cheapest,
+    })
+}
+
+/// Prices each item on its own, so one the book lacks leaves the rest priced.
+fn month(book: &PriceBook, platform: Platform, region: &str, usage: &Usage) -> PlatformMonth {
+    let mut lines = Vec::new();
+    let mut unpriced = Vec::new();
+    for (item, quantity) in &usage.0 {
+        let mut one = Usage::default();
+        one.add(item, *quantity);
+        match price::price_month(book, region, &one, false) {
+            Ok(priced) => lines.extend(priced.lines),
+            Err(e) => unpriced.push(Unpriced {
+                item: item.clone(),
+                quantity: *quantity,
+                why: e.to_string(),
+            }),
+        }
+    }
+    let priced_total = lines.iter().map(|l| l.cost).sum();
+    let largest = lines.iter().max_by_key(|l| l.cost).map(|l| l.item.clone());
+    PlatformMonth {
+        platform,
+        region: region.to_owned(),
+        lines,
+        unpriced,
+        priced_total,
+        largest,
+    }
+}
+
+/// A month's usage on `platform`.
+fn usage(
+    platform: Platform,
+    measured: &Measured,
+    workload: &Workload,
+    events: u128,
+    decisions: u128,
+) -> Result<Usage, CostError> {
+    let run_events = u128::from(measured.events);
+    let mut usage = Usage::default();
+    let memory = u128::from(workload.memory_mb);
+    let events_per_second = workload.events_per_second.at_scale(6)?;
+    for f in &measured.functions {
+        let records_in = u128::from(f.records_in);
+        if records_in == 0 {
+            continue;
+        }
+        let is_score = f.function == "score";
+        // The month's records of this function, and the run's own count
+        // they scale from.
+        let (records, run_count) = if is_score {
+            (decisions, records_in)
+        } else {
+            (scale(records_in, events, run_events), run_events)
+        };
+        if records == 0 {
+            continue;
+        }
+        // Store and stream units this platform bills, per record scaled.
+        for (unit, n) in &f.billed {
+            if platform_of(unit) != Some(platform) {
+                continue;
+            }
+            if let Some((item, per)) = rules::billed_item(unit)? {
+                let quantity = if is_score {
+                    scale(u128::from(*n), decisions, records_in)
+                } else {
+                    scale(u128::from(*n), events, run_count)
+                };
+                usage.add(item, per * quantity);
+            }
+        }
+        let cpu_per_record =
+            u64::try_from(u128::from(f.wall_us).div_ceil(records_in)).unwrap_or(u64::MAX);
+        let bytes_per_record = f.bytes_in.div_ceil(f.records_in);
+        match platform {
+            Platform::Aws => {
+                // Records an invocation takes: one second of this stage's
+                // traffic, within [1, batch]; decisions one each.
+                let per_invocation: u128 = if is_score {
+                    1
+                } else {
+                    let stage_per_second =
+                        scale(events_per_second, records_in, run_events) / 1_000_000;
+                    stage_per_second.clamp(1, u128::from(workload.batch.max(1)))
+                };
+                let invocations = records.div_ceil(per_invocation);
+                let duration = sweep::duration_us(
+                    &sweep::Workload {
+                        function: f.function.clone(),
+                        cpu_us: cpu_per_record
+                            .saturating_mul(u64::try_from(per_invocation).unwrap_or(u64::MAX)),
+                        wait_us: workload.wait_us,
+                    },
+                    workload.memory_mb,
+                );
+                let billed = u128::from(rules::billed_ms(duration, rules::LAMBDA_STEP_MS));
+                usage.add("lambda.requests", invocations);
+                usage.add(
+                    &format!("lambda.duration.{}", workload.arch.name()),
+                    memory * billed * invocations,
+                );
+                if !is_score {
+                    usage.add(
+                        "kinesis.on_demand.retrieval",
+                        u128::from(bytes_per_record) * records,
+                    );
+                }
+                if f.function == "ingest" {
+                    // The producers' events entering the first stream.
+                    usage.add(
+                        "kinesis.on_demand.ingest",
+                        u128::from(rules::kinesis_ingest_bytes(bytes_per_record)) * records,
+                    );
+                }
+            }
+            Platform::Gcp => {
+                // Instance time billed a second: each request's 100 ms
+                // until every 100 ms has one (an upper bound: requests
+                // arriving together share a slot), or the CPU the requests
+                // need once that is more (instances busy throughout).
+                let per_second_micro = scale(records, 1_000_000, SECONDS_PER_MONTH);
+                let duration = u128::from(cpu_per_record.saturating_add(workload.wait_us));
+                let slots_ms = (per_second_micro * 100 / 1_000_000).min(1_000);
+                let busy_ms = per_second_micro * duration / 1_000_000_000;
+                let billed_ms = slots_ms.max(busy_ms) * SECONDS_PER_MONTH;
+                usage.add("cloud_run.requests", records);
+                usage.add(
+                    "cloud_run.request.vcpu_seconds",
+                    u128::from(workload.milli_vcpu) * billed_ms,
+                );
+                usage.add("cloud_run.request.gib_seconds", memory * billed_ms);
+                if !is_score {
+                    // Each push delivery, at least 1,000 bytes.
+                    let delivery = u128::from(rules::pubsub_billable_bytes(bytes_per_record));
+                    usage.add("pubsub.throughput", delivery * records);
+                    if f.function == "ingest" {
+                        // The producers' publishes.
+                        usage.add("pubsub.throughput", delivery * records);
+                    }
+                }
+            }
+            Platform::Spin => {
+                let cpu_ms = u128::from(cpu_per_record) * records / 1_000;
+                usage.add("node.hours", 1_000 * cpu_ms);
+            }
+        }
+    }
+    if platform == Platform::Aws {
+        usage.add(
+            "kinesis.on_demand.stream_hours",
+            KINESIS_STREAMS * SECONDS_PER_MONTH * 1_000,
+        );
+    }
+    Ok(usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured() -> Measured {
+        let run = |function: &str, records_in, wall_us, billed: &[(&str, u64)]| FunctionRun {
+            function: function.into(),
+            records_in,
+            bytes_in: records_in * 500,
+            wall_us,
+            billed: billed.iter().map(|(u, n)| ((*u).to_owned(), *n)).collect(),
+        };
+        Measured {
+            events: 1_000,
+            functions: vec![
+                run(
+                    "ingest",
+                    1_000,
+                    200_000,
+                    &[
+                        ("dynamodb_write_units", 1_000),
+                        ("firestore_document_writes", 1_000),
+                    ],
+                ),
+                run("score", 10, 5_000, &[("dynamodb_read_units", 30)]),
+            ],
+        }
+    }
+
+    fn workload(events_per_second: &str) -> Workload {
+        Workload {
+            events_per_second: events_per_second.parse().unwrap(),
+            decisions_per_second: "1".parse().unwrap(),
+            memory_mb: 1_769,
+            arch: Arch::Arm64,
+            milli_vcpu: 1_000,
+            batch: 100,
+            wait_us: 0,
+            regions: [
+                (Platform::Aws, "aws/us-east-1".to_owned()),
+                (Platform::Gcp, "gcp/us-central1".to_owned()),
+                (Platform::Spin, "spinkube/aws-us-east-1".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    fn quantity(usage: &Usage, item: &str) -> u128 {
+        usage.get(item)
+    }
+
+    #[test]
+    fn a_months_usage_scales_the_runs_per_event_counts() {
+        let w = workload("10");
+        let events = per_month(w.events_per_second).unwrap();
+        assert_eq!(events, 26_280_000);
+        let decisions = per_month(w.decisions_per_second).unwrap();
+        let aws = usage(Platform::Aws, &measured(), &w, events, decisions).unwrap();
+        // One write unit per event; 3 read units per decision.
+        assert_eq!(quantity(&aws, "dynamodb.on_demand.write_units"), 26_280_000);
+        assert_eq!(
+            quantity(&aws, "dynamodb.on_demand.read_units"),
+            3 * 2_628_000
+        );
+        // 10 events a second: ten records per ingest invocation, 200 µs
+        // each at one vCPU: 2 ms billed; plus a request per decision of
+        // 0.5 ms, billed 1 ms.
+        assert_eq!(
+            quantity(&aws, "lambda.requests"),
+            26_280_000 / 10 + 2_628_000
+        );
+        assert_eq!(
+            quantity(&aws, "lambda.duration.arm64"),
+            1_769 * (2 * 2_628_000 + 2_628_000)
+        );
+        // Producers' 500-byte events bill a KiB each.
+        assert_eq!(
+            quantity(&aws, "kinesis.on_demand.ingest"),
+            1_024 * 26_280_000
+        );
+        assert_eq!(
+            quantity(&aws, "kinesis.on_demand.stream_hours"),
+            4 * 730 * 3_600_000
+        );
+        // Firestore units belong to Google Cloud's month, not AWS's.
+        assert_eq!(quantity(&aws, "firestore.writes"), 0);
+        let gcp = usage(Platform::Gcp, &measured(), &w, events, decisions).unwrap();
+        assert_eq!(quantity(&gcp, "firestore.writes"), 26_280_000);
+        // Every message and decision a request, each billed 100 ms.
+        assert_eq!(quantity(&gcp, "cloud_run.requests"), 26_280_000 + 2_628_000);
+        assert_eq!(
+            quantity(&gcp, "cloud_run.request.vcpu_seconds"),
+            1_000 * 100 * (26_280_000 + 2_628_000)
+        );
+        // Pushes and publishes of 500 bytes bill 1,000 each.
+        assert_eq!(quantity(&gcp, "pubsub.throughput"), 2 * 1_000 * 26_280_000);
+        let spin = usage(Platform::Spin, &measured(), &w, events, decisions).unwrap();
+        // 200 µs per event and 500 µs per decision of one vCPU.
+        assert_eq!(
+            quantity(&spin, "node.hours"),
+            1_000 * (26_280_000 * 200 / 1_000 + 2_628_000 * 500 / 1_000)
+        );
+    }
+
+    #[test]
+    fn at_a_high_rate_an_invocation_takes_a_whole_batch() {
+        let w = workload("100000");
+        let events = per_month(w.events_per_second).unwrap();
+        let aws = usage(Platform::Aws, &measured(), &w, events, 0).unwrap();
+        assert_eq!(quantity(&aws, "lambda.requests"), events / 100);
+        // 100 records × 200 µs = 20 ms each.
+        assert_eq!(
+            quantity(&aws, "lambda.duration.arm64"),
+            1_769 * 20 * (events / 100)
+        );
+        // 100,000 requests of 200 µs a second keep 20 vCPUs busy.
+        let gcp = usage(Platform::Gcp, &measured(), &w, events, 0).unwrap();
+        assert_eq!(
+            quantity(&gcp, "cloud_run.request.vcpu_seconds"),
+            1_000 * 20_000 * 2_628_000
+        );
+    }
+
+    #[test]
+    fn a_platform_with_an_unpriced_line_is_not_compared() {
+        let book = PriceBook::default_book().unwrap();
+        let e = estimate(&book, &measured(), &workload("10")).unwrap();
+        assert_eq!(e.platforms.len(), 3);
+        let aws = e
+            .platforms
+            .iter()
+            .find(|p| p.platform == Platform::Aws)
+            .unwrap();
+        // Lambda is priced; the DynamoDB and Kinesis items are not yet.
+        assert!(aws.lines.iter().any(|l| l.item == "lambda.requests"));
+        assert!(
+            aws.unpriced
+                .iter()
+                .any(|u| u.item == "dynamodb.on_demand.write_units" && u.quantity == 26_280_000)
+        );
+        assert!(aws.priced_total > Money::ZERO);
+        assert!(!aws.complete());
+        assert_eq!(e.cheapest, None, "no comparison from part of the cost");
+    }
+}
