@@ -374,6 +374,46 @@ fn cost_record(
 }
 
 #[test]
+fn cost_gives_each_decision_its_own_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let decided = |id: &str, records_in| {
+        let mut record = cost_record(tailor_cost::Platform::Aws, "score", records_in);
+        record["decision_id"] = serde_json::json!(id);
+        record
+    };
+    let (a, b) = (decided("dec_a", 1), decided("dec_b", 1));
+    let total = |r: &serde_json::Value| -> tailor_cost::Money {
+        serde_json::from_value(r["total"].clone()).unwrap()
+    };
+    std::fs::write(
+        dir.path().join("score.log"),
+        format!(
+            "{a}\n{b}\n{}\n",
+            cost_record(tailor_cost::Platform::Aws, "score", 1)
+        ),
+    )
+    .unwrap();
+    let out = tailor(dir.path(), &["cost", "score.log", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Only the two records naming a decision; each its own request's total.
+    assert_eq!(
+        summary["decisions"],
+        serde_json::json!({"dec_a": total(&a).to_string(), "dec_b": total(&b).to_string()})
+    );
+    let table = tailor(dir.path(), &["cost", "score.log"]);
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("2 decisions with their own cost"),
+        "{}",
+        String::from_utf8_lossy(&table.stdout)
+    );
+}
+
+#[test]
 fn cost_reads_every_platforms_records_and_checks_a_budget() {
     use tailor_cost::Platform::{Aws, Gcp};
     let dir = tempfile::tempdir().unwrap();

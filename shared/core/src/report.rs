@@ -57,6 +57,10 @@ pub struct InvocationReport {
     pub billed: BTreeMap<String, u64>,
     /// Wall time of the invocation, in microseconds.
     pub wall_us: u64,
+    /// The decision a score request made, so its cost is the decision's
+    /// own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
 }
 
 impl InvocationReport {

@@ -66,6 +66,10 @@ pub struct CostRecord {
     /// currency): the usage stands, to be priced by a later book.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unpriced: Option<String>,
+    /// The decision a score request made: this record is that decision's
+    /// own cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
 }
 
 impl CostRecord {
@@ -122,6 +126,7 @@ impl CostRecord {
             currency: None,
             book: None,
             unpriced: None,
+            decision_id: report.decision_id.clone(),
         })
     }
 

@@ -76,6 +76,9 @@ pub struct Summary {
     pub total: Money,
     /// Invocations not priced.
     pub unpriced: u64,
+    /// Each decision's own cost, by decision id: the records of score
+    /// requests that name the decision they made and were priced.
+    pub decisions: BTreeMap<String, Money>,
 }
 
 impl Summary {
@@ -83,7 +86,11 @@ impl Summary {
     #[must_use]
     pub fn of(records: &[CostRecord], book: &str, currency: &str) -> Self {
         let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+        let mut decisions = BTreeMap::new();
         for r in records {
+            if let (Some(id), Some(total)) = (&r.decision_id, r.total) {
+                decisions.insert(id.clone(), total);
+            }
             let key = (r.platform.book_name().to_owned(), r.function.clone());
             let group = groups.entry(key).or_insert_with(|| Group {
                 platform: r.platform,
@@ -119,7 +126,19 @@ impl Summary {
                 .map(|g| g.unpriced.values().sum::<u64>())
                 .sum(),
             groups,
+            decisions,
         }
+    }
+
+    /// What a decision cost on average over the decisions whose own cost
+    /// is known, each the exact cost of the request that made it.
+    #[must_use]
+    pub fn per_decision(&self) -> Option<Money> {
+        let n = i128::try_from(self.decisions.len())
+            .ok()
+            .filter(|n| *n > 0)?;
+        let total: Money = self.decisions.values().copied().sum();
+        Some(Money::from_femto(div_round(total.femto(), n)))
     }
 
     /// The records the ingest functions took in: the events the summed

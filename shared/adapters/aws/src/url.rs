@@ -10,7 +10,7 @@ use base64::Engine;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::json;
 use tailor_runtime::Function;
-use tailor_runtime::http::{Access, Api, Backend, Routes, handle, reply};
+use tailor_runtime::http::{Access, Api, Backend, Decided, Routes, handle, reply};
 
 use crate::platform::Platform;
 
@@ -64,22 +64,30 @@ pub fn response(response: http::Response<Vec<u8>>) -> LambdaFunctionUrlResponse 
     out
 }
 
-/// Answers one Function URL event. The Function URL's IAM auth has
-/// authenticated the caller before the event reaches the function.
+/// Answers one Function URL event, and says which decision it made, if
+/// any. The Function URL's IAM auth has authenticated the caller before the
+/// event reaches the function.
 pub async fn route<B: Backend>(
     backend: &B,
     event: &LambdaFunctionUrlRequest,
-) -> LambdaFunctionUrlResponse {
+) -> (LambdaFunctionUrlResponse, Option<String>) {
     let api = Api {
         routes: Routes::SCORE,
         access: Access::platform(),
     };
     match request(event) {
-        Ok(r) => response(handle(backend, &api, r).await),
-        Err(e) => response(reply(
-            http::StatusCode::UNPROCESSABLE_ENTITY,
-            &json!({"error": e}),
-        )),
+        Ok(r) => {
+            let answered = handle(backend, &api, r).await;
+            let decided = answered.extensions().get::<Decided>().map(|d| d.0.clone());
+            (response(answered), decided)
+        }
+        Err(e) => (
+            response(reply(
+                http::StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({"error": e}),
+            )),
+            None,
+        ),
     }
 }
 
@@ -96,8 +104,9 @@ pub async fn serve(platform: &'static Platform) -> Result<(), lambda_runtime::Er
                 .cloud
                 .deadline
                 .set_from_epoch_millis(event.context.deadline);
-            let answer = route(&platform.service, &event.payload).await;
-            let report = platform.service.functions.answered(Function::Score);
+            let (answer, decided) = route(&platform.service, &event.payload).await;
+            let mut report = platform.service.functions.answered(Function::Score);
+            report.decision_id = decided;
             platform.report(&report, began, &event.context.request_id);
             Ok::<_, lambda_runtime::Error>(answer)
         },

@@ -305,6 +305,10 @@ fn a_generated_stream_through_the_binaries_matches_the_local_platform() {
         assert_eq!(answer["model"]["engine"], "tract", "{answer}");
         assert!(answer.get("snapshot").is_none(), "no inputs in the answer");
         let id = answer["decision_id"].as_str().unwrap();
+        // The request's cost record is the decision's own cost.
+        let lines = score.process.stdout.wait_for_lines_with("_aws", 1);
+        let record = tailor_tests::cost::check(&lines[0]["cost"], Platform::Aws, "score");
+        assert_eq!(record.decision_id.as_deref(), Some(id), "{:?}", lines[0]);
         let fetched = score
             .runtime
             .invoke(url_event("GET", &format!("/v1/decisions/{id}"), None))

@@ -115,6 +115,46 @@ fn a_component_without_its_variables_names_what_is_missing() {
 }
 
 #[test]
+fn a_decisions_request_logs_the_decisions_own_cost_record() {
+    let captured = tailor_tests::logs::Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let score = Native::start("score").with("TAILOR_COST_REGION", "aws-us-east-1");
+    let request = serde_json::json!({
+        "profile": "user:u-none",
+        "purpose": "marketing",
+        "placement": "offer",
+        "region": "eu",
+        "consent": ["analytics", "marketing"],
+        "adult": true,
+    });
+    let body = serde_json::to_vec(&request).unwrap();
+    let (status, answer) = tracing::subscriber::with_default(subscriber, || {
+        score.request(
+            "POST",
+            "/v1/decide",
+            Some(tailor_tests::API_KEY),
+            Some(("application/json", &body)),
+        )
+    });
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["decision_id"].as_str().unwrap();
+    let logged: Vec<serde_json::Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["target"] == "tailor::cost")
+        .map(|l| serde_json::from_str(l["fields"]["cost"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(logged.len(), 1, "one record for the request: {logged:?}");
+    let record = tailor_tests::cost::check(&logged[0]["cost"], Platform::Spin, "score");
+    assert_eq!(record.decision_id.as_deref(), Some(id));
+    assert!(record.usage.get("node.hours") > 0);
+}
+
+#[test]
 fn each_stage_a_request_runs_logs_its_cost_record() {
     let captured = tailor_tests::logs::Captured::default();
     let writer = captured.clone();

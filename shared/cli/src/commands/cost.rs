@@ -220,6 +220,14 @@ fn table(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Stri
     for (why, n) in reasons(summary) {
         let _ = writeln!(out, "  not priced ({n}): {why}");
     }
+    if let Some(each) = summary.per_decision() {
+        let _ = writeln!(
+            out,
+            "{} decisions with their own cost, {} each on average (each decision's in --json)",
+            summary.decisions.len(),
+            format_money(each)
+        );
+    }
     if let Some(rate) = rate {
         let _ = writeln!(
             out,
@@ -370,6 +378,7 @@ fn html(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Strin
 <h2>By function</h2>
 <table><tr><th>platform</th><th>function</th><th>memory (MB)</th><th>invocations</th><th>records</th><th>cost</th><th>per invocation</th><th>per 1M records</th><th>unpriced</th></tr>{rows}</table>
 {projection}
+{decisions}
 <h2>How this is computed</h2>
 <ul><li>Each invocation's cost record counts what it was billed for (requests, memory × billed duration with the platform's rounding, store units, stream bytes); it is priced here against the price book, at first-tier prices, without free tiers.</li><li>Per 1M records is shown only where every invocation was priced.</li>{notes}</ul>
 </body></html>
@@ -379,5 +388,10 @@ fn html(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Strin
         book = escape(&summary.book),
         unpriced = summary.unpriced,
         chart = chart(summary),
+        decisions = summary.per_decision().map_or_else(String::new, |each| format!(
+            "<p>{} decisions carry their own cost (the request that made each): {} each on average.</p>",
+            summary.decisions.len(),
+            format_money(each)
+        )),
     )
 }

@@ -480,7 +480,7 @@ async fn decide_route<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Ve
     // What the caller acts on; the whole record (the person's inputs
     // among it) is for `decisions:read`, at `GET /v1/decisions/{id}`.
     let answer = views::decision_answer(&record);
-    match logged {
+    let mut response = match logged {
         Ok(()) => reply(StatusCode::OK, &answer),
         Err(e) => {
             // The safe choice is still returned; the client learns it was not logged.
@@ -490,8 +490,19 @@ async fn decide_route<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Ve
                 &json!({"error": "decision not logged", "decision": answer}),
             )
         }
-    }
+    };
+    response
+        .extensions_mut()
+        .insert(Decided(record.decision_id));
+    response
 }
+
+/// The decision a response answered with, for the platform's report of
+/// the request (so the request's cost record names the decision it paid
+/// for): an extension on every response of `POST /v1/decide` that made
+/// one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided(pub String);
 
 /// Makes a decision for `request` at `now` and logs it durably: the
 /// platform's commit follows the log, so a decision its caller is told was
