@@ -179,6 +179,19 @@ mod tests {
         PriceBook::default_book().unwrap()
     }
 
+    /// `w` swept over the default sizes on arm64 in us-east-1.
+    fn swept(w: &Workload, budget: Option<Money>) -> Sweep {
+        lambda(
+            &book(),
+            "aws/us-east-1",
+            Arch::Arm64,
+            w,
+            &LAMBDA_SIZES_MB,
+            budget,
+        )
+        .unwrap()
+    }
+
     fn work(cpu_us: u64, wait_us: u64) -> Workload {
         Workload {
             function: "enrich".into(),
@@ -199,15 +212,7 @@ mod tests {
     #[test]
     fn a_sweep_prices_each_size_from_the_book() {
         let w = work(10_000, 2_000);
-        let sweep = lambda(
-            &book(),
-            "aws/us-east-1",
-            Arch::Arm64,
-            &w,
-            &LAMBDA_SIZES_MB,
-            None,
-        )
-        .unwrap();
+        let sweep = swept(&w, None);
         assert_eq!(sweep.sizes.len(), LAMBDA_SIZES_MB.len());
         // 140.204 ms at 128 MB is billed as 141 ms; 12 ms at one vCPU as 12.
         assert_eq!(sweep.sizes[0].billed_ms, 141);
@@ -239,41 +244,17 @@ mod tests {
     fn a_waiting_function_is_cheapest_small_and_a_budget_picks_the_fastest_it_allows() {
         // 1 ms of CPU, 20 ms waiting on stores: memory buys almost nothing.
         let w = work(1_000, 20_000);
-        let sweep = lambda(
-            &book(),
-            "aws/us-east-1",
-            Arch::Arm64,
-            &w,
-            &LAMBDA_SIZES_MB,
-            None,
-        )
-        .unwrap();
+        let sweep = swept(&w, None);
         assert_eq!(sweep.cheapest_mb, 128);
         assert_eq!(sweep.fastest_mb, 1_769);
         let at = |mb: u32| sweep.sizes.iter().find(|r| r.memory_mb == mb).unwrap();
         // A budget between the 512 MB and 1,024 MB costs allows 512 MB at most.
         let budget = at(512).per_million;
         assert!(at(1_024).per_million > budget);
-        let within = lambda(
-            &book(),
-            "aws/us-east-1",
-            Arch::Arm64,
-            &w,
-            &LAMBDA_SIZES_MB,
-            Some(budget),
-        )
-        .unwrap();
+        let within = swept(&w, Some(budget));
         assert_eq!(within.fastest_within_budget_mb, Some(512));
         // No size meets a budget below the cheapest.
-        let none = lambda(
-            &book(),
-            "aws/us-east-1",
-            Arch::Arm64,
-            &w,
-            &LAMBDA_SIZES_MB,
-            Some(Money::of(Decimal::new(0, 0).unwrap()).unwrap()),
-        )
-        .unwrap();
+        let none = swept(&w, Some(Money::of(Decimal::new(0, 0).unwrap()).unwrap()));
         assert_eq!(none.fastest_within_budget_mb, None);
     }
 

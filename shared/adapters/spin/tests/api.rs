@@ -114,14 +114,26 @@ fn a_component_without_its_variables_names_what_is_missing() {
     );
 }
 
-#[test]
-fn a_decisions_request_logs_the_decisions_own_cost_record() {
+/// What `f` returns, and the cost records logged while it ran.
+fn cost_records<R>(f: impl FnOnce() -> R) -> (R, Vec<serde_json::Value>) {
     let captured = tailor_tests::logs::Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_writer(move || writer.clone())
         .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let logged = captured
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["target"] == "tailor::cost")
+        .map(|l| serde_json::from_str(l["fields"]["cost"].as_str().unwrap()).unwrap())
+        .collect();
+    (out, logged)
+}
+
+#[test]
+fn a_decisions_request_logs_the_decisions_own_cost_record() {
     let score = Native::start("score").with("TAILOR_COST_REGION", "aws-us-east-1");
     let request = serde_json::json!({
         "profile": "user:u-none",
@@ -131,23 +143,9 @@ fn a_decisions_request_logs_the_decisions_own_cost_record() {
         "consent": ["analytics", "marketing"],
         "adult": true,
     });
-    let body = serde_json::to_vec(&request).unwrap();
-    let (status, answer) = tracing::subscriber::with_default(subscriber, || {
-        score.request(
-            "POST",
-            "/v1/decide",
-            Some(tailor_tests::API_KEY),
-            Some(("application/json", &body)),
-        )
-    });
+    let ((status, answer), logged) = cost_records(|| api::decide(&score, &request));
     assert_eq!(status, 200, "{answer}");
     let id = answer["decision_id"].as_str().unwrap();
-    let logged: Vec<serde_json::Value> = captured
-        .json_lines()
-        .into_iter()
-        .filter(|l| l["target"] == "tailor::cost")
-        .map(|l| serde_json::from_str(l["fields"]["cost"].as_str().unwrap()).unwrap())
-        .collect();
     assert_eq!(logged.len(), 1, "one record for the request: {logged:?}");
     let record = tailor_tests::cost::check(&logged[0]["cost"], Platform::Spin, "score");
     assert_eq!(record.decision_id.as_deref(), Some(id));
@@ -156,23 +154,10 @@ fn a_decisions_request_logs_the_decisions_own_cost_record() {
 
 #[test]
 fn each_stage_a_request_runs_logs_its_cost_record() {
-    let captured = tailor_tests::logs::Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
     let ingest = Native::start("ingest").with("TAILOR_COST_REGION", "aws-us-east-1");
     let (_, lines) = spin_request_fixture();
-    let (status, _) =
-        tracing::subscriber::with_default(subscriber, || api::send_events(&ingest, &lines));
+    let ((status, _), logged) = cost_records(|| api::send_events(&ingest, &lines));
     assert_eq!(status, 202);
-    let logged: Vec<serde_json::Value> = captured
-        .json_lines()
-        .into_iter()
-        .filter(|l| l["target"] == "tailor::cost")
-        .map(|l| serde_json::from_str(l["fields"]["cost"].as_str().unwrap()).unwrap())
-        .collect();
     let mut functions = Vec::new();
     for entry in &logged {
         let function = entry["cost"]["function"].as_str().unwrap();

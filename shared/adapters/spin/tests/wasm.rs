@@ -327,13 +327,7 @@ fn ort_library() -> Option<String> {
 
 /// The whole logged record of a decision `request` makes at `endpoint`.
 fn decision<E: Endpoint>(endpoint: &E, request: &Value) -> Value {
-    let body = serde_json::to_vec(request).unwrap();
-    let (status, answer) = endpoint.request(
-        "POST",
-        "/v1/decide",
-        Some(tailor_tests::API_KEY),
-        Some(("application/json", &body)),
-    );
+    let (status, answer) = api::decide(endpoint, request);
     assert_eq!(status, 200, "{answer}");
     let id = answer["decision_id"].as_str().unwrap();
     let (status, record) = endpoint.request(

@@ -49,13 +49,7 @@ pub struct Args {
 /// # Errors
 /// A log or the book cannot be read, or a record does not parse.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let book = match &args.book {
-        Some(path) => PriceBook::parse(
-            &std::fs::read_to_string(path).with_context(|| path.display().to_string())?,
-        )
-        .with_context(|| path.display().to_string())?,
-        None => PriceBook::default_book()?,
-    };
+    let book = book(args.book.as_deref())?;
     let mut records = Vec::new();
     for path in &args.logs {
         read(path, &mut records)?;
@@ -124,6 +118,21 @@ fn read(path: &Path, records: &mut Vec<CostRecord>) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The reading of the price book at `path`, else the one this build
+/// carries.
+///
+/// # Errors
+/// The file cannot be read or is not a valid reading.
+pub fn book(path: Option<&Path>) -> anyhow::Result<PriceBook> {
+    Ok(match path {
+        Some(path) => PriceBook::parse(
+            &std::fs::read_to_string(path).with_context(|| path.display().to_string())?,
+        )
+        .with_context(|| path.display().to_string())?,
+        None => PriceBook::default_book()?,
+    })
 }
 
 /// The cost record a log line carries, if any: Lambda's and Cloud Run's
@@ -252,7 +261,7 @@ fn reasons(summary: &Summary) -> Vec<(String, u64)> {
 }
 
 /// Escapes text for HTML.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -260,7 +269,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Colours for the functions, in order.
-const COLOURS: [&str; 5] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"];
+pub(crate) const COLOURS: [&str; 5] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"];
 
 /// The chart: one bar per platform, stacked by function, each segment's
 /// exact cost in `data-cost`.

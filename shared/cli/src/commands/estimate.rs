@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 use tailor_cost::estimate::{self, ASSUMPTIONS, Estimate, Workload};
-use tailor_cost::{Decimal, Money, Platform, PriceBook};
+use tailor_cost::{Decimal, Money, Platform};
 
 use super::sweep::ArchArg;
 
@@ -82,13 +82,7 @@ struct Output {
 /// # Errors
 /// The stream cannot be read, the platform fails, or a rate is out of range.
 pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let book = match &args.book {
-        Some(path) => PriceBook::parse(
-            &std::fs::read_to_string(path).with_context(|| path.display().to_string())?,
-        )
-        .with_context(|| path.display().to_string())?,
-        None => PriceBook::default_book()?,
-    };
+    let book = super::cost::book(args.book.as_deref())?;
     let measured = super::measure::run(&args.measure).await?;
     let mut workload = Workload {
         events_per_second: Decimal::ZERO,

@@ -9,8 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use tailor_core::Timestamp;
-use tailor_core::ports::{Clock, Table};
+use tailor_core::ports::Clock;
 use tailor_cost::estimate::{FunctionRun, Measured};
 use tailor_local::LocalPlatform;
 use tailor_runtime::{ClockMode, WallClock};
@@ -132,27 +131,10 @@ async fn timed_decisions(
     platform: &LocalPlatform,
     n: usize,
 ) -> anyhow::Result<Option<FunctionRun>> {
-    let users: Vec<String> = platform
-        .store()
-        .scan(Table::FeatureInputs)?
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| k.starts_with("user:"))
-        .collect();
+    let (users, now) = super::run::people(platform, usize::MAX)?;
     if users.is_empty() || n == 0 {
         return Ok(None);
     }
-    let now = platform
-        .store()
-        .scan(Table::Features)?
-        .iter()
-        .filter_map(|(_, i)| {
-            serde_json::from_slice::<tailor_core::features::ProfileState>(&i.value)
-                .ok()
-                .and_then(|f| f.newest())
-        })
-        .max()
-        .unwrap_or(Timestamp::from_millis(0));
     // What the stream left uncounted is not the decisions'.
     let _ = platform.functions().store().take();
     let mut run = FunctionRun {
@@ -165,15 +147,7 @@ async fn timed_decisions(
         } else {
             ("onboarding", tailor_core::event::Purpose::Personalization)
         };
-        let request = tailor_core::score::DecisionRequest {
-            profile: users[i % users.len()].clone(),
-            purpose,
-            placement: placement.to_owned(),
-            region: "eu".to_owned(),
-            consent: tailor_core::event::Purpose::ALL.to_vec(),
-            adult: true,
-            context: BTreeMap::new(),
-        };
+        let request = super::run::sample_request(&users[i % users.len()], placement, purpose);
         let started = Instant::now();
         let (_, logged) = platform.decide(&request, now).await?;
         logged?;

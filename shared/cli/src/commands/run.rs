@@ -273,14 +273,7 @@ pub async fn sample_decisions(
     platform: &LocalPlatform,
     profiles: usize,
 ) -> anyhow::Result<()> {
-    let users: Vec<String> = platform
-        .store()
-        .scan(Table::FeatureInputs)?
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| k.starts_with("user:"))
-        .take(profiles)
-        .collect();
+    let (users, now) = people(platform, profiles)?;
     if users.is_empty() {
         return Ok(());
     }
@@ -293,31 +286,12 @@ pub async fn sample_decisions(
         },
     );
     writeln!(out, "\nsample decisions ({engine}):")?;
-    let now = platform
-        .store()
-        .scan(Table::Features)?
-        .iter()
-        .filter_map(|(_, i)| {
-            serde_json::from_slice::<tailor_core::features::ProfileState>(&i.value)
-                .ok()
-                .and_then(|f| f.newest())
-        })
-        .max()
-        .unwrap_or(Timestamp::from_millis(0));
     for user in users {
         for (placement, purpose) in [
             ("onboarding", tailor_core::event::Purpose::Personalization),
             ("offer", tailor_core::event::Purpose::Marketing),
         ] {
-            let request = tailor_core::score::DecisionRequest {
-                profile: user.clone(),
-                purpose,
-                placement: placement.to_owned(),
-                region: "eu".to_owned(),
-                consent: tailor_core::event::Purpose::ALL.to_vec(),
-                adult: true,
-                context: std::collections::BTreeMap::new(),
-            };
+            let request = sample_request(&user, placement, purpose);
             let (record, logged) = platform.decide(&request, now).await?;
             logged?;
             write!(
@@ -329,4 +303,51 @@ pub async fn sample_decisions(
         }
     }
     Ok(())
+}
+
+/// Up to `n` people the platform holds inputs for, and the newest time
+/// their features saw (what "now" is for a replayed stream).
+///
+/// # Errors
+/// The store cannot be read.
+pub fn people(platform: &LocalPlatform, n: usize) -> anyhow::Result<(Vec<String>, Timestamp)> {
+    let users: Vec<String> = platform
+        .store()
+        .scan(Table::FeatureInputs)?
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("user:"))
+        .take(n)
+        .collect();
+    let now = platform
+        .store()
+        .scan(Table::Features)?
+        .iter()
+        .filter_map(|(_, i)| {
+            serde_json::from_slice::<tailor_core::features::ProfileState>(&i.value)
+                .ok()
+                .and_then(|f| f.newest())
+        })
+        .max()
+        .unwrap_or(Timestamp::from_millis(0));
+    Ok((users, now))
+}
+
+/// A decision request at `placement` for `purpose`, from an adult in the
+/// EU who consented to every purpose.
+#[must_use]
+pub fn sample_request(
+    profile: &str,
+    placement: &str,
+    purpose: tailor_core::event::Purpose,
+) -> tailor_core::score::DecisionRequest {
+    tailor_core::score::DecisionRequest {
+        profile: profile.to_owned(),
+        purpose,
+        placement: placement.to_owned(),
+        region: "eu".to_owned(),
+        consent: tailor_core::event::Purpose::ALL.to_vec(),
+        adult: true,
+        context: std::collections::BTreeMap::new(),
+    }
 }

@@ -18,7 +18,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 use tailor_cost::sweep::{self, ASSUMPTIONS, LAMBDA_SIZES_MB, Sweep, Workload};
-use tailor_cost::{Arch, Decimal, Money, PriceBook};
+use tailor_cost::{Arch, Decimal, Money};
+
+use super::cost::{COLOURS, escape};
 
 /// `tailor sweep`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -87,13 +89,7 @@ struct Output {
 /// The stream cannot be read, the platform fails, or the book lacks a
 /// price the sweep needs.
 pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let book = match &args.book {
-        Some(path) => PriceBook::parse(
-            &std::fs::read_to_string(path).with_context(|| path.display().to_string())?,
-        )
-        .with_context(|| path.display().to_string())?,
-        None => PriceBook::default_book()?,
-    };
+    let book = super::cost::book(args.book.as_deref())?;
     let wait_us = u64::try_from(args.wait_ms.at_scale(3)?).context("--wait-ms is too large")?;
     let budget = args.budget_per_million.map(Money::of).transpose()?;
     let measured = super::measure::run(&args.measure).await?;
@@ -207,15 +203,6 @@ fn table(output: &Output) -> String {
     }
     out
 }
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-const COLOURS: [&str; 5] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"];
 
 /// Cost per million invocations against memory, one line per function,
 /// each point's exact cost in `data-cost`; the axes are linear from zero.

@@ -453,6 +453,18 @@ pub mod api {
         }
     }
 
+    /// Posts a decision `request` to `/v1/decide` with every scope: the
+    /// status and the answer.
+    pub fn decide<E: Endpoint + ?Sized>(endpoint: &E, request: &Value) -> (u16, Value) {
+        let body = serde_json::to_vec(request).unwrap();
+        endpoint.request(
+            "POST",
+            "/v1/decide",
+            Some(tailor_tests::API_KEY),
+            Some(("application/json", &body)),
+        )
+    }
+
     /// Posts `lines` as JSON Lines to `/v1/events` with every scope; each
     /// record's outcome, in order.
     pub fn send_events<E: Endpoint + ?Sized>(
