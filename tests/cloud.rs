@@ -285,23 +285,8 @@ pub fn assert_units_match_the_local_count<D: Deployment, P: Publisher + 'static>
         let records = p.records(chunk);
         p.runtime.block_on(p.functions.chain(&records, &mut cloud));
     }
-    let mut local = crate::spawn_counting_cloud_units();
-    for chunk in lines.chunks(batch) {
-        local.send_raw(chunk);
-    }
-    let mut differences = Vec::new();
-    for function in tailor_runtime::Function::STREAM {
-        let name = function.name();
-        for unit in units {
-            let (theirs, ours) = (
-                cloud.function(name).billed(unit),
-                local.report.function(name).billed(unit),
-            );
-            if theirs != ours {
-                differences.push(format!("{name} {unit}: cloud {theirs}, local count {ours}"));
-            }
-        }
-    }
+    let local = local_count(lines, batch);
+    let differences = unit_differences(&cloud, &local.report, units);
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     for unit in units {
         assert!(
@@ -755,8 +740,9 @@ pub fn units_args() -> (u32, u32, usize) {
 /// Sends `lines` through `p` in batches of `batch` and prints, in
 /// Markdown, each function's store calls and the units it was billed,
 /// `units` by name, per accepted event; then each table's items and their
-/// sizes. What a platform's units bench reports.
-#[allow(clippy::cast_precision_loss, reason = "ratios of counts for a report")]
+/// sizes. What a platform's units bench reports. The same stream is then
+/// counted on the local platform by the same formulas, and the bench fails
+/// unless every function's units agree.
 pub fn print_units<D: Deployment, P: Publisher + 'static>(
     p: &mut CloudPipeline<D, P>,
     lines: &[Vec<u8>],
@@ -769,13 +755,60 @@ pub fn print_units<D: Deployment, P: Publisher + 'static>(
         let records = p.records(chunk);
         p.runtime.block_on(p.functions.chain(&records, &mut report));
     }
+    print_report_units(lines.len(), &report, batch, started.elapsed(), units);
+    print_item_sizes(|table| p.table(table));
+    let local = local_count(lines, batch);
+    let differences = unit_differences(&report, &local.report, units);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    println!("\nThe local platform's count of the same stream gives the same units.");
+}
+
+/// `lines` through the local platform in batches of `batch`, its store and
+/// queue counting what each cloud would bill.
+#[must_use]
+pub fn local_count(lines: &[Vec<u8>], batch: usize) -> crate::PipelineHandle {
+    let mut local = crate::spawn_counting_cloud_units();
+    for chunk in lines.chunks(batch.max(1)) {
+        local.send_raw(chunk);
+    }
+    local
+}
+
+/// Where two runs' units differ, by function: one line each.
+fn unit_differences(cloud: &RunReport, local: &RunReport, units: &[&str]) -> Vec<String> {
+    let mut differences = Vec::new();
+    for function in tailor_runtime::Function::STREAM {
+        let name = function.name();
+        for unit in units {
+            let (theirs, ours) = (
+                cloud.function(name).billed(unit),
+                local.function(name).billed(unit),
+            );
+            if theirs != ours {
+                differences.push(format!("{name} {unit}: cloud {theirs}, local count {ours}"));
+            }
+        }
+    }
+    differences
+}
+
+/// Prints, in Markdown, each function's store calls and `units` per
+/// accepted event of `report` (a run of `records` records in batches of
+/// `batch` that took `elapsed`).
+#[allow(clippy::cast_precision_loss, reason = "ratios of counts for a report")]
+pub fn print_report_units(
+    records: usize,
+    report: &RunReport,
+    batch: usize,
+    elapsed: std::time::Duration,
+    units: &[&str],
+) {
     let ingest = report.function("ingest");
     let events = ingest.accepted.max(1) as f64;
     println!(
-        "{} records, {} accepted events, batch {batch}, {:.0} s\n",
-        lines.len(),
+        "{records} records, {} accepted events, batch {batch}, {:.0} s\n",
         ingest.accepted,
-        started.elapsed().as_secs_f64()
+        elapsed.as_secs_f64()
     );
     let names: Vec<String> = units.iter().map(|u| format!("{u} / event")).collect();
     println!("| function | reads | writes | {} |", names.join(" | "));
@@ -802,11 +835,15 @@ pub fn print_units<D: Deployment, P: Publisher + 'static>(
         .map(|t| format!("**{:.2}**", *t as f64 / events))
         .collect();
     println!("| **all** | | | {} |\n", all.join(" | "));
+}
+
+/// Prints, in Markdown, each table's items and their sizes.
+#[allow(clippy::cast_precision_loss, reason = "a mean for a report")]
+pub fn print_item_sizes(table: impl Fn(Table) -> Vec<(String, Value)>) {
     println!("| table | items | max bytes | p99 bytes | mean bytes |");
     println!("| --- | --- | --- | --- | --- |");
-    for table in Table::ALL {
-        let mut sizes: Vec<usize> = p
-            .table(table)
+    for t in Table::ALL {
+        let mut sizes: Vec<usize> = table(t)
             .iter()
             .map(|(_, v)| serde_json::to_vec(v).unwrap().len())
             .collect();
@@ -818,7 +855,7 @@ pub fn print_units<D: Deployment, P: Publisher + 'static>(
         let mean = sizes.iter().sum::<usize>() as f64 / sizes.len() as f64;
         println!(
             "| {} | {} | {} | {p99} | {mean:.0} |",
-            table.as_str(),
+            t.as_str(),
             sizes.len(),
             sizes.last().unwrap()
         );
