@@ -140,6 +140,15 @@ impl<S: Store> Store for Intercept<S> {
         self.inner.get_many(table, keys).await
     }
 
+    async fn get_many_eventual(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        self.before(Call::Get, table, keys.len() as u64).await?;
+        self.inner.get_many_eventual(table, keys).await
+    }
+
     async fn put(
         &self,
         table: Table,

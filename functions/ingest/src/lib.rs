@@ -5,7 +5,8 @@
 //! ports; each platform's entry point only adapts its transport to
 //! [`Record`]s and the returned dispositions back to its own terms.
 //!
-//! De-duplication costs one batched read and one put-if-absent per new event.
+//! De-duplication costs one batched, eventually consistent read and one
+//! put-if-absent per new event.
 //! New events are published in one batch call, and each event's ledger
 //! entry is written only after its message is out: a crash in between
 //! redelivers it, and downstream steps are idempotent per event id, so
@@ -77,7 +78,19 @@ impl<S: Store, P: Publisher> Ingest<'_, S, P> {
             .map(|(_, key, _)| key.clone())
             .collect();
         // Per key: absent, or the mark of the event already accepted under it.
-        let seen = match self.tables.store().get_many(Table::Dedup, &keys).await {
+        // An eventually consistent read: a mark written moments ago may be
+        // missed, and then the event is published again, but the
+        // put-if-absent after publishing refuses its ledger entry, so the
+        // record is acknowledged as a repeat, and the message downstream is
+        // one more delivery of an event id the later steps apply once, as
+        // when two deliveries race. A new event is never taken for a repeat:
+        // a mark can only be read once written.
+        let seen = match self
+            .tables
+            .store()
+            .get_many_eventual(Table::Dedup, &keys)
+            .await
+        {
             Ok(items) => items
                 .into_iter()
                 .map(|i| i.map(|i| LedgerMark::read(&i.value).and_then(|m| m.digest)))

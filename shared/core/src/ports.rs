@@ -176,6 +176,21 @@ pub trait Store: Send + Sync {
         keys: &[String],
     ) -> impl Future<Output = Result<Vec<Option<Item>>, StoreError>> + Send;
 
+    /// The items at `keys`, in order, read without the promise of seeing
+    /// writes of the last moments, where the store offers such a read at a
+    /// lower price (DynamoDB bills an eventually consistent read at half a
+    /// strongly consistent one). Only for a read whose answer a later
+    /// conditional write checks again, so that a stale answer costs work
+    /// but never correctness. Stores without such a read answer as
+    /// [`Store::get_many`].
+    fn get_many_eventual(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<Item>>, StoreError>> + Send {
+        self.get_many(table, keys)
+    }
+
     /// Writes `value` at `key` if `precondition` holds; returns the new version.
     fn put(
         &self,
@@ -423,6 +438,16 @@ impl<S: Store> Store for Metered<S> {
         self.reads
             .fetch_add(keys.len() as u64, std::sync::atomic::Ordering::Relaxed);
         self.inner.get_many(table, keys).await
+    }
+
+    async fn get_many_eventual(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        self.reads
+            .fetch_add(keys.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.inner.get_many_eventual(table, keys).await
     }
 
     async fn put(

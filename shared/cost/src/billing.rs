@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::rules;
 
+/// Keys a batched read asks for in one call (DynamoDB's `BatchGetItem`
+/// limit, and the stores' batch size).
+pub const BATCH_GET: usize = 100;
+
 /// DynamoDB's billing, for the item layout the DynamoDB store writes.
 pub mod dynamodb {
     /// The report's name for read request units (strongly consistent, 4 KB each).
@@ -102,6 +106,27 @@ impl CloudUnits {
                 }),
             );
             add(&self.firestore_reads, 1);
+        }
+    }
+
+    /// The same reads made eventually consistent, as a batched read of
+    /// [`BATCH_GET`] distinct keys a call (in key order): DynamoDB bills each
+    /// call half its strongly consistent units, rounded up; Firestore the
+    /// same document reads.
+    pub fn read_eventual<'a>(&self, found: impl IntoIterator<Item = (&'a str, Option<usize>)>) {
+        let distinct: std::collections::BTreeMap<&str, Option<usize>> = found.into_iter().collect();
+        let keys: Vec<(&str, Option<usize>)> = distinct.into_iter().collect();
+        for call in keys.chunks(BATCH_GET) {
+            let units: u64 = call
+                .iter()
+                .map(|(key, value_len)| {
+                    value_len.map_or(1, |len| {
+                        dynamodb::read_units(dynamodb::item_size(key.len(), len))
+                    })
+                })
+                .sum();
+            add(&self.dynamodb_reads, units.div_ceil(2));
+            add(&self.firestore_reads, call.len() as u64);
         }
     }
 
@@ -214,5 +239,18 @@ mod tests {
         assert_eq!(taken[rules::KINESIS_INGEST_BYTES], 2_048 + 1_024);
         assert_eq!(taken[rules::PUBSUB_PUBLISH_BYTES], 1_500 + 1_000);
         assert!(units.take().is_empty(), "taking resets");
+    }
+
+    #[test]
+    fn an_eventually_consistent_read_bills_half_per_call_rounded_up() {
+        let units = CloudUnits::default();
+        // Strongly consistent: 1 + 2 + 1 = 4 units; eventually: 2.
+        units.read_eventual([("a", None), ("b", Some(5_000)), ("c", Some(10))]);
+        // 150 missing keys: two calls of 100 and 50 keys, 50 + 25 units.
+        let keys: Vec<String> = (0..150).map(|i| format!("k{i:03}")).collect();
+        units.read_eventual(keys.iter().map(|k| (k.as_str(), None)));
+        let taken: std::collections::BTreeMap<_, _> = units.take().into_iter().collect();
+        assert_eq!(taken[dynamodb::READ_UNITS], 2 + 75);
+        assert_eq!(taken[firestore::READS], 3 + 150);
     }
 }

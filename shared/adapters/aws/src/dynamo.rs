@@ -11,11 +11,13 @@
 //! expression (`Absent`: no live item; `Version(v)`: the live item is at
 //! `v`), and the version incremented in the same call. Reads are strongly
 //! consistent, so a function reads its own writes; `get_many` is
-//! `BatchGetItem` in chunks of 100, with unprocessed keys retried.
+//! `BatchGetItem` in chunks of 100, with unprocessed keys retried, and
+//! `get_many_eventual` the same read eventually consistent (billed at half).
 //!
 //! Capacity units are counted from item sizes as DynamoDB bills on-demand
 //! tables: a strongly consistent read is one unit per 4 KB (at least one,
-//! also for a missing item), a write one unit per 1 KB (at least one).
+//! also for a missing item), an eventually consistent one half that (per
+//! call, rounded up), a write one unit per 1 KB (at least one).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +32,8 @@ use tailor_core::Timestamp;
 use tailor_core::ports::{
     Clock, Expiring, Item, Precondition, Store, StoreError, Table, distinct_chunks, in_order,
 };
+use tailor_runtime::cost::billing::BATCH_GET;
+use tailor_runtime::cost::billing::dynamodb::{item_size, read_units, write_units};
 
 use crate::config::table_name;
 use crate::deadline::Deadline;
@@ -40,15 +44,14 @@ const VERSION: &str = "version";
 const TTL: &str = "ttl";
 const EXPIRES: &str = "expires_ms";
 
-/// Keys per `BatchGetItem` call (DynamoDB's limit).
-const BATCH_GET: usize = 100;
 /// Rounds of retrying unprocessed keys before the read counts as unavailable.
 const UNPROCESSED_ROUNDS: u32 = 5;
 
 /// Read and write capacity units consumed, counted from item sizes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Capacity {
-    /// Read capacity units (strongly consistent).
+    /// Read capacity units (a strongly consistent read's; an eventually
+    /// consistent one's at half).
     pub read_units: u64,
     /// Write capacity units.
     pub write_units: u64,
@@ -71,8 +74,6 @@ impl std::fmt::Debug for DynamoStore {
             .finish_non_exhaustive()
     }
 }
-
-use tailor_runtime::cost::billing::dynamodb::{item_size, read_units, write_units};
 
 fn unavailable<E, R>(table: Table, e: &SdkError<E, R>) -> StoreError
 where
@@ -203,13 +204,20 @@ impl DynamoStore {
         Ok(out)
     }
 
+    /// The items at `keys` (distinct, at most [`BATCH_GET`]), read
+    /// strongly consistently or not, and the read units the call is billed:
+    /// one per 4 KB of each item found and one per key missing, half that
+    /// (rounded up) for an eventually consistent read.
     async fn batch_get(
         &self,
         table: Table,
         keys: &[&str],
-    ) -> Result<HashMap<String, Item>, StoreError> {
+        consistent: bool,
+    ) -> Result<(HashMap<String, Item>, u64), StoreError> {
         let name = self.table_name(table);
         let mut found = HashMap::new();
+        // One unit per key asked for; larger items add theirs as they arrive.
+        let mut units = keys.len() as u64;
         let mut pending: Vec<HashMap<String, AttributeValue>> =
             keys.iter().map(|k| key_of(k)).collect();
         let mut round = 0;
@@ -227,7 +235,7 @@ impl DynamoStore {
             round += 1;
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .build()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let out = self
@@ -251,17 +259,31 @@ impl DynamoStore {
                     .and_then(|k| k.as_s().ok())
                     .ok_or_else(|| StoreError::Corrupt("item without a key".into()))?;
                 let decoded = decode(item)?;
-                self.read_units.fetch_add(
-                    read_units(item_size(key.len(), decoded.value.len())) - 1,
-                    Ordering::Relaxed,
-                );
+                units += read_units(item_size(key.len(), decoded.value.len())) - 1;
                 found.insert(key.clone(), decoded);
             }
             if let Some(rest) = out.unprocessed_keys().and_then(|u| u.get(&name)) {
                 pending = rest.keys().to_vec();
             }
         }
-        Ok(found)
+        Ok((found, if consistent { units } else { units.div_ceil(2) }))
+    }
+
+    /// `get_many`, strongly consistent or not.
+    async fn read_many(
+        &self,
+        table: Table,
+        keys: &[String],
+        consistent: bool,
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        // BatchGetItem refuses repeated keys: each is asked for once.
+        let mut found = HashMap::new();
+        for chunk in distinct_chunks(keys, BATCH_GET) {
+            let (items, units) = self.batch_get(table, &chunk, consistent).await?;
+            self.read_units.fetch_add(units, Ordering::Relaxed);
+            found.extend(items);
+        }
+        Ok(in_order(keys, &found, |i| self.live(i)))
     }
 }
 
@@ -302,15 +324,16 @@ impl Store for DynamoStore {
         table: Table,
         keys: &[String],
     ) -> Result<Vec<Option<Item>>, StoreError> {
-        // BatchGetItem refuses repeated keys: each is asked for once.
-        let mut found = HashMap::new();
-        for chunk in distinct_chunks(keys, BATCH_GET) {
-            // One unit per key asked for; larger items add theirs as they arrive.
-            self.read_units
-                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            found.extend(self.batch_get(table, &chunk).await?);
-        }
-        Ok(in_order(keys, &found, |i| self.live(i)))
+        self.read_many(table, keys, true).await
+    }
+
+    /// An eventually consistent `BatchGetItem`, billed at half.
+    async fn get_many_eventual(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        self.read_many(table, keys, false).await
     }
 
     async fn put(

@@ -276,19 +276,29 @@ impl LocalStore {
     }
 
     /// A read through the port: counted as the clouds bill it (a cloud
-    /// store returns an expired item and bills its size), then only the
-    /// live items.
-    fn read_counted(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<Item>>, StoreError> {
+    /// store returns an expired item and bills its size), strongly
+    /// consistent or not, then only the live items. This store always
+    /// reads its own writes.
+    fn read_counted(
+        &self,
+        table: Table,
+        keys: &[&str],
+        consistent: bool,
+    ) -> Result<Vec<Option<Item>>, StoreError> {
         let Some(units) = &self.cloud_units else {
             return self.read(table, keys);
         };
         let now = self.clock.now();
         let stored = self.read_stored(table, keys)?;
-        units.read(
-            keys.iter()
-                .zip(&stored)
-                .map(|(k, item)| (*k, item.as_ref().map(|i| i.value.len()))),
-        );
+        let found = keys
+            .iter()
+            .zip(&stored)
+            .map(|(k, item)| (*k, item.as_ref().map(|i| i.value.len())));
+        if consistent {
+            units.read(found);
+        } else {
+            units.read_eventual(found);
+        }
         Ok(stored
             .into_iter()
             .map(|item| item.filter(|i| i.expires_at > now))
@@ -304,7 +314,7 @@ impl Expiring for LocalStore {
 
 impl Store for LocalStore {
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
-        Ok(self.read_counted(table, &[key])?.pop().flatten())
+        Ok(self.read_counted(table, &[key], true)?.pop().flatten())
     }
 
     async fn get_many(
@@ -313,7 +323,16 @@ impl Store for LocalStore {
         keys: &[String],
     ) -> Result<Vec<Option<Item>>, StoreError> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.read_counted(table, &keys)
+        self.read_counted(table, &keys, true)
+    }
+
+    async fn get_many_eventual(
+        &self,
+        table: Table,
+        keys: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.read_counted(table, &keys, false)
     }
 
     async fn put(
