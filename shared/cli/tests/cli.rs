@@ -667,6 +667,10 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
             "10,100000",
             "--decisions-per-second",
             "1",
+            "--people",
+            "1000",
+            "--stream-retention-hours",
+            "48",
             "--json",
         ],
     );
@@ -677,6 +681,38 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     );
     let output: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let measured = &output["measured"]["measured"];
+    // State and retention show as their own lines: the run's bytes per
+    // person for 1,000 people all month; 24 extra hours of what entered
+    // the streams.
+    let (people, stored) = (
+        u128::from(measured["people"].as_u64().unwrap()),
+        u128::from(measured["stored_bytes"].as_u64().unwrap()),
+    );
+    assert!(people > 0 && stored > 0, "{measured}");
+    for e in output["estimates"].as_array().unwrap() {
+        let aws = e["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["platform"] == "aws")
+            .unwrap();
+        let unpriced = |item: &str| {
+            aws["unpriced"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["item"] == item)
+                .map(|u| u128::from(u["quantity"].as_u64().unwrap()))
+        };
+        assert_eq!(
+            unpriced("dynamodb.storage"),
+            Some((stored * 1_000 + people / 2) / people * 730)
+        );
+        assert_eq!(
+            unpriced("kinesis.on_demand.extended_retention"),
+            unpriced("kinesis.on_demand.ingest").map(|bytes| bytes * 24)
+        );
+    }
     let events = u128::from(measured["events"].as_u64().unwrap());
     assert!(events > 0);
     let functions = measured["functions"].as_array().unwrap();

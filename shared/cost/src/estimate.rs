@@ -38,6 +38,7 @@ use crate::decimal::{Decimal, Money};
 use crate::price::{self, Line, Usage};
 use crate::rules::{self, Arch, Platform};
 use crate::sweep;
+use crate::unit::HOURS_PER_MONTH;
 
 /// Seconds in a billing month (730 hours).
 pub const SECONDS_PER_MONTH: u128 = 730 * 3_600;
@@ -46,13 +47,15 @@ pub const SECONDS_PER_MONTH: u128 = 730 * 3_600;
 pub const KINESIS_STREAMS: u128 = 4;
 
 /// The model's assumptions, as an estimate states them.
-pub const ASSUMPTIONS: [&str; 6] = [
+pub const ASSUMPTIONS: [&str; 8] = [
     "usage per event (store and stream units, bytes, CPU time per record) is the measured run's; a month is 730 hours",
     "AWS: a stream function's invocation takes the records one second of traffic brings (at least one, at most the batch size); its duration is their CPU time at the memory size, 1,769 MB being one vCPU, plus the wait",
     "AWS: four on-demand Kinesis streams run all month; each producer event enters the first as one record; each decision is one Function URL request",
     "Google Cloud: every Pub/Sub message is its own push request to a function's Cloud Run service, as is every decision; request-based billing counts each request's 100 ms until every 100 ms of a second has one (an upper bound), or the requests' CPU time once that is more; producers publish each event on its own",
     "Spin: the functions' CPU time as a share of SpinKube nodes' vCPU-hours; the nodes a cluster keeps whatever the load are not included",
     "prices at the book's tiers for the month's quantities, no free tier",
+    "state: the people's items as large per person as the measured run's at its end, kept all month (DynamoDB and Firestore storage by the byte-hour); Spin's SQLite is on the node's disk",
+    "stream retention: past 24 hours, each stream keeps the bytes that entered it in the extra hours, all month",
 ];
 
 /// What a measured run did in one function.
@@ -77,6 +80,10 @@ pub struct Measured {
     pub events: u64,
     /// Each function's part, score's included when decisions were made.
     pub functions: Vec<FunctionRun>,
+    /// The people the run's state holds.
+    pub people: u64,
+    /// The bytes its state holds at the end, as DynamoDB sizes items.
+    pub stored_bytes: u64,
 }
 
 /// The workload to estimate.
@@ -98,6 +105,10 @@ pub struct Workload {
     pub wait_us: u64,
     /// The book's region for each platform.
     pub regions: BTreeMap<Platform, String>,
+    /// The people whose state is kept (none: state not estimated).
+    pub people: Option<u64>,
+    /// How long a stream keeps records, in hours (Kinesis bills beyond 24).
+    pub stream_retention_hours: u32,
 }
 
 /// A line the book could not price.
@@ -346,6 +357,35 @@ fn usage(
             "kinesis.on_demand.stream_hours",
             KINESIS_STREAMS * SECONDS_PER_MONTH * 1_000,
         );
+        // Records kept past the first day: each stream holds the bytes
+        // that entered it in the extra hours, all month.
+        let extra_hours = u128::from(workload.stream_retention_hours.saturating_sub(24));
+        if extra_hours > 0 {
+            let entered = usage.get("kinesis.on_demand.ingest");
+            usage.add(
+                "kinesis.on_demand.extended_retention",
+                entered * extra_hours,
+            );
+        }
+    }
+    // The state kept for the people, all month: as much per person as the
+    // run's state held per person (its items live as long as policy's
+    // retention says, so the run's end holds what a steady month does).
+    if let Some(people) = workload.people.filter(|_| measured.people > 0) {
+        let bytes = scale(
+            u128::from(measured.stored_bytes),
+            u128::from(people),
+            u128::from(measured.people),
+        );
+        let item = match platform {
+            Platform::Aws => Some("dynamodb.storage"),
+            Platform::Gcp => Some("firestore.storage"),
+            // SQLite on the node's own disk, within its share.
+            Platform::Spin => None,
+        };
+        if let Some(item) = item {
+            usage.add(item, bytes * HOURS_PER_MONTH);
+        }
     }
     Ok(usage)
 }
@@ -364,6 +404,8 @@ mod tests {
         };
         Measured {
             events: 1_000,
+            people: 10,
+            stored_bytes: 50_000,
             functions: vec![
                 run(
                     "ingest",
@@ -395,6 +437,8 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            people: None,
+            stream_retention_hours: 24,
         }
     }
 
@@ -472,6 +516,33 @@ mod tests {
             quantity(&gcp, "cloud_run.request.vcpu_seconds"),
             1_000 * 20_000 * 2_628_000
         );
+    }
+
+    #[test]
+    fn retention_and_state_show_as_their_own_lines() {
+        let mut w = workload("10");
+        let events = per_month(w.events_per_second).unwrap();
+        let aws = usage(Platform::Aws, &measured(), &w, events, 0).unwrap();
+        assert_eq!(
+            quantity(&aws, "dynamodb.storage"),
+            0,
+            "no people, no state line"
+        );
+        assert_eq!(quantity(&aws, "kinesis.on_demand.extended_retention"), 0);
+        w.people = Some(1_000);
+        w.stream_retention_hours = 24 + 73;
+        let aws = usage(Platform::Aws, &measured(), &w, events, 0).unwrap();
+        // 5,000 bytes a person, for 1,000 people, all 730 hours.
+        assert_eq!(quantity(&aws, "dynamodb.storage"), 5_000_000 * 730);
+        // A month's producer bytes (a KiB an event) enter in 730 hours;
+        // 73 extra hours keep a tenth of them, all month.
+        assert_eq!(
+            quantity(&aws, "kinesis.on_demand.extended_retention"),
+            1_024 * 26_280_000 / 10 * 730
+        );
+        let gcp = usage(Platform::Gcp, &measured(), &w, events, 0).unwrap();
+        assert_eq!(quantity(&gcp, "firestore.storage"), 5_000_000 * 730);
+        assert_eq!(quantity(&gcp, "kinesis.on_demand.extended_retention"), 0);
     }
 
     #[test]

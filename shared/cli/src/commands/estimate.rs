@@ -49,6 +49,13 @@ pub struct Args {
     /// Time an invocation waits on stores and streams, in milliseconds.
     #[arg(long, default_value = "0")]
     wait_ms: Decimal,
+    /// People whose state is kept: adds the state's storage, as large per
+    /// person as the measured run's.
+    #[arg(long)]
+    people: Option<u64>,
+    /// How long the streams keep records, in hours (Kinesis bills past 24).
+    #[arg(long, default_value_t = 24)]
+    stream_retention_hours: u32,
     /// The price book's AWS region.
     #[arg(long, default_value = "aws/us-east-1")]
     aws_region: String,
@@ -97,6 +104,8 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
             (Platform::Gcp, args.gcp_region.clone()),
             (Platform::Spin, args.spin_region.clone()),
         ]),
+        people: args.people,
+        stream_retention_hours: args.stream_retention_hours,
     };
     let mut estimates = Vec::new();
     for rate in &args.events_per_second {

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use tailor_core::ports::Clock;
+use tailor_core::ports::{Clock, Table};
+use tailor_cost::billing::dynamodb;
 use tailor_cost::estimate::{FunctionRun, Measured};
 use tailor_local::LocalPlatform;
 use tailor_runtime::{ClockMode, WallClock};
@@ -119,6 +120,8 @@ pub async fn run(args: &Measure) -> anyhow::Result<Run> {
         measured: Measured {
             events: report.function("ingest").accepted,
             functions,
+            people: platform.store().scan(Table::Features)?.len() as u64,
+            stored_bytes: stored_bytes(&platform)?,
         },
         invocations,
         process_cpu_us,
@@ -158,6 +161,18 @@ async fn timed_decisions(
         *run.billed.entry(unit.to_owned()).or_default() += n;
     }
     Ok(Some(run))
+}
+
+/// The bytes the platform's state holds, every table, as DynamoDB sizes
+/// its items.
+fn stored_bytes(platform: &LocalPlatform) -> anyhow::Result<u64> {
+    let mut bytes = 0;
+    for table in Table::ALL {
+        for (key, item) in platform.store().scan(table)? {
+            bytes += dynamodb::item_size(key.len(), item.value.len()) as u64;
+        }
+    }
+    Ok(bytes)
 }
 
 /// The process's user and system CPU time, from `/proc/self/stat`, in
