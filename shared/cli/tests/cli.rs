@@ -405,6 +405,13 @@ fn cost_gives_each_decision_its_own_cost() {
         summary["decisions"],
         serde_json::json!({"dec_a": total(&a).to_string(), "dec_b": total(&b).to_string()})
     );
+    // A million decisions at their average: (a + b) / 2 × 1,000,000.
+    let million: tailor_cost::Money =
+        serde_json::from_value(summary["per_million_decisions"].clone()).unwrap();
+    assert_eq!(
+        million.femto(),
+        (total(&a).femto() + total(&b).femto()) * 1_000_000 / 2
+    );
     let table = tailor(dir.path(), &["cost", "score.log"]);
     assert!(
         String::from_utf8_lossy(&table.stdout).contains("2 decisions with their own cost"),
@@ -460,6 +467,17 @@ fn cost_reads_every_platforms_records_and_checks_a_budget() {
     // Two ingest invocations and an enrich one at 1,024 MB for 10 ms,
     // arm64: 0.000000333334 each.
     assert_eq!(summary["total"], "0.000001000002");
+    assert_eq!(
+        summary["per_million_events"],
+        serde_json::Value::Null,
+        "no cost per event from part of the cost"
+    );
+    let aws: serde_json::Value =
+        serde_json::from_slice(&tailor(dir.path(), &["cost", "aws.log", "--json"]).stdout).unwrap();
+    // 0.000001000002 for 200 events: 0.00500001 per million.
+    let per_million: tailor_cost::Money =
+        serde_json::from_value(aws["per_million_events"].clone()).unwrap();
+    assert_eq!(per_million.femto(), 5_000_010_000_000);
     let groups = summary["groups"].as_array().unwrap();
     let gcp = groups.iter().find(|g| g["platform"] == "gcp").unwrap();
     assert!(

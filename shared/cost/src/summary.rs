@@ -141,6 +141,24 @@ impl Summary {
         Some(Money::from_femto(div_round(total.femto(), n)))
     }
 
+    /// What a million events cost: every priced record's total over the
+    /// events ingest took in. `None` when some were not priced or none
+    /// carried an event.
+    #[must_use]
+    pub fn per_million_events(&self) -> Option<Money> {
+        if self.unpriced > 0 {
+            return None;
+        }
+        share(self.total, self.events(), 1_000_000)
+    }
+
+    /// What a million decisions cost, each at its own request's cost.
+    #[must_use]
+    pub fn per_million_decisions(&self) -> Option<Money> {
+        let total: Money = self.decisions.values().copied().sum();
+        share(total, self.decisions.len() as u64, 1_000_000)
+    }
+
     /// The records the ingest functions took in: the events the summed
     /// stretch carried.
     #[must_use]

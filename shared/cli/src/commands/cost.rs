@@ -63,6 +63,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut out = serde_json::to_value(&summary)?;
         out["month"] = serde_json::json!(month.map(|m| m.to_string()));
+        out["per_million_events"] =
+            serde_json::json!(summary.per_million_events().map(|m| m.to_string()));
+        out["per_million_decisions"] =
+            serde_json::json!(summary.per_million_decisions().map(|m| m.to_string()));
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", table(&summary, args.events_per_second, month));
@@ -229,12 +233,16 @@ fn table(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Stri
     for (why, n) in reasons(summary) {
         let _ = writeln!(out, "  not priced ({n}): {why}");
     }
-    if let Some(each) = summary.per_decision() {
+    if let Some(million) = summary.per_million_events() {
+        let _ = writeln!(out, "per 1M events: {}", format_money(million));
+    }
+    if let (Some(each), Some(million)) = (summary.per_decision(), summary.per_million_decisions()) {
         let _ = writeln!(
             out,
-            "{} decisions with their own cost, {} each on average (each decision's in --json)",
+            "{} decisions with their own cost, {} each on average, {} per 1M (each decision's in --json)",
             summary.decisions.len(),
-            format_money(each)
+            format_money(each),
+            format_money(million)
         );
     }
     if let Some(rate) = rate {
