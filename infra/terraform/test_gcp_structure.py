@@ -421,8 +421,8 @@ def check(directory):
         template = block(body, "template")
         if squeeze(body.get("name")) != f'local.service_names["{f}"]':
             p(f"{address}: name is not local.service_names[\"{f}\"]")
-        if squeeze(container.get("image")) != "var.image":
-            p(f"{address}: image is not var.image")
+        if squeeze(container.get("image")) != f'lookup(var.images,"{f}",var.image)':
+            p(f"{address}: image is not its function's entry in var.images, else var.image")
         if ref_key(template.get("service_account"), "google_service_account.this") != f:
             p(f"{address}: does not run as google_service_account.this[\"{f}\"]")
         if f in TRIGGERS:

@@ -1,6 +1,7 @@
-# The five functions: Cloud Run services `<name>-<function>`, all from one
-# image whose binary, tailor-gcp, runs the function its first argument
-# names. Each listens on $PORT, which Cloud Run sets (8080).
+# The five functions: Cloud Run services `<name>-<function>`, from one image
+# whose binary, tailor-gcp, runs the function its first argument names, or
+# each from its own image built for that function alone (var.images). Each
+# listens on $PORT, which Cloud Run sets (8080).
 #
 # The stream functions take internal traffic only (Pub/Sub push from this
 # project is internal) and authenticated requests only: their push
@@ -51,7 +52,7 @@ resource "google_cloud_run_v2_service" "this" {
     }
 
     containers {
-      image = var.image
+      image = lookup(var.images, each.key, var.image)
       args  = [each.key]
 
       ports {

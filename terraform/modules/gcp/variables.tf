@@ -43,6 +43,17 @@ variable "image" {
   }
 }
 
+variable "images" {
+  type        = map(string)
+  description = "Per function, an image to run instead of `image`: one built for that function alone (the Dockerfile's FUNCTIONS build argument), which holds neither the other functions nor, for a stream function, a model engine. Keys are function names; a function not named runs `image`."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for f, i in var.images : contains(["ingest", "enrich", "features", "consent", "score"], f) && length(i) > 0])
+    error_message = "images maps function names (ingest, enrich, features, consent, score) to non-empty image names."
+  }
+}
+
 variable "labels" {
   type        = map(string)
   description = "Labels added to every resource that takes labels."
