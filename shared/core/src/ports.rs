@@ -421,12 +421,16 @@ impl<S> Metered<S> {
     pub const fn inner(&self) -> &S {
         &self.inner
     }
+
+    fn count_reads(&self, items: usize) {
+        self.reads
+            .fetch_add(items as u64, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl<S: Store> Store for Metered<S> {
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
-        self.reads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.count_reads(1);
         self.inner.get(table, key).await
     }
 
@@ -435,8 +439,7 @@ impl<S: Store> Store for Metered<S> {
         table: Table,
         keys: &[String],
     ) -> Result<Vec<Option<Item>>, StoreError> {
-        self.reads
-            .fetch_add(keys.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.count_reads(keys.len());
         self.inner.get_many(table, keys).await
     }
 
@@ -445,8 +448,7 @@ impl<S: Store> Store for Metered<S> {
         table: Table,
         keys: &[String],
     ) -> Result<Vec<Option<Item>>, StoreError> {
-        self.reads
-            .fetch_add(keys.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.count_reads(keys.len());
         self.inner.get_many_eventual(table, keys).await
     }
 
