@@ -254,12 +254,16 @@ impl LocalStore {
     }
 
     fn read(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<Item>>, StoreError> {
+        Ok(self.live(self.read_stored(table, keys)?))
+    }
+
+    /// `items` with the expired ones read as absent.
+    fn live(&self, items: Vec<Option<Item>>) -> Vec<Option<Item>> {
         let now = self.clock.now();
-        Ok(self
-            .read_stored(table, keys)?
+        items
             .into_iter()
             .map(|item| item.filter(|i| i.expires_at > now))
-            .collect())
+            .collect()
     }
 
     /// The items stored at `keys`, expired or not.
@@ -285,24 +289,19 @@ impl LocalStore {
         keys: &[&str],
         consistent: bool,
     ) -> Result<Vec<Option<Item>>, StoreError> {
-        let Some(units) = &self.cloud_units else {
-            return self.read(table, keys);
-        };
-        let now = self.clock.now();
         let stored = self.read_stored(table, keys)?;
-        let found = keys
-            .iter()
-            .zip(&stored)
-            .map(|(k, item)| (*k, item.as_ref().map(|i| i.value.len())));
-        if consistent {
-            units.read(found);
-        } else {
-            units.read_eventual(found);
+        if let Some(units) = &self.cloud_units {
+            let found = keys
+                .iter()
+                .zip(&stored)
+                .map(|(k, item)| (*k, item.as_ref().map(|i| i.value.len())));
+            if consistent {
+                units.read(found);
+            } else {
+                units.read_eventual(found);
+            }
         }
-        Ok(stored
-            .into_iter()
-            .map(|item| item.filter(|i| i.expires_at > now))
-            .collect())
+        Ok(self.live(stored))
     }
 }
 
