@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::ports::Timer;
+use tailor_core::report::InvocationReport;
 use tailor_runtime::cost::{Arch, Costing, Format, Measured, Platform as Billed, Sizing};
 use tailor_runtime::http::{self, Access, Api, ApiKey, Backend, Decided, Routes};
 use tailor_runtime::{
@@ -215,19 +216,25 @@ impl<D: Database> SpinPlatform<D> {
             let mut report = self.functions.answered(Function::Score);
             report.decision_id = Some(id.clone());
             report.wall_us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
-            tailor_runtime::report::emit(&report, "spin");
-            if let Some(cost) = &self.cost {
-                let measured = Measured {
-                    duration_us: report.wall_us,
-                    ..Measured::default()
-                };
-                cost.emit_measured(&report, &measured, "spin");
-            }
+            self.report(&report);
         }
         if let Err(e) = self.functions.store().inner().sweep(SWEEP_PER_REQUEST) {
             tracing::warn!(error = %e, "expired items not swept");
         }
         response
+    }
+
+    /// Logs one stage's report and, where the deployment is priced, its
+    /// cost record, measured by the report's wall time.
+    fn report(&self, report: &InvocationReport) {
+        tailor_runtime::report::emit(report, "spin");
+        if let Some(cost) = &self.cost {
+            let measured = Measured {
+                duration_us: report.wall_us,
+                ..Measured::default()
+            };
+            cost.emit_measured(report, &measured, "spin");
+        }
     }
 
     /// The functions.
@@ -256,14 +263,7 @@ impl<D: Database> Backend for SpinPlatform<D> {
         let mut report = RunReport::default();
         let outcome = self.functions.take_in(&records, &mut report).await;
         for invocation in report.functions.values() {
-            tailor_runtime::report::emit(invocation, "spin");
-            if let Some(cost) = &self.cost {
-                let measured = Measured {
-                    duration_us: invocation.wall_us,
-                    ..Measured::default()
-                };
-                cost.emit_measured(invocation, &measured, "spin");
-            }
+            self.report(invocation);
         }
         outcome
     }
