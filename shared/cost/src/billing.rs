@@ -90,21 +90,31 @@ fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
 
+/// The keys read, each once, in key order, with the size of each value found.
+fn distinct<'a>(
+    found: impl IntoIterator<Item = (&'a str, Option<usize>)>,
+) -> Vec<(&'a str, Option<usize>)> {
+    found
+        .into_iter()
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect()
+}
+
+/// A strongly consistent DynamoDB read of `key`: by the item's size when
+/// found, one unit when missing.
+fn read_units_of(key: &str, value_len: Option<usize>) -> u64 {
+    value_len.map_or(1, |len| {
+        dynamodb::read_units(dynamodb::item_size(key.len(), len))
+    })
+}
+
 impl CloudUnits {
     /// Reads of `key`s, each distinct key once, with the size of each value
     /// found (`None` for a missing one).
     pub fn read<'a>(&self, found: impl IntoIterator<Item = (&'a str, Option<usize>)>) {
-        let mut seen = std::collections::BTreeSet::new();
-        for (key, value_len) in found {
-            if !seen.insert(key) {
-                continue;
-            }
-            add(
-                &self.dynamodb_reads,
-                value_len.map_or(1, |len| {
-                    dynamodb::read_units(dynamodb::item_size(key.len(), len))
-                }),
-            );
+        for (key, value_len) in distinct(found) {
+            add(&self.dynamodb_reads, read_units_of(key, value_len));
             add(&self.firestore_reads, 1);
         }
     }
@@ -114,16 +124,10 @@ impl CloudUnits {
     /// call half its strongly consistent units, rounded up; Firestore the
     /// same document reads.
     pub fn read_eventual<'a>(&self, found: impl IntoIterator<Item = (&'a str, Option<usize>)>) {
-        let distinct: std::collections::BTreeMap<&str, Option<usize>> = found.into_iter().collect();
-        let keys: Vec<(&str, Option<usize>)> = distinct.into_iter().collect();
-        for call in keys.chunks(BATCH_GET) {
+        for call in distinct(found).chunks(BATCH_GET) {
             let units: u64 = call
                 .iter()
-                .map(|(key, value_len)| {
-                    value_len.map_or(1, |len| {
-                        dynamodb::read_units(dynamodb::item_size(key.len(), len))
-                    })
-                })
+                .map(|(key, value_len)| read_units_of(key, *value_len))
                 .sum();
             add(&self.dynamodb_reads, units.div_ceil(2));
             add(&self.firestore_reads, call.len() as u64);

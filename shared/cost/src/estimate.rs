@@ -252,28 +252,24 @@ fn usage(
             continue;
         }
         let is_score = f.function == "score";
-        // The month's records of this function, and the run's own count
-        // they scale from.
-        let (records, run_count) = if is_score {
+        // What the run's counts scale by: a month's decisions over the
+        // run's, for score; a month's events over the run's, for the rest.
+        let (month, run) = if is_score {
             (decisions, records_in)
         } else {
-            (scale(records_in, events, run_events), run_events)
+            (events, run_events)
         };
+        let records = scale(records_in, month, run);
         if records == 0 {
             continue;
         }
-        // Store and stream units this platform bills, per record scaled.
+        // Store and stream units this platform bills, scaled the same way.
         for (unit, n) in &f.billed {
             if platform_of(unit) != Some(platform) {
                 continue;
             }
             if let Some((item, per)) = rules::billed_item(unit)? {
-                let quantity = if is_score {
-                    scale(u128::from(*n), decisions, records_in)
-                } else {
-                    scale(u128::from(*n), events, run_count)
-                };
-                usage.add(item, per * quantity);
+                usage.add(item, per * scale(u128::from(*n), month, run));
             }
         }
         let cpu_per_record =

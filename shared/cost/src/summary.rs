@@ -134,11 +134,7 @@ impl Summary {
     /// is known, each the exact cost of the request that made it.
     #[must_use]
     pub fn per_decision(&self) -> Option<Money> {
-        let n = i128::try_from(self.decisions.len())
-            .ok()
-            .filter(|n| *n > 0)?;
-        let total: Money = self.decisions.values().copied().sum();
-        Some(Money::from_femto(div_round(total.femto(), n)))
+        share(self.decisions_total(), self.decisions.len() as u64, 1)
     }
 
     /// What a million events cost: every priced record's total over the
@@ -155,8 +151,15 @@ impl Summary {
     /// What a million decisions cost, each at its own request's cost.
     #[must_use]
     pub fn per_million_decisions(&self) -> Option<Money> {
-        let total: Money = self.decisions.values().copied().sum();
-        share(total, self.decisions.len() as u64, 1_000_000)
+        share(
+            self.decisions_total(),
+            self.decisions.len() as u64,
+            1_000_000,
+        )
+    }
+
+    fn decisions_total(&self) -> Money {
+        self.decisions.values().copied().sum()
     }
 
     /// The records the ingest functions took in: the events the summed
