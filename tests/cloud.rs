@@ -189,6 +189,18 @@ impl<D: Deployment, P: Publisher + 'static> CloudPipeline<D, P> {
         self.send_records(&records)
     }
 
+    /// `lines` through every function in batches of `batch`: the report
+    /// of the whole run.
+    pub fn chain_batches(&mut self, lines: &[Vec<u8>], batch: usize) -> RunReport {
+        let mut report = RunReport::default();
+        for chunk in lines.chunks(batch.max(1)) {
+            let records = self.records(chunk);
+            self.runtime
+                .block_on(self.functions.chain(&records, &mut report));
+        }
+        report
+    }
+
     /// One batch of records through every function.
     pub fn send_records(&self, records: &[Record]) -> Vec<Disposition> {
         let mut report = RunReport::default();
@@ -280,11 +292,7 @@ pub fn assert_units_match_the_local_count<D: Deployment, P: Publisher + 'static>
     batch: usize,
     units: &[&str],
 ) {
-    let mut cloud = RunReport::default();
-    for chunk in lines.chunks(batch) {
-        let records = p.records(chunk);
-        p.runtime.block_on(p.functions.chain(&records, &mut cloud));
-    }
+    let cloud = p.chain_batches(lines, batch);
     let local = local_count(lines, batch);
     let differences = unit_differences(&cloud, &local.report, units);
     assert!(differences.is_empty(), "{}", differences.join("\n"));
@@ -749,12 +757,8 @@ pub fn print_units<D: Deployment, P: Publisher + 'static>(
     batch: usize,
     units: &[&str],
 ) {
-    let mut report = RunReport::default();
     let started = std::time::Instant::now();
-    for chunk in lines.chunks(batch.max(1)) {
-        let records = p.records(chunk);
-        p.runtime.block_on(p.functions.chain(&records, &mut report));
-    }
+    let report = p.chain_batches(lines, batch);
     print_report_units(lines.len(), &report, batch, started.elapsed(), units);
     print_item_sizes(|table| p.table(table));
     let local = local_count(lines, batch);
@@ -768,9 +772,7 @@ pub fn print_units<D: Deployment, P: Publisher + 'static>(
 #[must_use]
 pub fn local_count(lines: &[Vec<u8>], batch: usize) -> crate::PipelineHandle {
     let mut local = crate::spawn_counting_cloud_units();
-    for chunk in lines.chunks(batch.max(1)) {
-        local.send_raw(chunk);
-    }
+    local.send_batches(lines, batch.max(1));
     local
 }
 
