@@ -10,8 +10,8 @@ posts the stream through ingest, then asks score for DECISIONS decisions
 time on one keep-alive connection, then the same with two connections at
 once. Prints, as Markdown:
 
-- the component's size, and how long `wasmtime serve` takes to compile it
-  and listen (what a cold start pays once per process);
+- the components' sizes, and how long `wasmtime serve` takes to compile
+  score's and listen (what a cold start pays once per process);
 - the first request's latency;
 - per-request latency (p50, p90, p99, max) and decisions per second, as
   the client sees them: a fresh instance per request, the model loaded,
@@ -106,8 +106,10 @@ def ms(seconds):
 def main():
     tools, spin, stream = sys.argv[1], sys.argv[2], sys.argv[3]
     count = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
-    component = os.path.join(spin, "tailor.test.wasm")
-    size = os.path.getsize(os.path.join(spin, "tailor.wasm"))
+    stream_component = os.path.join(spin, "tailor-stream.test.wasm")
+    component = os.path.join(spin, "tailor-score.test.wasm")
+    size = os.path.getsize(os.path.join(spin, "tailor-score.wasm"))
+    stream_size = os.path.getsize(os.path.join(spin, "tailor-stream.wasm"))
 
     db_port = free_port()
     sqlite = subprocess.Popen(
@@ -118,7 +120,7 @@ def main():
     database = f"127.0.0.1:{db_port}"
     servers = [sqlite]
     try:
-        ingest_port, ingest, _ = serve(tools, component, database, "ingest")
+        ingest_port, ingest, _ = serve(tools, stream_component, database, "ingest")
         servers.append(ingest)
         score_port, score, compile_s = serve(tools, component, database, "score")
         servers.append(score)
@@ -181,8 +183,9 @@ def main():
             loads.append(record["latency_us"]["load"] / 1e6)
             scored += "score" in record
 
-        print(f"component `tailor.wasm`: {size / 1e6:.1f} MB; "
-              f"`wasmtime serve` compiles it and listens in {compile_s:.1f} s")
+        print(f"component `tailor-score.wasm`: {size / 1e6:.1f} MB "
+              f"(`tailor-stream.wasm`: {stream_size / 1e6:.1f} MB); "
+              f"`wasmtime serve` compiles score's and listens in {compile_s:.1f} s")
         print(f"first decision: {ms(first[0][0])}")
         print()
         print("| run | decisions | per second | p50 | p90 | p99 | max |")

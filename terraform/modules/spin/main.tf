@@ -1,7 +1,8 @@
 # Tailor on Fermyon Spin, through SpinKube: one Spin application, `tailor`,
-# whose components all run one WebAssembly component (wasm32-wasip2), each
-# running the function its Spin variable `function` names, as the
-# application's manifest sets it. State is in Spin's SQLite database
+# whose components run two WebAssembly components (wasm32-wasip2): the
+# stream stages' (ingest, consent, features) and score's. Each runs the
+# function its Spin variable `function` names, as the application's
+# manifest sets it. State is in Spin's SQLite database
 # `tailor`, which the runtime config binds to a libSQL server.
 #
 #   callers -> Service <name>:80 -> SpinApp <name> (containerd-shim-spin)

@@ -1,6 +1,7 @@
-//! Tailor on Fermyon Spin: every function in one WebAssembly component
-//! (`wasm32-wasip2`), served by Spin's HTTP trigger, each Spin component of
-//! the application running the function its `function` variable names.
+//! Tailor on Fermyon Spin: the functions as two WebAssembly components
+//! (`wasm32-wasip2`; the stream stages, and score), served by Spin's HTTP
+//! trigger, each Spin component of the application running the function
+//! its `function` variable names.
 //!
 //! The runtime (`tailor-runtime`) composes the functions; this crate holds
 //! only what is Spin's:

@@ -9,15 +9,17 @@
 //! [`take_in`](tailor_runtime::Functions::take_in)). A record some step
 //! could not finish is answered 503, and its resend runs every step again.
 //!
-//! | component (`function`) | routes | functions built |
-//! | --- | --- | --- |
-//! | `ingest` | `POST /v1/events` | ingest, enrich, features, consent |
-//! | `consent` | `POST /v1/consent` | ingest, enrich, features, consent |
-//! | `features` | `GET /v1/profiles/{id}` | features |
-//! | `score` | `POST /v1/decide`, `GET /v1/decisions/{id}` | score |
-//! | `enrich` | `/healthz` only | enrich |
+//! | component (`function`) | routes | functions built | WebAssembly ([`wasm_of`]) |
+//! | --- | --- | --- | --- |
+//! | `ingest` | `POST /v1/events` | ingest, enrich, features, consent | `tailor-stream.wasm` |
+//! | `consent` | `POST /v1/consent` | ingest, enrich, features, consent | `tailor-stream.wasm` |
+//! | `features` | `GET /v1/profiles/{id}` | features | `tailor-stream.wasm` |
+//! | `score` | `POST /v1/decide`, `GET /v1/decisions/{id}` | score | `tailor-score.wasm` |
+//! | `enrich` | `/healthz` only | enrich | `tailor-stream.wasm` |
 //!
-//! Every component answers `GET /healthz`.
+//! Every component answers `GET /healthz`. A WebAssembly build holds only
+//! the functions its components run: the stream's has no model engine, and
+//! refuses to start score, as score's refuses the rest.
 
 use std::sync::Arc;
 
@@ -47,6 +49,20 @@ fn sizing<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Option<Sizing> {
         arch: Arch::default(),
         milli_vcpu: 1_000,
     })
+}
+
+/// The WebAssembly file whose build holds `function`, as
+/// `infra/spin/build.sh` names it: the stream stages chain in-process, so
+/// they share one build; score has its own, the only one with a model
+/// engine.
+#[must_use]
+pub const fn wasm_of(function: Function) -> &'static str {
+    match function {
+        Function::Score => "tailor-score.wasm",
+        Function::Ingest | Function::Enrich | Function::Features | Function::Consent => {
+            "tailor-stream.wasm"
+        }
+    }
 }
 
 /// Where the component finds its model: the files its manifest mounts.

@@ -51,10 +51,12 @@ fn every_component_runs_a_function_over_the_one_database_and_nothing_else() {
             "{function}"
         );
         functions.insert(function.to_owned());
+        let wasm =
+            tailor_spin::platform::wasm_of(tailor_runtime::Function::named(function).unwrap());
         assert_eq!(
             component["source"].as_str(),
-            Some("../../target/spin/tailor.wasm"),
-            "{name}: one component for every function"
+            Some(format!("../../target/spin/{wasm}").as_str()),
+            "{name}: the build that holds its function"
         );
         assert_eq!(
             component["sqlite_databases"].as_array().unwrap(),

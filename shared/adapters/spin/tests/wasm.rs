@@ -1,6 +1,7 @@
-//! The component as real WebAssembly: built for `wasm32-wasip2`
-//! (`infra/spin/build.sh`), its imports exactly Spin's interfaces and the
-//! WASI ones Spin provides, and, composed with the test-side provider of
+//! The components as real WebAssembly: built for `wasm32-wasip2`
+//! (`infra/spin/build.sh`), each holding only the functions it runs, their
+//! imports exactly Spin's interfaces and the WASI ones Spin provides, and,
+//! composed with the test-side provider of
 //! Spin's SQLite and variables, served by `wasmtime serve` on loopback over
 //! real SQLite: the golden cases give the local platform's results, a
 //! generated stream gives the local platform's state, two
@@ -22,6 +23,7 @@ use serde_json::{Value, json};
 use support::Served;
 use support::api::{self, Answer, Cases, Endpoint, Native};
 use tailor_core::ports::Table;
+use tailor_runtime::Function;
 
 /// The repository's root.
 fn root() -> PathBuf {
@@ -73,13 +75,20 @@ impl Wasm {
     /// The component running `function` over `served`, with `settings`
     /// over the tests' runtime variables.
     fn on(served: Served, function: &str, settings: &[(&str, &str)]) -> Self {
+        let wasm = tailor_spin::platform::wasm_of(Function::named(function).unwrap());
+        Self::built_as(wasm, served, function, settings)
+    }
+
+    /// The WebAssembly build `wasm` served as the component running
+    /// `function`.
+    fn built_as(wasm: &str, served: Served, function: &str, settings: &[(&str, &str)]) -> Self {
         let built = built();
         let port = tailor_tests::cloud::free_port();
         let mut command = Command::new("python3");
         command
             .arg(root().join("infra/spin/serve.py"))
             .arg(built.tools.join("wasmtime"))
-            .arg(built.out.join("tailor.test.wasm"))
+            .arg(built.out.join(wasm.replace(".wasm", ".test.wasm")))
             .arg(port.to_string())
             .args(["-S", "cli", "--env"])
             .arg(format!("TAILOR_TEST_SQLITE={}", served.address))
@@ -131,12 +140,21 @@ impl Endpoint for Wasm {
     }
 }
 
+/// The two WebAssembly builds: the stream's and score's.
+const BUILDS: [&str; 2] = ["tailor-stream.wasm", "tailor-score.wasm"];
+
 #[test]
 fn the_components_imports_are_spins_interfaces_and_nothing_else() {
+    for wasm in BUILDS {
+        assert_imports_are_spins(wasm);
+    }
+}
+
+fn assert_imports_are_spins(wasm: &str) {
     let built = built();
     let output = Command::new(built.tools.join("wasm-tools"))
         .args(["component", "wit"])
-        .arg(built.out.join("tailor.wasm"))
+        .arg(built.out.join(wasm))
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -178,9 +196,44 @@ fn the_components_imports_are_spins_interfaces_and_nothing_else() {
             "wasi:random/insecure-seed",
             "wasi:random/random",
         ],
-        "{wit}"
+        "{wasm}: {wit}"
     );
-    assert_eq!(exports, ["wasi:http/incoming-handler@0.2.0;"]);
+    assert_eq!(exports, ["wasi:http/incoming-handler@0.2.0;"], "{wasm}");
+}
+
+/// Each build holds only what its components run: the stream's carries no
+/// model engine's code and refuses to start score; score's refuses the
+/// stream's functions. Each function starts from the build `wasm_of`
+/// names (the other tests serve every function that way).
+#[test]
+fn each_build_holds_only_the_functions_its_components_run() {
+    let built = built();
+    let read = |wasm: &str| std::fs::read(built.out.join(wasm)).unwrap();
+    let holds =
+        |bytes: &[u8], needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let (stream, score) = (read(BUILDS[0]), read(BUILDS[1]));
+    // The engine's crates name themselves in their panic locations.
+    for engine in ["tract-core", "tract-onnx"] {
+        assert!(holds(&score, engine), "score's build runs {engine}");
+        assert!(!holds(&stream, engine), "the stream's build holds {engine}");
+    }
+    assert!(
+        stream.len() < score.len(),
+        "{} vs {} bytes",
+        stream.len(),
+        score.len()
+    );
+
+    for (wasm, function) in [(BUILDS[0], "score"), (BUILDS[1], "ingest")] {
+        let wrong = Wasm::built_as(wasm, Served::start(), function, &[]);
+        let (status, body) = wrong.request("GET", "/healthz", Some(tailor_tests::API_KEY), None);
+        assert_eq!(status, 500, "{wasm} as {function}: {body}");
+    }
+    for function in ["ingest", "consent", "features", "score"] {
+        let right = Wasm::start(function);
+        let (status, body) = right.request("GET", "/healthz", Some(tailor_tests::API_KEY), None);
+        assert_eq!(status, 200, "{function}: {body}");
+    }
 }
 
 #[test]

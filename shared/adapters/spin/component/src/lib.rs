@@ -1,10 +1,12 @@
-//! Tailor's Spin component: one WebAssembly component for every function,
-//! each Spin component of the application choosing its function by the
-//! `function` variable. All it holds is the export Spin's HTTP trigger
-//! calls; the platform is `tailor-spin`.
+//! Tailor's Spin components: the export Spin's HTTP trigger calls, over
+//! `tailor-spin`, the platform. Each Spin component of the application
+//! chooses its function by the `function` variable, among those its build
+//! holds: `infra/spin/build.sh` builds this crate once with the `stream`
+//! feature (ingest, enrich, features and consent; no model engine) and once
+//! with `score`.
 //!
-//! Built for `wasm32-wasip2` (`infra/spin/build.sh`); on other targets the
-//! crate is empty, since a native link of the export fails.
+//! Built for `wasm32-wasip2`; on other targets the crate is empty, since a
+//! native link of the export fails.
 
 #![cfg(target_arch = "wasm32")]
 
