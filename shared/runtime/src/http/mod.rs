@@ -441,10 +441,7 @@ async fn consent<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>
         .accept(records_of(vec![body.to_vec()], backend.now(), true))
         .await;
     // The completion of this very request (ingest has checked the contract).
-    let event = tailor_core::contract::Contract::global()
-        .ok()
-        .and_then(|c| c.parse(body, Limits::default()).ok());
-    let completion = match &event {
+    let completion = match &parsed_event(body) {
         Some(event) => views::completion(backend.functions().store(), event)
             .await
             .ok()
@@ -454,6 +451,20 @@ async fn consent<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>
     let mut body = outcome_body(&outcome);
     body["completion"] = completion.unwrap_or(Value::Null);
     reply(status_for(&outcome), &body)
+}
+
+/// `body` as ingest's contract parses it. The contract is ingest's, so a
+/// process built without ingest (which accepts no event) parses none, and
+/// does not link the schema validator.
+#[cfg(feature = "ingest")]
+fn parsed_event(body: &[u8]) -> Option<tailor_core::event::ValidEvent> {
+    let contract = tailor_core::contract::Contract::global().ok()?;
+    contract.parse(body, Limits::default()).ok()
+}
+
+#[cfg(not(feature = "ingest"))]
+const fn parsed_event(_: &[u8]) -> Option<tailor_core::event::ValidEvent> {
+    None
 }
 
 async fn profile<B: Backend>(backend: &B, id: &str) -> http::Response<Vec<u8>> {
