@@ -114,7 +114,7 @@ enum Decider {}
 
 #[cfg(not(feature = "score"))]
 impl Decider {
-    fn score<'a, S, P, T>(&self, _: &'a Functions<S, P, T>) -> Score<'a, Metered<S>, T> {
+    fn score<'a, X, S, P, T>(&self, _: &'a Functions<S, P, T>, _: &'a X) -> Score<'a, X, T> {
         match *self {}
     }
 }
@@ -176,10 +176,15 @@ impl Decider {
         })
     }
 
-    /// The score function over `functions`' store, timer and key.
-    fn score<'a, S, P, T>(&'a self, functions: &'a Functions<S, P, T>) -> Score<'a, Metered<S>, T> {
+    /// The score function over `store` (`functions`' own, or one reading
+    /// through it), with `functions`' policy, timer and key.
+    fn score<'a, X, S, P, T>(
+        &'a self,
+        functions: &'a Functions<S, P, T>,
+        store: &'a X,
+    ) -> Score<'a, X, T> {
         Score {
-            tables: Tables::new(&functions.store, functions.policy, &functions.tokens),
+            tables: Tables::new(store, functions.policy, &functions.tokens),
             memo: &self.memo,
             catalog: &self.catalog,
             model: self.model.as_ref().map(|m| m as &dyn Model),
@@ -361,7 +366,16 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     /// The score function, in a process that runs it.
     #[must_use]
     pub fn score(&self) -> Option<Score<'_, Metered<S>, T>> {
-        Some(self.decider.as_ref()?.score(self))
+        self.score_over(&self.store)
+    }
+
+    /// The score function reading and writing through `store`, which
+    /// passes its calls on to this process's store (a
+    /// [`Tally`](crate::tally::Tally) of one request's calls), in a process
+    /// that runs it.
+    #[must_use]
+    pub fn score_over<'a, X>(&'a self, store: &'a X) -> Option<Score<'a, X, T>> {
+        Some(self.decider.as_ref()?.score(self, store))
     }
 
     /// Makes ingest forget `records` it accepted (see `Ingest::forget`).

@@ -24,7 +24,8 @@
 //! - [`logs`]: log set-up, readable locally and JSON where a platform
 //!   collects logs; [`report`]: each invocation's report, logged once;
 //!   [`cost`]: each invocation's cost record, priced against the price
-//!   book and logged in the platform's own form.
+//!   book and logged in the platform's own form; [`tally`]: one request's
+//!   store calls counted apart from the requests served beside it.
 //! - [`http`]: the HTTP API (events, consent, profiles, decide, decisions,
 //!   health) once, over any platform, with its one status mapping.
 //! - [`service`] (native): one function of a cloud deployment, started
@@ -46,6 +47,7 @@ pub mod report;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod service;
 pub mod startup;
+pub mod tally;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod timer;
 

@@ -11,7 +11,7 @@ use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::ports::{Expiring, Publisher, Store, Topic};
 use tailor_core::report::InvocationReport;
 
-use crate::cost::{Costing, Format, Sizing};
+use crate::cost::{Costing, Format, Platform, Sizing};
 use crate::http::Backend;
 use crate::{Capabilities, Env, Function, Functions, Settings, Stage, StartupError, TokioTimer};
 
@@ -187,6 +187,33 @@ impl<C: Cloud> Deployed<C> {
     /// began at `began`.
     pub fn report(&self, report: &InvocationReport, began: Instant, request_id: &str) {
         crate::report::emit_priced(report, self.cost.as_ref(), began, request_id);
+    }
+}
+
+/// A deployed function serves the API as its service does, and logs each
+/// decision's own report with its cost record: a process serving many
+/// requests at once (Cloud Run) cannot take a decision's calls from the
+/// store's meter, which counts them all.
+impl<C: Cloud> Backend for Deployed<C> {
+    type Store = C::Store;
+    type Publisher = C::Publisher;
+    type Timer = TokioTimer;
+
+    fn functions(&self) -> &Functions<C::Store, C::Publisher, TokioTimer> {
+        &self.service.functions
+    }
+
+    fn accept(&self, records: Vec<Record>) -> impl Future<Output = BatchOutcome> + Send {
+        self.service.accept(records)
+    }
+
+    fn billed_as(&self) -> Option<Platform> {
+        self.cost.as_ref().map(|cost| cost.sizing().platform)
+    }
+
+    fn decided(&self, report: &InvocationReport, began: Instant) {
+        let id = report.decision_id.as_deref().unwrap_or_default();
+        self.report(report, began, id);
     }
 }
 

@@ -62,20 +62,33 @@ pub fn function_named(name: &str) -> Result<Function, StartupError> {
 /// SIGTERM, then waits for requests in flight), under the runtime's limits
 /// on slow and flooding clients.
 async fn run(function: Function) -> Run<std::io::Error> {
-    let Platform {
-        cloud: config,
-        service,
-        cost,
-    } = Platform::init(function).await?;
-    let cost = cost.map(keep);
-    let port = config.port;
+    let platform = Platform::init(function).await?;
+    let port = platform.cloud.port;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .map_err(|e| StartupError::Other(format!("listen on port {port}: {e}")))?;
     tracing::info!(function = function.name(), port, "serving");
     let limits = ServeLimits::default();
-    Ok(match (function.stage(), config.pull.clone()) {
-        (Some(stage), Some(pull)) => {
+    let Some(stage) = function.stage() else {
+        // Score: each decision logs its own report and cost record.
+        let access = match &platform.cloud.api_keys {
+            Some(keys) => http::Access::keys(keys.clone()),
+            None => http::Access::platform(),
+        };
+        let api = http::Api {
+            routes: http::Routes::SCORE,
+            access,
+        };
+        return Ok(http::serve_with(listener, Arc::new(platform), api, limits, stopped()).await);
+    };
+    let Platform {
+        cloud: config,
+        service,
+        cost,
+    } = platform;
+    let cost = cost.map(keep);
+    Ok(match config.pull.clone() {
+        Some(pull) => {
             let subscriber = pull::subscriber(config.pubsub_emulator.as_deref())
                 .await
                 .map_err(StartupError::Other)?;
@@ -93,7 +106,7 @@ async fn run(function: Function) -> Run<std::io::Error> {
                 }
             }
         }
-        (Some(stage), None) => {
+        None => {
             let verifier = config.push_auth.as_ref().map(oidc::PushVerifier::new);
             let router = push::router(keep(service), cost, stage, verifier);
             let limits = ServeLimits {
@@ -101,17 +114,6 @@ async fn run(function: Function) -> Run<std::io::Error> {
                 ..limits
             };
             http::serve_router(listener, router, limits, stopped()).await
-        }
-        (None, _) => {
-            let access = match config.api_keys {
-                Some(keys) => http::Access::keys(keys),
-                None => http::Access::platform(),
-            };
-            let api = http::Api {
-                routes: http::Routes::SCORE,
-                access,
-            };
-            http::serve_with(listener, Arc::new(service), api, limits, stopped()).await
         }
     })
 }

@@ -197,6 +197,100 @@ fn generated_stream_through_the_services(delivery: Delivery) {
     });
 }
 
+/// The Firestore units the local platform counts for one decision of
+/// `request`, as the Firestore store bills its calls.
+async fn firestore_units_counted_locally(request: &Value) -> [u128; 3] {
+    let platform = tailor_local::LocalPlatform::open_counting_cloud_units(
+        None,
+        &tailor_tests::settings(tailor_runtime::ClockMode::Wall),
+        &tailor_runtime::Function::ALL,
+    )
+    .unwrap();
+    let request = serde_json::from_value(request.clone()).unwrap();
+    let now = tailor_core::ports::Clock::now(&tailor_runtime::WallClock);
+    let (_, logged) = platform.decide(&request, now).await.unwrap();
+    logged.unwrap();
+    let billed = platform.functions().store().take().billed;
+    let units = |unit: &str| {
+        billed
+            .iter()
+            .find(|(name, _)| *name == unit)
+            .map_or(0, |(_, n)| u128::from(*n))
+    };
+    [
+        tailor_runtime::cost::billing::firestore::READS,
+        tailor_runtime::cost::billing::firestore::WRITES,
+        tailor_runtime::cost::billing::firestore::DELETES,
+    ]
+    .map(units)
+}
+
+/// The score service answers decisions concurrently, and each decision
+/// logs its own cost record, naming it and counting the store calls it made
+/// alone, however many requests were in flight beside it: eight decisions
+/// at once for people the service does not know each bill what one such
+/// decision alone bills, which is what the local platform counts for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_decision_logs_its_own_cost_record_however_many_run_at_once() {
+    let d = Deployment::create("decisions").await;
+    let mut env = service_env(&d);
+    // The emulator's first answers are slow; the budget is not under test.
+    env.push(("TAILOR_STORE_BUDGET_MS", "10000".to_owned()));
+    let score = Service::start("score", &env);
+    let request = |n: usize| {
+        json!({
+            "profile": format!("user:nobody-{n}"),
+            "purpose": "marketing",
+            "placement": "offer",
+            "region": "eu",
+            "consent": ["marketing"],
+            "adult": true,
+        })
+    };
+    let decide = |n: usize| {
+        let (http, url) = (d.http.clone(), score.url("/v1/decide"));
+        let request = request(n);
+        async move {
+            let response = http.post(url).json(&request).send().await.unwrap();
+            let status = response.status();
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(status, 200, "{answer}");
+            answer["decision_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let alone = decide(0).await;
+    let at_once: Vec<_> = (1..=8).map(|n| tokio::spawn(decide(n))).collect();
+    let mut together = Vec::new();
+    for decision in at_once {
+        together.push(decision.await.unwrap());
+    }
+
+    let entries = score.stdout.wait_for_lines_with("cost", 9);
+    let records: BTreeMap<String, _> = entries
+        .iter()
+        .map(|entry| {
+            let record = tailor_tests::cost::check(&entry["cost"], Platform::Gcp, "score");
+            (
+                record.decision_id.clone().expect("names its decision"),
+                record,
+            )
+        })
+        .collect();
+    assert_eq!(records.len(), 9, "one record per decision: {entries:?}");
+    let store_units = |id: &str| {
+        let usage = &records[id].usage;
+        ["firestore.reads", "firestore.writes", "firestore.deletes"].map(|item| usage.get(item))
+    };
+    assert_eq!(
+        store_units(&alone),
+        firestore_units_counted_locally(&request(0)).await
+    );
+    for id in &together {
+        assert_eq!(store_units(id), store_units(&alone), "{id}");
+        assert_eq!(records[id].usage.get("cloud_run.requests"), 1);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_nacked_until_the_last_attempt_lands_on_the_dead_letter_topic() {
     nacked_until_the_last_attempt(Delivery::Push).await;

@@ -422,6 +422,86 @@ mod tests {
 
     const FAR: Timestamp = Timestamp::from_millis(i64::MAX);
 
+    /// Two requests' tallies over one store, their calls interleaved:
+    /// each counts its own calls only, and together they bill what the
+    /// store counts for all of them. By hand: a 900-byte value under a
+    /// 7-byte key is one DynamoDB write unit (997 bytes with the layout's
+    /// attribute names and numbers) and one Firestore write; reading it
+    /// back is one read unit; a missing item one read unit; a delete one
+    /// write unit.
+    #[test]
+    fn tallies_count_each_requests_calls_as_the_store_counts_them() {
+        use tailor_core::ports::Meter;
+        use tailor_runtime::cost::Platform;
+        use tailor_runtime::tally::Tally;
+
+        let store = LocalStore::in_memory().unwrap().counting_cloud_units();
+        let gcp = Tally::new(&store, Some(Platform::Gcp));
+        let aws = Tally::new(&store, Some(Platform::Aws));
+        let unpriced = Tally::new(&store, None);
+        let keys = ["profile".to_owned(), "nobody".to_owned()];
+        block(gcp.put(
+            Table::Features,
+            "profile",
+            vec![1; 900],
+            FAR,
+            Precondition::None,
+        ))
+        .unwrap();
+        block(aws.get(Table::Features, "profile")).unwrap();
+        block(gcp.get_many(Table::Features, &keys)).unwrap();
+        block(aws.delete(Table::Features, "other")).unwrap();
+        block(unpriced.get(Table::Features, "nobody")).unwrap();
+
+        let sorted = |mut meter: Meter| {
+            meter.billed.sort_unstable();
+            meter
+        };
+        assert_eq!(
+            sorted(gcp.take()),
+            Meter {
+                reads: 2,
+                writes: 1,
+                write_bytes: 900,
+                billed: vec![
+                    ("firestore_document_reads", 2),
+                    ("firestore_document_writes", 1),
+                ],
+            }
+        );
+        assert_eq!(
+            sorted(aws.take()),
+            Meter {
+                reads: 1,
+                writes: 1,
+                write_bytes: 0,
+                billed: vec![("dynamodb_read_units", 1), ("dynamodb_write_units", 1)],
+            }
+        );
+        assert_eq!(
+            unpriced.take(),
+            Meter {
+                reads: 1,
+                ..Meter::default()
+            }
+        );
+        assert_eq!(gcp.take(), Meter::default(), "taking resets");
+
+        // The store's own count of the same calls, as each cloud bills them.
+        let mut all = store.take_billed();
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            vec![
+                ("dynamodb_read_units", 4),
+                ("dynamodb_write_units", 2),
+                ("firestore_document_deletes", 1),
+                ("firestore_document_reads", 4),
+                ("firestore_document_writes", 1),
+            ]
+        );
+    }
+
     #[test]
     fn versioned_writes_reject_stale_versions() {
         let s = LocalStore::in_memory().unwrap();

@@ -27,7 +27,7 @@ use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::ports::Timer;
 use tailor_core::report::InvocationReport;
 use tailor_runtime::cost::{Arch, Costing, Format, Measured, Platform as Billed, Sizing};
-use tailor_runtime::http::{self, Access, Api, ApiKey, Backend, Decided, Routes};
+use tailor_runtime::http::{self, Access, Api, ApiKey, Backend, Routes};
 use tailor_runtime::{
     Capabilities, ClockMode, Env, Function, Functions, Mailbox, Replay, RunReport, Settings,
     StartupError,
@@ -222,18 +222,10 @@ impl<D: Database> SpinPlatform<D> {
         })
     }
 
-    /// Answers one request. A decision's request is reported, with its
-    /// cost record where the deployment is priced: the instance serves
-    /// that one request, so the record is the decision's own cost.
+    /// Answers one request (a decision's is reported through
+    /// [`Backend::decided`]), then sweeps expired items.
     pub async fn serve(&self, request: ::http::Request<Vec<u8>>) -> ::http::Response<Vec<u8>> {
-        let began = std::time::Instant::now();
         let response = http::handle(self, &self.api, request).await;
-        if let Some(Decided(id)) = response.extensions().get::<Decided>() {
-            let mut report = self.functions.answered(Function::Score);
-            report.decision_id = Some(id.clone());
-            report.wall_us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.report(&report);
-        }
         if let Err(e) = self.functions.store().inner().sweep(SWEEP_PER_REQUEST) {
             tracing::warn!(error = %e, "expired items not swept");
         }
@@ -282,5 +274,11 @@ impl<D: Database> Backend for SpinPlatform<D> {
             self.report(invocation);
         }
         outcome
+    }
+
+    /// A decision's report, with its cost record where the deployment is
+    /// priced.
+    fn decided(&self, report: &InvocationReport, _: std::time::Instant) {
+        self.report(report);
     }
 }

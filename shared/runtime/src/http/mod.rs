@@ -39,18 +39,24 @@ pub use serve::{
     serve_with,
 };
 
+use std::time::Instant;
+
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use tailor_core::Timestamp;
 use tailor_core::batch::{BatchOutcome, Record};
 use tailor_core::decode::{Limits, decode};
 use tailor_core::disposition::{DeadLetterReason, Disposition};
-use tailor_core::ports::{Clock, Metered, Publisher, Store, StoreError, Timer};
+use tailor_core::ports::{Clock, Publisher, Store, StoreError, Timer};
+use tailor_core::report::InvocationReport;
 use tailor_core::score::{DecisionRecord, DecisionRequest};
+use tailor_cost::rules::Platform;
 use tailor_score::Score;
 
 use crate::clock::WallClock;
+use crate::function::Function;
 use crate::functions::Functions;
+use crate::tally::Tally;
 
 /// The largest request body any route reads; larger is 413 before parsing.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -130,6 +136,21 @@ pub trait Backend: Send + Sync {
     /// Now, for requests.
     fn now(&self) -> Timestamp {
         WallClock.now()
+    }
+
+    /// The platform whose bill a decision's report counts its store calls
+    /// in (its units by that platform's names); none by default, where
+    /// store calls are not billed per call or not priced.
+    fn billed_as(&self) -> Option<Platform> {
+        None
+    }
+
+    /// A decision `POST /v1/decide` made, with its own report: its store
+    /// calls alone, counted apart from the requests served beside it, and
+    /// its time since `began`. A platform logs it here with its cost
+    /// record; nothing by default.
+    fn decided(&self, report: &InvocationReport, began: Instant) {
+        let _ = (report, began);
     }
 }
 
@@ -477,7 +498,11 @@ async fn profile<B: Backend>(backend: &B, id: &str) -> http::Response<Vec<u8>> {
 }
 
 async fn decide_route<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Vec<u8>> {
-    let Some(score) = backend.functions().score() else {
+    let began = Instant::now();
+    let functions = backend.functions();
+    // This request's store calls, apart from those of requests beside it.
+    let tally = Tally::new(functions.store(), backend.billed_as());
+    let Some(score) = functions.score_over(&tally) else {
         return error(StatusCode::NOT_FOUND, "no such route");
     };
     let request = decode(body, Limits::default())
@@ -488,6 +513,12 @@ async fn decide_route<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Ve
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e),
     };
     let (record, logged) = decided(backend, &score, &request, backend.now()).await;
+    let mut report = InvocationReport::new(Function::Score.name());
+    report.records_in = 1;
+    report.meter(tally.take());
+    report.decision_id = Some(record.decision_id.clone());
+    report.wall_us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+    backend.decided(&report, began);
     // What the caller acts on; the whole record (the person's inputs
     // among it) is for `decisions:read`, at `GET /v1/decisions/{id}`.
     let answer = views::decision_answer(&record);
@@ -529,9 +560,9 @@ pub async fn decide<B: Backend>(
     Some(decided(backend, &score, request, now).await)
 }
 
-async fn decided<B: Backend>(
+async fn decided<B: Backend, X: Store>(
     backend: &B,
-    score: &Score<'_, Metered<B::Store>, B::Timer>,
+    score: &Score<'_, X, B::Timer>,
     request: &DecisionRequest,
     now: Timestamp,
 ) -> (DecisionRecord, Result<(), StoreError>) {

@@ -92,7 +92,12 @@ impl Service {
     }
 
     pub fn push_endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}/push", self.port)
+        self.url("/push")
+    }
+
+    /// The address of `path` on the service.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
 
