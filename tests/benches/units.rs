@@ -16,7 +16,7 @@
 )]
 
 use tailor_runtime::cost::billing::{dynamodb, firestore};
-use tailor_runtime::cost::rules::{KINESIS_INGEST_BYTES, PUBSUB_PUBLISH_BYTES};
+use tailor_runtime::cost::billing::{kinesis, pubsub};
 
 fn main() {
     let (profiles, days, batch) = tailor_tests::cloud::units_args();
@@ -35,8 +35,8 @@ fn main() {
             firestore::READS,
             firestore::WRITES,
             firestore::DELETES,
-            KINESIS_INGEST_BYTES,
-            PUBSUB_PUBLISH_BYTES,
+            kinesis::INGEST_BYTES,
+            pubsub::PUBLISH_BYTES,
         ],
     );
     tailor_tests::cloud::print_item_sizes(|table| local.table(table));

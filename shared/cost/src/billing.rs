@@ -9,12 +9,12 @@
 //! | Firestore | one document read per document asked for | one document write | one document delete |
 //!
 //! A batch read counts each distinct key once, as the stores ask for each
-//! once. Stream bytes are in [`crate::rules`]: Kinesis rounds each record up
-//! to the next KiB, Pub/Sub bills each publish at least 1,000 bytes.
+//! once. Streams bill by bytes: Kinesis rounds each record up to the next
+//! KiB ([`kinesis`]), Pub/Sub bills each publish at least 1,000 bytes
+//! ([`pubsub`]). Which platform's bill a unit is on, and the price item it
+//! is priced as, are the rules' ([`crate::rules`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use crate::rules;
 
 /// Keys a batched read asks for in one call (DynamoDB's `BatchGetItem`
 /// limit, and the stores' batch size).
@@ -71,6 +71,33 @@ pub mod firestore {
     pub const WRITES: &str = "firestore_document_writes";
     /// The report's name for document deletes.
     pub const DELETES: &str = "firestore_document_deletes";
+}
+
+/// Kinesis on-demand's billing.
+pub mod kinesis {
+    /// The report's name for ingest bytes, each record rounded up
+    /// ([`ingest_bytes`]).
+    pub const INGEST_BYTES: &str = "kinesis_ingest_bytes";
+
+    /// What a record put of `bytes` is billed as: up to the next kilobyte.
+    #[must_use]
+    pub const fn ingest_bytes(bytes: u64) -> u64 {
+        bytes.div_ceil(1_024) * 1_024
+    }
+}
+
+/// Pub/Sub's billing.
+pub mod pubsub {
+    /// The report's name for publish bytes, each request at least 1,000
+    /// ([`billable_bytes`]).
+    pub const PUBLISH_BYTES: &str = "pubsub_publish_bytes";
+
+    /// What a publish request or a push delivery of `bytes` is billed as:
+    /// at least 1,000 bytes.
+    #[must_use]
+    pub const fn billable_bytes(bytes: u64) -> u64 {
+        if bytes < 1_000 { 1_000 } else { bytes }
+    }
 }
 
 /// What a run's store and stream calls would have billed on each cloud,
@@ -164,8 +191,8 @@ impl CloudUnits {
     /// request (Pub/Sub).
     pub fn publish(&self, payload_len: usize, key_len: usize) {
         let bytes = (payload_len + key_len) as u64;
-        add(&self.kinesis_bytes, rules::kinesis_ingest_bytes(bytes));
-        add(&self.pubsub_bytes, rules::pubsub_billable_bytes(bytes));
+        add(&self.kinesis_bytes, kinesis::ingest_bytes(bytes));
+        add(&self.pubsub_bytes, pubsub::billable_bytes(bytes));
     }
 
     /// The units counted since the last call, by the report's unit names,
@@ -177,27 +204,13 @@ impl CloudUnits {
             (firestore::READS, &self.firestore_reads),
             (firestore::WRITES, &self.firestore_writes),
             (firestore::DELETES, &self.firestore_deletes),
-            (rules::KINESIS_INGEST_BYTES, &self.kinesis_bytes),
-            (rules::PUBSUB_PUBLISH_BYTES, &self.pubsub_bytes),
+            (kinesis::INGEST_BYTES, &self.kinesis_bytes),
+            (pubsub::PUBLISH_BYTES, &self.pubsub_bytes),
         ]
         .into_iter()
         .map(|(unit, counter)| (unit, counter.swap(0, Ordering::Relaxed)))
         .filter(|(_, n)| *n > 0)
         .collect()
-    }
-}
-
-/// The platform whose bill a billed unit belongs to.
-#[must_use]
-pub fn platform_of(unit: &str) -> Option<rules::Platform> {
-    match unit {
-        dynamodb::READ_UNITS | dynamodb::WRITE_UNITS | rules::KINESIS_INGEST_BYTES => {
-            Some(rules::Platform::Aws)
-        }
-        firestore::READS | firestore::WRITES | firestore::DELETES | rules::PUBSUB_PUBLISH_BYTES => {
-            Some(rules::Platform::Gcp)
-        }
-        _ => None,
     }
 }
 
@@ -240,8 +253,8 @@ mod tests {
         // One write, and one over an expired item.
         assert_eq!(taken[firestore::WRITES], 2);
         assert_eq!(taken[firestore::DELETES], 1);
-        assert_eq!(taken[rules::KINESIS_INGEST_BYTES], 2_048 + 1_024);
-        assert_eq!(taken[rules::PUBSUB_PUBLISH_BYTES], 1_500 + 1_000);
+        assert_eq!(taken[kinesis::INGEST_BYTES], 2_048 + 1_024);
+        assert_eq!(taken[pubsub::PUBLISH_BYTES], 1_500 + 1_000);
         assert!(units.take().is_empty(), "taking resets");
     }
 

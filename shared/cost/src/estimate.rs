@@ -32,10 +32,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::CostError;
-use crate::billing::platform_of;
+use crate::billing::{kinesis, pubsub};
 use crate::book::PriceBook;
 use crate::decimal::{Decimal, Money};
 use crate::price::{self, Line, Usage};
+use crate::rules::platform_of;
 use crate::rules::{self, Arch, Platform};
 use crate::sweep;
 use crate::unit::HOURS_PER_MONTH;
@@ -312,7 +313,7 @@ fn usage(
                     // The producers' events entering the first stream.
                     usage.add(
                         "kinesis.on_demand.ingest",
-                        u128::from(rules::kinesis_ingest_bytes(bytes_per_record)) * records,
+                        u128::from(kinesis::ingest_bytes(bytes_per_record)) * records,
                     );
                 }
             }
@@ -334,7 +335,7 @@ fn usage(
                 usage.add("cloud_run.request.gib_seconds", memory * billed_ms);
                 if !is_score {
                     // Each push delivery, at least 1,000 bytes.
-                    let delivery = u128::from(rules::pubsub_billable_bytes(bytes_per_record));
+                    let delivery = u128::from(pubsub::billable_bytes(bytes_per_record));
                     usage.add("pubsub.throughput", delivery * records);
                     if f.function == "ingest" {
                         // The producers' publishes.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tailor_core::report::InvocationReport;
 
 use crate::CostError;
-use crate::billing::{dynamodb, firestore};
+use crate::billing::{dynamodb, firestore, kinesis, pubsub};
 use crate::price::Usage;
 
 /// Where a function runs, as the bill sees it.
@@ -110,27 +110,6 @@ pub const LAMBDA_STEP_MS: u64 = 1;
 /// Cloud Run's request-based billing rounds up to the next 100 ms.
 pub const CLOUD_RUN_STEP_MS: u64 = 100;
 
-/// What Kinesis on-demand bills a record put of `bytes` as: up to the next
-/// kilobyte.
-#[must_use]
-pub const fn kinesis_ingest_bytes(bytes: u64) -> u64 {
-    bytes.div_ceil(1_024) * 1_024
-}
-
-/// What Pub/Sub bills a publish request or a push delivery of `bytes` as:
-/// at least 1,000 bytes.
-#[must_use]
-pub const fn pubsub_billable_bytes(bytes: u64) -> u64 {
-    if bytes < 1_000 { 1_000 } else { bytes }
-}
-
-/// The report's name for Kinesis ingest bytes, each record rounded up
-/// ([`kinesis_ingest_bytes`]).
-pub const KINESIS_INGEST_BYTES: &str = "kinesis_ingest_bytes";
-/// The report's name for Pub/Sub publish bytes, each request at least
-/// 1,000 ([`pubsub_billable_bytes`]).
-pub const PUBSUB_PUBLISH_BYTES: &str = "pubsub_publish_bytes";
-
 /// The price item and base quantity per unit of a billed unit a store or a
 /// publisher reports; `None` for a unit billed within something else (a
 /// SQLite statement on a SpinKube node).
@@ -144,11 +123,23 @@ pub fn billed_item(unit: &str) -> Result<Option<(&'static str, u128)>, CostError
         firestore::READS => ("firestore.reads", 1),
         firestore::WRITES => ("firestore.writes", 1),
         firestore::DELETES => ("firestore.deletes", 1),
-        KINESIS_INGEST_BYTES => ("kinesis.on_demand.ingest", 1),
-        PUBSUB_PUBLISH_BYTES => ("pubsub.throughput", 1),
+        kinesis::INGEST_BYTES => ("kinesis.on_demand.ingest", 1),
+        pubsub::PUBLISH_BYTES => ("pubsub.throughput", 1),
         "sqlite_reads" | "sqlite_writes" => return Ok(None),
         other => return Err(CostError::UnknownBilledUnit(other.to_owned())),
     }))
+}
+
+/// The platform whose bill a billed unit belongs to.
+#[must_use]
+pub fn platform_of(unit: &str) -> Option<Platform> {
+    match unit {
+        dynamodb::READ_UNITS | dynamodb::WRITE_UNITS | kinesis::INGEST_BYTES => Some(Platform::Aws),
+        firestore::READS | firestore::WRITES | firestore::DELETES | pubsub::PUBLISH_BYTES => {
+            Some(Platform::Gcp)
+        }
+        _ => None,
+    }
 }
 
 /// What one invocation is billed for, by price item.
@@ -185,7 +176,7 @@ pub fn usage(
                 // A push delivery of the record.
                 usage.add(
                     "pubsub.throughput",
-                    u128::from(pubsub_billable_bytes(report.bytes_in)),
+                    u128::from(pubsub::billable_bytes(report.bytes_in)),
                 );
             }
         }
@@ -219,10 +210,10 @@ mod tests {
 
     #[test]
     fn record_sizes_round_as_the_streams_bill_them() {
-        assert_eq!(kinesis_ingest_bytes(1), 1_024);
-        assert_eq!(kinesis_ingest_bytes(1_025), 2_048);
-        assert_eq!(pubsub_billable_bytes(10), 1_000);
-        assert_eq!(pubsub_billable_bytes(1_001), 1_001);
+        assert_eq!(kinesis::ingest_bytes(1), 1_024);
+        assert_eq!(kinesis::ingest_bytes(1_025), 2_048);
+        assert_eq!(pubsub::billable_bytes(10), 1_000);
+        assert_eq!(pubsub::billable_bytes(1_001), 1_001);
     }
 
     #[test]

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use tailor_core::Timestamp;
 use tailor_core::ports::{Item, Meter, Precondition, Store, StoreError, Table};
-use tailor_cost::billing::{CloudUnits, platform_of};
-use tailor_cost::rules::Platform;
+use tailor_cost::billing::CloudUnits;
+use tailor_cost::rules::{Platform, platform_of};
 
 /// One request's calls to `S`, counted.
 #[derive(Debug)]

@@ -17,7 +17,7 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use tailor_core::ports::{Message, PublishError, Publisher, Topic, publish_one};
-use tailor_runtime::cost::rules;
+use tailor_runtime::cost::billing;
 
 use crate::deadline::Deadline;
 
@@ -122,7 +122,7 @@ impl KinesisPublisher {
                         let size =
                             entry.data().as_ref().len() + entry.partition_key().map_or(0, str::len);
                         self.ingest_bytes.fetch_add(
-                            rules::kinesis_ingest_bytes(u64::try_from(size).unwrap_or(u64::MAX)),
+                            billing::kinesis::ingest_bytes(u64::try_from(size).unwrap_or(u64::MAX)),
                             Ordering::Relaxed,
                         );
                         results[i] = Some(Ok(()));
@@ -153,7 +153,7 @@ impl Publisher for KinesisPublisher {
     fn take_billed(&self) -> Vec<(&'static str, u64)> {
         match self.ingest_bytes.swap(0, Ordering::Relaxed) {
             0 => Vec::new(),
-            n => vec![(rules::KINESIS_INGEST_BYTES, n)],
+            n => vec![(billing::kinesis::INGEST_BYTES, n)],
         }
     }
 

@@ -26,7 +26,7 @@ fn the_units_billed_are_the_ones_the_local_platform_counts() {
         &[
             tailor_aws::dynamo::READ_UNITS,
             tailor_aws::dynamo::WRITE_UNITS,
-            tailor_runtime::cost::rules::KINESIS_INGEST_BYTES,
+            tailor_runtime::cost::billing::kinesis::INGEST_BYTES,
         ],
     );
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use google_cloud_pubsub::client::Publisher as Client;
 use tailor_core::ports::{Message, PublishError, Publisher, Topic, publish_one};
-use tailor_runtime::cost::rules;
+use tailor_runtime::cost::billing;
 
 /// The largest ordering key Pub/Sub takes, in bytes.
 const MAX_ORDERING_KEY: usize = 1024;
@@ -95,7 +95,7 @@ impl Publisher for PubSubPublisher {
     fn take_billed(&self) -> Vec<(&'static str, u64)> {
         match self.publish_bytes.swap(0, Ordering::Relaxed) {
             0 => Vec::new(),
-            n => vec![(rules::PUBSUB_PUBLISH_BYTES, n)],
+            n => vec![(billing::pubsub::PUBLISH_BYTES, n)],
         }
     }
 
@@ -141,7 +141,9 @@ impl Publisher for PubSubPublisher {
                         let m = &messages[i];
                         let size = m.payload.len() + ordering_key(&m.key).len();
                         self.publish_bytes.fetch_add(
-                            rules::pubsub_billable_bytes(u64::try_from(size).unwrap_or(u64::MAX)),
+                            billing::pubsub::billable_bytes(
+                                u64::try_from(size).unwrap_or(u64::MAX),
+                            ),
                             Ordering::Relaxed,
                         );
                         results[i] = Ok(());

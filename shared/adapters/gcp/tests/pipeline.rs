@@ -34,7 +34,7 @@ fn the_units_billed_are_the_ones_the_local_platform_counts() {
         &[
             tailor_gcp::firestore::READS,
             tailor_gcp::firestore::WRITES,
-            tailor_runtime::cost::rules::PUBSUB_PUBLISH_BYTES,
+            tailor_runtime::cost::billing::pubsub::PUBLISH_BYTES,
         ],
     );
 }
