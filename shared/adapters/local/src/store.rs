@@ -433,12 +433,12 @@ mod tests {
     fn tallies_count_each_requests_calls_as_the_store_counts_them() {
         use tailor_core::ports::Meter;
         use tailor_runtime::cost::Platform;
-        use tailor_runtime::tally::Tally;
+        use tailor_runtime::tally::tally;
 
         let store = LocalStore::in_memory().unwrap().counting_cloud_units();
-        let gcp = Tally::new(&store, Some(Platform::Gcp));
-        let aws = Tally::new(&store, Some(Platform::Aws));
-        let unpriced = Tally::new(&store, None);
+        let gcp = tally(&store, Some(Platform::Gcp));
+        let aws = tally(&store, Some(Platform::Aws));
+        let unpriced = tally(&store, None);
         let keys = ["profile".to_owned(), "nobody".to_owned()];
         block(gcp.put(
             Table::Features,

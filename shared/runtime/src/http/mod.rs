@@ -56,7 +56,7 @@ use tailor_score::Score;
 use crate::clock::WallClock;
 use crate::function::Function;
 use crate::functions::Functions;
-use crate::tally::Tally;
+use crate::tally::tally;
 
 /// The largest request body any route reads; larger is 413 before parsing.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -501,7 +501,7 @@ async fn decide_route<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Ve
     let began = Instant::now();
     let functions = backend.functions();
     // This request's store calls, apart from those of requests beside it.
-    let tally = Tally::new(functions.store(), backend.billed_as());
+    let tally = tally(functions.store(), backend.billed_as());
     let Some(score) = functions.score_over(&tally) else {
         return error(StatusCode::NOT_FOUND, "no such route");
     };
