@@ -61,6 +61,12 @@ fi
 # One build per function, each with that function's feature alone, so each
 # package holds only the code of the function it runs: a stream function's
 # links neither model engine, ingest's alone the event contract.
+#
+# Without link-time optimization: each function's build is then a link of
+# compiled code (about 35 s here) rather than a whole-program optimization
+# of everything it holds (90 s, and nearly 4 minutes for score), for the
+# same package sizes (within 2%) and the same start-up (docs/benchmarks.md).
+export CARGO_PROFILE_RELEASE_LTO=false
 for f in ingest enrich features consent score; do
   echo "== cargo lambda build --release -p tailor-aws --bin tailor-$f --no-default-features --features $f --output-format zip $flag"
   cargo lambda build --release -p tailor-aws --bin "tailor-$f" \
