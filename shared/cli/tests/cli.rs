@@ -818,6 +818,42 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
         .sum::<u128>()
         + 730 * 3_600;
     assert_eq!(requests, serde_json::json!(want.to_string()));
+
+    // Logs: each invocation's report and cost record, at least as large as
+    // the report's own JSON, over the same invocations; kept 30 days by
+    // default (720 of the month's 730 hours' bytes, held all month).
+    let unpriced = |item: &str| {
+        aws["unpriced"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["item"] == item)
+            .map(|u| u128::from(u["quantity"].as_u64().unwrap()))
+            .unwrap_or_else(|| panic!("{item} is a line: {aws}"))
+    };
+    let log_bytes = |f: &serde_json::Value| u128::from(f["log_bytes"]["aws"].as_u64().unwrap());
+    for f in functions {
+        let report = serde_json::json!({"function": f["function"], "records_in": f["records_in"]});
+        assert!(log_bytes(f) > report.to_string().len() as u128 * 2, "{f}");
+        assert!(f["log_bytes"]["gcp"].as_u64().unwrap() > 0, "{f}");
+    }
+    let logged: u128 = functions
+        .iter()
+        .map(|f| {
+            let invocations = if f["function"] == "score" {
+                730 * 3_600
+            } else {
+                let records = u128::from(f["records_in"].as_u64().unwrap());
+                ((records * month + events / 2) / events).div_ceil(100)
+            };
+            invocations * log_bytes(f)
+        })
+        .sum();
+    assert_eq!(unpriced("cloudwatch.logs.ingest"), logged);
+    assert_eq!(
+        unpriced("cloudwatch.logs.storage"),
+        (logged * 720 + 365) / 730 * 730
+    );
 }
 
 /// `xml` parses as XML, every element closed in order.

@@ -23,6 +23,12 @@
 //! - Spin on SpinKube: the functions' CPU time as a share of the nodes'
 //!   vCPU-hours; the nodes a cluster keeps running whatever the load are
 //!   not included.
+//! - Logs: each invocation logs its report and its cost record, as large
+//!   as the measured run's were in each platform's form (the platforms'
+//!   own lines per request are not counted); CloudWatch Logs
+//!   keeps them for the log retention (counted uncompressed: AWS bills
+//!   stored logs compressed, so this is an upper bound), Cloud Logging
+//!   keeps 30 days within its ingestion price and bills the days past.
 //!
 //! A line the price book cannot price is listed with its quantity, never
 //! priced at zero, and a platform with any such line is not compared.
@@ -44,11 +50,16 @@ use crate::unit::HOURS_PER_MONTH;
 /// Seconds in a billing month (730 hours).
 pub const SECONDS_PER_MONTH: u128 = 730 * 3_600;
 
+/// The book's item for the log bytes CloudWatch Logs takes in.
+const LOGS_IN_AWS: &str = "cloudwatch.logs.ingest";
+/// The book's item for the log bytes Cloud Logging takes in.
+const LOGS_IN_GCP: &str = "cloud_logging.ingest";
+
 /// Kinesis streams an AWS deployment keeps.
 pub const KINESIS_STREAMS: u128 = 4;
 
 /// The model's assumptions, as an estimate states them.
-pub const ASSUMPTIONS: [&str; 8] = [
+pub const ASSUMPTIONS: [&str; 9] = [
     "usage per event (store and stream units, bytes, CPU time per record) is the measured run's; a month is 730 hours",
     "AWS: a stream function's invocation takes the records one second of traffic brings (at least one, at most the batch size); its duration is their CPU time at the memory size, 1,769 MB being one vCPU, plus the wait",
     "AWS: four on-demand Kinesis streams run all month; each producer event enters the first as one record; each decision is one Function URL request",
@@ -57,7 +68,11 @@ pub const ASSUMPTIONS: [&str; 8] = [
     "prices at the book's tiers for the month's quantities, no free tier",
     "state: the people's items as large per person as the measured run's at its end, kept all month (DynamoDB and Firestore storage by the byte-hour); Spin's SQLite is on the node's disk",
     "stream retention: past 24 hours, each stream keeps the bytes that entered it in the extra hours, all month",
+    "logs: each invocation logs its report and its cost record, as large as the measured run's in each platform's form (the platforms' own lines per request, such as Lambda's START, END and REPORT, are not counted); CloudWatch Logs stores them for the log retention, counted uncompressed (an upper bound: AWS bills stored logs compressed); Cloud Logging bills retention past 30 days",
 ];
+
+/// Days of retention Cloud Logging includes in its ingestion price.
+pub const CLOUD_LOGGING_INCLUDED_DAYS: u32 = 30;
 
 /// What a measured run did in one function.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -72,6 +87,11 @@ pub struct FunctionRun {
     pub wall_us: u64,
     /// The units each cloud would bill for its calls, by unit name.
     pub billed: BTreeMap<String, u64>,
+    /// Bytes one of its invocations logs on each platform whose logs are
+    /// billed: its report line and its cost record line, in that
+    /// platform's form.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub log_bytes: BTreeMap<Platform, u64>,
 }
 
 /// What a measured run did.
@@ -110,6 +130,8 @@ pub struct Workload {
     pub people: Option<u64>,
     /// How long a stream keeps records, in hours (Kinesis bills beyond 24).
     pub stream_retention_hours: u32,
+    /// How long logs are kept, in days.
+    pub log_retention_days: u32,
 }
 
 /// A line the book could not price.
@@ -299,6 +321,9 @@ fn usage(
                 );
                 let billed = u128::from(rules::billed_ms(duration, rules::LAMBDA_STEP_MS));
                 usage.add("lambda.requests", invocations);
+                if let Some(bytes) = f.log_bytes.get(&Platform::Aws) {
+                    usage.add(LOGS_IN_AWS, invocations * u128::from(*bytes));
+                }
                 usage.add(
                     &format!("lambda.duration.{}", workload.arch.name()),
                     memory * billed * invocations,
@@ -328,6 +353,9 @@ fn usage(
                 let busy_ms = per_second_micro * duration / 1_000_000_000;
                 let billed_ms = slots_ms.max(busy_ms) * SECONDS_PER_MONTH;
                 usage.add("cloud_run.requests", records);
+                if let Some(bytes) = f.log_bytes.get(&Platform::Gcp) {
+                    usage.add(LOGS_IN_GCP, records * u128::from(*bytes));
+                }
                 usage.add(
                     "cloud_run.request.vcpu_seconds",
                     u128::from(workload.milli_vcpu) * billed_ms,
@@ -365,6 +393,28 @@ fn usage(
             );
         }
     }
+    // The logs kept: a steady month holds the bytes of as many days as
+    // the retention keeps (past the days the ingestion price includes).
+    let logs = match platform {
+        Platform::Aws => Some((LOGS_IN_AWS, "cloudwatch.logs.storage", 0)),
+        Platform::Gcp => Some((
+            LOGS_IN_GCP,
+            "cloud_logging.retention",
+            CLOUD_LOGGING_INCLUDED_DAYS,
+        )),
+        // On the node, within its share.
+        Platform::Spin => None,
+    };
+    if let Some((logs_in, kept, included)) = logs {
+        let days = u128::from(workload.log_retention_days.saturating_sub(included));
+        let logged = usage.get(logs_in);
+        if logged > 0 && days > 0 {
+            // A month's bytes over its hours, times the hours kept: what
+            // is held, all month (byte-hours).
+            let held = scale(logged, days * 24, HOURS_PER_MONTH);
+            usage.add(kept, held * HOURS_PER_MONTH);
+        }
+    }
     // The state kept for the people, all month: as much per person as the
     // run's state held per person (its items live as long as policy's
     // retention says, so the run's end holds what a steady month does).
@@ -398,6 +448,7 @@ mod tests {
             bytes_in: records_in * 500,
             wall_us,
             billed: billed.iter().map(|(u, n)| ((*u).to_owned(), *n)).collect(),
+            log_bytes: BTreeMap::new(),
         };
         Measured {
             events: 1_000,
@@ -436,6 +487,7 @@ mod tests {
             .collect(),
             people: None,
             stream_retention_hours: 24,
+            log_retention_days: 30,
         }
     }
 
@@ -540,6 +592,46 @@ mod tests {
         let gcp = usage(Platform::Gcp, &measured(), &w, events, 0).unwrap();
         assert_eq!(quantity(&gcp, "firestore.storage"), 5_000_000 * 730);
         assert_eq!(quantity(&gcp, "kinesis.on_demand.extended_retention"), 0);
+    }
+
+    /// By hand, at 10 events a second: on AWS ingest is invoked once a
+    /// second with ten records (2,628,000 invocations a month), on Google
+    /// Cloud once a message (26,280,000 requests).
+    #[test]
+    fn logs_are_their_own_lines_kept_as_long_as_the_retention_says() {
+        let mut measured = measured();
+        measured.functions[0].log_bytes = [(Platform::Aws, 1_000), (Platform::Gcp, 1_200)].into();
+        let mut w = workload("10");
+        let events = per_month(w.events_per_second).unwrap();
+        let aws = usage(Platform::Aws, &measured, &w, events, 0).unwrap();
+        assert_eq!(quantity(&aws, "cloudwatch.logs.ingest"), 2_628_000 * 1_000);
+        // 30 of the month's 30.4 days are held, all month: 720 of its 730 hours' bytes.
+        assert_eq!(
+            quantity(&aws, "cloudwatch.logs.storage"),
+            2_628_000_000 / 730 * 720 * 730
+        );
+        let gcp = usage(Platform::Gcp, &measured, &w, events, 0).unwrap();
+        assert_eq!(quantity(&gcp, "cloud_logging.ingest"), 26_280_000 * 1_200);
+        assert_eq!(
+            quantity(&gcp, "cloud_logging.retention"),
+            0,
+            "30 days are in the ingestion price"
+        );
+        let spin = usage(Platform::Spin, &measured, &w, events, 0).unwrap();
+        assert!(spin.0.keys().all(|item| !item.contains("log")), "{spin:?}");
+
+        w.log_retention_days = 90;
+        let gcp = usage(Platform::Gcp, &measured, &w, events, 0).unwrap();
+        // 60 days past the 30 included: 1,440 hours' bytes held.
+        assert_eq!(
+            quantity(&gcp, "cloud_logging.retention"),
+            31_536_000_000 / 730 * 1_440 * 730
+        );
+        let aws = usage(Platform::Aws, &measured, &w, events, 0).unwrap();
+        assert_eq!(
+            quantity(&aws, "cloudwatch.logs.storage"),
+            2_628_000_000 / 730 * 2_160 * 730
+        );
     }
 
     #[test]

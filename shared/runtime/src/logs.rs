@@ -23,6 +23,42 @@ pub enum LogTarget {
     Collector,
 }
 
+/// What `log` logs at level `info` and above, in the collector target's
+/// form (one JSON object a line, no timestamp): the bytes a platform's log
+/// service takes in for it.
+pub fn collected(log: impl FnOnce()) -> Vec<u8> {
+    let sink = Sink::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .json()
+        .with_current_span(false)
+        .without_time()
+        .with_writer({
+            let sink = sink.clone();
+            move || sink.clone()
+        })
+        .finish();
+    tracing::subscriber::with_default(subscriber, log);
+    sink.0.lock().map(|b| b.clone()).unwrap_or_default()
+}
+
+/// Lines written, kept in memory.
+#[derive(Debug, Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Installs the global subscriber; a second call does nothing.
 pub fn init(target: LogTarget) {
     let default = match target {

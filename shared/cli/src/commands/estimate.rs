@@ -56,6 +56,10 @@ pub struct Args {
     /// How long the streams keep records, in hours (Kinesis bills past 24).
     #[arg(long, default_value_t = 24)]
     stream_retention_hours: u32,
+    /// How long the functions' logs are kept, in days (the Terraform
+    /// modules' default is 30; Cloud Logging bills the days past 30).
+    #[arg(long, default_value_t = 30)]
+    log_retention_days: u32,
     /// The price book's AWS region.
     #[arg(long, default_value = "aws/us-east-1")]
     aws_region: String,
@@ -106,6 +110,7 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         ]),
         people: args.people,
         stream_retention_hours: args.stream_retention_hours,
+        log_retention_days: args.log_retention_days,
     };
     let mut estimates = Vec::new();
     for rate in &args.events_per_second {

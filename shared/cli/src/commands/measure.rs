@@ -10,9 +10,13 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 use tailor_core::ports::{Clock, Table};
+use tailor_core::report::InvocationReport;
 use tailor_cost::billing::dynamodb;
 use tailor_cost::estimate::{FunctionRun, Measured};
+use tailor_cost::rules::{Measured as Timed, platform_of};
+use tailor_cost::{Arch, CostRecord, Platform, PriceBook, Sizing};
 use tailor_local::LocalPlatform;
+use tailor_runtime::cost::Format;
 use tailor_runtime::{ClockMode, WallClock};
 
 use super::decide::EngineArg;
@@ -94,21 +98,30 @@ pub async fn run(args: &Measure) -> anyhow::Result<Run> {
     )
     .await?;
     let score = timed_decisions(&platform, args.decisions).await?;
+    let score = match score {
+        Some(mut score) => {
+            score.log_bytes = log_bytes(&one_decision(&score), &PriceBook::default_book()?)?;
+            Some(score)
+        }
+        None => None,
+    };
     let process_cpu_us = cpu_before
         .zip(process_cpu_us())
         .map(|(before, after)| after.saturating_sub(before));
 
-    let mut functions: Vec<FunctionRun> = report
-        .functions
-        .values()
-        .map(|r| FunctionRun {
+    let book = PriceBook::default_book()?;
+    let mut functions = Vec::new();
+    for r in report.functions.values() {
+        let invocations = report.invocations.get(&r.function).copied().unwrap_or(1);
+        functions.push(FunctionRun {
             function: r.function.clone(),
             records_in: r.records_in,
             bytes_in: r.bytes_in,
             wall_us: r.wall_us,
             billed: r.billed.clone(),
-        })
-        .collect();
+            log_bytes: log_bytes(&average(r, invocations), &book)?,
+        });
+    }
     let mut invocations = report.invocations.clone();
     if let Some(score) = score {
         invocations.insert(score.function.clone(), score.records_in);
@@ -161,6 +174,97 @@ async fn timed_decisions(
         *run.billed.entry(unit.to_owned()).or_default() += n;
     }
     Ok(Some(run))
+}
+
+/// A request id as long as Lambda's (a UUID), for sizing log lines.
+const REQUEST_ID: &str = "8f5bd4c2-52d1-4c64-9d55-6fd4b1b0b8e7";
+
+/// One of the `n` invocations whose counts `report` sums.
+fn average(report: &InvocationReport, n: u64) -> InvocationReport {
+    let n = n.max(1);
+    let each = |x: u64| x.div_ceil(n);
+    InvocationReport {
+        function: report.function.clone(),
+        records_in: each(report.records_in),
+        bytes_in: each(report.bytes_in),
+        accepted: each(report.accepted),
+        duplicates: each(report.duplicates),
+        dead_lettered: report
+            .dead_lettered
+            .iter()
+            .map(|(k, v)| (*k, each(*v)))
+            .collect(),
+        retried: each(report.retried),
+        policy_blocks: report
+            .policy_blocks
+            .iter()
+            .map(|(k, v)| (k.clone(), each(*v)))
+            .collect(),
+        past_horizon: each(report.past_horizon),
+        records_out: each(report.records_out),
+        bytes_out: each(report.bytes_out),
+        store_reads: each(report.store_reads),
+        store_writes: each(report.store_writes),
+        store_write_bytes: each(report.store_write_bytes),
+        billed: report
+            .billed
+            .iter()
+            .map(|(k, v)| (k.clone(), each(*v)))
+            .collect(),
+        wall_us: each(report.wall_us),
+        decision_id: report.decision_id.clone(),
+    }
+}
+
+/// One of the timed decisions, as its request's report says it: one
+/// record, its share of the units, naming its decision.
+fn one_decision(decisions: &FunctionRun) -> InvocationReport {
+    let mut report = InvocationReport::new(&decisions.function);
+    report.records_in = decisions.records_in;
+    report.wall_us = decisions.wall_us;
+    report.billed = decisions.billed.clone();
+    let mut one = average(&report, decisions.records_in);
+    one.decision_id = Some(format!("dec_{:024x}", u128::MAX >> 32));
+    one
+}
+
+/// Bytes an invocation like `one` logs on each cloud whose logs are
+/// billed: its report line (JSON, as the collector writes it) and its cost
+/// record (the platform's form: an Embedded Metric Format line on AWS, a
+/// structured entry on Google Cloud), with its own platform's units and
+/// priced at 512 MB in that platform's region of `book` (the record lists
+/// its priced lines).
+fn log_bytes(one: &InvocationReport, book: &PriceBook) -> anyhow::Result<BTreeMap<Platform, u64>> {
+    let mut bytes = BTreeMap::new();
+    for (platform, region, format) in [
+        (Platform::Aws, "aws/us-east-1", Format::Emf),
+        (Platform::Gcp, "gcp/us-central1", Format::CloudLogging),
+    ] {
+        let mut one = one.clone();
+        one.billed
+            .retain(|unit, _| platform_of(unit) == Some(platform));
+        let report = tailor_runtime::logs::collected(|| {
+            tailor_runtime::report::emit(&one, REQUEST_ID);
+        });
+        let sizing = Sizing {
+            platform,
+            region: region.to_owned(),
+            memory_mb: 512,
+            arch: Arch::default(),
+            milli_vcpu: 1_000,
+        };
+        let timed = Timed {
+            duration_us: one.wall_us,
+            ..Timed::default()
+        };
+        let record = CostRecord::measure(&sizing, &one, &timed)?.priced_or_noted(book);
+        // The line as the platform prints it, and its newline.
+        let cost = tailor_runtime::cost::line(format, &record, None, REQUEST_ID, 1_764_806_400_000)
+            .len()
+            + 1;
+        bytes.insert(platform, u64::try_from(report.len() + cost)?);
+    }
+    Ok(bytes)
 }
 
 /// The bytes the platform's state holds, every table, as DynamoDB sizes
