@@ -689,6 +689,8 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
             "1000",
             "--stream-retention-hours",
             "48",
+            "--html",
+            "estimate.html",
             "--json",
         ],
     );
@@ -854,6 +856,58 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
         unpriced("cloudwatch.logs.storage"),
         (logged * 720 + 365) / 730 * 730
     );
+
+    // The report charts every priced line at its exact cost, and each
+    // platform's priced month at each rate; unpriced lines are listed.
+    let html = std::fs::read_to_string(dir.path().join("estimate.html")).unwrap();
+    let mut rest = html.as_str();
+    let mut charts = 0;
+    while let Some(start) = rest.find("<svg") {
+        let end = rest.find("</svg>").unwrap() + "</svg>".len();
+        assert_well_formed(&rest[start..end]);
+        rest = &rest[end..];
+        charts += 1;
+    }
+    assert_eq!(
+        charts,
+        1 + estimates.len(),
+        "the projection and a chart per rate"
+    );
+    let mut segments = 0;
+    for e in estimates {
+        let rate = e["events_per_second"].as_str().unwrap();
+        for p in e["platforms"].as_array().unwrap() {
+            let platform = p["platform"].as_str().unwrap();
+            for line in p["lines"].as_array().unwrap() {
+                let segment = format!(
+                    r#"data-platform="{platform}" data-rate="{rate}" data-item="{}" data-cost="{}""#,
+                    line["item"].as_str().unwrap(),
+                    line["cost"].as_str().unwrap()
+                );
+                assert!(html.contains(&segment), "{segment}");
+                segments += 1;
+            }
+            let point = format!(
+                r#"data-platform="{platform}" data-rate="{rate}" data-cost="{}" data-complete="{}""#,
+                p["priced_total"].as_str().unwrap(),
+                p["unpriced"].as_array().unwrap().is_empty()
+            );
+            assert!(html.contains(&point), "{point}");
+            for u in p["unpriced"].as_array().unwrap() {
+                let row = format!(
+                    "<td>{platform}</td><td>{}</td><td>{}</td>",
+                    u["item"].as_str().unwrap(),
+                    u["quantity"]
+                );
+                assert!(html.contains(&row), "{row}");
+            }
+        }
+    }
+    assert!(segments > 0, "some lines are priced");
+    assert_eq!(html.matches(r#"class="segment""#).count(), segments);
+    for assumption in tailor_cost::estimate::ASSUMPTIONS {
+        assert!(html.contains(assumption), "{assumption}");
+    }
 }
 
 /// `xml` parses as XML, every element closed in order.

@@ -30,6 +30,16 @@ pub enum Platform {
 }
 
 impl Platform {
+    /// The platform's name, as records and reports spell it.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Aws => "aws",
+            Self::Gcp => "gcp",
+            Self::Spin => "spin",
+        }
+    }
+
     /// The platform's name in the book's region keys.
     #[must_use]
     pub const fn book_name(self) -> &'static str {

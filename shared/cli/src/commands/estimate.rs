@@ -21,6 +21,7 @@ use serde::Serialize;
 use tailor_cost::estimate::{self, ASSUMPTIONS, Estimate, Workload};
 use tailor_cost::{Decimal, Money, Platform};
 
+use super::cost::{COLOURS, escape};
 use super::sweep::ArchArg;
 
 /// `tailor estimate`'s arguments.
@@ -75,6 +76,10 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Write an HTML report here: at every rate, each platform's priced
+    /// month stacked by price item, and the priced months against the rate.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 /// The whole output.
@@ -125,6 +130,10 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         currency: book.currency.clone(),
         estimates,
     };
+    if let Some(path) = &args.html {
+        std::fs::write(path, html(&output))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&output)?)?;
@@ -193,4 +202,237 @@ fn table(output: &Output) -> String {
         let _ = writeln!(out, "assumed: {a}");
     }
     out
+}
+
+/// The report: what was measured, the priced months as charts (each
+/// segment's and point's exact amount in its `data-cost`), the lines not
+/// priced with their quantities, and the assumptions.
+fn html(output: &Output) -> String {
+    let unpriced: usize = output
+        .estimates
+        .iter()
+        .flat_map(|e| &e.platforms)
+        .map(|p| p.unpriced.len())
+        .sum();
+    let mut sections = String::new();
+    for e in &output.estimates {
+        let _ = write!(
+            sections,
+            "<h2>A month at {} events and {} decisions a second</h2>\n{}\n{}",
+            e.events_per_second,
+            e.decisions_per_second,
+            stacked(e),
+            not_priced(e)
+        );
+    }
+    let assumptions: String = output
+        .assumptions
+        .iter()
+        .map(|a| format!("<li>{}</li>", escape(a)))
+        .collect();
+    let m = &output.measured;
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tailor: a month on each platform</title>
+<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style>
+</head><body>
+<h1>A month on each platform</h1>
+<p>Measured on {source} ({records} records, {events} events ingested) through the local platform, priced with the price book of {book} ({currency}). {priced}</p>
+<h2>The priced month against the event rate</h2>
+{projection}
+{sections}
+<h2>How this is modelled</h2>
+<ul>{assumptions}</ul>
+</body></html>
+"#,
+        source = escape(&m.source),
+        records = m.records,
+        events = m.measured.events,
+        book = escape(&output.book),
+        currency = escape(&output.currency),
+        priced = if unpriced == 0 {
+            "Every line is priced.".to_owned()
+        } else {
+            format!(
+                "<strong>{unpriced} lines are not priced</strong> (the price book lacks them; each is listed with its quantity): the charts show the priced lines only, and no platform is called cheapest."
+            )
+        },
+        projection = projection(output),
+    )
+}
+
+/// Each platform's priced month at one rate: a bar stacked by price item.
+fn stacked(e: &Estimate) -> String {
+    let mut items: Vec<&str> = e
+        .platforms
+        .iter()
+        .flat_map(|p| p.lines.iter().map(|l| l.item.as_str()))
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    let most = e
+        .platforms
+        .iter()
+        .map(|p| p.priced_total.femto())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (bar, gap, height) = (80_usize, 60_usize, 240_usize);
+    let legend_rows = items.len().div_ceil(3);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{}" role="img" aria-label="the priced month by platform, stacked by price item, at {} events a second">"#,
+        height + 40 + legend_rows * 18,
+        e.events_per_second
+    );
+    for (i, p) in e.platforms.iter().enumerate() {
+        let x = 60 + i * (bar + gap);
+        let mut y = height;
+        for line in &p.lines {
+            let h = usize::try_from(line.cost.femto() * i128::try_from(height).unwrap_or(1) / most)
+                .unwrap_or(0);
+            y = y.saturating_sub(h);
+            let colour = items
+                .iter()
+                .position(|item| *item == line.item)
+                .map_or(COLOURS[0], |k| COLOURS[k % COLOURS.len()]);
+            let _ = write!(
+                svg,
+                r#"<rect class="segment" x="{x}" y="{y}" width="{bar}" height="{h}" fill="{colour}" data-platform="{}" data-rate="{}" data-item="{}" data-cost="{}"><title>{} {}: {}</title></rect>"#,
+                p.platform.name(),
+                e.events_per_second,
+                escape(&line.item),
+                line.cost,
+                p.platform.name(),
+                escape(&line.item),
+                money(line.cost)
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="14">{}{}</text>"#,
+            x + bar / 2,
+            height + 20,
+            p.platform.name(),
+            if p.complete() { "" } else { " (part)" }
+        );
+    }
+    for (k, item) in items.iter().enumerate() {
+        let (column, row) = (k % 3, k / 3);
+        let _ = write!(
+            svg,
+            r#"<rect x="{}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{}" font-size="12">{}</text>"#,
+            60 + column * 200,
+            height + 30 + row * 18,
+            COLOURS[k % COLOURS.len()],
+            76 + column * 200,
+            height + 40 + row * 18,
+            escape(item)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The lines of one rate the book could not price, with their quantities.
+fn not_priced(e: &Estimate) -> String {
+    let mut rows = String::new();
+    for p in &e.platforms {
+        for u in &p.unpriced {
+            let _ = write!(
+                rows,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                p.platform.name(),
+                escape(&u.item),
+                u.quantity,
+                escape(&u.why)
+            );
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<h3>Not priced</h3><table><tr><th>platform</th><th>item</th><th>quantity</th><th>why</th></tr>{rows}</table>"
+    )
+}
+
+/// Each platform's priced month against the event rate: a line per
+/// platform through a point per rate (the rates evenly spaced, in the
+/// order given).
+fn projection(output: &Output) -> String {
+    let most = output
+        .estimates
+        .iter()
+        .flat_map(|e| &e.platforms)
+        .map(|p| p.priced_total.femto())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (width, height, left) = (640_usize, 240_usize, 60_usize);
+    let step = (width - left - 40) / output.estimates.len().max(2).saturating_sub(1).max(1);
+    let mut platforms: Vec<Platform> = output
+        .estimates
+        .iter()
+        .flat_map(|e| e.platforms.iter().map(|p| p.platform))
+        .collect();
+    platforms.sort_unstable();
+    platforms.dedup();
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{}" role="img" aria-label="the priced month of each platform against the event rate">"#,
+        height + 60
+    );
+    for (k, platform) in platforms.iter().enumerate() {
+        let colour = COLOURS[k % COLOURS.len()];
+        let mut points = Vec::new();
+        let mut marks = String::new();
+        for (i, e) in output.estimates.iter().enumerate() {
+            let Some(p) = e.platforms.iter().find(|p| p.platform == *platform) else {
+                continue;
+            };
+            let x = left + i * step;
+            let y = height
+                - usize::try_from(
+                    p.priced_total.femto() * i128::try_from(height).unwrap_or(1) / most,
+                )
+                .unwrap_or(0);
+            points.push(format!("{x},{y}"));
+            let _ = write!(
+                marks,
+                r#"<circle class="point" cx="{x}" cy="{y}" r="4" fill="{colour}" data-platform="{}" data-rate="{}" data-cost="{}" data-complete="{}"><title>{} at {} events a second: {}{}</title></circle>"#,
+                platform.name(),
+                e.events_per_second,
+                p.priced_total,
+                p.complete(),
+                platform.name(),
+                e.events_per_second,
+                money(p.priced_total),
+                if p.complete() {
+                    ""
+                } else {
+                    " and lines not priced"
+                }
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>{marks}<rect x="{}" y="{}" width="12" height="12" fill="{colour}"/><text x="{}" y="{}" font-size="12">{}</text>"#,
+            points.join(" "),
+            left + k * 140,
+            height + 36,
+            left + 16 + k * 140,
+            height + 46,
+            platform.name()
+        );
+    }
+    for (i, e) in output.estimates.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">{}/s</text>"#,
+            left + i * step,
+            height + 20,
+            e.events_per_second
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }
