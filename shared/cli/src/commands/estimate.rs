@@ -277,16 +277,18 @@ fn stacked(e: &Estimate) -> String {
         .max()
         .unwrap_or(0)
         .max(1);
-    let (bar, gap, height) = (80_usize, 60_usize, 240_usize);
-    let legend_rows = items.len().div_ceil(3);
+    // Bars from `top` down to `base`; the legend below, two columns.
+    let (bar, gap, top, base) = (80_usize, 60_usize, 30_usize, 270_usize);
+    let height = base - top;
+    let legend_rows = items.len().div_ceil(2);
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{}" role="img" aria-label="the priced month by platform, stacked by price item, at {} events a second">"#,
-        height + 40 + legend_rows * 18,
+        base + 40 + legend_rows * 18,
         e.events_per_second
     );
     for (i, p) in e.platforms.iter().enumerate() {
         let x = 60 + i * (bar + gap);
-        let mut y = height;
+        let mut y = base;
         for line in &p.lines {
             let h = usize::try_from(line.cost.femto() * i128::try_from(height).unwrap_or(1) / most)
                 .unwrap_or(0);
@@ -309,23 +311,26 @@ fn stacked(e: &Estimate) -> String {
         }
         let _ = write!(
             svg,
-            r#"<text x="{}" y="{}" text-anchor="middle" font-size="14">{}{}</text>"#,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">{}</text><text x="{}" y="{}" text-anchor="middle" font-size="14">{}{}</text>"#,
             x + bar / 2,
-            height + 20,
+            y.saturating_sub(6).max(12),
+            money(p.priced_total),
+            x + bar / 2,
+            base + 20,
             p.platform.name(),
             if p.complete() { "" } else { " (part)" }
         );
     }
     for (k, item) in items.iter().enumerate() {
-        let (column, row) = (k % 3, k / 3);
+        let (column, row) = (k % 2, k / 2);
         let _ = write!(
             svg,
             r#"<rect x="{}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{}" font-size="12">{}</text>"#,
-            60 + column * 200,
-            height + 30 + row * 18,
+            60 + column * 280,
+            base + 30 + row * 18,
             COLOURS[k % COLOURS.len()],
-            76 + column * 200,
-            height + 40 + row * 18,
+            76 + column * 280,
+            base + 40 + row * 18,
             escape(item)
         );
     }
@@ -356,19 +361,49 @@ fn not_priced(e: &Estimate) -> String {
     )
 }
 
+/// Nothing priced sits this far below the smallest power of ten shown.
+const ZERO_BELOW: usize = 18;
+
+/// Where an amount sits on the projection's scale, from `base` (the
+/// smallest power of ten shown) up to `top` (the largest): a logarithmic
+/// scale, since the rates span orders of magnitude. Nothing priced sits
+/// on a row of its own below it.
+fn log_y(amount: Money, decades: (i32, i32), top: usize, base: usize) -> usize {
+    let value = amount.femto() as f64 / 1e15;
+    if value <= 0.0 {
+        return base + ZERO_BELOW;
+    }
+    let (low, high) = decades;
+    let span = f64::from((high - low).max(1));
+    let share = ((value.log10() - f64::from(low)) / span).clamp(0.0, 1.0);
+    base - (share * (base - top) as f64).round() as usize
+}
+
 /// Each platform's priced month against the event rate: a line per
 /// platform through a point per rate (the rates evenly spaced, in the
-/// order given).
+/// order given; amounts on a logarithmic scale, a gridline per power of
+/// ten).
 fn projection(output: &Output) -> String {
-    let most = output
+    let totals: Vec<Money> = output
         .estimates
         .iter()
         .flat_map(|e| &e.platforms)
-        .map(|p| p.priced_total.femto())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let (width, height, left) = (640_usize, 240_usize, 60_usize);
+        .map(|p| p.priced_total)
+        .filter(|t| t.femto() > 0)
+        .collect();
+    let decade = |m: &Money| (m.femto() as f64 / 1e15).log10();
+    let low = totals.iter().map(decade).fold(f64::INFINITY, f64::min);
+    let high = totals.iter().map(decade).fold(f64::NEG_INFINITY, f64::max);
+    let decades = if totals.is_empty() {
+        (0, 1)
+    } else {
+        (
+            low.floor() as i32,
+            (high.ceil() as i32).max(low.floor() as i32 + 1),
+        )
+    };
+    let (width, top, base, left) = (640_usize, 30_usize, 250_usize, 90_usize);
+    let height = base + ZERO_BELOW;
     let step = (width - left - 40) / output.estimates.len().max(2).saturating_sub(1).max(1);
     let mut platforms: Vec<Platform> = output
         .estimates
@@ -381,6 +416,27 @@ fn projection(output: &Output) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{}" role="img" aria-label="the priced month of each platform against the event rate">"#,
         height + 60
     );
+    let _ = write!(
+        svg,
+        r##"<text x="{left}" y="14" font-size="12">{} a month (priced lines), against events a second</text><text x="{}" y="{}" text-anchor="end" font-size="11">0</text>"##,
+        escape(&output.currency),
+        left - 6,
+        base + ZERO_BELOW + 4
+    );
+    for power in decades.0..=decades.1 {
+        let y = base
+            - (f64::from(power - decades.0) / f64::from((decades.1 - decades.0).max(1))
+                * (base - top) as f64)
+                .round() as usize;
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" font-size="11">{}</text>"##,
+            width - 20,
+            left - 6,
+            y + 4,
+            10_f64.powi(power)
+        );
+    }
     for (k, platform) in platforms.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
         let mut points = Vec::new();
@@ -390,11 +446,7 @@ fn projection(output: &Output) -> String {
                 continue;
             };
             let x = left + i * step;
-            let y = height
-                - usize::try_from(
-                    p.priced_total.femto() * i128::try_from(height).unwrap_or(1) / most,
-                )
-                .unwrap_or(0);
+            let y = log_y(p.priced_total, decades, top, base);
             points.push(format!("{x},{y}"));
             let _ = write!(
                 marks,
