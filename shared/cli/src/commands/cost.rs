@@ -19,6 +19,8 @@ use serde_json::Value;
 use tailor_cost::summary::{Group, Summary};
 use tailor_cost::{CostRecord, Decimal, Money, PriceBook};
 
+use super::page::{COLOURS, escape, page};
+
 /// `tailor cost`'s arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -268,17 +270,6 @@ fn reasons(summary: &Summary) -> Vec<(String, u64)> {
     all.into_iter().collect()
 }
 
-/// Escapes text for HTML.
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Colours for the functions, in order.
-pub(crate) const COLOURS: [&str; 5] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"];
-
 /// The chart: one bar per platform, stacked by function, each segment's
 /// exact cost in `data-cost`.
 fn chart(summary: &Summary) -> String {
@@ -383,13 +374,8 @@ fn html(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Strin
             )
         )
     });
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Tailor: where the money goes</title>
-<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}td:nth-child(-n+2),th:nth-child(-n+2){{text-align:left}}</style>
-</head><body>
-<h1>Where the money goes</h1>
-<p>Total of the priced invocations: <strong>{total} {currency}</strong>, priced with the price book of {book}; {unpriced} invocations could not be priced.</p>
+    let body = format!(
+        r#"<p>Total of the priced invocations: <strong>{total} {currency}</strong>, priced with the price book of {book}; {unpriced} invocations could not be priced.</p>
 <h2>Cost by platform, stacked by function</h2>
 {chart}
 <h2>By function</h2>
@@ -397,9 +383,7 @@ fn html(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Strin
 {projection}
 {decisions}
 <h2>How this is computed</h2>
-<ul><li>Each invocation's cost record counts what it was billed for (requests, memory × billed duration with the platform's rounding, store units, stream bytes); it is priced here against the price book, at first-tier prices, without free tiers.</li><li>Per 1M records is shown only where every invocation was priced.</li>{notes}</ul>
-</body></html>
-"#,
+<ul><li>Each invocation's cost record counts what it was billed for (requests, memory × billed duration with the platform's rounding, store units, stream bytes); it is priced here against the price book, at first-tier prices, without free tiers.</li><li>Per 1M records is shown only where every invocation was priced.</li>{notes}</ul>"#,
         total = format_money(summary.total),
         currency = escape(&summary.currency),
         book = escape(&summary.book),
@@ -410,5 +394,11 @@ fn html(summary: &Summary, rate: Option<Decimal>, month: Option<Money>) -> Strin
             summary.decisions.len(),
             format_money(each)
         )),
+    );
+    page(
+        "where the money goes",
+        "Where the money goes",
+        "td:nth-child(-n+2),th:nth-child(-n+2)",
+        &body,
     )
 }

@@ -21,7 +21,7 @@ use serde::Serialize;
 use tailor_cost::estimate::{self, ASSUMPTIONS, Estimate, Workload};
 use tailor_cost::{Decimal, Money, Platform};
 
-use super::cost::{COLOURS, escape};
+use super::page::{COLOURS, escape, items, page};
 use super::sweep::ArchArg;
 
 /// `tailor estimate`'s arguments.
@@ -225,26 +225,15 @@ fn html(output: &Output) -> String {
             not_priced(e)
         );
     }
-    let assumptions: String = output
-        .assumptions
-        .iter()
-        .map(|a| format!("<li>{}</li>", escape(a)))
-        .collect();
+    let assumptions = items(output.assumptions.iter().copied());
     let m = &output.measured;
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Tailor: a month on each platform</title>
-<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style>
-</head><body>
-<h1>A month on each platform</h1>
-<p>Measured on {source} ({records} records, {events} events ingested) through the local platform, priced with the price book of {book} ({currency}). {priced}</p>
+    let body = format!(
+        r#"<p>Measured on {source} ({records} records, {events} events ingested) through the local platform, priced with the price book of {book} ({currency}). {priced}</p>
 <h2>The priced month against the event rate</h2>
 {projection}
 {sections}
 <h2>How this is modelled</h2>
-<ul>{assumptions}</ul>
-</body></html>
-"#,
+<ul>{assumptions}</ul>"#,
         source = escape(&m.source),
         records = m.records,
         events = m.measured.events,
@@ -258,6 +247,12 @@ fn html(output: &Output) -> String {
             )
         },
         projection = projection(output),
+    );
+    page(
+        "a month on each platform",
+        "A month on each platform",
+        "td:first-child,th:first-child",
+        &body,
     )
 }
 

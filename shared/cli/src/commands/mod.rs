@@ -8,6 +8,7 @@ pub mod generate;
 pub mod keys;
 pub mod measure;
 pub mod outcomes;
+mod page;
 pub mod run;
 pub mod serve;
 pub mod sweep;

@@ -20,7 +20,7 @@ use serde::Serialize;
 use tailor_cost::sweep::{self, ASSUMPTIONS, LAMBDA_SIZES_MB, Sweep, Workload};
 use tailor_cost::{Arch, Decimal, Money};
 
-use super::cost::{COLOURS, escape};
+use super::page::{COLOURS, escape, items, page};
 
 /// `tailor sweep`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -309,26 +309,15 @@ fn html(output: &Output) -> String {
             );
         }
     }
-    let assumptions: String = output
-        .assumptions
-        .iter()
-        .map(|a| format!("<li>{}</li>", escape(a)))
-        .collect();
+    let assumptions = items(output.assumptions.iter().copied());
     let m = &output.measured;
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Tailor: cost against memory on Lambda</title>
-<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}}td:first-child,td:last-child{{text-align:left}}</style>
-</head><body>
-<h1>Cost against memory on Lambda</h1>
-<p>Measured on {source} ({records} records) through the local platform: the functions' time {functions}, the process's CPU time {cpu}. Priced with the price book of {book} ({currency}); the larger dot on each line is its cheapest size.</p>
+    let body = format!(
+        r#"<p>Measured on {source} ({records} records) through the local platform: the functions' time {functions}, the process's CPU time {cpu}. Priced with the price book of {book} ({currency}); the larger dot on each line is its cheapest size.</p>
 {chart}
 <h2>Each size</h2>
 <table><tr><th>function</th><th>memory (MB)</th><th>duration</th><th>billed (ms)</th><th>per invocation</th><th>per 1M</th><th></th></tr>{rows}</table>
 <h2>The model's assumptions</h2>
-<ul>{assumptions}</ul>
-</body></html>
-"#,
+<ul>{assumptions}</ul>"#,
         source = escape(&m.source),
         records = m.records,
         functions = ms(m.functions_us()),
@@ -336,5 +325,11 @@ fn html(output: &Output) -> String {
         book = escape(&output.book),
         currency = escape(&output.currency),
         chart = chart(output),
+    );
+    page(
+        "cost against memory on Lambda",
+        "Cost against memory on Lambda",
+        "td:first-child,td:last-child",
+        &body,
     )
 }
