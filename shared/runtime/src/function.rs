@@ -2,7 +2,8 @@
 //! what a platform, its configuration and its deployment say a process
 //! runs, apart from how the functions are built.
 
-use tailor_core::ports::Topic;
+use tailor_core::ports::{Meter, Topic};
+use tailor_core::report::InvocationReport;
 
 /// A function a process may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,6 +43,16 @@ impl Function {
             Self::Consent => "consent",
             Self::Score => "score",
         }
+    }
+
+    /// The report of one request the function answered: one record in,
+    /// and `meter`, what the store did for it.
+    #[must_use]
+    pub fn answered(self, meter: Meter) -> InvocationReport {
+        let mut report = InvocationReport::new(self.name());
+        report.records_in = 1;
+        report.meter(meter);
+        report
     }
 
     /// The function by its name (`ingest`, `enrich`, …).

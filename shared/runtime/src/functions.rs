@@ -321,10 +321,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     /// taken, so the next request starts from zero).
     #[must_use]
     pub fn answered(&self, function: Function) -> InvocationReport {
-        let mut report = InvocationReport::new(function.name());
-        report.records_in = 1;
-        report.meter(self.store.take());
-        report
+        function.answered(self.store.take())
     }
 
     /// The tables: the metered store under the policy and the key.

@@ -28,16 +28,11 @@ pub enum LogTarget {
 /// service takes in for it.
 pub fn collected(log: impl FnOnce()) -> Vec<u8> {
     let sink = Sink::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .json()
-        .with_current_span(false)
-        .without_time()
-        .with_writer({
-            let sink = sink.clone();
-            move || sink.clone()
-        })
-        .finish();
+    let subscriber = collector(tracing_subscriber::EnvFilter::new("info"), {
+        let sink = sink.clone();
+        move || sink.clone()
+    })
+    .finish();
     tracing::subscriber::with_default(subscriber, log);
     sink.0.lock().map(|b| b.clone()).unwrap_or_default()
 }
@@ -59,6 +54,28 @@ impl std::io::Write for Sink {
     }
 }
 
+/// The collector target's form, writing to `writer`: JSON, no span, no
+/// timestamp of our own (the platform stamps each line).
+fn collector<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json, ()>,
+    tracing_subscriber::EnvFilter,
+    W,
+>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .json()
+        .with_current_span(false)
+        .without_time()
+        .with_writer(writer)
+}
+
 /// Installs the global subscriber; a second call does nothing.
 pub fn init(target: LogTarget) {
     let default = match target {
@@ -67,17 +84,13 @@ pub fn init(target: LogTarget) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TAILOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let terminal = || tracing_subscriber::fmt().with_writer(std::io::stderr);
     // `try_init`: a process (or a test binary) that already has one keeps it.
     let _ = match target {
-        LogTarget::Terminal(LogFormat::Text) => builder.with_writer(std::io::stderr).try_init(),
+        LogTarget::Terminal(LogFormat::Text) => terminal().with_env_filter(filter).try_init(),
         LogTarget::Terminal(LogFormat::Json) => {
-            builder.with_writer(std::io::stderr).json().try_init()
+            terminal().with_env_filter(filter).json().try_init()
         }
-        LogTarget::Collector => builder
-            .json()
-            .with_current_span(false)
-            .without_time()
-            .try_init(),
+        LogTarget::Collector => collector(filter, std::io::stdout).try_init(),
     };
 }

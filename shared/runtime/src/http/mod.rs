@@ -513,9 +513,7 @@ async fn decide_route<B: Backend>(backend: &B, body: &[u8]) -> http::Response<Ve
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e),
     };
     let (record, logged) = decided(backend, &score, &request, backend.now()).await;
-    let mut report = InvocationReport::new(Function::Score.name());
-    report.records_in = 1;
-    report.meter(tally.take());
+    let mut report = Function::Score.answered(tally.take());
     report.decision_id = Some(record.decision_id.clone());
     report.wall_us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
     backend.decided(&report, began);
