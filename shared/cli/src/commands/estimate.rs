@@ -368,9 +368,15 @@ fn log_y(amount: Money, decades: (i32, i32), top: usize, base: usize) -> usize {
     if value <= 0.0 {
         return base + ZERO_BELOW;
     }
+    decade_y(value.log10(), decades, top, base)
+}
+
+/// Where `log10` of an amount sits between `base` (the lowest power of
+/// ten of `decades`) and `top` (the highest).
+fn decade_y(log10: f64, decades: (i32, i32), top: usize, base: usize) -> usize {
     let (low, high) = decades;
     let span = f64::from((high - low).max(1));
-    let share = ((value.log10() - f64::from(low)) / span).clamp(0.0, 1.0);
+    let share = ((log10 - f64::from(low)) / span).clamp(0.0, 1.0);
     base - (share * (base - top) as f64).round() as usize
 }
 
@@ -419,10 +425,7 @@ fn projection(output: &Output) -> String {
         base + ZERO_BELOW + 4
     );
     for power in decades.0..=decades.1 {
-        let y = base
-            - (f64::from(power - decades.0) / f64::from((decades.1 - decades.0).max(1))
-                * (base - top) as f64)
-                .round() as usize;
+        let y = decade_y(f64::from(power), decades, top, base);
         let _ = write!(
             svg,
             r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" font-size="11">{}</text>"##,

@@ -97,19 +97,15 @@ pub async fn run(args: &Measure) -> anyhow::Result<Run> {
         WallClock.now(),
     )
     .await?;
-    let score = timed_decisions(&platform, args.decisions).await?;
-    let score = match score {
-        Some(mut score) => {
-            score.log_bytes = log_bytes(&one_decision(&score), &PriceBook::default_book()?)?;
-            Some(score)
-        }
-        None => None,
-    };
+    let mut score = timed_decisions(&platform, args.decisions).await?;
     let process_cpu_us = cpu_before
         .zip(process_cpu_us())
         .map(|(before, after)| after.saturating_sub(before));
 
     let book = PriceBook::default_book()?;
+    if let Some(score) = &mut score {
+        score.log_bytes = log_bytes(&one_decision(score), &book)?;
+    }
     let mut functions = Vec::new();
     for r in report.functions.values() {
         let invocations = report.invocations.get(&r.function).copied().unwrap_or(1);
