@@ -710,27 +710,15 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     );
     assert!(people > 0 && stored > 0, "{measured}");
     for e in output["estimates"].as_array().unwrap() {
-        let aws = e["platforms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["platform"] == "aws")
-            .unwrap();
-        let unpriced = |item: &str| {
-            aws["unpriced"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|u| u["item"] == item)
-                .map(|u| u128::from(u["quantity"].as_u64().unwrap()))
-        };
+        let aws = platform(e, "aws");
+        let aws_unpriced = |item: &str| unpriced(aws, item);
         assert_eq!(
-            unpriced("dynamodb.storage"),
+            aws_unpriced("dynamodb.storage"),
             Some((stored * 1_000 + people / 2) / people * 730)
         );
         assert_eq!(
-            unpriced("kinesis.on_demand.extended_retention"),
-            unpriced("kinesis.on_demand.ingest").map(|bytes| bytes * 24)
+            aws_unpriced("kinesis.on_demand.extended_retention"),
+            aws_unpriced("kinesis.on_demand.ingest").map(|bytes| bytes * 24)
         );
     }
     let events = u128::from(measured["events"].as_u64().unwrap());
@@ -758,7 +746,7 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
         let month = rate * 730 * 3_600;
         let platforms = e["platforms"].as_array().unwrap();
         assert_eq!(platforms.len(), 3);
-        let aws = platforms.iter().find(|p| p["platform"] == "aws").unwrap();
+        let aws = platform(e, "aws");
         // Write units: each stream function's count per event, over the
         // month's events (rounded per function).
         let want: u128 = functions
@@ -774,13 +762,11 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
                     (billed(f, "dynamodb_write_units") * 730 * 3_600 + n / 2) / n
                 })
                 .sum::<u128>();
-        let got = aws["unpriced"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["item"] == "dynamodb.on_demand.write_units")
-            .map(|u| u["quantity"].as_u64().unwrap());
-        assert_eq!(got.map(u128::from), Some(want), "{aws}");
+        assert_eq!(
+            unpriced(aws, "dynamodb.on_demand.write_units"),
+            Some(want),
+            "{aws}"
+        );
         // Lambda's lines are priced.
         assert!(
             aws["lines"]
@@ -796,12 +782,7 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     // At 100,000 events a second every Lambda invocation takes a whole
     // batch of 100: requests are each function's records over 100, plus
     // one per decision.
-    let aws = estimates[1]["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["platform"] == "aws")
-        .unwrap();
+    let aws = platform(&estimates[1], "aws");
     let requests = aws["lines"]
         .as_array()
         .unwrap()
@@ -824,15 +805,8 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     // Logs: each invocation's report and cost record, at least as large as
     // the report's own JSON, over the same invocations; kept 30 days by
     // default (720 of the month's 730 hours' bytes, held all month).
-    let unpriced = |item: &str| {
-        aws["unpriced"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["item"] == item)
-            .map(|u| u128::from(u["quantity"].as_u64().unwrap()))
-            .unwrap_or_else(|| panic!("{item} is a line: {aws}"))
-    };
+    let aws_line =
+        |item: &str| unpriced(aws, item).unwrap_or_else(|| panic!("{item} is a line: {aws}"));
     let log_bytes = |f: &serde_json::Value| u128::from(f["log_bytes"]["aws"].as_u64().unwrap());
     for f in functions {
         let report = serde_json::json!({"function": f["function"], "records_in": f["records_in"]});
@@ -851,9 +825,9 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
             invocations * log_bytes(f)
         })
         .sum();
-    assert_eq!(unpriced("cloudwatch.logs.ingest"), logged);
+    assert_eq!(aws_line("cloudwatch.logs.ingest"), logged);
     assert_eq!(
-        unpriced("cloudwatch.logs.storage"),
+        aws_line("cloudwatch.logs.storage"),
         (logged * 720 + 365) / 730 * 730
     );
 
@@ -908,6 +882,27 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     for assumption in tailor_cost::estimate::ASSUMPTIONS {
         assert!(html.contains(assumption), "{assumption}");
     }
+}
+
+/// The month of `name` in one estimate of `tailor estimate --json`.
+fn platform<'a>(estimate: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    estimate["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {estimate}"))
+}
+
+/// The quantity of a platform's month's line `item` that the book could
+/// not price, if it has one.
+fn unpriced(month: &serde_json::Value, item: &str) -> Option<u128> {
+    month["unpriced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["item"] == item)
+        .map(|u| u128::from(u["quantity"].as_u64().unwrap()))
 }
 
 /// `xml` parses as XML, every element closed in order.
