@@ -671,6 +671,26 @@ pub fn assert_nothing_of_an_erased_person_remains<D: Deployment, P: Publisher + 
             .iter()
             .all(|d| *d == Disposition::ACCEPTED)
     );
+    // Each person's slow lane, kept as the batch run keeps it.
+    let tables = tailor_core::tables::Tables::new(
+        p.functions.store(),
+        p.functions.policy(),
+        p.functions.tokens(),
+    );
+    for who in ["gone", "stays"] {
+        let lane = tailor_core::score::SlowLane {
+            profile_id: tailor_core::identity::profile_of_user(&format!("u-{who}")),
+            computed_at: tailor_core::Timestamp::parse("2026-11-20T09:30:00Z").unwrap(),
+            features: [("orders_lifetime".to_owned(), 1.0)].into(),
+            batch: std::collections::BTreeMap::new(),
+        };
+        let members = [format!("user:u-{who}"), format!("anon:a-{who}")];
+        assert!(
+            p.runtime
+                .block_on(tables.keep_slow_lane(&lane, &members))
+                .unwrap()
+        );
+    }
     let mut erase = crate::event(
         "evt-gone-erase",
         "consent_change",
@@ -721,6 +741,14 @@ pub fn assert_nothing_of_an_erased_person_remains<D: Deployment, P: Publisher + 
     assert!(
         tombstones.iter().all(|k| k.starts_with("tok_")),
         "{tombstones:?}"
+    );
+    assert_eq!(
+        p.table(Table::SlowLane)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>(),
+        [tailor_core::identity::profile_of_user("u-stays")],
+        "the other person's slow lane stays"
     );
     let stays = "u-stays".to_owned();
     for trace in [tailor_core::identity::profile_of_user(&stays), stays] {

@@ -89,6 +89,7 @@ TABLES = [
     "identity",
     "feature_inputs",
     "features",
+    "slow_lane",
     "consent",
     "audit",
     "dead_letters",

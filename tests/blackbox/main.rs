@@ -24,4 +24,5 @@ mod logs;
 mod residency;
 mod score;
 mod serve;
+mod slow_lane;
 mod stream;

@@ -7,11 +7,12 @@ pub(crate) const FUNCTIONS: [&str; 5] = ["ingest", "enrich", "features", "consen
 
 pub(crate) const STREAMS: [&str; 4] = ["events", "ingested", "enriched", "consent-changes"];
 
-pub(crate) const TABLES: [&str; 10] = [
+pub(crate) const TABLES: [&str; 11] = [
     "dedup",
     "identity",
     "feature-inputs",
     "features",
+    "slow-lane",
     "consent",
     "audit",
     "dead-letters",
@@ -107,6 +108,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("audit", Write),
             ("feature-inputs", ReadWrite),
             ("features", ReadWrite),
+            ("slow-lane", ReadWrite),
             ("identity", ReadWrite),
             ("tombstones", ReadWrite),
             ("dead-letters", Write),
@@ -120,6 +122,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
         tables: &[
             ("identity", Read),
             ("features", Read),
+            ("slow-lane", Read),
             ("consent", Read),
             ("tombstones", Read),
             ("decisions", ReadWrite),

@@ -5,12 +5,14 @@
 //!   what may be collected from then on).
 //! - **revoke** of personalization: recorded; every feature input of the
 //!   profile at or before the revocation is deleted and the profile's
-//!   features are recomputed (or deleted when nothing is left). Later events
-//!   only feed features again when their own consent grants it.
-//! - **erase**: every feature input and the features of the profile are
-//!   deleted, its identity nodes unlinked and deleted, its ledger replaced by
-//!   an erasure tombstone per key (kept for the tombstone retention so late
-//!   events about the person stay out).
+//!   features are recomputed (or deleted when nothing is left); its slow
+//!   lanes are deleted (the next batch run computes them from what is
+//!   left). Later events only feed features again when their own consent
+//!   grants it.
+//! - **erase**: every feature input, the features and the slow lanes of the
+//!   profile are deleted, its identity nodes unlinked and deleted, its
+//!   ledger replaced by an erasure tombstone per key (kept for the
+//!   tombstone retention so late events about the person stay out).
 //!
 //! Each propagation writes a [`Completion`] record to the audit log, keyed
 //! by the change's event id, as proof that it was carried out.
@@ -156,6 +158,10 @@ impl<S: Store> Consent<'_, S> {
                     "features_deleted".to_owned(),
                     u64::from(recompute.features.is_none()),
                 );
+                // The slow lane was computed from what is no longer
+                // allowed; the next batch run computes it again from what is.
+                let dropped = self.tables.drop_slow_lanes(&profile_id, &members).await?;
+                steps.insert("slow_lanes_deleted".to_owned(), dropped);
                 // Decisions are not cached yet; when they are, they are invalidated here.
             }
         }
@@ -252,6 +258,7 @@ impl<S: Store> Consent<'_, S> {
         *steps
             .entry("other_identity_nodes_scrubbed".to_owned())
             .or_default() += erasure.nodes_scrubbed;
+        *steps.entry("slow_lanes_deleted".to_owned()).or_default() += erasure.slow_lanes_deleted;
         Ok(())
     }
 
@@ -319,6 +326,7 @@ impl<S: Store> Consent<'_, S> {
             ledger: self.tables.ledger_of(members).await?,
             features: self.tables.store().get(Table::Features, profile_id).await?,
             inputs: self.tables.load_many(Table::FeatureInputs, members).await?,
+            slow_lanes: self.tables.slow_lanes_of(profile_id, members).await?,
             account,
             foreign,
             claimants,

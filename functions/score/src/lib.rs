@@ -7,6 +7,12 @@
 //! decision log, keyed by decision id and sealed under the profile's
 //! subject key (an erasure makes it unreadable).
 //!
+//! The slow lane is read only when the placement reads it and the decision
+//! needs it: with the rest when the model takes a slow-lane feature, else
+//! after a decision that real-time features could not make (unavailable,
+//! missing or stale), which is then made again with the profile's batch
+//! score.
+//!
 //! Store calls run under a latency budget: the reads together get
 //! [`Score::store_budget`], and so does the log write. A store slower than
 //! that is treated as unavailable, so a caller gets the safe default in
@@ -18,10 +24,12 @@ use std::time::{Duration, Instant};
 use tailor_core::Timestamp;
 use tailor_core::errors::ScoreError;
 use tailor_core::features::ProfileState;
+use tailor_core::features::is_slow;
 use tailor_core::policy::RegionChecks;
 use tailor_core::ports::{Store, StoreError, Table, Timer, within};
 use tailor_core::score::{
-    self, Catalog, DecisionRecord, DecisionRequest, Loaded, LoggedDecision, Model, PolicyMemo,
+    self, Catalog, DecisionRecord, DecisionRequest, Fallback, Lane, Loaded, LoggedDecision, Model,
+    PolicyMemo,
 };
 use tailor_core::tables::Tables;
 use tracing::{info, warn};
@@ -66,25 +74,35 @@ impl<S, T> std::fmt::Debug for Score<'_, S, T> {
 
 /// Loads a profile's state and ledger, and evaluates its features as of
 /// `now`: windows are measured back from the decision, not from the
-/// person's last event.
-async fn load<S: Store>(tables: Tables<'_, S>, key: &str, now: Timestamp) -> Loaded {
+/// person's last event. The slow lane is read with them when `slow` says
+/// so. Also returns whether the key named someone known.
+async fn load<S: Store>(
+    tables: Tables<'_, S>,
+    key: &str,
+    now: Timestamp,
+    slow: bool,
+) -> (Loaded, bool) {
     let (profile_id, members) = match tables.resolve_person(key).await {
         Ok(Some(r)) => r,
         // Names no one known: nothing personal is read, so nothing is
         // personalized from a guess.
         Ok(None) => {
-            return Loaded {
+            let nobody = Loaded {
                 profile_id: key.to_owned(),
                 features: Ok(None),
                 ledger: Ok(tailor_core::consent::Ledger::default()),
+                slow: Ok(None),
             };
+            return (nobody, false);
         }
         Err(e) => {
-            return Loaded {
+            let failed = Loaded {
                 profile_id: key.to_owned(),
                 features: Err(e.clone().into()),
-                ledger: Err(e.into()),
+                ledger: Err(e.clone().into()),
+                slow: Err(e.into()),
             };
+            return (failed, false);
         }
     };
     let features = match tables.store().get(Table::Features, &profile_id).await {
@@ -95,11 +113,30 @@ async fn load<S: Store>(tables: Tables<'_, S>, key: &str, now: Timestamp) -> Loa
         Err(e) => Err(e.into()),
     };
     let ledger = tables.ledger_of(&members).await.map_err(ScoreError::from);
-    Loaded {
+    let slow = if slow {
+        tables
+            .slow_lane(&profile_id)
+            .await
+            .map_err(ScoreError::from)
+    } else {
+        Ok(None)
+    };
+    let loaded = Loaded {
         profile_id,
         features,
         ledger,
-    }
+        slow,
+    };
+    (loaded, true)
+}
+
+/// Whether a decision that took `fallback` could be made by a batch score:
+/// real-time features failed to read, were missing or stale.
+const fn wants_batch_score(fallback: Option<Fallback>) -> bool {
+    matches!(
+        fallback,
+        Some(Fallback::StoreUnavailable | Fallback::NoFeatures | Fallback::StaleFeatures)
+    )
 }
 
 impl<S: Store, T: Timer> Score<'_, S, T> {
@@ -130,38 +167,75 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
             info!(step = NAME, decision = %record.decision_id, "decision for a region held elsewhere: the default, not logged");
             return (record, Ok(()));
         }
+        // The slow lane is read with the rest when the model takes one of
+        // its features; otherwise only when the decision needs its batch
+        // score, so a decision made from fresh features costs no more reads.
+        let reads_slow = self
+            .catalog
+            .placements
+            .get(&request.placement)
+            .is_some_and(|p| p.reads(Lane::Slow));
+        let slow_inputs = self
+            .model
+            .is_some_and(|m| m.features().iter().any(|n| is_slow(n)));
+        let over_budget = || ScoreError::OverBudget {
+            ms: u64::try_from(self.store_budget.as_millis()).unwrap_or(u64::MAX),
+        };
         let started = Instant::now();
-        let loaded = within(
+        let (mut loaded, known) = within(
             self.timer.sleep(self.store_budget),
-            load(self.tables, &request.profile, now),
+            load(
+                self.tables,
+                &request.profile,
+                now,
+                reads_slow && slow_inputs,
+            ),
         )
         .await
         .unwrap_or_else(|| {
-            let late = ScoreError::OverBudget {
-                ms: u64::try_from(self.store_budget.as_millis()).unwrap_or(u64::MAX),
-            };
-            Loaded {
+            let late = Loaded {
                 profile_id: request.profile.clone(),
-                features: Err(late.clone()),
-                ledger: Err(late),
-            }
+                features: Err(over_budget()),
+                ledger: Err(over_budget()),
+                slow: Err(over_budget()),
+            };
+            (late, false)
         });
-        let load_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let mut load_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let id = score::decision_id(
             &loaded.profile_id,
             &request.placement,
             now,
             self.nonce.fetch_add(1, Ordering::Relaxed),
         );
-        let mut record = score::decide_with(
-            id,
-            now,
-            request,
-            &loaded,
-            self.catalog,
-            self.memo,
-            self.model,
-        );
+        let decide = |loaded: &Loaded| {
+            score::decide_with(
+                id.clone(),
+                now,
+                request,
+                loaded,
+                self.catalog,
+                self.memo,
+                self.model,
+            )
+        };
+        let mut record = decide(&loaded);
+        if known
+            && reads_slow
+            && !slow_inputs
+            && loaded.ledger.is_ok()
+            && wants_batch_score(record.fallback)
+        {
+            let started = Instant::now();
+            loaded.slow = within(
+                self.timer.sleep(self.store_budget),
+                self.tables.slow_lane(&loaded.profile_id),
+            )
+            .await
+            .map_or_else(|| Err(over_budget()), |r| r.map_err(ScoreError::from));
+            load_us += u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            record = decide(&loaded);
+        }
         if let Some(challenger) = self.challenger {
             score::shadow(&mut record, challenger);
         }

@@ -84,6 +84,7 @@ fn main() {
                 inputs_hash: String::new(),
             })),
             ledger: Ok(Ledger::default()),
+            slow: Ok(None),
         });
     }
     let requests: Vec<DecisionRequest> = [

@@ -65,7 +65,9 @@ enum Command {
     /// feature snapshot, the action taken, and a label per outcome kind that
     /// came back for it.
     ExportDecisions(outcomes::ExportArgs),
-    /// Recompute features from the offline log and compare with the online state.
+    /// Recompute features from the offline log and compare with the online
+    /// state (`--lane fast`), or compute and keep the slow lane's
+    /// long-horizon features and batch scores (`--lane slow`).
     Backfill(backfill::Args),
     /// What the logged invocations cost, by platform and function, from
     /// their cost records: a table or JSON, an HTML report with a chart,
@@ -93,7 +95,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => decide::explain_command(&args).await,
         Command::ExportTraining(args) => training::run(&args).await,
         Command::ExportDecisions(args) => outcomes::export_decisions(&args),
-        Command::Backfill(args) => backfill::run(&args),
+        Command::Backfill(args) => backfill::run(&args).await,
         Command::Cost(args) => cost::run(&args),
         Command::Sweep(args) => sweep::run(&args).await,
         Command::Estimate(args) => estimate::run(&args).await,

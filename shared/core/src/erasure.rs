@@ -5,6 +5,7 @@
 //!    from before the erasure is kept out, whatever else fails.
 //! 2. The profile recomputed with the tombstones in its ledger, which
 //!    purges every input up to the erasure (and keeps any from after it).
+//!    The profile's slow lanes go with it.
 //! 3. Per key, the consent ledger deleted and the identity node unlinked
 //!    (the user leaves its account) and deleted — the user's node last,
 //!    since members list it first, so a retry part-way still finds every
@@ -29,6 +30,9 @@ pub struct Stored {
     pub features: Option<Item>,
     /// Each member key's feature inputs.
     pub inputs: Vec<Loaded<KeyInputs>>,
+    /// The ids the profile's slow lanes are kept under
+    /// ([`crate::tables::Tables::slow_lanes_of`]).
+    pub slow_lanes: Vec<String>,
     /// The account a member user belongs to: `(user id, account id, its node)`.
     pub account: Option<(String, String, Loaded<AccountNode>)>,
     /// Nodes of anonymous keys outside the profile holding a claim or a
@@ -50,6 +54,8 @@ pub struct Erasure {
     pub keys: u64,
     /// Completion records of earlier consent changes deleted.
     pub completions_deleted: u64,
+    /// Slow lanes deleted.
+    pub slow_lanes_deleted: u64,
     /// Other people's identity nodes the person was removed from.
     pub nodes_scrubbed: u64,
 }
@@ -103,6 +109,12 @@ pub fn plan(
         members,
     )?;
     changes.extend(recompute.changes);
+    changes.extend(
+        stored
+            .slow_lanes
+            .iter()
+            .map(|id| Change::delete(Table::SlowLane, id)),
+    );
     // Others' nodes keep nothing of the person: their claims and probable
     // links leave the anonymous keys they do not own, and the member keys
     // leave other users' lists of what they claimed.
@@ -174,6 +186,7 @@ pub fn plan(
     Ok(Erasure {
         changes,
         completions_deleted,
+        slow_lanes_deleted: stored.slow_lanes.len() as u64,
         nodes_scrubbed: scrubbed,
         inputs_deleted: held,
         keys: members.len() as u64,

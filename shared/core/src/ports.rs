@@ -36,6 +36,9 @@ pub enum Table {
     FeatureInputs,
     /// Materialized online features, one per profile.
     Features,
+    /// The slow lane, one per profile: long-horizon features and batch
+    /// scores, written by the scheduled batch run ([`crate::score::SlowLane`]).
+    SlowLane,
     /// Consent ledger entries, one item per key.
     Consent,
     /// Append-only audit records (identity merges and unmerges, consent propagation).
@@ -53,11 +56,12 @@ pub enum Table {
 
 impl Table {
     /// Every table.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Dedup,
         Self::Identity,
         Self::FeatureInputs,
         Self::Features,
+        Self::SlowLane,
         Self::Consent,
         Self::Audit,
         Self::DeadLetters,
@@ -74,6 +78,7 @@ impl Table {
             Self::Identity => "identity",
             Self::FeatureInputs => "feature_inputs",
             Self::Features => "features",
+            Self::SlowLane => "slow_lane",
             Self::Consent => "consent",
             Self::Audit => "audit",
             Self::DeadLetters => "dead_letters",

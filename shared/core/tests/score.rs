@@ -14,10 +14,11 @@ use std::collections::BTreeMap;
 use tailor_core::Timestamp;
 use tailor_core::consent::{Ledger, LedgerEntry};
 use tailor_core::event::{ConsentAction, ConsentSource, Purpose};
-use tailor_core::features::{Feature, ProfileFeatures};
+use tailor_core::features::{Feature, History, ProfileFeatures};
 use tailor_core::policy::{Policy, shipped};
 use tailor_core::score::{
-    Catalog, DecisionRecord, DecisionRequest, Fallback, Loaded, Model, ModelInfo, decide,
+    BatchScore, Catalog, DecisionRecord, DecisionRequest, Fallback, Lane, Loaded, Model, ModelInfo,
+    PolicyMemo, SlowLane, decide, slow_lane,
 };
 
 const FEATURES: [&str; 4] = [
@@ -127,6 +128,7 @@ fn loaded(values: [f64; 4]) -> Loaded {
         profile_id: "p_1".into(),
         features: Ok(Some(features(values, now()))),
         ledger: Ok(Ledger::default()),
+        slow: Ok(None),
     }
 }
 
@@ -487,4 +489,356 @@ fn a_model_serves_only_the_purposes_its_approval_lists() {
         p.policies
             .contains(&"models-serve-only-approved-purposes".to_owned())
     }));
+}
+
+// --- The slow lane ----------------------------------------------------------
+
+/// A slow lane computed `hours` before [`now`], with a batch score for the
+/// offer placement.
+fn slow(hours: i64, offer: Option<BatchScore>) -> SlowLane {
+    SlowLane {
+        profile_id: "p_1".into(),
+        computed_at: now().add_millis(-hours * Timestamp::HOUR),
+        features: BTreeMap::from([("value_90d".to_owned(), 120.0)]),
+        batch: offer.into_iter().map(|b| ("offer".to_owned(), b)).collect(),
+    }
+}
+
+fn batch(score: f64, cart_items: i64) -> BatchScore {
+    BatchScore {
+        score,
+        model: Linear::new().info(),
+        severity: -1,
+        cart_items,
+    }
+}
+
+/// What a decision loads when real-time features failed to read.
+fn features_down(slow: Option<SlowLane>) -> Loaded {
+    Loaded {
+        features: Err(tailor_core::errors::ScoreError::OverBudget { ms: 50 }),
+        slow: Ok(slow),
+        ..loaded([0.0; 4])
+    }
+}
+
+#[test]
+fn without_real_time_features_the_latest_batch_score_decides() {
+    let req = request(Purpose::Marketing, "offer");
+    let model = Linear::new();
+    let r = run(
+        &req,
+        &features_down(Some(slow(24, Some(batch(0.6, 2))))),
+        Some(&model),
+    );
+    assert_eq!(r.fallback, Some(Fallback::BatchScore));
+    assert_eq!(
+        r.action, "free_shipping",
+        "0.6 clears free shipping's 0.5 with a cart"
+    );
+    assert_eq!(r.score, Some(0.6));
+    assert_eq!(r.model.as_ref().map(|m| m.name.as_str()), Some("hand"));
+    let used = r
+        .batch_score
+        .as_ref()
+        .expect("the batch score's age is recorded");
+    assert_eq!(used.age_s, 24 * 3600);
+    assert_eq!(used.computed_at, now().add_millis(-24 * Timestamp::HOUR));
+    // The same thresholds and eligibility as a live score: no cart, no free shipping.
+    let r = run(
+        &req,
+        &features_down(Some(slow(1, Some(batch(0.6, 0))))),
+        Some(&model),
+    );
+    assert_eq!(
+        (r.fallback, r.action.as_str()),
+        (Some(Fallback::BatchScore), "discount_10")
+    );
+    assert!(
+        r.policy.iter().any(|p| p
+            .policies
+            .contains(&"free-shipping-needs-a-cart".to_owned())),
+        "eligibility was checked: {:?}",
+        r.policy
+    );
+    // No features at all, or only stale ones: the batch score too.
+    let none = Loaded {
+        features: Ok(None),
+        ..features_down(Some(slow(1, Some(batch(0.3, 0)))))
+    };
+    assert_eq!(
+        run(&req, &none, Some(&model)).fallback,
+        Some(Fallback::BatchScore)
+    );
+    let stale = Loaded {
+        features: Ok(Some(features(
+            [1.0; 4],
+            now().add_millis(-40 * Timestamp::DAY),
+        ))),
+        ..features_down(Some(slow(1, Some(batch(0.3, 0)))))
+    };
+    let r = run(&req, &stale, Some(&model));
+    assert_eq!(
+        (r.fallback, r.action.as_str()),
+        (Some(Fallback::BatchScore), "discount_10")
+    );
+    assert_eq!(
+        r.snapshot.stale.len(),
+        4,
+        "the stale inputs are still named"
+    );
+    // Fresh features decide live; the batch score is not used.
+    let live = Loaded {
+        slow: Ok(Some(slow(1, Some(batch(0.01, 0))))),
+        ..loaded([10.0, 3.0, 2.0, 0.0])
+    };
+    let r = run(&req, &live, Some(&model));
+    assert_eq!((r.fallback, r.action.as_str()), (None, "free_shipping"));
+    assert!(r.batch_score.is_none());
+}
+
+#[test]
+fn without_a_usable_batch_score_the_static_default_stands() {
+    let req = request(Purpose::Marketing, "offer");
+    let model = Linear::new();
+    let default = |loaded: &Loaded, model: Option<&dyn Model>| {
+        let r = run(&req, loaded, model);
+        assert!(r.batch_score.is_none() && r.score.is_none());
+        (r.fallback, r.action)
+    };
+    let unavailable = (Some(Fallback::StoreUnavailable), "no_offer".to_owned());
+    assert_eq!(
+        default(&features_down(None), Some(&model)),
+        unavailable,
+        "no slow lane"
+    );
+    assert_eq!(
+        default(&features_down(Some(slow(1, None))), Some(&model)),
+        unavailable,
+        "no score for the placement"
+    );
+    assert_eq!(
+        default(
+            &features_down(Some(slow(49, Some(batch(0.6, 2))))),
+            Some(&model)
+        ),
+        unavailable,
+        "older than the catalog's two days"
+    );
+    assert_eq!(
+        default(
+            &features_down(Some(slow(-1, Some(batch(0.6, 2))))),
+            Some(&model)
+        ),
+        unavailable,
+        "dated an hour after the decision"
+    );
+    let mut elsewhere = batch(0.6, 2);
+    elsewhere.model.name = "retired".into();
+    assert_eq!(
+        default(&features_down(Some(slow(1, Some(elsewhere)))), Some(&model)),
+        unavailable,
+        "from a model not serving now"
+    );
+    assert_eq!(
+        default(&features_down(Some(slow(1, Some(batch(0.6, 2))))), None),
+        unavailable,
+        "rules only"
+    );
+    let unapproved = Linear {
+        approved: vec!["personalization".into()],
+        ..Linear::new()
+    };
+    assert_eq!(
+        default(
+            &features_down(Some(slow(1, Some(batch(0.6, 2))))),
+            Some(&unapproved)
+        ),
+        unavailable,
+        "the model is not approved for marketing"
+    );
+    assert_eq!(
+        default(
+            &Loaded {
+                features: Ok(None),
+                ..features_down(Some(slow(1, None)))
+            },
+            Some(&model)
+        ),
+        (Some(Fallback::NoFeatures), "no_offer".to_owned())
+    );
+    // A placement that does not read the slow lane never uses it.
+    let mut catalog: serde_json::Value =
+        serde_json::from_str(include_str!("../../policy/catalog.json")).unwrap();
+    catalog["placements"]["offer"]["lanes"] = serde_json::json!(["fast"]);
+    let catalog = Catalog::parse(&catalog.to_string()).unwrap();
+    let r = decide(
+        "dec_test".into(),
+        now(),
+        &req,
+        &features_down(Some(slow(1, Some(batch(0.6, 2))))),
+        &catalog,
+        common::policy(),
+        Some(&model),
+    );
+    assert_eq!(r.fallback, Some(Fallback::StoreUnavailable));
+}
+
+#[test]
+fn a_batch_score_never_decides_what_consent_forbids() {
+    let req = request(Purpose::Marketing, "offer");
+    let mut ledger = Ledger::default();
+    ledger.record(LedgerEntry {
+        at: now().add_millis(-Timestamp::HOUR),
+        event_id: "c-1".into(),
+        action: ConsentAction::Revoke,
+        purposes: vec![Purpose::Marketing],
+        region: "eu".into(),
+        source: ConsentSource::Settings,
+        policy_version: "v1".into(),
+    });
+    let revoked = Loaded {
+        ledger: Ok(ledger),
+        ..features_down(Some(slow(2, Some(batch(0.9, 2)))))
+    };
+    let r = run(&req, &revoked, Some(&Linear::new()));
+    assert_eq!(
+        (r.fallback, r.action.as_str()),
+        (Some(Fallback::NotPermitted), "no_offer")
+    );
+    // Consent that cannot be read fails closed before any score.
+    let unknown = Loaded {
+        ledger: Err(tailor_core::errors::ScoreError::OverBudget { ms: 50 }),
+        ..features_down(Some(slow(2, Some(batch(0.9, 2)))))
+    };
+    let r = run(&req, &unknown, Some(&Linear::new()));
+    assert_eq!(
+        (r.fallback, r.batch_score),
+        (Some(Fallback::StoreUnavailable), None)
+    );
+}
+
+/// The hand model with the slow lane's 90-day value as its last input.
+fn with_slow_input() -> Linear {
+    let mut model = Linear::new();
+    model.names[3] = "value_90d".into();
+    model.weights[3] = 0.01;
+    model.baseline[3] = 20.0;
+    model
+}
+
+#[test]
+fn each_input_records_its_lane_and_age() {
+    let req = request(Purpose::Personalization, "onboarding");
+    let model = with_slow_input();
+    let mut fresh = loaded([10.0, 3.0, 2.0, 0.0]);
+    fresh.slow = Ok(Some(slow(6, None)));
+    let r = run(&req, &fresh, Some(&model));
+    assert_eq!(r.fallback, None);
+    assert_eq!(r.snapshot.values["value_90d"], 120.0);
+    assert_eq!(r.snapshot.lanes["value_90d"], Lane::Slow);
+    assert_eq!(r.snapshot.lanes["cart_open_items"], Lane::Fast);
+    assert_eq!(r.snapshot.lanes.len(), 4, "every input has its lane");
+    assert_eq!(r.snapshot.age_s["value_90d"], 6 * 3600);
+    assert_eq!(r.snapshot.age_s["cart_open_items"], 0);
+    // z = -3 + 0.2·10 + 0.5·3 + 0.8·2 + 0.01·120 = 3.3
+    assert!((r.score.unwrap() - 0.964_428).abs() < 1e-4, "{:?}", r.score);
+    // A slow lane past its age, or none: the input is stale, at its baseline.
+    for gone in [Some(slow(72, None)), None] {
+        let mut l = loaded([10.0, 3.0, 2.0, 0.0]);
+        l.slow = Ok(gone);
+        let r = run(&req, &l, Some(&model));
+        assert_eq!(r.snapshot.stale, vec!["value_90d".to_owned()]);
+        assert_eq!(r.snapshot.values["value_90d"], 20.0);
+        assert_eq!(r.snapshot.lanes["value_90d"], Lane::Slow);
+    }
+    // A placement that reads only the fast lane does not see it.
+    let mut catalog: serde_json::Value =
+        serde_json::from_str(include_str!("../../policy/catalog.json")).unwrap();
+    catalog["placements"]["onboarding"]["lanes"] = serde_json::json!(["fast"]);
+    let catalog = Catalog::parse(&catalog.to_string()).unwrap();
+    let r = decide(
+        "dec_test".into(),
+        now(),
+        &req,
+        &fresh,
+        &catalog,
+        common::policy(),
+        Some(&model),
+    );
+    assert_eq!(r.snapshot.stale, vec!["value_90d".to_owned()]);
+}
+
+#[test]
+fn the_batch_run_scores_each_placement_from_the_rows_decisions_use() {
+    let catalog = Catalog::shipped().unwrap();
+    let memo = PolicyMemo::new(common::policy());
+    let online = features([10.0, 3.0, 2.0, 3.0], now());
+    let lane = slow_lane(
+        "p_1",
+        &History::default(),
+        Some(&online),
+        now(),
+        &catalog,
+        &memo,
+        Some(&Linear::new()),
+    );
+    assert_eq!(lane.computed_at, now());
+    assert_eq!(lane.features["orders_lifetime"], 0.0);
+    // Marketing may not read support history: masked to its baseline 0,
+    // z = -3 + 2 + 1.5 + 1.6 = 2.1. Personalization reads severity 3: z = 0.9.
+    let offer = &lane.batch["offer"];
+    assert!((offer.score - 0.890_903).abs() < 1e-4, "{}", offer.score);
+    let onboarding = &lane.batch["onboarding"];
+    assert!(
+        (onboarding.score - 0.710_950).abs() < 1e-4,
+        "{}",
+        onboarding.score
+    );
+    assert_eq!((offer.severity, offer.cart_items), (3, 3));
+    // A decision made from it later picks as a live one at the run would.
+    let r = run(
+        &request(Purpose::Personalization, "onboarding"),
+        &features_down(Some(lane.clone())),
+        Some(&Linear::new()),
+    );
+    assert_eq!(
+        (r.fallback, r.action.as_str()),
+        (Some(Fallback::BatchScore), "human_assisted")
+    );
+    // No placement the model is not approved for; none from mostly stale inputs.
+    let unapproved = Linear {
+        approved: vec!["personalization".into()],
+        ..Linear::new()
+    };
+    let lane = slow_lane(
+        "p_1",
+        &History::default(),
+        Some(&online),
+        now(),
+        &catalog,
+        &memo,
+        Some(&unapproved),
+    );
+    assert_eq!(lane.batch.keys().collect::<Vec<_>>(), ["onboarding"]);
+    let lane = slow_lane(
+        "p_1",
+        &History::default(),
+        None,
+        now(),
+        &catalog,
+        &memo,
+        Some(&Linear::new()),
+    );
+    assert!(lane.batch.is_empty());
+    let lane = slow_lane(
+        "p_1",
+        &History::default(),
+        Some(&online),
+        now(),
+        &catalog,
+        &memo,
+        None,
+    );
+    assert!(lane.batch.is_empty() && lane.features.len() == 4);
 }

@@ -36,13 +36,13 @@ locals {
     consent = {
       triggered_by = "consent-changes"
       publishes    = []
-      reads        = ["consent", "feature-inputs", "features", "identity", "tombstones", "subjects"]
-      writes       = ["consent", "audit", "feature-inputs", "features", "identity", "tombstones", "dead-letters", "subjects"]
+      reads        = ["consent", "feature-inputs", "features", "slow-lane", "identity", "tombstones", "subjects"]
+      writes       = ["consent", "audit", "feature-inputs", "features", "slow-lane", "identity", "tombstones", "dead-letters", "subjects"]
     }
     score = {
       triggered_by = null
       publishes    = []
-      reads        = ["identity", "features", "consent", "tombstones", "decisions", "subjects"]
+      reads        = ["identity", "features", "slow-lane", "consent", "tombstones", "decisions", "subjects"]
       writes       = ["decisions", "subjects"]
     }
   }

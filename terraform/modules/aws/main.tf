@@ -40,6 +40,7 @@ locals {
     "identity",
     "feature-inputs",
     "features",
+    "slow-lane",
     "consent",
     "audit",
     "dead-letters",

@@ -44,6 +44,7 @@ locals {
     "identity",
     "feature_inputs",
     "features",
+    "slow_lane",
     "consent",
     "audit",
     "dead_letters",

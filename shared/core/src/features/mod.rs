@@ -13,6 +13,7 @@
 
 mod compute;
 mod inputs;
+mod slow;
 
 pub use compute::{Feature, ProfileFeatures, ProfileState, WINDOWS, compute};
 pub use inputs::{
@@ -20,6 +21,7 @@ pub use inputs::{
     MAX_CART_LINES, MAX_IDS, MAX_PARTITIONS, MAX_PLAN_LEN, MAX_SESSIONS_PER_BUCKET,
     SESSION_SPAN_MS, Subscription, Summary, TIERS, position_after,
 };
+pub use slow::{History, SLOW_FEATURES, is_slow};
 
 use std::collections::BTreeMap;
 
@@ -177,6 +179,31 @@ pub fn replay<'a>(
         .collect()
 }
 
+/// Calls `each(profile, key, summary)` for every event of `log` that
+/// `keep` accepts, whose key still has a profile, and that the consent gate
+/// admits under that profile's final ledger.
+fn admitted<'a>(
+    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    profile_of: impl Fn(&str) -> Option<String>,
+    ledgers: &BTreeMap<String, Ledger>,
+    policy: &Policy,
+    keep: impl Fn(&LoggedEvent) -> bool,
+    mut each: impl FnMut(String, &str, Summary),
+) {
+    let empty = Ledger::default();
+    for logged in log.into_iter().filter(|l| keep(l)) {
+        let Some(profile) = profile_of(&logged.key) else {
+            continue;
+        };
+        let ledger = ledgers.get(&profile).unwrap_or(&empty);
+        if gate(&logged.ingested, ledger, policy).allowed
+            && let Some(summary) = Summary::of(&logged.ingested)
+        {
+            each(profile, &logged.key, summary);
+        }
+    }
+}
+
 /// [`replay`], with each profile's member keys beside their inputs.
 fn replay_keyed<'a>(
     log: impl IntoIterator<Item = &'a LoggedEvent>,
@@ -188,24 +215,20 @@ fn replay_keyed<'a>(
     let empty = Ledger::default();
     let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for logged in log.into_iter().filter(|l| keep(l)) {
-        let Some(profile) = profile_of(&logged.key) else {
-            continue;
-        };
-        let ledger = ledgers.get(&profile).unwrap_or(&empty);
-        if gate(&logged.ingested, ledger, policy).allowed
-            && let Some(summary) = Summary::of(&logged.ingested)
-        {
-            inputs
-                .entry(logged.key.clone())
-                .or_default()
-                .apply(&summary);
+    admitted(
+        log,
+        profile_of,
+        ledgers,
+        policy,
+        keep,
+        |profile, key, summary| {
+            inputs.entry(key.to_owned()).or_default().apply(&summary);
             let keys = members.entry(profile).or_default();
-            if !keys.contains(&logged.key) {
-                keys.push(logged.key.clone());
+            if !keys.iter().any(|k| k == key) {
+                keys.push(key.to_owned());
             }
-        }
-    }
+        },
+    );
     members
         .into_iter()
         .map(|(profile, keys)| {
@@ -216,6 +239,37 @@ fn replay_keyed<'a>(
                 purge(i, ledger);
             }
             (profile, (keys, member_inputs))
+        })
+        .collect()
+}
+
+/// Each final profile's whole history for the slow lane, admitted by the
+/// same gate as the online path and purged by the profile's final ledger;
+/// profiles with nothing left are absent.
+#[must_use]
+pub fn histories<'a>(
+    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    profile_of: impl Fn(&str) -> Option<String>,
+    ledgers: &BTreeMap<String, Ledger>,
+    policy: &Policy,
+) -> BTreeMap<String, History> {
+    let mut histories: BTreeMap<String, History> = BTreeMap::new();
+    admitted(
+        log,
+        profile_of,
+        ledgers,
+        policy,
+        |_| true,
+        |profile, key, summary| {
+            histories.entry(profile).or_default().push(key, summary);
+        },
+    );
+    let empty = Ledger::default();
+    histories
+        .into_iter()
+        .filter_map(|(profile, mut history)| {
+            history.purge(ledgers.get(&profile).unwrap_or(&empty));
+            (!history.is_empty()).then_some((profile, history))
         })
         .collect()
 }

@@ -396,17 +396,8 @@ mod tests {
     #[test]
     fn every_store_has_a_retention() {
         let p = policy();
-        for store in [
-            "dedup",
-            "features",
-            "identity",
-            "audit",
-            "consent",
-            "dead_letters",
-            "tombstones",
-            "decisions",
-            "subjects",
-        ] {
+        for table in crate::ports::Table::ALL {
+            let store = table.retention_store();
             assert!(p.retention_ms(store) > 0, "{store}");
         }
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::Purpose;
 
@@ -22,6 +22,21 @@ pub struct CatalogAction {
     pub reason: String,
 }
 
+/// Where a decision's input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    /// The online features, kept per event and evaluated at the decision.
+    Fast,
+    /// The slow lane: long-horizon features and batch scores, written by a
+    /// scheduled batch run ([`super::SlowLane`]).
+    Slow,
+}
+
+fn fast_only() -> Vec<Lane> {
+    vec![Lane::Fast]
+}
+
 /// Where decisions are shown.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Placement {
@@ -31,6 +46,33 @@ pub struct Placement {
     pub default: String,
     /// Candidates, first eligible above its threshold wins.
     pub actions: Vec<CatalogAction>,
+    /// The lanes its decisions read (default: the fast lane only). A
+    /// placement that reads the slow lane costs one more read per decision
+    /// and gains the long-horizon features and the batch-score fallback.
+    #[serde(default = "fast_only")]
+    pub lanes: Vec<Lane>,
+}
+
+impl Placement {
+    /// Whether its decisions read `lane`.
+    #[must_use]
+    pub fn reads(&self, lane: Lane) -> bool {
+        self.lanes.contains(&lane)
+    }
+}
+
+/// The slow lane's rules.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SlowLaneRules {
+    /// How old the slow lane may be, from its computation: older, its
+    /// features are stale and its batch scores unused.
+    pub max_age_days: i64,
+}
+
+impl Default for SlowLaneRules {
+    fn default() -> Self {
+        Self { max_age_days: 2 }
+    }
 }
 
 /// The whole catalog.
@@ -47,6 +89,9 @@ pub struct Catalog {
     /// longer than a 7-day one).
     #[serde(default)]
     pub feature_max_age_days: BTreeMap<String, i64>,
+    /// The slow lane's rules.
+    #[serde(default)]
+    pub slow_lane: SlowLaneRules,
     /// Placements by name.
     pub placements: BTreeMap<String, Placement>,
 }
@@ -86,6 +131,14 @@ impl Catalog {
             .filter(|(prefix, _)| name.starts_with(prefix.as_str()))
             .max_by_key(|(prefix, _)| prefix.len())
             .map_or(self.max_feature_age_days, |(_, days)| *days)
+            .saturating_mul(crate::Timestamp::DAY)
+    }
+
+    /// How old the slow lane may be before it is stale, in milliseconds.
+    #[must_use]
+    pub const fn slow_max_age_ms(&self) -> i64 {
+        self.slow_lane
+            .max_age_days
             .saturating_mul(crate::Timestamp::DAY)
     }
 

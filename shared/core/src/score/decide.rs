@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::explain::{explain, reason};
+use super::inputs::{Inputs, number};
 use super::{
-    Catalog, DecisionRecord, DecisionRequest, Fallback, FeatureSnapshot, Loaded, Model, Placement,
-    PolicyMemo,
+    BatchUse, Catalog, DecisionRecord, DecisionRequest, Fallback, FeatureSnapshot, Lane, Loaded,
+    Model, Placement, PolicyMemo, SlowLane,
 };
 use crate::Timestamp;
 use crate::event::{ConsentAction, Purpose};
-use crate::features::ProfileFeatures;
 use crate::policy::{Policy, PolicyDecision};
 use crate::token::digest;
 
@@ -135,14 +135,38 @@ fn decide_inner(
         return record;
     }
 
-    // Features: present and fresh.
+    // Features: present and fresh; else the batch score, else the default.
+    let slow = loaded
+        .slow
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .filter(|_| placement.reads(Lane::Slow));
     let features = match &loaded.features {
         Err(_) => {
-            record.fall_back(Fallback::StoreUnavailable, &placement.default);
+            by_batch_score(
+                &mut record,
+                Fallback::StoreUnavailable,
+                placement,
+                slow,
+                now,
+                catalog,
+                policy,
+                model,
+            );
             return record;
         }
         Ok(None) => {
-            record.fall_back(Fallback::NoFeatures, &placement.default);
+            by_batch_score(
+                &mut record,
+                Fallback::NoFeatures,
+                placement,
+                slow,
+                now,
+                catalog,
+                policy,
+                model,
+            );
             return record;
         }
         Ok(Some(f)) => f,
@@ -194,36 +218,36 @@ fn decide_inner(
         return record;
     }
 
-    // Inputs: those the purpose may not read, and those past their
-    // maximum age, are masked to their baseline; mostly stale inputs make
-    // no decision.
-    let names = model.features();
-    let baseline = model.baseline();
-    let stale: Vec<String> = names.iter().filter(|n| stale_feature(n)).cloned().collect();
-    if stale.len() * 2 > names.len() {
-        record.snapshot.stale = stale;
-        record.fall_back(Fallback::StaleFeatures, &placement.default);
+    // Inputs: each from its lane; those the purpose may not read, and
+    // those past their maximum age, are masked to their baseline; mostly
+    // stale inputs make no decision from this moment's features.
+    let inputs = Inputs::of(
+        model,
+        request.purpose,
+        Some(features),
+        slow,
+        catalog,
+        policy,
+        now,
+    );
+    if inputs.mostly_stale() {
+        record.snapshot.stale.clone_from(&inputs.stale);
+        by_batch_score(
+            &mut record,
+            Fallback::StaleFeatures,
+            placement,
+            slow,
+            now,
+            catalog,
+            policy,
+            Some(model),
+        );
         return record;
     }
-    let mut row = Vec::with_capacity(names.len());
-    let mut masked = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let use_it = policy.use_feature(request.purpose, name);
-        let value = if !use_it.allowed {
-            masked.push(name.clone());
-            baseline.get(i).copied().unwrap_or(0.0)
-        } else if stale.contains(name) {
-            baseline.get(i).copied().unwrap_or(0.0)
-        } else {
-            number(features, name)
-        };
-        row.push(value as f32);
-        if !use_it.allowed {
-            record.policy.push(use_it);
-        }
-    }
-    record.snapshot = FeatureSnapshot::of(features, names, &row, &masked, &stale, now);
-    let hidden: Vec<String> = masked.iter().chain(&stale).cloned().collect();
+    let row = inputs.row.clone();
+    record.policy.extend(inputs.denied.iter().cloned());
+    record.snapshot = FeatureSnapshot::of(&inputs);
+    let hidden: Vec<String> = inputs.masked.iter().chain(&inputs.stale).cloned().collect();
     lap("inputs", &mut clock);
 
     let score = match model.predict(std::slice::from_ref(&row)) {
@@ -257,12 +281,69 @@ fn decide_inner(
     record
 }
 
-fn number(features: &ProfileFeatures, name: &str) -> f64 {
-    features
-        .features
-        .get(name)
-        .and_then(|f| f.value.as_f64())
-        .unwrap_or(0.0)
+/// Decides by the placement's latest batch score from the slow lane, when
+/// one is kept, fresh, and from the model serving now under its approval
+/// for the purpose; otherwise falls back to the default for `why`. The
+/// action is chosen as from a live score: the first eligible action at or
+/// above its threshold, eligibility read from the batch run's inputs.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the decision step's own state, passed through"
+)]
+fn by_batch_score(
+    record: &mut DecisionRecord,
+    why: Fallback,
+    placement: &Placement,
+    slow: Option<&SlowLane>,
+    now: Timestamp,
+    catalog: &Catalog,
+    policy: &PolicyMemo<'_>,
+    model: Option<&dyn Model>,
+) {
+    let usable = slow.filter(|s| s.fresh(now, catalog)).and_then(|s| {
+        let batch = s.batch.get(&record.placement)?;
+        let model = model.filter(|m| m.info().name == batch.model.name)?;
+        Some((s, batch, model))
+    });
+    let Some((slow, batch, model)) = usable else {
+        record.fall_back(why, &placement.default);
+        return;
+    };
+    let serve = policy.serve_model(
+        &batch.model.name,
+        placement.purpose,
+        model.approved_purposes(),
+    );
+    let approved = serve.allowed;
+    record.policy.push(serve);
+    if !approved {
+        record.fall_back(why, &placement.default);
+        return;
+    }
+    record.fallback = Some(Fallback::BatchScore);
+    record.score = Some(batch.score);
+    record.model = Some(batch.model.clone());
+    record.batch_score = Some(BatchUse {
+        computed_at: slow.computed_at,
+        age_s: slow.age_ms(now) / 1000,
+    });
+    record.action.clone_from(&placement.default);
+    record.reasons = vec!["a standard choice, not based on your activity".to_owned()];
+    for action in &placement.actions {
+        let show = policy.show(
+            placement.purpose,
+            &action.id,
+            batch.severity,
+            batch.cart_items,
+        );
+        let eligible = show.allowed;
+        record.policy.push(show);
+        if eligible && batch.score >= action.min_score {
+            record.action.clone_from(&action.id);
+            record.reasons = vec![action.reason.replace("{top_signal}", "activity over time")];
+            break;
+        }
+    }
 }
 
 /// Without a model, or when it fails: the first eligible action with no

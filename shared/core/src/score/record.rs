@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, DecisionRequest};
+use super::inputs::Inputs;
+use super::{Catalog, DecisionRequest, Lane};
 use crate::Timestamp;
 use crate::event::Purpose;
-use crate::features::ProfileFeatures;
 use crate::policy::PolicyDecision;
 use crate::subject::Sealed;
 use crate::token::digest;
@@ -35,6 +35,11 @@ pub enum Fallback {
     /// The request's region is approved for a destination this deployment
     /// does not hold: nothing about the person is read or kept here.
     OutOfRegion,
+    /// Real-time features were unavailable, missing or stale: the action
+    /// was chosen by the profile's latest batch score from the slow lane,
+    /// under the same policy and thresholds ([`DecisionRecord::batch_score`]
+    /// says how old it was).
+    BatchScore,
 }
 
 /// The model behind a decision.
@@ -62,8 +67,12 @@ pub struct Signal {
 pub struct FeatureSnapshot {
     /// Input values, by feature (masked ones at their baseline).
     pub values: BTreeMap<String, f64>,
-    /// Age of each input at decision time, in seconds.
+    /// Age of each input at decision time, in seconds: a fast input's from
+    /// its newest event, a slow one's from the batch run that computed it.
     pub age_s: BTreeMap<String, i64>,
+    /// The lane each input was read from.
+    #[serde(default)]
+    pub lanes: BTreeMap<String, Lane>,
     /// Inputs the purpose may not read, masked before inference.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub masked: Vec<String>,
@@ -76,37 +85,32 @@ pub struct FeatureSnapshot {
 }
 
 impl FeatureSnapshot {
-    pub(super) fn of(
-        features: &ProfileFeatures,
-        names: &[String],
-        row: &[f32],
-        masked: &[String],
-        stale: &[String],
-        now: Timestamp,
-    ) -> Self {
-        let values: BTreeMap<String, f64> = names
+    pub(super) fn of(inputs: &Inputs) -> Self {
+        let values: BTreeMap<String, f64> = inputs
+            .names
             .iter()
             .cloned()
-            .zip(row.iter().map(|v| f64::from(*v)))
-            .collect();
-        let age_s = names
-            .iter()
-            .filter_map(|n| {
-                features
-                    .features
-                    .get(n)
-                    .map(|f| (n.clone(), now.millis_since(f.updated_at) / 1000))
-            })
+            .zip(inputs.row.iter().map(|v| f64::from(*v)))
             .collect();
         let text = serde_json::to_string(&values).unwrap_or_default();
         Self {
             values,
-            age_s,
-            masked: masked.to_vec(),
-            stale: stale.to_vec(),
+            age_s: inputs.age_s.clone(),
+            lanes: inputs.lanes.clone(),
+            masked: inputs.masked.clone(),
+            stale: inputs.stale.clone(),
             hash: digest(&[&text], 16),
         }
     }
+}
+
+/// The batch score a decision was made by, instead of real-time features.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchUse {
+    /// When the batch run computed it.
+    pub computed_at: Timestamp,
+    /// Its age at the decision, in seconds.
+    pub age_s: i64,
 }
 
 /// A challenger model's view of a decision: scored and logged, never acted on.
@@ -154,6 +158,9 @@ pub struct DecisionRecord {
     /// The fallback taken, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,
+    /// The batch score used, under the `batch_score` fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_score: Option<BatchUse>,
     /// Time spent per stage, in microseconds: the stages reached (`policy`,
     /// `features`, `inputs`, `inference`, `explanation`, `choice`), `total`
     /// for the decision step, and `load` for the store reads before it (set
@@ -191,6 +198,7 @@ impl DecisionRecord {
             reasons: Vec::new(),
             policy: Vec::new(),
             fallback: None,
+            batch_score: None,
             latency_us: BTreeMap::new(),
             context: request.context.clone(),
             challenger: None,

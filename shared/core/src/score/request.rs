@@ -76,6 +76,8 @@ pub struct Loaded {
     pub features: Result<Option<ProfileFeatures>, crate::errors::ScoreError>,
     /// The profile's consent ledger.
     pub ledger: Result<Ledger, crate::errors::ScoreError>,
+    /// The profile's slow lane, if the placement reads it and one is kept.
+    pub slow: Result<Option<super::SlowLane>, crate::errors::ScoreError>,
 }
 
 /// Which engine runs a model.

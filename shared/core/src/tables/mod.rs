@@ -6,12 +6,15 @@
 //!
 //! - [`state`]: typed, versioned reads and writes; a person's keys, consent
 //!   ledger and tombstones; plans applied; features recomputed and committed.
+//! - [`slow`]: the slow lane's items, kept by the batch run, read by
+//!   decisions, removed with the person's consent.
 //! - [`subject`]: the subject keys personal fields are sealed under.
 //! - [`dead_letter`]: dead letters within their daily budget.
 //! - [`cache`]: a store read through once per invocation.
 
 pub mod cache;
 pub mod dead_letter;
+pub mod slow;
 pub mod state;
 pub mod subject;
 
