@@ -170,6 +170,41 @@ fn run_prints_a_readable_summary_and_backfill_matches_it() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(" 0 differ"));
+    // The slow lane, as of the stream's end: a lane per profile the log
+    // still holds, with batch scores for the placements that read it.
+    let out = tailor(
+        dir.path(),
+        &[
+            "backfill",
+            "--lane",
+            "slow",
+            "--at",
+            "2026-11-25T00:00:00Z",
+            "--engine",
+            "tract",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: Vec<u64> = stdout
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [profiles, kept, scores, erased] = counts[..] else {
+        panic!("{stdout}")
+    };
+    assert!(profiles > 0 && kept + erased == profiles, "{stdout}");
+    assert!(scores > 0 && scores <= 2 * kept, "{stdout}");
+    let bad = tailor(
+        dir.path(),
+        &["backfill", "--lane", "slow", "--at", "yesterday"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--at yesterday"));
 }
 
 #[test]
