@@ -13,11 +13,44 @@ use tailor_core::ports::{Table, Topic};
 use tailor_core::score::{DecisionRecord, DecisionRequest, Fallback, SlowLane};
 use tailor_local::offline::slow;
 use tailor_local::{LocalStore, Queue};
+use tailor_runtime::http::{Access, Api, Backend, Routes, handle};
 use tailor_runtime::{Capabilities, Function, Functions, RunReport, TokioTimer};
 use tailor_tests::event;
 use tailor_tests::kit::{Call, Fault, Intercept};
 
 type Local = Functions<Intercept<LocalStore>, Queue, TokioTimer>;
+
+/// The functions behind the HTTP API.
+struct Serving<'a>(&'a Local);
+
+impl Backend for Serving<'_> {
+    type Store = Intercept<LocalStore>;
+    type Publisher = Queue;
+    type Timer = TokioTimer;
+
+    fn functions(&self) -> &Local {
+        self.0
+    }
+
+    async fn accept(&self, records: Vec<Record>) -> tailor_core::batch::BatchOutcome {
+        self.0.take_in(&records, &mut RunReport::default()).await
+    }
+}
+
+/// `GET path` with a key of every scope.
+async fn get(f: &Local, path: &str) -> (u16, Value) {
+    let api = Api {
+        routes: Routes::ALL,
+        access: Access::keys(tailor_tests::api_keys()),
+    };
+    let request = http::Request::get(path)
+        .header("authorization", format!("Bearer {}", tailor_tests::API_KEY))
+        .body(Vec::new())
+        .unwrap();
+    let response = handle(&Serving(f), &api, request).await;
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(response.body()).unwrap())
+}
 
 /// Every function over a store whose calls can be made to fail, its
 /// enriched events archived to the offline log in `dir`.
@@ -179,6 +212,11 @@ async fn a_decision_without_readable_features_is_made_by_the_batch_score() {
     assert_eq!(lane.computed_at, at("2026-11-20T10:00:00Z"));
     let batch = lane.batch.get("offer").expect("the model serves marketing");
     assert_eq!(batch.cart_items, 2);
+    // The person's profile shows what the batch run keeps about them.
+    let (status, view) = get(&f, "/v1/profiles/user:u-s").await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["slow_lane"]["features"]["value_lifetime"], 80.0);
+    assert_eq!(view["slow_lane"]["computed_at"], "2026-11-20T10:00:00.000Z");
 
     // With fresh features the decision is live, and the lane is not read.
     let live = decide(&f, "2026-11-20T10:05:00Z").await;

@@ -3,7 +3,7 @@
 //! seen), computed from a profile's whole history in the offline log by a
 //! scheduled batch run rather than per event.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::inputs::Summary;
 use crate::Timestamp;
@@ -26,16 +26,22 @@ pub fn is_slow(name: &str) -> bool {
 }
 
 /// A profile's history as the slow lane reads it: its admitted events'
-/// summaries, and the keys they were recorded under.
+/// summaries, each event once, and the keys they were recorded under.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     keys: Vec<String>,
+    ids: BTreeSet<String>,
     summaries: Vec<Summary>,
 }
 
 impl History {
-    /// Adds one admitted event, recorded under `key`.
+    /// Adds one admitted event, recorded under `key`. An event id already
+    /// held is a repeat (the log holds every delivery that got through) and
+    /// changes nothing.
     pub fn push(&mut self, key: &str, summary: Summary) {
+        if !self.ids.insert(summary.id.clone()) {
+            return;
+        }
         if !self.keys.iter().any(|k| k == key) {
             self.keys.push(key.to_owned());
         }
@@ -201,6 +207,23 @@ mod tests {
         assert_eq!(f["value_lifetime"], 40.5);
         assert_eq!(f["orders_lifetime"], 1.0);
         assert_eq!(f["days_since_first_seen"], 50.0);
+    }
+
+    #[test]
+    fn a_repeated_delivery_counts_once() {
+        let mut h = history();
+        h.push(
+            "anon:a-1",
+            summary(
+                "e2",
+                "2026-02-01T00:00:00Z",
+                EventType::Checkout,
+                Some(40.5),
+            ),
+        );
+        let f = h.features(at("2026-07-01T00:00:00Z"));
+        assert_eq!(f["value_lifetime"], 50.75);
+        assert_eq!(f["orders_lifetime"], 2.0);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use tailor_core::ports::{Store, StoreError, Table};
 use tailor_core::score::DecisionRecord;
 use tailor_core::tables::Tables;
 
-/// A profile's features as of `now`, its consent state and the age of its
-/// newest event; `None` when it has no features.
+/// A profile's features as of `now`, its consent state, the age of its
+/// newest event and its slow lane; `None` when it has no features.
 ///
 /// # Errors
 /// The store's error, or `Corrupt` for unreadable features.
@@ -29,12 +29,15 @@ pub(super) async fn profile(
     // Evaluated as of the request: windows measured back from now.
     let age_s = stored.newest().map(|t| now.millis_since(t) / 1000);
     let features = stored.evaluate(now);
+    // What the batch run keeps about them too, if anything.
+    let slow_lane = tables.slow_lane(&profile_id).await?;
     Ok(Some(json!({
         "profile_id": profile_id,
         "keys": keys.len(),
         "consent": ledger.current(),
         "features_age_s": age_s,
         "features": features,
+        "slow_lane": slow_lane,
     })))
 }
 
