@@ -166,15 +166,14 @@ fn lanes(f: &Local) -> Vec<(String, SlowLane)> {
         .collect()
 }
 
-async fn run_slow_lane(f: &Local, dir: &tempfile::TempDir, t: &str) -> slow::SlowRun {
-    slow::run_over(
-        &dir.path().join("enriched.jsonl"),
-        &f.store().inner().inner,
-        f,
-        at(t),
-    )
-    .await
-    .unwrap()
+async fn run_slow_lane(
+    f: &Local,
+    dir: &tempfile::TempDir,
+    t: &str,
+) -> tailor_runtime::slow_lane::SlowRun {
+    slow::run_over(&dir.path().join("enriched.jsonl"), f, at(t))
+        .await
+        .unwrap()
 }
 
 /// Makes the next reads of the online features fail.

@@ -62,7 +62,8 @@ fn the_backfill_from_the_offline_log_matches_the_online_features() {
     let log = dir.path().join("enriched.jsonl");
     let mut p = spawn_pipeline();
     p.pipeline.archive_enriched(&log, true).unwrap();
-    p.send_batches(&generated(80, 14, 21), 100);
+    let lines = generated(80, 14, 21);
+    p.send_batches(&lines, 100);
     p.pipeline.flush().unwrap();
     let offline = tailor_local::offline::backfill::backfill(
         &log,
@@ -79,6 +80,47 @@ fn the_backfill_from_the_offline_log_matches_the_online_features() {
     );
     for (profile, features) in &online {
         assert_eq!(&offline[profile], features, "{profile}");
+    }
+    // Where the stream's keys stand, read by key (as a cloud's batch job
+    // reads them), is what a scan of the whole store finds. (The local log
+    // no longer holds an erased person's lines: the stream's events name
+    // their keys.)
+    let keys: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .flat_map(|e| {
+            let s = &e["subject"];
+            [
+                s["user_id"].as_str().map(|u| format!("user:{u}")),
+                s["anonymous_id"].as_str().map(|a| format!("anon:{a}")),
+            ]
+        })
+        .flatten()
+        .collect();
+    let scanned = tailor_local::offline::backfill::FinalState::read(
+        p.pipeline.store(),
+        p.pipeline.functions().tokens(),
+    )
+    .unwrap();
+    let tables = tailor_core::tables::Tables::new(
+        p.pipeline.store(),
+        p.pipeline.policy(),
+        p.pipeline.functions().tokens(),
+    );
+    let settled = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(tables.settled(&keys))
+        .unwrap();
+    let mut erased = 0;
+    for key in &keys {
+        assert_eq!(settled.profile_of(key), scanned.profile_of(key), "{key}");
+        erased += usize::from(settled.profile_of(key).is_none());
+    }
+    assert!(erased > 0, "the stream erases someone");
+    assert!(!settled.ledgers.is_empty());
+    for (profile, ledger) in &settled.ledgers {
+        assert_eq!(Some(ledger), scanned.ledgers.get(profile), "{profile}");
     }
 }
 

@@ -30,6 +30,8 @@
 //!   health) once, over any platform, with its one status mapping.
 //! - [`service`] (native): one function of a cloud deployment, started
 //!   over the store and publisher its platform connects.
+//! - [`slow_lane`]: the slow lane's batch run over the offline log's
+//!   events, wherever a platform keeps them.
 //!
 //! Everything but the tokio timer and the axum server builds for
 //! `wasm32-wasip2`.
@@ -46,6 +48,8 @@ pub mod redeliver;
 pub mod report;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod service;
+#[cfg(feature = "score")]
+pub mod slow_lane;
 pub mod startup;
 pub mod tally;
 #[cfg(not(target_arch = "wasm32"))]

@@ -6,6 +6,7 @@
 //!
 //! - [`state`]: typed, versioned reads and writes; a person's keys, consent
 //!   ledger and tombstones; plans applied; features recomputed and committed.
+//! - [`settled`]: where the keys a log names stand now, for replays.
 //! - [`slow`]: the slow lane's items, kept by the batch run, read by
 //!   decisions, removed with the person's consent.
 //! - [`subject`]: the subject keys personal fields are sealed under.
@@ -14,6 +15,7 @@
 
 pub mod cache;
 pub mod dead_letter;
+pub mod settled;
 pub mod slow;
 pub mod state;
 pub mod subject;
