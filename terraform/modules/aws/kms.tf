@@ -1,8 +1,9 @@
 # One customer-managed key encrypts the deployment's data at rest: tables,
-# streams, dead-letter queues, log groups and the functions' environment.
+# streams, dead-letter queues, the offline log's bucket, log groups and the
+# functions' environment.
 
 resource "aws_kms_key" "this" {
-  description             = "Tailor ${var.name}: tables, streams, queues, logs and function environment"
+  description             = "Tailor ${var.name}: tables, streams, queues, offline log, logs and function environment"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_in_days
   policy                  = data.aws_iam_policy_document.kms.json
@@ -22,8 +23,9 @@ data "aws_iam_policy_document" "kms" {
 
   # The account administers the key and delegates its use to IAM policies:
   # each function's role is granted kms:Decrypt and kms:GenerateDataKey in
-  # iam.tf, and DynamoDB, Kinesis, SQS and Lambda use the key on behalf of
-  # those callers.
+  # iam.tf, the offline log's delivery role in offline_log.tf, and
+  # DynamoDB, Kinesis, SQS, S3 and Lambda use the key on behalf of those
+  # callers.
   statement {
     sid       = "AccountAdministration"
     actions   = ["kms:*"]
@@ -35,7 +37,9 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # CloudWatch Logs encrypts this deployment's function log groups.
+  # CloudWatch Logs encrypts this deployment's log groups: the functions'
+  # (one pattern, `/aws/lambda/<name>-*`) and the offline log's delivery
+  # stream's (its exact name).
   statement {
     sid = "CloudWatchLogs"
     actions = [
@@ -55,7 +59,10 @@ data "aws_iam_policy_document" "kms" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name}-*"]
+      values = [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name}-*",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.offline_log_group}",
+      ]
     }
   }
 }

@@ -6,7 +6,9 @@
 #   callers (SigV4) -> score Function URL -> score
 #
 # Each function has its own role that reaches only the streams, tables and
-# queue local.permissions (iam.tf) lists for it.
+# queue local.permissions (iam.tf) lists for it. Kinesis Data Firehose also
+# reads the enriched stream and keeps it in S3 as the offline log
+# (offline_log.tf), with a role of its own.
 
 data "aws_caller_identity" "current" {}
 

@@ -77,3 +77,23 @@ output "ort_layer_arn" {
   description = "ARN (with version) of the ONNX Runtime layer."
   value       = aws_lambda_layer_version.ort.arn
 }
+
+output "offline_log_bucket_name" {
+  description = "Name of the S3 bucket the offline log is delivered to (the enriched stream as JSON Lines, one message per line)."
+  value       = aws_s3_bucket.offline_log.bucket
+}
+
+output "offline_log_bucket_arn" {
+  description = "ARN of the offline log's S3 bucket."
+  value       = aws_s3_bucket.offline_log.arn
+}
+
+output "offline_log_prefix" {
+  description = "Key prefix of the offline log's objects in its bucket, `enriched/`; under it one folder per UTC hour of delivery, `yyyy/MM/dd/HH/`."
+  value       = local.offline_log_prefix
+}
+
+output "offline_log_delivery_stream_name" {
+  description = "Name of the Firehose delivery stream that writes the offline log from the enriched stream."
+  value       = aws_kinesis_firehose_delivery_stream.offline_log.name
+}

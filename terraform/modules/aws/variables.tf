@@ -102,7 +102,7 @@ variable "log_level" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Retention of each function's CloudWatch log group, in days. Logs carry pseudonymous profile identifiers, so keep it as short as operations allow."
+  description = "Retention of each function's CloudWatch log group and of the offline log's delivery log group, in days. Logs carry pseudonymous profile identifiers, so keep it as short as operations allow."
   default     = 30
 
   validation {
@@ -263,8 +263,19 @@ variable "parallelization_factor" {
 
 variable "deletion_protection" {
   type        = bool
-  description = "Turn on deletion protection for every DynamoDB table. Set it to false before destroying the deployment."
+  description = "Turn on deletion protection for every DynamoDB table, and keep Terraform from destroying the offline log's bucket while it holds objects. Set it to false before destroying the deployment."
   default     = true
+}
+
+variable "offline_log_retention_days" {
+  type        = number
+  description = "Days the offline log's S3 objects (the enriched stream as JSON Lines) are kept before the lifecycle rule deletes them. The log is not rewritten on erasure, so this bounds how long a person's events stay in the offline log after an erasure. At most 45 days, the erasure tombstones' lifetime: the batch job leaves out keys with tombstones, so an event kept longer than its person's tombstones would be read again."
+  default     = 30
+
+  validation {
+    condition     = var.offline_log_retention_days >= 1 && var.offline_log_retention_days <= 45 && floor(var.offline_log_retention_days) == var.offline_log_retention_days
+    error_message = "offline_log_retention_days must be a whole number from 1 to 45 (the erasure tombstones' lifetime)."
+  }
 }
 
 variable "kms_deletion_window_in_days" {

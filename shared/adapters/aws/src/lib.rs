@@ -19,9 +19,12 @@
 //!   timed-out batch.
 //! - [`platform`]: what every entry point creates once, at init.
 //! - [`config`]: the AWS variables.
+//! - `offline_log` and `slow_lane` (feature `slow-lane`): the offline log
+//!   in S3 as Firehose delivers it, and the slow lane's scheduled job over
+//!   it.
 //!
 //! The binaries in `src/bin` are the five Lambda entry points, each one
-//! line: [`main`] with its function.
+//! line: [`main`] with its function, and the slow lane's job.
 
 // The functions' futures nest deeply (store calls inside steps inside the runtime loop).
 #![recursion_limit = "256"]
@@ -30,7 +33,11 @@ pub mod config;
 pub mod deadline;
 pub mod dynamo;
 pub mod kinesis;
+#[cfg(feature = "slow-lane")]
+pub mod offline_log;
 pub mod platform;
+#[cfg(feature = "slow-lane")]
+pub mod slow_lane;
 pub mod stream;
 pub mod url;
 

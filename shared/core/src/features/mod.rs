@@ -160,6 +160,17 @@ pub struct LoggedEvent {
     pub ingested: Ingested,
 }
 
+impl From<crate::message::Enriched> for LoggedEvent {
+    /// An offline log line: the enriched message as enrich published it.
+    fn from(e: crate::message::Enriched) -> Self {
+        Self {
+            profile_id: e.profile_id,
+            key: e.key,
+            ingested: e.ingested,
+        }
+    }
+}
+
 /// Replays a log into each final profile's member inputs, with exactly the
 /// code the online path uses: an event counts when `keep` accepts it and the
 /// consent gate admits it under its profile's final ledger; inputs are then

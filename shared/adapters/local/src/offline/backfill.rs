@@ -25,11 +25,7 @@ pub fn read_log(log: &Path) -> anyhow::Result<Vec<LoggedEvent>> {
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let e: Enriched = serde_json::from_str(line).context("offline log line")?;
-            Ok(LoggedEvent {
-                profile_id: e.profile_id,
-                key: e.key,
-                ingested: e.ingested,
-            })
+            Ok(LoggedEvent::from(e))
         })
         .collect()
 }
