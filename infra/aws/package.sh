@@ -10,6 +10,8 @@
 #
 #   tailor-<function>/bootstrap.zip   ingest, enrich, features, consent, score;
 #                                     the Terraform module's default paths
+#   tailor-slow-lane/bootstrap.zip    the slow lane's scheduled job (score's
+#                                     code and model, and the S3 client)
 #   ort-layer-<arch>.zip              lib/libonnxruntime.so, mounted at /opt
 #
 # The function zips of the last run overwrite those of the previous one,
@@ -67,7 +69,7 @@ fi
 # of everything it holds (90 s, and nearly 4 minutes for score), for the
 # same package sizes (within 2%) and the same start-up (docs/benchmarks.md).
 export CARGO_PROFILE_RELEASE_LTO=false
-for f in ingest enrich features consent score; do
+for f in ingest enrich features consent score slow-lane; do
   echo "== cargo lambda build --release -p tailor-aws --bin tailor-$f --no-default-features --features $f --output-format zip $flag"
   cargo lambda build --release -p tailor-aws --bin "tailor-$f" \
     --no-default-features --features "$f" --output-format zip "$flag"
@@ -76,7 +78,7 @@ done
 out=${CARGO_TARGET_DIR:-target}/lambda
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 zips=()
-for f in ingest enrich features consent score; do
+for f in ingest enrich features consent score slow-lane; do
   zips+=("$out/tailor-$f/bootstrap.zip")
   if [ ! -f "$out/tailor-$f/bootstrap.zip" ]; then
     echo "package.sh: cargo lambda did not write $out/tailor-$f/bootstrap.zip" >&2
@@ -84,17 +86,20 @@ for f in ingest enrich features consent score; do
   fi
 done
 
-# score loads its model from models/conversion-v1 beside `bootstrap`
-# (/var/task on Lambda). cargo lambda's `include` would add it to every
-# function's zip, so it goes into score's zip here, and only there.
-echo "== adding $MODEL to tailor-score/bootstrap.zip"
-(cd shared && zip -q -X -r "$out/tailor-score/bootstrap.zip" "$MODEL")
-listing=$(unzip -Z1 "$out/tailor-score/bootstrap.zip")
-for file in shared/"$MODEL"/*; do
-  if ! grep -qx "$MODEL/${file##*/}" <<<"$listing"; then
-    echo "package.sh: $MODEL/${file##*/} is missing from tailor-score/bootstrap.zip" >&2
-    exit 1
-  fi
+# score and the slow lane's job load the model from models/conversion-v1
+# beside `bootstrap` (/var/task on Lambda). cargo lambda's `include` would
+# add it to every function's zip, so it goes into those two zips here, and
+# only there.
+for f in score slow-lane; do
+  echo "== adding $MODEL to tailor-$f/bootstrap.zip"
+  (cd shared && zip -q -X -r "$out/tailor-$f/bootstrap.zip" "$MODEL")
+  listing=$(unzip -Z1 "$out/tailor-$f/bootstrap.zip")
+  for file in shared/"$MODEL"/*; do
+    if ! grep -qx "$MODEL/${file##*/}" <<<"$listing"; then
+      echo "package.sh: $MODEL/${file##*/} is missing from tailor-$f/bootstrap.zip" >&2
+      exit 1
+    fi
+  done
 done
 
 echo "== ONNX Runtime layer for $ort_arch"
