@@ -131,6 +131,18 @@ pub(crate) const CONTRACT: [Access; 5] = [
     },
 ];
 
+/// The slow lane's scheduled job (`slow_lane.tf`): deployed beside the
+/// functions, invoked by its schedule, and reading the offline log in S3
+/// besides these tables.
+pub(crate) const SLOW_LANE: &str = "slow-lane";
+
+pub(crate) const SLOW_LANE_TABLES: [(&str, Mode); 4] = [
+    ("identity", Read),
+    ("tombstones", Read),
+    ("consent", Read),
+    ("slow-lane", ReadWrite),
+];
+
 pub(crate) fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hcl::{Map, Value};
 
-use crate::contract::{CONTRACT, FUNCTIONS, set};
+use crate::contract::{CONTRACT, FUNCTIONS, SLOW_LANE, set};
 use crate::load::{load, strings};
 use crate::world::{Instance, World};
 
@@ -14,10 +14,10 @@ fn every_function_is_a_provided_al2023_arm64_lambda() {
     let module = load();
     let world = World::new(&module);
     let functions = world.functions();
-    assert_eq!(
-        functions.keys().cloned().collect::<BTreeSet<_>>(),
-        set(&FUNCTIONS)
-    );
+    // The five functions, and the slow lane's job beside them.
+    let mut expected = set(&FUNCTIONS);
+    expected.insert(SLOW_LANE.to_owned());
+    assert_eq!(functions.keys().cloned().collect::<BTreeSet<_>>(), expected);
     let log_groups: BTreeMap<String, &Instance<'_>> = world
         .instances("aws_cloudwatch_log_group")
         .map(|g| (world.string(g, &["name"]), g))
@@ -135,10 +135,120 @@ fn score_has_an_iam_authenticated_function_url() {
     assert_eq!(urls.len(), 1, "exactly one Function URL");
     assert_eq!(world.function_of(urls[0]), "score");
     assert_eq!(world.string(urls[0], &["authorization_type"]), "AWS_IAM");
+    // The one resource policy lets the slow lane's schedule invoke its job
+    // (the_slow_lane_job_runs_on_its_schedule_within_one_invocation).
+    for permission in world.instances("aws_lambda_permission") {
+        assert_eq!(
+            world.function_of(permission),
+            SLOW_LANE,
+            "no resource policy opens a function to other principals"
+        );
+    }
+}
+
+#[test]
+fn the_slow_lane_job_runs_on_its_schedule_within_one_invocation() {
+    let module = load();
+    let world = World::new(&module);
+    let functions = world.functions();
+    let name = SLOW_LANE;
+    let job = functions[name];
+    // The whole offline log in one run: Lambda's longest timeout.
     assert_eq!(
-        world.instances("aws_lambda_permission").count(),
-        0,
-        "no resource policy opens a function to other principals"
+        world.eval(job, &["timeout"]),
+        Some(Value::from(900)),
+        "{name}: timeout"
+    );
+
+    let rules: Vec<_> = world.instances("aws_cloudwatch_event_rule").collect();
+    assert_eq!(rules.len(), 1, "one schedule");
+    let rule = rules[0];
+    let schedule = world.string(rule, &["schedule_expression"]);
+    assert!(
+        schedule.starts_with("cron(") || schedule.starts_with("rate("),
+        "{name}: schedule {schedule:?}"
+    );
+    let targets: Vec<_> = world.instances("aws_cloudwatch_event_target").collect();
+    assert_eq!(targets.len(), 1, "one target of the schedule");
+    let target = targets[0];
+    assert_eq!(
+        world
+            .follow(
+                &world.string(target, &["rule"]),
+                "aws_cloudwatch_event_rule",
+                "name",
+                name
+            )
+            .id,
+        rule.id,
+        "{name}: target of its schedule"
+    );
+    assert_eq!(
+        world
+            .follow(
+                &world.string(target, &["arn"]),
+                "aws_lambda_function",
+                "arn",
+                name
+            )
+            .id,
+        job.id,
+        "{name}: the schedule invokes the job"
+    );
+
+    // Only its schedule may invoke it.
+    let permissions: Vec<_> = world.instances("aws_lambda_permission").collect();
+    assert_eq!(permissions.len(), 1, "one resource policy");
+    let permission = permissions[0];
+    assert_eq!(world.function_of(permission), name);
+    assert_eq!(
+        world.string(permission, &["principal"]),
+        "events.amazonaws.com"
+    );
+    assert_eq!(
+        world.string(permission, &["action"]),
+        "lambda:InvokeFunction"
+    );
+    assert_eq!(
+        world
+            .follow(
+                &world.string(permission, &["source_arn"]),
+                "aws_cloudwatch_event_rule",
+                "arn",
+                name
+            )
+            .id,
+        rule.id,
+        "{name}: invoked by its schedule alone"
+    );
+
+    // Failed runs: bounded retries, then its own encrypted queue.
+    let configs: Vec<_> = world
+        .instances("aws_lambda_function_event_invoke_config")
+        .collect();
+    assert_eq!(configs.len(), 1, "one asynchronous invocation config");
+    let config = configs[0];
+    assert_eq!(world.function_of(config), name);
+    world.assert_bounded(config, "maximum_retry_attempts", 0, 2);
+    let destination = world.string(config, &["destination_config", "on_failure", "destination"]);
+    let queue = world.follow(&destination, "aws_sqs_queue", "arn", name);
+    assert!(
+        world.is_kms_key(&world.string(queue, &["kms_master_key_id"])),
+        "{name}: queue encrypted with the deployment key"
+    );
+    assert_eq!(
+        world.eval(queue, &["message_retention_seconds"]),
+        Some(Value::from(1_209_600)),
+        "{name}: queue keeps messages 14 days"
+    );
+    assert!(
+        world
+            .instances("aws_lambda_event_source_mapping")
+            .all(
+                |m| world.string(m, &["destination_config", "on_failure", "destination_arn"])
+                    != destination
+            ),
+        "{name}: dead-letter queue shared with a stream function"
     );
 }
 
@@ -207,18 +317,25 @@ fn functions_get_the_environment_their_binaries_read() {
                     "consent-changes"
                 );
             }
-            "score" => {
+            // The slow lane's job starts as score does.
+            "score" | SLOW_LANE => {
                 assert_eq!(
                     get("ORT_DYLIB_PATH").as_deref(),
-                    Some("/opt/lib/libonnxruntime.so")
+                    Some("/opt/lib/libonnxruntime.so"),
+                    "{name}"
                 );
                 assert_eq!(
                     get("TAILOR_MODEL_DIR").as_deref(),
-                    Some("/var/task/models/conversion-v1")
+                    Some("/var/task/models/conversion-v1"),
+                    "{name}"
                 );
-                assert_eq!(get("TAILOR_ENGINE").as_deref(), Some("auto"));
-                assert_eq!(get("TAILOR_STORE_BUDGET_MS").as_deref(), Some("50"));
-                assert_eq!(layers.len(), 1, "score ships ONNX Runtime in one layer");
+                assert_eq!(get("TAILOR_ENGINE").as_deref(), Some("auto"), "{name}");
+                assert_eq!(
+                    get("TAILOR_STORE_BUDGET_MS").as_deref(),
+                    Some("50"),
+                    "{name}"
+                );
+                assert_eq!(layers.len(), 1, "{name} ships ONNX Runtime in one layer");
                 let layer = world.follow(&layers[0], "aws_lambda_layer_version", "arn", name);
                 assert_eq!(
                     strings(world.eval(layer, &["compatible_architectures"]), name),
@@ -228,10 +345,20 @@ fn functions_get_the_environment_their_binaries_read() {
                     strings(world.eval(layer, &["compatible_runtimes"]), name),
                     ["provided.al2023"]
                 );
+                if name == SLOW_LANE {
+                    let bucket = get("TAILOR_OFFLINE_LOG_BUCKET")
+                        .unwrap_or_else(|| panic!("{name}: TAILOR_OFFLINE_LOG_BUCKET is not set"));
+                    world.follow(&bucket, "aws_s3_bucket", "id", name);
+                    assert_eq!(
+                        get("TAILOR_OFFLINE_LOG_PREFIX").as_deref(),
+                        Some("enriched/"),
+                        "{name}: the offline log's prefix"
+                    );
+                }
             }
             _ => {}
         }
-        if name != "score" {
+        if name != "score" && name != SLOW_LANE {
             assert!(layers.is_empty(), "{name}: no layers");
         }
     }

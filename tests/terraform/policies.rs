@@ -3,15 +3,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hcl::Value;
+use hcl::{Body, Value};
 
 use crate::load::{attr, block, blocks, strings};
 use crate::world::{Id, World};
 
+/// A statement's condition: its test, its variable and its values.
+pub(crate) type Condition = (String, String, Vec<String>);
+
 #[derive(Debug)]
 pub(crate) struct Statement {
-    actions: Vec<String>,
-    resources: Vec<String>,
+    pub(crate) actions: Vec<String>,
+    pub(crate) resources: Vec<String>,
+    pub(crate) conditions: Vec<Condition>,
 }
 
 impl World<'_> {
@@ -46,9 +50,22 @@ impl World<'_> {
                 block(statement, "principals").is_none(),
                 "{at}: an identity policy names no principals"
             );
+            let text = |condition: &Body, key: &str| match self.eval_in(doc, condition, key) {
+                Some(Value::String(s)) => s,
+                other => panic!("{at}: condition {key} is {other:?}"),
+            };
             out.push(Statement {
                 actions: strings(self.eval_in(doc, statement, "actions"), &at),
                 resources: strings(self.eval_in(doc, statement, "resources"), &at),
+                conditions: blocks(statement, "condition")
+                    .map(|c| {
+                        (
+                            text(c, "test"),
+                            text(c, "variable"),
+                            strings(self.eval_in(doc, c, "values"), &at),
+                        )
+                    })
+                    .collect(),
             });
         }
         out
@@ -61,6 +78,9 @@ pub(crate) struct Grants {
     pub(crate) streams: BTreeMap<String, BTreeSet<String>>,
     pub(crate) tables: BTreeMap<String, BTreeSet<String>>,
     pub(crate) queues: BTreeMap<Id, BTreeSet<String>>,
+    pub(crate) buckets: BTreeMap<Id, BTreeSet<String>>,
+    /// A bucket's objects, by the bucket and the key pattern after its ARN.
+    pub(crate) objects: BTreeMap<(Id, String), BTreeSet<String>>,
     pub(crate) log_streams: BTreeMap<Id, BTreeSet<String>>,
     pub(crate) kms: BTreeSet<String>,
     pub(crate) unscoped: BTreeSet<String>,
@@ -74,6 +94,24 @@ impl World<'_> {
             for resource in &statement.resources {
                 if resource == "*" {
                     grants.unscoped.extend(actions.iter().cloned());
+                    continue;
+                }
+                // `<bucket ARN>/<key pattern>`: objects of a bucket.
+                if let Some((bucket, key)) = resource.split_once('/') {
+                    let Some((target, "arn")) = self.resolve(bucket) else {
+                        panic!(
+                            "{function}: resource {resource:?} is not the ARN of a resource in the module"
+                        )
+                    };
+                    assert_eq!(
+                        target.id.ty, "aws_s3_bucket",
+                        "{function}: unexpected grant on {resource:?}"
+                    );
+                    grants
+                        .objects
+                        .entry((target.id.clone(), key.to_owned()))
+                        .or_default()
+                        .extend(actions.iter().cloned());
                     continue;
                 }
                 let (base, log_streams) = match resource.strip_suffix(":*") {
@@ -98,6 +136,9 @@ impl World<'_> {
                         .entry(self.logical(target, &["name"]))
                         .or_default(),
                     ("aws_sqs_queue", false) => grants.queues.entry(target.id.clone()).or_default(),
+                    ("aws_s3_bucket", false) => {
+                        grants.buckets.entry(target.id.clone()).or_default()
+                    }
                     ("aws_kms_key", false) => &mut grants.kms,
                     _ => panic!("{function}: unexpected grant on {resource:?}"),
                 };

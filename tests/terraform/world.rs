@@ -32,9 +32,10 @@ impl fmt::Display for Id {
 }
 
 /// Attributes that only exist after apply, stood in for by placeholders.
-const COMPUTED: [&str; 13] = [
+const COMPUTED: [&str; 14] = [
     "account_id",
     "arn",
+    "dns_suffix",
     "function_name",
     "function_url",
     "id",

@@ -42,7 +42,7 @@ output "table_names" {
 }
 
 output "dead_letter_queue_urls" {
-  description = "Dead-letter queue URLs by stream function, by deployment."
+  description = "Dead-letter queue URLs by stream function and of the slow lane's job (slow-lane), by deployment."
   value = {
     eu = module.eu.dead_letter_queue_urls
     us = module.us.dead_letter_queue_urls

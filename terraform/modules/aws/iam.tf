@@ -3,7 +3,8 @@
 # policy is made of the documents in this file that apply to it. Each
 # statement names its resources; nothing is granted on a wildcard resource
 # except the log streams of the function's own log group (`:*`) and X-Ray,
-# whose trace-upload actions have no resource-level permissions.
+# whose trace-upload actions have no resource-level permissions. The slow
+# lane's job has a role of its own, in slow_lane.tf.
 
 locals {
   # What each function may reach, by name: the stream whose records invoke

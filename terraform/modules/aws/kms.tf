@@ -23,9 +23,9 @@ data "aws_iam_policy_document" "kms" {
 
   # The account administers the key and delegates its use to IAM policies:
   # each function's role is granted kms:Decrypt and kms:GenerateDataKey in
-  # iam.tf, the offline log's delivery role in offline_log.tf, and
-  # DynamoDB, Kinesis, SQS, S3 and Lambda use the key on behalf of those
-  # callers.
+  # iam.tf, the offline log's delivery role in offline_log.tf, the slow
+  # lane's job's role in slow_lane.tf, and DynamoDB, Kinesis, SQS, S3 and
+  # Lambda use the key on behalf of those callers.
   statement {
     sid       = "AccountAdministration"
     actions   = ["kms:*"]
@@ -38,8 +38,8 @@ data "aws_iam_policy_document" "kms" {
   }
 
   # CloudWatch Logs encrypts this deployment's log groups: the functions'
-  # (one pattern, `/aws/lambda/<name>-*`) and the offline log's delivery
-  # stream's (its exact name).
+  # and the slow lane's job's (one pattern, `/aws/lambda/<name>-*`) and the
+  # offline log's delivery stream's (its exact name).
   statement {
     sid = "CloudWatchLogs"
     actions = [

@@ -8,7 +8,9 @@
 # Each function has its own role that reaches only the streams, tables and
 # queue local.permissions (iam.tf) lists for it. Kinesis Data Firehose also
 # reads the enriched stream and keeps it in S3 as the offline log
-# (offline_log.tf), with a role of its own.
+# (offline_log.tf), with a role of its own; the slow lane's scheduled job
+# (slow_lane.tf), a sixth Lambda function with its own role, reads that log
+# on an EventBridge schedule and keeps the slow-lane table.
 
 data "aws_caller_identity" "current" {}
 

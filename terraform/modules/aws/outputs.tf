@@ -59,12 +59,12 @@ output "events_producer_policy_json" {
 }
 
 output "dead_letter_queue_urls" {
-  description = "Dead-letter queue URLs by stream function."
+  description = "Dead-letter queue URLs by stream function, and the slow lane's job's (slow-lane)."
   value       = { for k, q in aws_sqs_queue.dead_letter : k => q.url }
 }
 
 output "dead_letter_queue_arns" {
-  description = "Dead-letter queue ARNs by stream function."
+  description = "Dead-letter queue ARNs by stream function, and the slow lane's job's (slow-lane)."
   value       = { for k, q in aws_sqs_queue.dead_letter : k => q.arn }
 }
 
@@ -96,4 +96,24 @@ output "offline_log_prefix" {
 output "offline_log_delivery_stream_name" {
   description = "Name of the Firehose delivery stream that writes the offline log from the enriched stream."
   value       = aws_kinesis_firehose_delivery_stream.offline_log.name
+}
+
+output "slow_lane_function_name" {
+  description = "Lambda function name of the slow lane's scheduled job."
+  value       = aws_lambda_function.slow_lane.function_name
+}
+
+output "slow_lane_function_arn" {
+  description = "Lambda function ARN of the slow lane's scheduled job."
+  value       = aws_lambda_function.slow_lane.arn
+}
+
+output "slow_lane_role_arn" {
+  description = "Execution role ARN of the slow lane's scheduled job."
+  value       = aws_iam_role.slow_lane.arn
+}
+
+output "slow_lane_schedule_rule_name" {
+  description = "Name of the EventBridge rule that runs the slow lane's job on slow_lane_schedule."
+  value       = aws_cloudwatch_event_rule.slow_lane.name
 }

@@ -15,23 +15,23 @@ variable "name" {
 
 variable "artifacts_dir" {
   type        = string
-  description = "Directory holding the function packages built by `cargo lambda build --release --arm64 --output-format zip` (usually `target/lambda`); each function's package is `<artifacts_dir>/tailor-<function>/bootstrap.zip`."
+  description = "Directory holding the function packages built by `cargo lambda build --release --arm64 --output-format zip` (usually `target/lambda`); each function's package is `<artifacts_dir>/tailor-<function>/bootstrap.zip`, and the slow lane's job's `<artifacts_dir>/tailor-slow-lane/bootstrap.zip`."
 }
 
 variable "function_zips" {
   type        = map(string)
-  description = "Per-function package paths that replace the `<artifacts_dir>/tailor-<function>/bootstrap.zip` default. Keys: ingest, enrich, features, consent, score."
+  description = "Per-function package paths that replace the `<artifacts_dir>/tailor-<function>/bootstrap.zip` default. Keys: ingest, enrich, features, consent, score, and slow-lane for the slow lane's job."
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.function_zips) : contains(["ingest", "enrich", "features", "consent", "score"], k)])
-    error_message = "function_zips keys must be among ingest, enrich, features, consent, score."
+    condition     = alltrue([for k in keys(var.function_zips) : contains(["ingest", "enrich", "features", "consent", "score", "slow-lane"], k)])
+    error_message = "function_zips keys must be among ingest, enrich, features, consent, score, slow-lane."
   }
 }
 
 variable "ort_layer_zip" {
   type        = string
-  description = "Path to the ONNX Runtime layer zip for the score function: it must hold `lib/libonnxruntime.so` for aarch64 (the layer is mounted at /opt)."
+  description = "Path to the ONNX Runtime layer zip for the score function and the slow lane's job: it must hold `lib/libonnxruntime.so` for aarch64 (the layer is mounted at /opt)."
 }
 
 variable "tags" {
@@ -147,27 +147,27 @@ variable "timeout" {
 
 variable "reserved_concurrency" {
   type        = map(number)
-  description = "Reserved concurrent executions per function (keys: ingest, enrich, features, consent, score). Functions left out are unreserved."
+  description = "Reserved concurrent executions per function (keys: ingest, enrich, features, consent, score, and slow-lane for the slow lane's job). Functions left out are unreserved."
   default     = {}
 
   validation {
     condition = alltrue([
       for k, v in var.reserved_concurrency :
-      contains(["ingest", "enrich", "features", "consent", "score"], k) && v >= 0 && floor(v) == v
+      contains(["ingest", "enrich", "features", "consent", "score", "slow-lane"], k) && v >= 0 && floor(v) == v
     ])
-    error_message = "reserved_concurrency keys must be function names and values whole numbers of 0 or more."
+    error_message = "reserved_concurrency keys must be function names (or slow-lane) and values whole numbers of 0 or more."
   }
 }
 
 variable "score_model_dir" {
   type        = string
-  description = "Model directory of the score function (TAILOR_MODEL_DIR), inside its package."
+  description = "Model directory of the score function and the slow lane's job (TAILOR_MODEL_DIR), inside their packages."
   default     = "/var/task/models/conversion-v1"
 }
 
 variable "score_engine" {
   type        = string
-  description = "Model engine of the score function (TAILOR_ENGINE): auto (ONNX Runtime when its library loads, else tract), ort or tract."
+  description = "Model engine of the score function and the slow lane's job (TAILOR_ENGINE): auto (ONNX Runtime when its library loads, else tract), ort or tract."
   default     = "auto"
 
   validation {
@@ -184,6 +184,43 @@ variable "score_store_budget_ms" {
   validation {
     condition     = var.score_store_budget_ms >= 1 && var.score_store_budget_ms <= 10000 && floor(var.score_store_budget_ms) == var.score_store_budget_ms
     error_message = "score_store_budget_ms must be a whole number from 1 to 10000."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# The slow lane's job
+# ---------------------------------------------------------------------------
+
+variable "slow_lane_schedule" {
+  type        = string
+  description = "EventBridge schedule expression of the slow lane's job, `cron(...)` or `rate(...)`, in UTC. Each run reads the whole offline log and computes every profile's slow lane as of the moment the schedule fired."
+  default     = "cron(30 2 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.slow_lane_schedule))
+    error_message = "slow_lane_schedule must be an EventBridge schedule expression, cron(...) or rate(...)."
+  }
+}
+
+variable "slow_lane_memory_size" {
+  type        = number
+  description = "Memory of the slow lane's job in MB. A run holds the whole offline log in memory, so size it to the log: the events of offline_log_retention_days."
+  default     = 1024
+
+  validation {
+    condition     = var.slow_lane_memory_size >= 128 && var.slow_lane_memory_size <= 10240 && floor(var.slow_lane_memory_size) == var.slow_lane_memory_size
+    error_message = "slow_lane_memory_size must be a whole number from 128 to 10240 MB."
+  }
+}
+
+variable "slow_lane_maximum_retry_attempts" {
+  type        = number
+  description = "Retries of a failed run of the slow lane's job, with the same scheduled event, before it goes to the job's dead-letter queue. At most 2, as Lambda allows for asynchronous invocations."
+  default     = 2
+
+  validation {
+    condition     = var.slow_lane_maximum_retry_attempts >= 0 && var.slow_lane_maximum_retry_attempts <= 2 && floor(var.slow_lane_maximum_retry_attempts) == var.slow_lane_maximum_retry_attempts
+    error_message = "slow_lane_maximum_retry_attempts must be a whole number from 0 to 2."
   }
 }
 
