@@ -13,9 +13,13 @@
 
 use tailor_core::Timestamp;
 use tailor_core::features::{self, LoggedEvent};
-use tailor_core::ports::{Publisher, Store, StoreError, Timer};
+use tailor_core::ports::{Meter, Publisher, Store, StoreError, Timer};
+use tailor_core::report::InvocationReport;
 
 use crate::Functions;
+
+/// The name a run's report and cost record carry.
+pub const NAME: &str = "slow_lane";
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +32,19 @@ pub struct SlowRun {
     pub batch_scores: usize,
     /// Lanes deleted again because their person was erased meanwhile.
     pub erased: usize,
+}
+
+impl SlowRun {
+    /// The run's invocation report, for its cost record: the log's
+    /// `events` in, the lanes kept, and `meter`, what the store did.
+    #[must_use]
+    pub fn report(&self, events: usize, meter: Meter) -> InvocationReport {
+        let mut report = InvocationReport::new(NAME);
+        report.records_in = events as u64;
+        report.accepted = self.kept as u64;
+        report.meter(meter);
+        report
+    }
 }
 
 /// Why a run could not be made.

@@ -105,11 +105,17 @@ impl Job {
         Ok(Self { platform, log })
     }
 
-    /// Reads the log and keeps every profile's lane as of `at`.
+    /// Reads the log and keeps every profile's lane as of `at`; logs the
+    /// run's report and cost record (an invocation that began at `began`).
     ///
     /// # Errors
     /// [`JobError`].
-    pub async fn run(&self, at: Timestamp) -> Result<Summary, JobError> {
+    pub async fn run(
+        &self,
+        at: Timestamp,
+        began: std::time::Instant,
+        request_id: &str,
+    ) -> Result<Summary, JobError> {
         let read = self.log.read(&self.platform.cloud.deadline).await?;
         for (object, line, why) in &read.unreadable {
             warn!(
@@ -117,17 +123,16 @@ impl Job {
                 line, why, "offline log line is not an enriched message"
             );
         }
+        let functions = &self.platform.service.functions;
+        let run = functions.run_slow_lane(&read.events, at).await?;
+        let report = run.report(read.events.len(), functions.store().take());
+        self.platform.report(&report, began, request_id);
         let SlowRun {
             profiles,
             kept,
             batch_scores,
             erased,
-        } = self
-            .platform
-            .service
-            .functions
-            .run_slow_lane(&read.events, at)
-            .await?;
+        } = run;
         Ok(Summary {
             at,
             objects: read.objects,
@@ -162,7 +167,10 @@ async fn serve() -> Run<lambda_runtime::Error> {
                 .cloud
                 .deadline
                 .set_from_epoch_millis(event.context.deadline);
-            let summary = job.run(moment(&event.payload)?).await?;
+            let began = std::time::Instant::now();
+            let summary = job
+                .run(moment(&event.payload)?, began, &event.context.request_id)
+                .await?;
             info!(
                 objects = summary.objects,
                 events = summary.events,

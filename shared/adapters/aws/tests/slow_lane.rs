@@ -176,7 +176,7 @@ fn the_job_keeps_each_profiles_lane_from_the_log_in_s3_and_an_erasure_takes_it()
         ),
         ("TAILOR_ENGINE", "tract".into()),
     ]);
-    let _job = {
+    let job = {
         let _inside = runtime.enter();
         support::runtime::spawn(env!("CARGO_BIN_EXE_tailor-slow-lane"), &lambda, &env)
     };
@@ -206,6 +206,23 @@ fn the_job_keeps_each_profiles_lane_from_the_log_in_s3_and_an_erasure_takes_it()
     );
     assert!(summary["batch_scores"].as_u64() >= Some(1), "{summary}");
     assert_eq!(summary["at"], "2026-11-20T10:00:00.000Z");
+    // The run's cost record, as CloudWatch takes it: what the job read and
+    // wrote in DynamoDB, priced.
+    let emf = job.stdout.wait_for_lines_with("_aws", 1);
+    let record = tailor_tests::cost::check(
+        &emf[0]["cost"],
+        tailor_runtime::cost::Platform::Aws,
+        "slow_lane",
+    );
+    assert!(
+        record.usage.get("dynamodb.on_demand.write_units") > 0,
+        "{record:?}"
+    );
+    assert!(
+        record.usage.get("dynamodb.on_demand.read_units") > 0,
+        "{record:?}"
+    );
+    assert_eq!(record.usage.get("lambda.requests"), 1);
     let lanes = runtime.block_on(d.table(Table::SlowLane));
     assert_eq!(lanes.len(), 1);
     assert_eq!(lanes[0].0, profile_of_user("u-s"));
