@@ -390,6 +390,20 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool, fan_ou
         run_act(&mut h, n, *p, act, &acts[..n]);
     }
     let end = acts.len() + 10;
+    // The slow lane's batch run, before the erasures (they must take what
+    // it kept) and again after them (it must keep nothing of the erased),
+    // each as of the platform's present.
+    let slow_lane = |h: &PipelineHandle| {
+        h.pipeline.flush().unwrap();
+        let now = tailor_core::ports::Clock::now(h.pipeline.functions().clock());
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(tailor_local::offline::slow::run(&log, &h.pipeline, now))
+            .unwrap()
+    };
+    let kept = slow_lane(&h).kept;
+    assert_eq!(kept, h.table(Table::SlowLane).len());
     for &p in erased {
         let when = if backdate { at(0) } else { at(end) };
         let mut erase = consent_change(&format!("evt-erase-{p}"), &when, p, "erase", &[]);
@@ -444,6 +458,7 @@ fn check(acts: &[(usize, Act)], erased: &BTreeSet<usize>, backdate: bool, fan_ou
         h.send_received(std::slice::from_ref(&waited), arrives);
         h.send_received(&[waited], arrives.add_millis(Timestamp::MINUTE));
     }
+    slow_lane(&h);
     let all = everything(&h, &log, &state);
     for &p in erased {
         for trace in traces(p, acts, fan_out) {

@@ -284,6 +284,10 @@ fn run_shows_decisions_that_explain_and_decide_can_read_back() {
             "marketing",
             "--engine",
             "tract",
+            // As of the stream's end: at the wall clock's now its features
+            // would grow stale as the days pass.
+            "--at",
+            "2026-11-25T00:00:00Z",
         ],
     );
     assert!(

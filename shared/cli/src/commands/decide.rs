@@ -105,6 +105,11 @@ pub struct Args {
     /// Which engine runs the model.
     #[arg(long, value_enum, default_value = "auto")]
     engine: EngineArg,
+    /// The moment the decision is made at (RFC 3339; default now): windows
+    /// and ages are measured back from it, as when replaying a stream's
+    /// decisions as of its end.
+    #[arg(long)]
+    at: Option<String>,
     /// Where state is kept.
     #[arg(long, default_value = ".tailor/state.redb")]
     state: PathBuf,
@@ -134,7 +139,11 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         adult: true,
         context: std::collections::BTreeMap::new(),
     };
-    let (record, logged) = platform.decide(&request, WallClock.now()).await?;
+    let now = match &args.at {
+        Some(t) => tailor_core::Timestamp::parse(t).with_context(|| format!("--at {t}"))?,
+        None => WallClock.now(),
+    };
+    let (record, logged) = platform.decide(&request, now).await?;
     writeln!(
         std::io::stdout().lock(),
         "{}",
