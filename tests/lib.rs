@@ -81,13 +81,15 @@ pub fn spawn_at(
 /// cloud.
 #[must_use]
 pub fn spawn_counting_cloud_units() -> PipelineHandle {
+    spawn_counting_cloud_units_of(&Function::STREAM)
+}
+
+/// [`spawn_counting_cloud_units`] with `functions`.
+#[must_use]
+pub fn spawn_counting_cloud_units_of(functions: &[Function]) -> PipelineHandle {
     handle(
-        LocalPlatform::open_counting_cloud_units(
-            None,
-            &settings(ClockMode::Arrival),
-            &Function::STREAM,
-        )
-        .expect("platform opens"),
+        LocalPlatform::open_counting_cloud_units(None, &settings(ClockMode::Arrival), functions)
+            .expect("platform opens"),
     )
 }
 
