@@ -7,8 +7,8 @@ use std::time::Instant;
 use super::explain::{explain, reason};
 use super::inputs::{Inputs, number};
 use super::{
-    BatchUse, Catalog, DecisionRecord, DecisionRequest, Fallback, FeatureSnapshot, Lane, Loaded,
-    Model, Placement, PolicyMemo, SlowLane,
+    BatchUse, Catalog, DecisionRecord, DecisionRequest, Fallback, Lane, Loaded, Model, Placement,
+    PolicyMemo, SlowLane,
 };
 use crate::Timestamp;
 use crate::event::{ConsentAction, Purpose};
@@ -246,7 +246,7 @@ fn decide_inner(
     }
     let row = inputs.row.clone();
     record.policy.extend(inputs.denied.iter().cloned());
-    record.snapshot = FeatureSnapshot::of(&inputs);
+    record.snapshot = inputs.snapshot();
     let hidden: Vec<String> = inputs.masked.iter().chain(&inputs.stale).cloned().collect();
     lap("inputs", &mut clock);
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Catalog, Lane, Model, PolicyMemo, SlowLane};
+use super::{Catalog, FeatureSnapshot, Lane, Model, PolicyMemo, SlowLane};
 use crate::Timestamp;
 use crate::event::Purpose;
 use crate::features::{ProfileFeatures, is_slow};
@@ -94,6 +94,25 @@ impl Inputs {
     /// Whether most inputs are stale: such a row makes no decision.
     pub(super) fn mostly_stale(&self) -> bool {
         self.stale.len() * 2 > self.names.len()
+    }
+
+    /// The inputs as a decision records them, with a digest of the values.
+    pub(super) fn snapshot(&self) -> FeatureSnapshot {
+        let values: BTreeMap<String, f64> = self
+            .names
+            .iter()
+            .cloned()
+            .zip(self.row.iter().map(|v| f64::from(*v)))
+            .collect();
+        let text = serde_json::to_string(&values).unwrap_or_default();
+        FeatureSnapshot {
+            values,
+            age_s: self.age_s.clone(),
+            lanes: self.lanes.clone(),
+            masked: self.masked.clone(),
+            stale: self.stale.clone(),
+            hash: crate::token::digest(&[&text], 16),
+        }
     }
 }
 

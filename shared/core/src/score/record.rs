@@ -4,13 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::inputs::Inputs;
 use super::{Catalog, DecisionRequest, Lane};
 use crate::Timestamp;
 use crate::event::Purpose;
 use crate::policy::PolicyDecision;
 use crate::subject::Sealed;
-use crate::token::digest;
 
 /// Why a decision fell back to its placement's safe default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -82,26 +80,6 @@ pub struct FeatureSnapshot {
     pub stale: Vec<String>,
     /// Digest of the values.
     pub hash: String,
-}
-
-impl FeatureSnapshot {
-    pub(super) fn of(inputs: &Inputs) -> Self {
-        let values: BTreeMap<String, f64> = inputs
-            .names
-            .iter()
-            .cloned()
-            .zip(inputs.row.iter().map(|v| f64::from(*v)))
-            .collect();
-        let text = serde_json::to_string(&values).unwrap_or_default();
-        Self {
-            values,
-            age_s: inputs.age_s.clone(),
-            lanes: inputs.lanes.clone(),
-            masked: inputs.masked.clone(),
-            stale: inputs.stale.clone(),
-            hash: digest(&[&text], 16),
-        }
-    }
 }
 
 /// The batch score a decision was made by, instead of real-time features.
