@@ -1,5 +1,23 @@
 # Alarms notify var.alarm_actions when they fire and when they clear.
 
+locals {
+  # Every Lambda function that alarms on its errors, by name: the five
+  # functions and the slow lane's job.
+  alarmed_functions = merge(
+    { for f in local.function_names : f => aws_lambda_function.this[f].function_name },
+    { "slow-lane" = aws_lambda_function.slow_lane.function_name },
+  )
+
+  # What a message in each dead-letter queue holds.
+  dead_letter_messages = {
+    for k, v in local.dead_letter_queues : k => (
+      v == "schedule"
+      ? "a scheduled run; the queue message holds the scheduled event and the error"
+      : "stream records; the queue message names the shard and sequence numbers"
+    )
+  }
+}
+
 # A stream function falling behind its stream.
 resource "aws_cloudwatch_metric_alarm" "iterator_age" {
   for_each = local.triggers
@@ -21,13 +39,13 @@ resource "aws_cloudwatch_metric_alarm" "iterator_age" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "errors" {
-  for_each = toset(local.function_names)
+  for_each = local.alarmed_functions
 
   alarm_name          = "${var.name}-${each.key}-errors"
   alarm_description   = "${each.key} failed invocations."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
+  dimensions          = { FunctionName = each.value }
   statistic           = "Sum"
   period              = 60
   evaluation_periods  = 1
@@ -60,10 +78,10 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
 
 # Any message in a dead-letter queue is a batch that was given up on.
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each = local.triggers
+  for_each = local.dead_letter_messages
 
   alarm_name          = "${var.name}-${each.key}-dlq"
-  alarm_description   = "${each.key} gave up on stream records; the queue message names the shard and sequence numbers."
+  alarm_description   = "${each.key} gave up on ${each.value}."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.dead_letter[each.key].name }

@@ -216,42 +216,5 @@ data "aws_iam_policy_document" "slow_lane" {
   }
 }
 
-# ---------------------------------------------------------------------------
-# Alarms
-# ---------------------------------------------------------------------------
-
-# A failed run, or a failed attempt of one.
-resource "aws_cloudwatch_metric_alarm" "slow_lane_errors" {
-  alarm_name          = "${var.name}-slow-lane-errors"
-  alarm_description   = "The slow lane's job failed a run or a retry of one."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.slow_lane.function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = local.tags
-}
-
-# Any message in the job's queue is a scheduled run that was given up on.
-resource "aws_cloudwatch_metric_alarm" "slow_lane_dead_letters" {
-  alarm_name          = "${var.name}-slow-lane-dlq"
-  alarm_description   = "The slow lane's job gave up on a scheduled run; the queue message holds the scheduled event and the error."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letter["slow-lane"].name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = local.tags
-}
+# Its alarms are the functions' (alarms.tf): errors on any failed attempt,
+# and any message in its queue.
