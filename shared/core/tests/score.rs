@@ -513,6 +513,24 @@ fn batch(score: f64, cart_items: i64) -> BatchScore {
     }
 }
 
+/// [`run`] under the shipped catalog changed so that the request's
+/// placement reads the fast lane only.
+fn decide_fast_only(req: &DecisionRequest, loaded: &Loaded, model: &dyn Model) -> DecisionRecord {
+    let mut catalog: serde_json::Value =
+        serde_json::from_str(include_str!("../../policy/catalog.json")).unwrap();
+    catalog["placements"][&req.placement]["lanes"] = serde_json::json!(["fast"]);
+    let catalog = Catalog::parse(&catalog.to_string()).unwrap();
+    decide(
+        "dec_test".into(),
+        now(),
+        req,
+        loaded,
+        &catalog,
+        common::policy(),
+        Some(model),
+    )
+}
+
 /// What a decision loads when real-time features failed to read.
 fn features_down(slow: Option<SlowLane>) -> Loaded {
     Loaded {
@@ -668,18 +686,10 @@ fn without_a_usable_batch_score_the_static_default_stands() {
         (Some(Fallback::NoFeatures), "no_offer".to_owned())
     );
     // A placement that does not read the slow lane never uses it.
-    let mut catalog: serde_json::Value =
-        serde_json::from_str(include_str!("../../policy/catalog.json")).unwrap();
-    catalog["placements"]["offer"]["lanes"] = serde_json::json!(["fast"]);
-    let catalog = Catalog::parse(&catalog.to_string()).unwrap();
-    let r = decide(
-        "dec_test".into(),
-        now(),
+    let r = decide_fast_only(
         &req,
         &features_down(Some(slow(1, Some(batch(0.6, 2))))),
-        &catalog,
-        common::policy(),
-        Some(&model),
+        &model,
     );
     assert_eq!(r.fallback, Some(Fallback::StoreUnavailable));
 }
@@ -753,19 +763,7 @@ fn each_input_records_its_lane_and_age() {
         assert_eq!(r.snapshot.lanes["value_90d"], Lane::Slow);
     }
     // A placement that reads only the fast lane does not see it.
-    let mut catalog: serde_json::Value =
-        serde_json::from_str(include_str!("../../policy/catalog.json")).unwrap();
-    catalog["placements"]["onboarding"]["lanes"] = serde_json::json!(["fast"]);
-    let catalog = Catalog::parse(&catalog.to_string()).unwrap();
-    let r = decide(
-        "dec_test".into(),
-        now(),
-        &req,
-        &fresh,
-        &catalog,
-        common::policy(),
-        Some(&model),
-    );
+    let r = decide_fast_only(&req, &fresh, &model);
     assert_eq!(r.snapshot.stale, vec!["value_90d".to_owned()]);
 }
 

@@ -9,7 +9,6 @@
 
 mod support;
 
-use aws_sdk_kinesis::types::ShardIteratorType;
 use serde_json::{Value, json};
 use support::pipeline::aws;
 use tailor_core::disposition::Disposition;
@@ -58,48 +57,6 @@ fn shopper() -> Vec<Value> {
     ]
 }
 
-/// Every record on the deployment's `enriched` stream, from its start.
-async fn enriched(d: &support::Deployment) -> Vec<Vec<u8>> {
-    let name = d.stream("enriched");
-    let shard = d
-        .kinesis
-        .list_shards()
-        .stream_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .shards()[0]
-        .shard_id()
-        .to_owned();
-    let mut iterator = d
-        .kinesis
-        .get_shard_iterator()
-        .stream_name(&name)
-        .shard_id(shard)
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator()
-        .map(str::to_owned);
-    let mut out = Vec::new();
-    while let Some(it) = iterator {
-        let page = d
-            .kinesis
-            .get_records()
-            .shard_iterator(it)
-            .send()
-            .await
-            .unwrap();
-        if page.records().is_empty() {
-            break;
-        }
-        out.extend(page.records().iter().map(|r| r.data().as_ref().to_vec()));
-        iterator = page.next_shard_iterator().map(str::to_owned);
-    }
-    out
-}
-
 #[test]
 fn the_job_keeps_each_profiles_lane_from_the_log_in_s3_and_an_erasure_takes_it() {
     let mut p = aws("slow-lane");
@@ -121,7 +78,11 @@ fn the_job_keeps_each_profiles_lane_from_the_log_in_s3_and_an_erasure_takes_it()
             .force_path_style(true)
             .build(),
     );
-    let records = runtime.block_on(enriched(&d));
+    let records: Vec<Vec<u8>> = runtime
+        .block_on(d.all("enriched"))
+        .into_iter()
+        .map(|(_, _, data, _)| data)
+        .collect();
     assert_eq!(records.len(), 4, "each event went on to features");
     let (first, rest) = records.split_at(2);
     runtime.block_on(async {

@@ -176,35 +176,48 @@ impl Deployment {
                 .unwrap();
         }
         for stream in ["ingested", "enriched", "consent-changes"] {
-            let name = d.stream(stream);
-            let shard = d
-                .kinesis
-                .list_shards()
-                .stream_name(&name)
-                .send()
-                .await
-                .unwrap()
-                .shards()[0]
-                .shard_id()
-                .to_owned();
-            let iterator = d
-                .kinesis
-                .get_shard_iterator()
-                .stream_name(&name)
-                .shard_id(shard)
-                .shard_iterator_type(ShardIteratorType::TrimHorizon)
-                .send()
-                .await
-                .unwrap()
-                .shard_iterator()
-                .unwrap()
-                .to_owned();
+            let iterator = d.start_of(stream).await;
             d.cursors
                 .lock()
                 .unwrap()
                 .insert(stream.to_owned(), iterator);
         }
         d
+    }
+
+    /// A shard iterator at the start of a stream's (one) shard.
+    pub async fn start_of(&self, role: &str) -> String {
+        let name = self.stream(role);
+        let shard = self
+            .kinesis
+            .list_shards()
+            .stream_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .shards()[0]
+            .shard_id()
+            .to_owned();
+        self.kinesis
+            .get_shard_iterator()
+            .stream_name(&name)
+            .shard_id(shard)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Every record a stream holds, from its start, whatever [`read`] has
+    /// taken: `(sequence number, partition key, data, arrival ms)`.
+    pub async fn all(&self, role: &str) -> Vec<(String, String, Vec<u8>, i64)> {
+        let iterator = self.start_of(role).await;
+        let key = format!("{role}#all");
+        self.cursors.lock().unwrap().insert(key.clone(), iterator);
+        self.read(&key).await
     }
 
     /// A stream's full name.
