@@ -130,15 +130,6 @@ async fn load<S: Store>(
     (loaded, true)
 }
 
-/// Whether a decision that took `fallback` could be made by a batch score:
-/// real-time features failed to read, were missing or stale.
-const fn wants_batch_score(fallback: Option<Fallback>) -> bool {
-    matches!(
-        fallback,
-        Some(Fallback::StoreUnavailable | Fallback::NoFeatures | Fallback::StaleFeatures)
-    )
-}
-
 impl<S: Store, T: Timer> Score<'_, S, T> {
     /// Decides and logs. The decision is returned even when logging fails
     /// (with the error), so a caller can still show the safe choice. A
@@ -224,7 +215,9 @@ impl<S: Store, T: Timer> Score<'_, S, T> {
             && reads_slow
             && !slow_inputs
             && loaded.ledger.is_ok()
-            && wants_batch_score(record.fallback)
+            && record
+                .fallback
+                .is_some_and(Fallback::batch_score_may_replace)
         {
             let started = Instant::now();
             loaded.slow = within(

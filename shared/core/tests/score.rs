@@ -132,6 +132,21 @@ fn loaded(values: [f64; 4]) -> Loaded {
     }
 }
 
+/// A ledger whose only entry revokes marketing at `at`.
+fn marketing_revoked(at: Timestamp) -> Ledger {
+    let mut ledger = Ledger::default();
+    ledger.record(LedgerEntry {
+        at,
+        event_id: "evt-revoke".into(),
+        action: ConsentAction::Revoke,
+        purposes: vec![Purpose::Marketing],
+        region: "eu".into(),
+        source: ConsentSource::Settings,
+        policy_version: "v1".into(),
+    });
+    ledger
+}
+
 fn request(purpose: Purpose, placement: &str) -> DecisionRequest {
     DecisionRequest {
         profile: "user:u-1".into(),
@@ -250,18 +265,8 @@ fn without_consent_for_the_purpose_the_decision_is_not_personalized() {
 
 #[test]
 fn a_revocation_in_the_ledger_wins_over_the_callers_consent() {
-    let mut ledger = Ledger::default();
-    ledger.record(LedgerEntry {
-        at: now(),
-        event_id: "evt-revoke".into(),
-        action: ConsentAction::Revoke,
-        purposes: vec![Purpose::Marketing],
-        region: "eu".into(),
-        source: ConsentSource::Settings,
-        policy_version: "v1".into(),
-    });
     let l = Loaded {
-        ledger: Ok(ledger),
+        ledger: Ok(marketing_revoked(now())),
         ..loaded([10.0, 3.0, 2.0, 0.0])
     };
     let r = run(
@@ -697,18 +702,8 @@ fn without_a_usable_batch_score_the_static_default_stands() {
 #[test]
 fn a_batch_score_never_decides_what_consent_forbids() {
     let req = request(Purpose::Marketing, "offer");
-    let mut ledger = Ledger::default();
-    ledger.record(LedgerEntry {
-        at: now().add_millis(-Timestamp::HOUR),
-        event_id: "c-1".into(),
-        action: ConsentAction::Revoke,
-        purposes: vec![Purpose::Marketing],
-        region: "eu".into(),
-        source: ConsentSource::Settings,
-        policy_version: "v1".into(),
-    });
     let revoked = Loaded {
-        ledger: Ok(ledger),
+        ledger: Ok(marketing_revoked(now().add_millis(-Timestamp::HOUR))),
         ..features_down(Some(slow(2, Some(batch(0.9, 2)))))
     };
     let r = run(&req, &revoked, Some(&Linear::new()));

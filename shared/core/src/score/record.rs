@@ -40,6 +40,19 @@ pub enum Fallback {
     BatchScore,
 }
 
+impl Fallback {
+    /// Whether a batch score may decide instead: real-time features failed
+    /// to read, were missing or stale (for a decision whose consent was
+    /// read: the store failing on the ledger is `StoreUnavailable` too).
+    #[must_use]
+    pub const fn batch_score_may_replace(self) -> bool {
+        matches!(
+            self,
+            Self::StoreUnavailable | Self::NoFeatures | Self::StaleFeatures
+        )
+    }
+}
+
 /// The model behind a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelInfo {
