@@ -781,18 +781,45 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     }
     let estimates = output["estimates"].as_array().unwrap();
     assert_eq!(estimates.len(), 2);
+    // The slow lane's run: once a day, 30.42 times a month.
+    let job = functions
+        .iter()
+        .find(|f| f["function"] == "slow_lane")
+        .expect("the measured run ran the slow lane");
+    let streamed =
+        |f: &&serde_json::Value| f["function"] != "score" && f["function"] != "slow_lane";
+    let monthly = |per_run: u128| (per_run * 730 * 3_600 + 43_200) / 86_400;
+    let job_events = u128::from(job["records_in"].as_u64().unwrap());
+    assert!(job_events > 0 && job_events <= events, "{job}");
     for (e, rate) in estimates.iter().zip([10_u128, 100_000]) {
         let month = rate * 730 * 3_600;
         let platforms = e["platforms"].as_array().unwrap();
         assert_eq!(platforms.len(), 3);
         let aws = platform(e, "aws");
+        // Firehose takes in every logged event, each rounded up to 5 KB.
+        let event_bytes = u128::from(job["bytes_in"].as_u64().unwrap()).div_ceil(job_events);
+        assert_eq!(
+            unpriced(aws, "firehose.ingest"),
+            Some(
+                event_bytes.div_ceil(5_120) * 5_120 * ((job_events * month + events / 2) / events)
+            ),
+            "{aws}"
+        );
+        for item in ["s3.storage", "s3.get_requests", "s3.put_requests"] {
+            assert!(unpriced(aws, item) > Some(0), "{item}: {aws}");
+        }
+        for other in ["gcp", "spin"] {
+            assert_eq!(unpriced(platform(e, other), "firehose.ingest"), None);
+        }
         // Write units: each stream function's count per event, over the
-        // month's events (rounded per function).
+        // month's events (rounded per function), and the slow lane's run
+        // by person, for the 1,000 people, each day.
         let want: u128 = functions
             .iter()
-            .filter(|f| f["function"] != "score")
+            .filter(streamed)
             .map(|f| (billed(f, "dynamodb_write_units") * month + events / 2) / events)
             .sum::<u128>()
+            + monthly((billed(job, "dynamodb_write_units") * 1_000 + people / 2) / people)
             + functions
                 .iter()
                 .filter(|f| f["function"] == "score")
@@ -832,13 +859,14 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     let month = 100_000_u128 * 730 * 3_600;
     let want: u128 = functions
         .iter()
-        .filter(|f| f["function"] != "score")
+        .filter(streamed)
         .map(|f| {
             let records = u128::from(f["records_in"].as_u64().unwrap());
             ((records * month + events / 2) / events).div_ceil(100)
         })
         .sum::<u128>()
-        + 730 * 3_600;
+        + 730 * 3_600
+        + 30;
     assert_eq!(requests, serde_json::json!(want.to_string()));
 
     // Logs: each invocation's report and cost record, at least as large as
@@ -855,6 +883,9 @@ fn estimate_prices_a_month_on_each_platform_from_a_measured_run() {
     let logged: u128 = functions
         .iter()
         .map(|f| {
+            if f["function"] == "slow_lane" {
+                return monthly(log_bytes(f));
+            }
             let invocations = if f["function"] == "score" {
                 730 * 3_600
             } else {

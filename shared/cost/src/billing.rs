@@ -86,6 +86,17 @@ pub mod kinesis {
     }
 }
 
+/// Amazon Data Firehose's billing, for the offline log it delivers.
+pub mod firehose {
+    /// What a record of `bytes` taken in is billed as: up to the next
+    /// 5 KB (a 3 KB record bills 5 KB, a 12 KB one 15 KB), record by
+    /// record, not call by call.
+    #[must_use]
+    pub const fn ingest_bytes(bytes: u64) -> u64 {
+        bytes.div_ceil(5 * 1_024) * 5 * 1_024
+    }
+}
+
 /// Pub/Sub's billing.
 pub mod pubsub {
     /// The report's name for publish bytes, each request at least 1,000
@@ -230,6 +241,14 @@ mod tests {
         // three numbers at 21.
         assert_eq!(dynamodb::item_size(0, 0), 27 + 63);
         assert_eq!(dynamodb::item_size(10, 1_000), 27 + 63 + 1_010);
+    }
+
+    #[test]
+    fn firehose_bills_each_record_up_to_the_next_5_kb() {
+        assert_eq!(firehose::ingest_bytes(1), 5_120);
+        assert_eq!(firehose::ingest_bytes(3 * 1_024), 5_120);
+        assert_eq!(firehose::ingest_bytes(5_120), 5_120);
+        assert_eq!(firehose::ingest_bytes(12 * 1_024), 15_360);
     }
 
     #[test]

@@ -29,6 +29,12 @@
 //!   keeps them for the log retention (counted uncompressed: AWS bills
 //!   stored logs compressed, so this is an upper bound), Cloud Logging
 //!   keeps 30 days within its ingestion price and bills the days past.
+//! - The slow lane on AWS ([`SLOW_LANE`]): Firehose delivers every event
+//!   of the enriched stream to the offline log in S3, which keeps it for
+//!   the log's retention; the job runs once a day over the whole log, one
+//!   invocation, its CPU time and store units per logged event (or per
+//!   person, when the workload says how many) the measured run's. Google
+//!   Cloud and Spin deploy no scheduled job.
 //!
 //! A line the price book cannot price is listed with its quantity, never
 //! priced at zero, and a platform with any such line is not compared.
@@ -38,7 +44,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::CostError;
-use crate::billing::{kinesis, pubsub};
+use crate::billing::{firehose, kinesis, pubsub};
 use crate::book::PriceBook;
 use crate::decimal::{Decimal, Money};
 use crate::price::{self, Line, Usage};
@@ -58,8 +64,25 @@ const LOGS_IN_GCP: &str = "cloud_logging.ingest";
 /// Kinesis streams an AWS deployment keeps.
 pub const KINESIS_STREAMS: u128 = 4;
 
+/// The slow lane's scheduled job, as the measured run names its part.
+pub const SLOW_LANE: &str = "slow_lane";
+
+/// Seconds between two runs of the slow lane's job (the Terraform
+/// module's schedule: daily).
+pub const SLOW_LANE_EVERY_S: u128 = 86_400;
+
+/// Lambda's longest timeout, within which a run of the job must finish.
+pub const LAMBDA_TIMEOUT_US: u64 = 900_000_000;
+
+/// When Firehose writes an object of the offline log: its buffer holds
+/// this many bytes, or this many seconds, whichever comes first (the
+/// Terraform module's buffering hints).
+pub const FIREHOSE_BUFFER_BYTES: u128 = 64 << 20;
+/// See [`FIREHOSE_BUFFER_BYTES`].
+pub const FIREHOSE_BUFFER_S: u128 = 300;
+
 /// The model's assumptions, as an estimate states them.
-pub const ASSUMPTIONS: [&str; 9] = [
+pub const ASSUMPTIONS: [&str; 10] = [
     "usage per event (store and stream units, bytes, CPU time per record) is the measured run's; a month is 730 hours",
     "AWS: a stream function's invocation takes the records one second of traffic brings (at least one, at most the batch size); its duration is their CPU time at the memory size, 1,769 MB being one vCPU, plus the wait",
     "AWS: four on-demand Kinesis streams run all month; each producer event enters the first as one record; each decision is one Function URL request",
@@ -69,6 +92,7 @@ pub const ASSUMPTIONS: [&str; 9] = [
     "state: the people's items as large per person as the measured run's at its end, kept all month (DynamoDB and Firestore storage by the byte-hour); Spin's SQLite is on the node's disk",
     "stream retention: past 24 hours, each stream keeps the bytes that entered it in the extra hours, all month",
     "logs: each invocation logs its report and its cost record, as large as the measured run's in each platform's form (the platforms' own lines per request, such as Lambda's START, END and REPORT, are not counted); CloudWatch Logs stores them for the log retention, counted uncompressed (an upper bound: AWS bills stored logs compressed); Cloud Logging bills retention past 30 days",
+    "the slow lane (AWS): Firehose takes in each enriched event rounded up to 5 KB and reads it from the stream; the offline log keeps the events of its retention in S3, one object per 64 MiB or 300 s; the job runs once a day over the whole log in one invocation at its own memory size, with the measured run's CPU time and store units per logged event (per person, when the workload gives the people), one GET per object; Google Cloud and Spin run no scheduled job",
 ];
 
 /// Days of retention Cloud Logging includes in its ingestion price.
@@ -132,6 +156,11 @@ pub struct Workload {
     pub stream_retention_hours: u32,
     /// How long logs are kept, in days.
     pub log_retention_days: u32,
+    /// How long the offline log keeps events, in days (the slow lane's
+    /// job reads them all on each run).
+    pub offline_log_retention_days: u32,
+    /// Memory of the slow lane's job, in MB.
+    pub slow_lane_memory_mb: u32,
 }
 
 /// A line the book could not price.
@@ -160,6 +189,10 @@ pub struct PlatformMonth {
     pub priced_total: Money,
     /// The priced item costing most.
     pub largest: Option<String>,
+    /// What a reader must know beside the money: a modelled run that could
+    /// not work as deployed (a job past Lambda's timeout).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl PlatformMonth {
@@ -211,7 +244,11 @@ pub fn estimate(
     let mut platforms = Vec::new();
     for (platform, region) in &workload.regions {
         let usage = usage(*platform, measured, workload, events, decisions)?;
-        platforms.push(month(book, *platform, region, &usage));
+        let mut month = month(book, *platform, region, &usage);
+        if *platform == Platform::Aws {
+            month.notes = slow_lane_notes(measured, workload, events);
+        }
+        platforms.push(month);
     }
     let cheapest = if platforms.iter().all(PlatformMonth::complete) {
         platforms
@@ -254,7 +291,149 @@ fn month(book: &PriceBook, platform: Platform, region: &str, usage: &Usage) -> P
         unpriced,
         priced_total,
         largest,
+        notes: Vec::new(),
     }
+}
+
+/// One run of the slow lane's job in a month of `events`: what the
+/// offline log holds when it runs, and what the run does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SlowLaneRun {
+    /// Events a month logs.
+    logged_month: u128,
+    /// Bytes of a logged event.
+    event_bytes: u128,
+    /// Events the log holds: its retention's.
+    logged: u128,
+    /// Objects Firehose writes a day.
+    objects_per_day: u128,
+    /// Objects the log holds.
+    objects: u128,
+    /// A run's modelled duration at the job's memory size.
+    duration_us: u64,
+}
+
+/// The job's run, modelled from the measured run's `job` part.
+fn slow_lane_run(
+    job: &FunctionRun,
+    measured: &Measured,
+    workload: &Workload,
+    events: u128,
+) -> Option<SlowLaneRun> {
+    let run_logged = u128::from(job.records_in);
+    if run_logged == 0 {
+        return None;
+    }
+    let logged_month = scale(run_logged, events, u128::from(measured.events));
+    let event_bytes = u128::from(job.bytes_in).div_ceil(run_logged);
+    let kept_s = u128::from(workload.offline_log_retention_days) * 86_400;
+    let logged = scale(logged_month, kept_s, SECONDS_PER_MONTH);
+    // Firehose writes when its buffer is full or old enough.
+    let bytes_per_day = scale(logged_month * event_bytes, 86_400, SECONDS_PER_MONTH);
+    let objects_per_day =
+        (86_400 / FIREHOSE_BUFFER_S).max(bytes_per_day.div_ceil(FIREHOSE_BUFFER_BYTES));
+    let objects = objects_per_day * u128::from(workload.offline_log_retention_days);
+    let cpu_us = scale(u128::from(job.wall_us), logged, run_logged);
+    let duration_us = sweep::duration_us(
+        &sweep::Workload {
+            function: job.function.clone(),
+            cpu_us: u64::try_from(cpu_us).unwrap_or(u64::MAX),
+            wait_us: workload.wait_us,
+        },
+        workload.slow_lane_memory_mb,
+    );
+    Some(SlowLaneRun {
+        logged_month,
+        event_bytes,
+        logged,
+        objects_per_day,
+        objects,
+        duration_us,
+    })
+}
+
+/// The offline log and the slow lane's job on AWS, for a month.
+fn slow_lane_usage(
+    usage: &mut Usage,
+    job: &FunctionRun,
+    measured: &Measured,
+    workload: &Workload,
+    events: u128,
+) -> Result<(), CostError> {
+    let Some(run) = slow_lane_run(job, measured, workload, events) else {
+        return Ok(());
+    };
+    let runs = |per_run: u128| scale(per_run, SECONDS_PER_MONTH, SLOW_LANE_EVERY_S);
+    // Firehose reads each enriched event from its stream and takes it in.
+    usage.add(
+        "kinesis.on_demand.retrieval",
+        run.event_bytes * run.logged_month,
+    );
+    let billed_in =
+        u64::try_from(run.event_bytes).map_or(u128::MAX, |b| u128::from(firehose::ingest_bytes(b)));
+    usage.add("firehose.ingest", billed_in * run.logged_month);
+    // Its objects, and each run's listing of the log (a thousand keys a
+    // call), bill as PUT and LIST requests; reading each object as a GET.
+    usage.add(
+        "s3.put_requests",
+        runs(run.objects_per_day + run.objects.div_ceil(1_000)),
+    );
+    usage.add("s3.get_requests", runs(run.objects));
+    // The log holds its retention's events all month.
+    usage.add("s3.storage", run.event_bytes * run.logged * HOURS_PER_MONTH);
+    // The job's own store units, by person when the workload says how
+    // many, else by logged event.
+    let (now, then) = match workload.people {
+        Some(people) if measured.people > 0 => (u128::from(people), u128::from(measured.people)),
+        _ => (run.logged, u128::from(job.records_in)),
+    };
+    for (unit, n) in &job.billed {
+        if platform_of(unit) != Some(Platform::Aws) {
+            continue;
+        }
+        if let Some((item, per)) = rules::billed_item(unit)? {
+            usage.add(item, per * runs(scale(u128::from(*n), now, then)));
+        }
+    }
+    usage.add("lambda.requests", runs(1));
+    if let Some(bytes) = job.log_bytes.get(&Platform::Aws) {
+        usage.add(LOGS_IN_AWS, runs(u128::from(*bytes)));
+    }
+    let billed_ms = u128::from(rules::billed_ms(run.duration_us, rules::LAMBDA_STEP_MS));
+    usage.add(
+        &format!("lambda.duration.{}", workload.arch.name()),
+        runs(u128::from(workload.slow_lane_memory_mb) * billed_ms),
+    );
+    Ok(())
+}
+
+/// What the month's slow-lane runs would not survive as deployed.
+fn slow_lane_notes(measured: &Measured, workload: &Workload, events: u128) -> Vec<String> {
+    let Some(run) = measured
+        .functions
+        .iter()
+        .find(|f| f.function == SLOW_LANE)
+        .and_then(|job| slow_lane_run(job, measured, workload, events))
+    else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    if run.duration_us > LAMBDA_TIMEOUT_US {
+        notes.push(format!(
+            "the slow lane's daily run over {} logged events would take about {} s at {} MB, past Lambda's 900 s: the job needs more memory, or a shorter offline_log_retention_days",
+            run.logged,
+            run.duration_us / 1_000_000,
+            workload.slow_lane_memory_mb
+        ));
+    }
+    let log_mb = (run.logged * run.event_bytes) >> 20;
+    if log_mb >= u128::from(workload.slow_lane_memory_mb) {
+        notes.push(format!(
+            "the slow lane's run reads a log of about {log_mb} MB into a job of {} MB: it would not fit",
+            workload.slow_lane_memory_mb
+        ));
+    }
+    notes
 }
 
 /// A month's usage on `platform`.
@@ -272,6 +451,12 @@ fn usage(
     for f in &measured.functions {
         let records_in = u128::from(f.records_in);
         if records_in == 0 {
+            continue;
+        }
+        if f.function == SLOW_LANE {
+            if platform == Platform::Aws {
+                slow_lane_usage(&mut usage, f, measured, workload, events)?;
+            }
             continue;
         }
         let is_score = f.function == "score";
@@ -488,6 +673,8 @@ mod tests {
             people: None,
             stream_retention_hours: 24,
             log_retention_days: 30,
+            offline_log_retention_days: 30,
+            slow_lane_memory_mb: 1_769,
         }
     }
 
@@ -632,6 +819,98 @@ mod tests {
             quantity(&aws, "cloudwatch.logs.storage"),
             2_628_000_000 / 730 * 2_160 * 730
         );
+    }
+
+    /// The measured run with its slow-lane run: 800 of its 1,000 events
+    /// logged, 2,000 bytes each, read in 80 ms with 20 read and 10 write
+    /// units for its 10 people.
+    fn with_slow_lane() -> Measured {
+        let mut m = measured();
+        m.functions.push(FunctionRun {
+            function: SLOW_LANE.into(),
+            records_in: 800,
+            bytes_in: 800 * 2_000,
+            wall_us: 80_000,
+            billed: [
+                ("dynamodb_read_units".to_owned(), 20),
+                ("dynamodb_write_units".to_owned(), 10),
+                ("firestore_document_reads".to_owned(), 20),
+            ]
+            .into(),
+            log_bytes: BTreeMap::new(),
+        });
+        m
+    }
+
+    /// By hand, at 10 events a second: 8 logged a second, 21,024,000 a
+    /// month; 30 days of them (20,736,000) in the log when a run reads it;
+    /// 30.4 runs a month.
+    #[test]
+    fn the_slow_lane_is_its_log_and_a_daily_run_over_it_on_aws_alone() {
+        let w = workload("10");
+        let events = per_month(w.events_per_second).unwrap();
+        let without = usage(Platform::Aws, &measured(), &w, events, 0).unwrap();
+        let aws = usage(Platform::Aws, &with_slow_lane(), &w, events, 0).unwrap();
+        let more = |item: &str| quantity(&aws, item) - quantity(&without, item);
+        // Firehose reads every logged event from the enriched stream and
+        // bills each 2,000 bytes as 5 KB.
+        assert_eq!(more("kinesis.on_demand.retrieval"), 2_000 * 21_024_000);
+        assert_eq!(quantity(&aws, "firehose.ingest"), 5_120 * 21_024_000);
+        // The log holds 30 days' events, all month.
+        assert_eq!(quantity(&aws, "s3.storage"), 2_000 * 20_736_000 * 730);
+        // 1,382,400,000 bytes a day is 21 objects of 64 MiB, fewer than
+        // one each 300 s (288): 8,640 objects in the log, read on each of
+        // the month's 30.4 runs; written at 288 a day, listed in 9 calls
+        // a run.
+        assert_eq!(quantity(&aws, "s3.get_requests"), 8_640 * 730 / 24);
+        // 297 × 30.42 = 9,033.75.
+        assert_eq!(quantity(&aws, "s3.put_requests"), 9_034);
+        // The run's units per logged event: 20 reads for 800, so 518,400
+        // for the log's 20,736,000, a run.
+        assert_eq!(more("dynamodb.on_demand.read_units"), 518_400 * 730 / 24);
+        assert_eq!(more("dynamodb.on_demand.write_units"), 259_200 * 730 / 24);
+        // One request a run, of 100 µs a logged event at one vCPU:
+        // 2,073.6 s, billed to the millisecond.
+        assert_eq!(more("lambda.requests"), 30);
+        assert_eq!(more("lambda.duration.arm64"), 1_769 * 2_073_600 * 730 / 24);
+        // Nothing of it on Google Cloud or Spin.
+        for platform in [Platform::Gcp, Platform::Spin] {
+            assert_eq!(
+                usage(platform, &with_slow_lane(), &w, events, 0).unwrap(),
+                usage(platform, &measured(), &w, events, 0).unwrap(),
+                "{platform:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_slow_lane_run_past_lambdas_timeout_or_memory_is_said() {
+        let book = PriceBook::default_book().unwrap();
+        let mut w = workload("10");
+        // 2,073.6 s a run: past 900 s; a log of 39,550 MB.
+        let e = estimate(&book, &with_slow_lane(), &w).unwrap();
+        let aws = |e: &Estimate| {
+            e.platforms
+                .iter()
+                .find(|p| p.platform == Platform::Aws)
+                .unwrap()
+                .notes
+                .clone()
+        };
+        let notes = aws(&e);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("about 2073 s at 1769 MB"), "{notes:?}");
+        assert!(notes[1].contains("about 39550 MB"), "{notes:?}");
+        // A tenth of the traffic and a day's log: 6.9 s and 131 MB.
+        w.events_per_second = "1".parse().unwrap();
+        w.offline_log_retention_days = 1;
+        assert_eq!(
+            aws(&estimate(&book, &with_slow_lane(), &w).unwrap()),
+            Vec::<String>::new()
+        );
+        // No note elsewhere, and none without a measured slow lane.
+        let e = estimate(&book, &measured(), &workload("10")).unwrap();
+        assert!(e.platforms.iter().all(|p| p.notes.is_empty()), "{e:?}");
     }
 
     #[test]

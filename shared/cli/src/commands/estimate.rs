@@ -61,6 +61,14 @@ pub struct Args {
     /// modules' default is 30; Cloud Logging bills the days past 30).
     #[arg(long, default_value_t = 30)]
     log_retention_days: u32,
+    /// How long the offline log keeps events, in days (the Terraform
+    /// module's default is 30); the slow lane's daily job reads them all.
+    #[arg(long, default_value_t = 30)]
+    offline_log_retention_days: u32,
+    /// Memory of the slow lane's job, in MB (the Terraform module's
+    /// default is 1,024).
+    #[arg(long, default_value_t = 1_024)]
+    slow_lane_memory_mb: u32,
     /// The price book's AWS region.
     #[arg(long, default_value = "aws/us-east-1")]
     aws_region: String,
@@ -116,6 +124,8 @@ pub async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         people: args.people,
         stream_retention_hours: args.stream_retention_hours,
         log_retention_days: args.log_retention_days,
+        offline_log_retention_days: args.offline_log_retention_days,
+        slow_lane_memory_mb: args.slow_lane_memory_mb,
     };
     let mut estimates = Vec::new();
     for rate in &args.events_per_second {
@@ -187,6 +197,9 @@ fn table(output: &Output) -> String {
                     u.item, "-", u.why, u.quantity
                 );
             }
+            for note in &p.notes {
+                let _ = writeln!(out, "      note: {note}");
+            }
         }
         let _ = writeln!(
             out,
@@ -218,11 +231,12 @@ fn html(output: &Output) -> String {
     for e in &output.estimates {
         let _ = write!(
             sections,
-            "<h2>A month at {} events and {} decisions a second</h2>\n{}\n{}",
+            "<h2>A month at {} events and {} decisions a second</h2>\n{}\n{}{}",
             e.events_per_second,
             e.decisions_per_second,
             stacked(e),
-            not_priced(e)
+            not_priced(e),
+            notes(e)
         );
     }
     let assumptions = items(output.assumptions.iter().copied());
@@ -353,6 +367,26 @@ fn not_priced(e: &Estimate) -> String {
     }
     format!(
         "<h3>Not priced</h3><table><tr><th>platform</th><th>item</th><th>quantity</th><th>why</th></tr>{rows}</table>"
+    )
+}
+
+/// What a platform's month would not survive as deployed, if anything.
+fn notes(e: &Estimate) -> String {
+    let notes: Vec<String> = e
+        .platforms
+        .iter()
+        .flat_map(|p| {
+            p.notes
+                .iter()
+                .map(move |n| format!("{}: {n}", p.platform.name()))
+        })
+        .collect();
+    if notes.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<h3>Notes</h3><ul>{}</ul>",
+        items(notes.iter().map(String::as_str))
     )
 }
 

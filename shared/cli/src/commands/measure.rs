@@ -1,7 +1,8 @@
 //! The measured run `tailor sweep` and `tailor estimate` model from: a
 //! stream (generated, or a file) through the local platform, then timed
-//! decisions over its people, with the store and queue counting what each
-//! call would bill on each cloud.
+//! decisions over its people, then one run of the slow lane over the
+//! stream's offline log, with the store and queue counting what each call
+//! would bill on each cloud.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,12 @@ pub async fn run(args: &Measure) -> anyhow::Result<Run> {
     let platform =
         LocalPlatform::open_counting_cloud_units(Some(&args.state), &settings, &super::ALL)?;
 
+    // The offline log the slow lane's run reads, beside the state.
+    let log = args.state.with_extension("enriched.jsonl");
+    platform
+        .archive_enriched(&log, true)
+        .with_context(|| format!("creating {}", log.display()))?;
+
     let cpu_before = process_cpu_us();
     let report = run_lines(
         &platform,
@@ -98,11 +105,12 @@ pub async fn run(args: &Measure) -> anyhow::Result<Run> {
     )
     .await?;
     let mut score = timed_decisions(&platform, args.decisions).await?;
+    let book = PriceBook::default_book()?;
+    let slow_lane = timed_slow_lane(&platform, &log, &book).await?;
     let process_cpu_us = cpu_before
         .zip(process_cpu_us())
         .map(|(before, after)| after.saturating_sub(before));
 
-    let book = PriceBook::default_book()?;
     if let Some(score) = &mut score {
         score.log_bytes = log_bytes(&one_decision(score), &book)?;
     }
@@ -123,6 +131,8 @@ pub async fn run(args: &Measure) -> anyhow::Result<Run> {
         invocations.insert(score.function.clone(), score.records_in);
         functions.push(score);
     }
+    invocations.insert(slow_lane.function.clone(), 1);
+    functions.push(slow_lane);
     Ok(Run {
         source,
         records,
@@ -170,6 +180,38 @@ async fn timed_decisions(
         *run.billed.entry(unit.to_owned()).or_default() += n;
     }
     Ok(Some(run))
+}
+
+/// One run of the slow lane over the stream's offline log `log`, as of
+/// the stream's end: the events it read, their bytes, its time, the units
+/// it billed and what its one invocation logs.
+async fn timed_slow_lane(
+    platform: &LocalPlatform,
+    log: &Path,
+    book: &PriceBook,
+) -> anyhow::Result<FunctionRun> {
+    platform.flush()?;
+    let functions = platform.functions();
+    let at = functions.clock().now();
+    // What the decisions left uncounted is not the run's.
+    let _ = functions.store().take();
+    let bytes = std::fs::metadata(log)
+        .with_context(|| format!("reading {}", log.display()))?
+        .len();
+    let started = Instant::now();
+    let events = tailor_local::offline::backfill::read_log(log)?;
+    let run = functions.run_slow_lane(&events, at).await?;
+    let mut report = run.report(events.len(), functions.store().take());
+    report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    report.bytes_in = bytes;
+    Ok(FunctionRun {
+        function: report.function.clone(),
+        records_in: report.records_in,
+        bytes_in: report.bytes_in,
+        wall_us: report.wall_us,
+        billed: report.billed.clone(),
+        log_bytes: log_bytes(&report, book)?,
+    })
 }
 
 /// A request id as long as Lambda's (a UUID), for sizing log lines.
