@@ -3,10 +3,7 @@
 locals {
   # Every Lambda function that alarms on its errors, by name: the five
   # functions and the slow lane's job.
-  alarmed_functions = merge(
-    { for f in local.function_names : f => aws_lambda_function.this[f].function_name },
-    { "slow-lane" = aws_lambda_function.slow_lane.function_name },
-  )
+  alarmed_functions = { for f in local.lambda_names : f => aws_lambda_function.this[f].function_name }
 
   # What a message in each dead-letter queue holds.
   dead_letter_messages = {

@@ -22,9 +22,9 @@ data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_356:This is a key policy: its resource "*" is this key alone, not every resource in the account.
 
   # The account administers the key and delegates its use to IAM policies:
-  # each function's role is granted kms:Decrypt and kms:GenerateDataKey in
-  # iam.tf, the offline log's delivery role in offline_log.tf, the slow
-  # lane's job's role in slow_lane.tf, and DynamoDB, Kinesis, SQS, S3 and
+  # each function's role, the slow lane's job's included, is granted
+  # kms:Decrypt and kms:GenerateDataKey in iam.tf, the offline log's
+  # delivery role in offline_log.tf, and DynamoDB, Kinesis, SQS, S3 and
   # Lambda use the key on behalf of those callers.
   statement {
     sid       = "AccountAdministration"

@@ -9,8 +9,9 @@
 # queue local.permissions (iam.tf) lists for it. Kinesis Data Firehose also
 # reads the enriched stream and keeps it in S3 as the offline log
 # (offline_log.tf), with a role of its own; the slow lane's scheduled job
-# (slow_lane.tf), a sixth Lambda function with its own role, reads that log
-# on an EventBridge schedule and keeps the slow-lane table.
+# (slow_lane.tf), a sixth Lambda function made by the same resources as the
+# five, with its own role and its own entry in local.permissions, reads
+# that log on an EventBridge schedule and keeps the slow-lane table.
 
 data "aws_caller_identity" "current" {}
 
@@ -23,7 +24,16 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.region
 
+  # The five functions: the stream functions and score. What the five
+  # have and the slow lane's job has not goes by these names: the throttle
+  # and cost alarms (alarms.tf) and the outputs by function (outputs.tf).
   function_names = ["ingest", "enrich", "features", "consent", "score"]
+
+  # Every Lambda function of the module: the five functions and the slow
+  # lane's scheduled job. The same resources (lambda.tf, iam.tf) make each
+  # one's function, log group, role and policy, from its entries in the
+  # maps keyed by these names.
+  lambda_names = ["ingest", "enrich", "features", "consent", "score", "slow-lane"]
 
   # Tags of every resource that takes tags: var.tags and the deployment's
   # own tag, `tailor-deployment = <name>`, by which the monthly budget
@@ -79,8 +89,10 @@ locals {
     "dynamodb:UpdateItem",
   ]
 
+  # Each Lambda function's package: <artifacts_dir>/tailor-<name>/bootstrap.zip
+  # (the job's is tailor-slow-lane), unless var.function_zips names another.
   packages = {
-    for f in local.function_names :
+    for f in local.lambda_names :
     f => lookup(var.function_zips, f, "${var.artifacts_dir}/tailor-${f}/bootstrap.zip")
   }
 
@@ -105,10 +117,21 @@ locals {
     var.policy_overlay == null ? {} : { TAILOR_POLICY_OVERLAY = var.policy_overlay }
   )
 
-  # ingest takes consent changes from the events stream only where the
-  # deployment trusts every producer of that stream with them
-  # (stream_consent); otherwise it dead-letters them as
-  # consent_not_permitted.
+  # What score runs the model with: ONNX Runtime from the layer, the model,
+  # the engine, and the budget of its store calls.
+  score_environment = {
+    ORT_DYLIB_PATH         = "/opt/lib/libonnxruntime.so"
+    TAILOR_MODEL_DIR       = var.score_model_dir
+    TAILOR_ENGINE          = var.score_engine
+    TAILOR_STORE_BUDGET_MS = tostring(var.score_store_budget_ms)
+  }
+
+  # Each Lambda function's own environment, besides the common one. ingest
+  # takes consent changes from the events stream only where the deployment
+  # trusts every producer of that stream with them (stream_consent);
+  # otherwise it dead-letters them as consent_not_permitted. The slow
+  # lane's job starts as score does (the same model, engine and catalog),
+  # and reads the offline log (offline_log.tf) besides.
   function_environment = {
     ingest = {
       TAILOR_STREAM_INGESTED = aws_kinesis_stream.this["ingested"].name
@@ -120,11 +143,10 @@ locals {
     }
     features = {}
     consent  = {}
-    score = {
-      ORT_DYLIB_PATH         = "/opt/lib/libonnxruntime.so"
-      TAILOR_MODEL_DIR       = var.score_model_dir
-      TAILOR_ENGINE          = var.score_engine
-      TAILOR_STORE_BUDGET_MS = tostring(var.score_store_budget_ms)
-    }
+    score    = local.score_environment
+    "slow-lane" = merge(local.score_environment, {
+      TAILOR_OFFLINE_LOG_BUCKET = aws_s3_bucket.offline_log.id
+      TAILOR_OFFLINE_LOG_PREFIX = local.offline_log_prefix
+    })
   }
 }

@@ -30,17 +30,17 @@ output "table_arns" {
 
 output "function_names" {
   description = "Lambda function names by function."
-  value       = { for k, f in aws_lambda_function.this : k => f.function_name }
+  value       = { for f in local.function_names : f => aws_lambda_function.this[f].function_name }
 }
 
 output "function_arns" {
   description = "Lambda function ARNs by function."
-  value       = { for k, f in aws_lambda_function.this : k => f.arn }
+  value       = { for f in local.function_names : f => aws_lambda_function.this[f].arn }
 }
 
 output "role_arns" {
   description = "Execution role ARNs by function."
-  value       = { for k, r in aws_iam_role.this : k => r.arn }
+  value       = { for f in local.function_names : f => aws_iam_role.this[f].arn }
 }
 
 output "score_url" {
@@ -100,17 +100,17 @@ output "offline_log_delivery_stream_name" {
 
 output "slow_lane_function_name" {
   description = "Lambda function name of the slow lane's scheduled job."
-  value       = aws_lambda_function.slow_lane.function_name
+  value       = aws_lambda_function.this["slow-lane"].function_name
 }
 
 output "slow_lane_function_arn" {
   description = "Lambda function ARN of the slow lane's scheduled job."
-  value       = aws_lambda_function.slow_lane.arn
+  value       = aws_lambda_function.this["slow-lane"].arn
 }
 
 output "slow_lane_role_arn" {
   description = "Execution role ARN of the slow lane's scheduled job."
-  value       = aws_iam_role.slow_lane.arn
+  value       = aws_iam_role.this["slow-lane"].arn
 }
 
 output "slow_lane_schedule_rule_name" {

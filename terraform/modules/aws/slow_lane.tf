@@ -8,76 +8,15 @@
 #   EventBridge <name>-slow-lane -> <name>-slow-lane -> slow-lane table
 #                                        ^ s3://<bucket>/enriched/
 #
-# It starts as score does (the same model, engine and catalog, the same
-# environment and the ONNX Runtime layer), with the offline log's bucket
-# and prefix besides. A run must finish within one invocation, so the job
-# has Lambda's longest timeout.
-
-locals {
-  slow_lane_package = lookup(var.function_zips, "slow-lane", "${var.artifacts_dir}/tailor-slow-lane/bootstrap.zip")
-
-  # What the job reads and writes: the tables the replay settles keys in
-  # (identity, tombstones, consent) and its own. It reads the offline log
-  # besides (the statements below) and sends failed runs to its queue.
-  slow_lane_reads  = ["identity", "tombstones", "consent", "slow-lane"]
-  slow_lane_writes = ["slow-lane"]
-}
-
-resource "aws_cloudwatch_log_group" "slow_lane" {
-  #checkov:skip=CKV_AWS_338:Logs carry pseudonymous profile identifiers that erasure must not outlive for long; retention is var.log_retention_days (default 30), the same data-minimisation choice as the functions' log groups.
-  name              = "/aws/lambda/${var.name}-slow-lane"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
-  tags              = local.tags
-}
-
-resource "aws_lambda_function" "slow_lane" {
-  #checkov:skip=CKV_AWS_116:EventBridge invokes the job asynchronously, and a run that fails every attempt goes to its SQS queue through the on-failure destination of aws_lambda_function_event_invoke_config.slow_lane, with the error; a dead-letter queue besides would take the same failures twice.
-  #checkov:skip=CKV_AWS_117:The job reaches only AWS service endpoints (S3, DynamoDB, SQS, KMS, CloudWatch, X-Ray) with IAM-signed requests and no private network resources; a VPC would add NAT or endpoint costs without narrowing access, which its role already restricts.
-  #checkov:skip=CKV_AWS_272:The package is uploaded by Terraform straight from the deployer's own cargo lambda build; AWS Signer signs only packages staged in S3, so code signing belongs to a release pipeline that stages them there.
-  function_name = "${var.name}-slow-lane"
-  description   = "Tailor ${var.name}: the slow lane's scheduled job"
-  role          = aws_iam_role.slow_lane.arn
-
-  runtime       = "provided.al2023"
-  architectures = ["arm64"]
-  handler       = "bootstrap"
-
-  filename         = local.slow_lane_package
-  source_code_hash = filebase64sha256(local.slow_lane_package)
-  layers           = [aws_lambda_layer_version.ort.arn]
-
-  # The whole log is read into memory, and a run must finish within one
-  # invocation: Lambda's longest timeout.
-  memory_size                    = var.slow_lane_memory_size
-  timeout                        = 900
-  reserved_concurrent_executions = lookup(var.reserved_concurrency, "slow-lane", -1)
-
-  kms_key_arn = aws_kms_key.this.arn
-  environment {
-    variables = merge(local.common_environment, local.function_environment["score"], {
-      TAILOR_OFFLINE_LOG_BUCKET = aws_s3_bucket.offline_log.id
-      TAILOR_OFFLINE_LOG_PREFIX = local.offline_log_prefix
-    })
-  }
-
-  logging_config {
-    log_format            = "JSON"
-    log_group             = aws_cloudwatch_log_group.slow_lane.name
-    application_log_level = upper(var.log_level)
-    system_log_level      = "WARN"
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  tags = local.tags
-
-  # The role's policy must exist before the function, and the log group
-  # before the first invocation.
-  depends_on = [aws_iam_role_policy.slow_lane, aws_cloudwatch_log_group.slow_lane]
-}
+# Its function, log group, role and policy are made by the five functions'
+# resources (lambda.tf, iam.tf), keyed "slow-lane", and its entries in the
+# per-function maps say how it differs: it starts as score does (the same
+# model, engine and catalog, score's environment and the ONNX Runtime
+# layer), with the offline log's bucket and prefix besides; a run must
+# finish within one invocation, so it has Lambda's longest timeout; and its
+# role reads the offline log and uses the key through DynamoDB, S3 and SQS
+# alone. What is the job's alone is here: its schedule, and what becomes of
+# a failed run.
 
 # ---------------------------------------------------------------------------
 # The schedule
@@ -95,14 +34,14 @@ resource "aws_cloudwatch_event_rule" "slow_lane" {
 resource "aws_cloudwatch_event_target" "slow_lane" {
   rule      = aws_cloudwatch_event_rule.slow_lane.name
   target_id = "slow-lane"
-  arn       = aws_lambda_function.slow_lane.arn
+  arn       = aws_lambda_function.this["slow-lane"].arn
 }
 
 # Only this rule may invoke the job.
 resource "aws_lambda_permission" "slow_lane" {
   statement_id  = "AllowSchedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.slow_lane.function_name
+  function_name = aws_lambda_function.this["slow-lane"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.slow_lane.arn
 }
@@ -113,7 +52,7 @@ resource "aws_lambda_permission" "slow_lane" {
 # goes to the job's dead-letter queue (sqs.tf) with the error. Lanes a
 # failed run wrote stay; the next run writes them all.
 resource "aws_lambda_function_event_invoke_config" "slow_lane" {
-  function_name                = aws_lambda_function.slow_lane.function_name
+  function_name                = aws_lambda_function.this["slow-lane"].function_name
   maximum_retry_attempts       = var.slow_lane_maximum_retry_attempts
   maximum_event_age_in_seconds = 21600
 
@@ -125,95 +64,33 @@ resource "aws_lambda_function_event_invoke_config" "slow_lane" {
 }
 
 # ---------------------------------------------------------------------------
-# The job's role
+# Addresses of earlier versions
 # ---------------------------------------------------------------------------
 
-resource "aws_iam_role" "slow_lane" {
-  name               = "${var.name}-slow-lane"
-  description        = "Tailor ${var.name}: the slow lane's scheduled job"
-  assume_role_policy = data.aws_iam_policy_document.assume_role.json
-  tags               = local.tags
+# Earlier versions of the module made the job with resources of its own.
+# These move an existing deployment's job to its instances of the shared
+# resources, so that it is kept, not destroyed and created again. (Its
+# policy document, a data source, is read again at each plan and needs no
+# move.)
+
+moved {
+  from = aws_cloudwatch_log_group.slow_lane
+  to   = aws_cloudwatch_log_group.this["slow-lane"]
 }
 
-resource "aws_iam_role_policy" "slow_lane" {
-  name   = "${var.name}-slow-lane"
-  role   = aws_iam_role.slow_lane.id
-  policy = data.aws_iam_policy_document.slow_lane.json
+moved {
+  from = aws_lambda_function.slow_lane
+  to   = aws_lambda_function.this["slow-lane"]
 }
 
-# What the job needs, each on its own resource: its log group, the offline
-# log's objects, its tables, its dead-letter queue and the key. Only X-Ray,
-# whose upload actions take no resource ARN, is granted on "*".
-data "aws_iam_policy_document" "slow_lane" {
-  statement {
-    sid       = "OwnLogGroup"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.slow_lane.arn}:*"]
-  }
+moved {
+  from = aws_iam_role.slow_lane
+  to   = aws_iam_role.this["slow-lane"]
+}
 
-  # Listing the bucket, under the log's prefix only: not the error output.
-  statement {
-    sid       = "ListOfflineLog"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.offline_log.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.offline_log_prefix}*"]
-    }
-  }
-
-  statement {
-    sid       = "ReadOfflineLog"
-    actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.offline_log.arn}/${local.offline_log_prefix}*"]
-  }
-
-  statement {
-    sid       = "ReadTables"
-    actions   = local.dynamodb_read_actions
-    resources = [for t in local.slow_lane_reads : aws_dynamodb_table.this[t].arn]
-  }
-
-  statement {
-    sid       = "WriteTables"
-    actions   = local.dynamodb_write_actions
-    resources = [for t in local.slow_lane_writes : aws_dynamodb_table.this[t].arn]
-  }
-
-  # The on-failure destination: Lambda sends with the job's role.
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter["slow-lane"].arn]
-  }
-
-  # Decrypting the tables and the log's objects, and encrypting the
-  # tables' items and the queue's messages: used through DynamoDB, S3 and
-  # SQS only.
-  statement {
-    sid       = "DeploymentKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values = [
-        "dynamodb.${local.region}.${data.aws_partition.current.dns_suffix}",
-        "s3.${local.region}.${data.aws_partition.current.dns_suffix}",
-        "sqs.${local.region}.${data.aws_partition.current.dns_suffix}",
-      ]
-    }
-  }
-
-  # Active tracing: X-Ray's upload actions take no resource ARN.
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-    resources = ["*"]
-  }
+moved {
+  from = aws_iam_role_policy.slow_lane
+  to   = aws_iam_role_policy.this["slow-lane"]
 }
 
 # Its alarms are the functions' (alarms.tf): errors on any failed attempt,
