@@ -19,7 +19,15 @@
 use tailor_runtime::cost::billing::{dynamodb, firestore};
 use tailor_runtime::cost::billing::{kinesis, pubsub};
 
+/// Set in a child this bench starts to measure what reading the log
+/// takes: `admissible:PATH`, `run:PATH` or `whole:PATH`.
+const HOLD: &str = "TAILOR_UNITS_HOLD";
+
 fn main() {
+    if let Ok(what) = std::env::var(HOLD) {
+        hold(&what);
+        return;
+    }
     let (profiles, days, batch) = tailor_tests::cloud::units_args();
     let lines = tailor_tests::generated(profiles, days, 7);
     println!("{profiles} people × {days} days, counted on the local platform:");
@@ -67,6 +75,7 @@ fn slow_lane(lines: &[Vec<u8>], batch: usize) {
         .unwrap();
     let elapsed = started.elapsed();
     let report = run.report(events, functions.store().take());
+    held_in_memory(&log, events);
     let profiles = run.profiles.max(1) as f64;
     println!(
         "slow lane, one run as of {now}: {events} logged events, {} profiles, {} lanes kept, {} batch scores, {:.1} s",
@@ -97,4 +106,83 @@ fn slow_lane(lines: &[Vec<u8>], batch: usize) {
         sizes.iter().max().unwrap_or(&0),
         sizes.iter().sum::<usize>() / sizes.len().max(1)
     );
+}
+
+/// What the log takes in memory while a run replays it: the resident set
+/// a fresh process grows by reading it as the run holds it
+/// ([`tailor_core::features::Admissible`]), and by reading it as whole
+/// events. Resident growth, so within a page and the allocator's own
+/// slack of the heap's.
+fn held_in_memory(log: &std::path::Path, events: usize) {
+    let file = std::fs::metadata(log).unwrap().len();
+    let grown = |form: &str| -> u64 {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(HOLD, format!("{form}:{}", log.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let per = |bytes: u64| bytes / events.max(1) as u64;
+    println!(
+        "log held in memory: {events} events, {} bytes a line in the file; as the run holds them {} bytes an event, with their histories {} bytes an event; as whole events {} bytes an event",
+        per(file),
+        per(grown("admissible")),
+        per(grown("run")),
+        per(grown("whole")),
+    );
+}
+
+/// In the child: reads the log in one form and prints how much the
+/// resident set grew while holding it.
+fn hold(what: &str) {
+    let (form, path) = what.split_once(':').unwrap();
+    let path = std::path::Path::new(path);
+    let before = resident_bytes();
+    let (admissible, whole) = if form == "admissible" {
+        let held = tailor_local::offline::backfill::read_admissible(path).unwrap();
+        (held, Vec::new())
+    } else if form == "run" {
+        // The log as the run holds it, and the histories it folds from it
+        // (every key its own profile, every event admitted by consent as
+        // claimed): what a run holds at its largest.
+        let held = tailor_local::offline::backfill::read_admissible(path).unwrap();
+        let policy = tailor_core::policy::Policy::shipped().unwrap();
+        let histories = tailor_core::features::histories(
+            &held,
+            |k| Some(k.to_owned()),
+            &std::collections::BTreeMap::new(),
+            &policy,
+        );
+        let after = resident_bytes();
+        assert!(!histories.is_empty());
+        println!("{}", after.saturating_sub(before));
+        return;
+    } else {
+        let held = tailor_local::offline::backfill::read_log(path).unwrap();
+        (Vec::new(), held)
+    };
+    let after = resident_bytes();
+    assert!(admissible.len() + whole.len() > 0);
+    println!("{}", after.saturating_sub(before));
+    drop((admissible, whole));
+}
+
+/// The process's resident set, from `/proc/self/status` (Linux).
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1_024
 }

@@ -1,6 +1,7 @@
 //! The slow lane's batch run, the same on every platform: given the
 //! offline log's events (a platform reads them from wherever it keeps the
-//! log: a file, an S3 bucket), each profile's long-horizon features and
+//! log: a file, an S3 bucket, and holds each as the little the replays
+//! read of it, [`Admissible`]), each profile's long-horizon features and
 //! batch scores as of one moment, kept beside the online features.
 //!
 //! The log is replayed against where its keys stand now
@@ -12,7 +13,7 @@
 //! ([`Tables::keep_slow_lane`](tailor_core::tables::Tables::keep_slow_lane)).
 
 use tailor_core::Timestamp;
-use tailor_core::features::{self, LoggedEvent};
+use tailor_core::features::{self, Admissible};
 use tailor_core::ports::{Meter, Publisher, Store, StoreError, Timer};
 use tailor_core::report::InvocationReport;
 
@@ -66,7 +67,7 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
     /// [`SlowRunError`].
     pub async fn run_slow_lane(
         &self,
-        log: &[LoggedEvent],
+        log: &[Admissible],
         at: Timestamp,
     ) -> Result<SlowRun, SlowRunError> {
         let score = self.score().ok_or(SlowRunError::NoScore)?;

@@ -8,7 +8,7 @@
 //! published, so one is a sign of a damaged object, for an operator.
 
 use aws_sdk_s3::Client;
-use tailor_core::features::LoggedEvent;
+use tailor_core::features::{Admissible, LoggedEvent};
 use tailor_core::message::Enriched;
 
 use crate::deadline::Deadline;
@@ -24,8 +24,9 @@ pub struct OfflineLog {
 /// What a read found.
 #[derive(Debug, Default)]
 pub struct Read {
-    /// Every readable line's event, in object order (oldest first).
-    pub events: Vec<LoggedEvent>,
+    /// Every readable line's event, in object order (oldest first), as
+    /// the replays hold it: only what they read of it.
+    pub events: Vec<Admissible>,
     /// Objects read.
     pub objects: usize,
     /// Lines that are not enriched messages: `(object key, line number
@@ -122,7 +123,7 @@ impl OfflineLog {
                     continue;
                 }
                 match serde_json::from_slice::<Enriched>(line) {
-                    Ok(e) => read.events.push(LoggedEvent::from(e)),
+                    Ok(e) => read.events.push(Admissible::from(LoggedEvent::from(e))),
                     Err(e) => read.unreadable.push((key.clone(), i + 1, e.to_string())),
                 }
             }

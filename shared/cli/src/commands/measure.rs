@@ -199,7 +199,7 @@ async fn timed_slow_lane(
         .with_context(|| format!("reading {}", log.display()))?
         .len();
     let started = Instant::now();
-    let events = tailor_local::offline::backfill::read_log(log)?;
+    let events = tailor_local::offline::backfill::read_admissible(log)?;
     let run = functions.run_slow_lane(&events, at).await?;
     let mut report = run.report(events.len(), functions.store().take());
     report.wall_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

@@ -25,8 +25,9 @@ pub use slow::{History, SLOW_FEATURES, is_slow};
 
 use std::collections::BTreeMap;
 
+use crate::Timestamp;
 use crate::consent::Ledger;
-use crate::event::Purpose;
+use crate::event::{EventType, Purpose};
 use crate::ingest::Ingested;
 use crate::plan::Change;
 use crate::plan::Loaded;
@@ -40,12 +41,24 @@ use crate::ports::{Item, Precondition, StoreError, Table};
 /// never taken as after a revocation it preceded.
 #[must_use]
 pub fn gate(ingested: &Ingested, ledger: &Ledger, policy: &Policy) -> PolicyDecision {
-    let blocked = ledger.blocked_at(ingested.earliest());
-    policy.build_features(
+    gate_by(
         ingested.event.event_type,
         &ingested.event.consent.purposes,
-        &blocked,
+        ingested.earliest(),
+        ledger,
+        policy,
     )
+}
+
+/// [`gate`], from the three things of an event it reads.
+fn gate_by(
+    event_type: EventType,
+    purposes: &[Purpose],
+    earliest: Timestamp,
+    ledger: &Ledger,
+    policy: &Policy,
+) -> PolicyDecision {
+    policy.build_features(event_type, purposes, &ledger.blocked_at(earliest))
 }
 
 /// Removes from `inputs` everything the ledger no longer allows: what is at
@@ -171,6 +184,63 @@ impl From<crate::message::Enriched> for LoggedEvent {
     }
 }
 
+/// What the replays of a log read of a logged event, and nothing more: its
+/// key, what the consent gate asks of it ([`gate`]) and its features
+/// [`Summary`]. A log is held this way while it is replayed: a small
+/// fraction of the event it was read from (whose properties, context and
+/// producer the replays never read), so a batch run over a long log holds
+/// it in a fraction of the memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admissible {
+    /// The key its inputs are kept under.
+    pub key: String,
+    /// When it happened, skew-corrected ([`Ingested::occurred_at`]).
+    pub occurred_at: Timestamp,
+    /// The earlier of its reported and corrected times ([`Ingested::earliest`]).
+    pub earliest: Timestamp,
+    /// Its type.
+    pub event_type: EventType,
+    /// The purposes its consent claim grants.
+    pub purposes: Vec<Purpose>,
+    /// Its summary, `None` for types features do not use.
+    pub summary: Option<Summary>,
+}
+
+impl Admissible {
+    /// Whether features may be built from it for a profile with `ledger`:
+    /// [`gate`], for the event it was read from.
+    #[must_use]
+    pub fn gate(&self, ledger: &Ledger, policy: &Policy) -> PolicyDecision {
+        gate_by(
+            self.event_type,
+            &self.purposes,
+            self.earliest,
+            ledger,
+            policy,
+        )
+    }
+}
+
+impl From<&LoggedEvent> for Admissible {
+    fn from(logged: &LoggedEvent) -> Self {
+        let ingested = &logged.ingested;
+        Self {
+            key: logged.key.clone(),
+            occurred_at: ingested.occurred_at,
+            earliest: ingested.earliest(),
+            event_type: ingested.event.event_type,
+            purposes: ingested.event.consent.purposes.clone(),
+            summary: Summary::of(ingested),
+        }
+    }
+}
+
+impl From<LoggedEvent> for Admissible {
+    fn from(logged: LoggedEvent) -> Self {
+        Self::from(&logged)
+    }
+}
+
 /// Replays a log into each final profile's member inputs, with exactly the
 /// code the online path uses: an event counts when `keep` accepts it and the
 /// consent gate admits it under its profile's final ledger; inputs are then
@@ -178,11 +248,11 @@ impl From<crate::message::Enriched> for LoggedEvent {
 /// profile (`None` for keys that were erased).
 #[must_use]
 pub fn replay<'a>(
-    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    log: impl IntoIterator<Item = &'a Admissible>,
     profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
-    keep: impl Fn(&LoggedEvent) -> bool,
+    keep: impl Fn(&Admissible) -> bool,
 ) -> BTreeMap<String, Vec<KeyInputs>> {
     replay_keyed(log, profile_of, ledgers, policy, keep)
         .into_iter()
@@ -194,22 +264,23 @@ pub fn replay<'a>(
 /// `keep` accepts, whose key still has a profile, and that the consent gate
 /// admits under that profile's final ledger.
 fn admitted<'a>(
-    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    log: impl IntoIterator<Item = &'a Admissible>,
     profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
-    keep: impl Fn(&LoggedEvent) -> bool,
-    mut each: impl FnMut(String, &str, Summary),
+    keep: impl Fn(&Admissible) -> bool,
+    mut each: impl FnMut(String, &str, &Summary),
 ) {
     let empty = Ledger::default();
     for logged in log.into_iter().filter(|l| keep(l)) {
+        let Some(summary) = &logged.summary else {
+            continue;
+        };
         let Some(profile) = profile_of(&logged.key) else {
             continue;
         };
         let ledger = ledgers.get(&profile).unwrap_or(&empty);
-        if gate(&logged.ingested, ledger, policy).allowed
-            && let Some(summary) = Summary::of(&logged.ingested)
-        {
+        if logged.gate(ledger, policy).allowed {
             each(profile, &logged.key, summary);
         }
     }
@@ -217,11 +288,11 @@ fn admitted<'a>(
 
 /// [`replay`], with each profile's member keys beside their inputs.
 fn replay_keyed<'a>(
-    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    log: impl IntoIterator<Item = &'a Admissible>,
     profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
-    keep: impl Fn(&LoggedEvent) -> bool,
+    keep: impl Fn(&Admissible) -> bool,
 ) -> BTreeMap<String, (Vec<String>, Vec<KeyInputs>)> {
     let empty = Ledger::default();
     let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
@@ -233,7 +304,7 @@ fn replay_keyed<'a>(
         policy,
         keep,
         |profile, key, summary| {
-            inputs.entry(key.to_owned()).or_default().apply(&summary);
+            inputs.entry(key.to_owned()).or_default().apply(summary);
             let keys = members.entry(profile).or_default();
             if !keys.iter().any(|k| k == key) {
                 keys.push(key.to_owned());
@@ -259,7 +330,7 @@ fn replay_keyed<'a>(
 /// profiles with nothing left are absent.
 #[must_use]
 pub fn histories<'a>(
-    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    log: impl IntoIterator<Item = &'a Admissible>,
     profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
@@ -272,7 +343,10 @@ pub fn histories<'a>(
         policy,
         |_| true,
         |profile, key, summary| {
-            histories.entry(profile).or_default().push(key, summary);
+            histories
+                .entry(profile)
+                .or_default()
+                .push(key, summary.clone());
         },
     );
     let empty = Ledger::default();
@@ -289,7 +363,7 @@ pub fn histories<'a>(
 /// code the online path uses (see [`replay`]).
 #[must_use]
 pub fn backfill<'a>(
-    log: impl IntoIterator<Item = &'a LoggedEvent>,
+    log: impl IntoIterator<Item = &'a Admissible>,
     profile_of: impl Fn(&str) -> Option<String>,
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,

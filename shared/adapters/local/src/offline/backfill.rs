@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::LocalStore;
 use anyhow::Context;
 use tailor_core::consent::{Ledger, Tombstone};
-use tailor_core::features::{self, LoggedEvent, ProfileState};
+use tailor_core::features::{self, Admissible, LoggedEvent, ProfileState};
 use tailor_core::identity::{AnonNode, profile_of_anonymous, profile_of_user};
 use tailor_core::message::Enriched;
 use tailor_core::policy::Policy;
@@ -28,6 +28,26 @@ pub fn read_log(log: &Path) -> anyhow::Result<Vec<LoggedEvent>> {
             Ok(LoggedEvent::from(e))
         })
         .collect()
+}
+
+/// Reads the offline log as the replays hold it: each line, once parsed,
+/// kept only as what they read of it ([`Admissible`]).
+///
+/// # Errors
+/// The file cannot be read or a line is not an enriched event.
+pub fn read_admissible(log: &Path) -> anyhow::Result<Vec<Admissible>> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(log).with_context(|| format!("reading {}", log.display()))?;
+    let mut events = Vec::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.with_context(|| format!("reading {}", log.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: Enriched = serde_json::from_str(&line).context("offline log line")?;
+        events.push(Admissible::from(LoggedEvent::from(e)));
+    }
+    Ok(events)
 }
 
 /// Final identity and consent state, read once from a store.
@@ -108,7 +128,7 @@ pub fn backfill(
     policy: &Policy,
     tokens: &TokenKey,
 ) -> anyhow::Result<BTreeMap<String, ProfileState>> {
-    let events = read_log(log)?;
+    let events = read_admissible(log)?;
     let state = FinalState::read(store, tokens)?;
     Ok(features::backfill(
         &events,

@@ -19,7 +19,7 @@ use std::io::Write;
 
 use tailor_core::Timestamp;
 use tailor_core::event::{EventType, OutcomeKind};
-use tailor_core::features::{self, LoggedEvent};
+use tailor_core::features::{self, Admissible, LoggedEvent};
 use tailor_core::policy::Policy;
 
 use tailor_core::score::DecisionRecord;
@@ -65,26 +65,25 @@ pub fn training_rows(
     window_ms: i64,
 ) -> Vec<Row> {
     let end = cutoff.add_millis(window_ms);
+    let events: Vec<Admissible> = events.iter().map(Admissible::from).collect();
     let members = features::replay(
-        events,
+        &events,
         |k| state.profile_of(k),
         &state.ledgers,
         policy,
-        |e| e.ingested.occurred_at <= cutoff,
+        |e| e.occurred_at <= cutoff,
     );
     let empty = tailor_core::consent::Ledger::default();
     let converted: BTreeSet<String> = events
         .iter()
         .filter(|e| {
-            let at = e.ingested.occurred_at;
-            at > cutoff && at <= end && e.ingested.event.event_type == EventType::Checkout
+            let at = e.occurred_at;
+            at > cutoff && at <= end && e.event_type == EventType::Checkout
         })
         .filter_map(|e| {
             let profile = state.profile_of(&e.key)?;
             let ledger = state.ledgers.get(&profile).unwrap_or(&empty);
-            features::gate(&e.ingested, ledger, policy)
-                .allowed
-                .then_some(profile)
+            e.gate(ledger, policy).allowed.then_some(profile)
         })
         .collect();
     let mut rows = Vec::new();

@@ -9,7 +9,7 @@ use tailor_core::ports::{Publisher, Store, Timer};
 use tailor_runtime::Functions;
 use tailor_runtime::slow_lane::SlowRun;
 
-use super::backfill::read_log;
+use super::backfill::read_admissible;
 use crate::LocalPlatform;
 
 /// Computes every profile's slow lane from `log` as of `at` and keeps it
@@ -31,6 +31,6 @@ pub async fn run_over<S: Store, P: Publisher, T: Timer>(
     functions: &Functions<S, P, T>,
     at: Timestamp,
 ) -> anyhow::Result<SlowRun> {
-    let events = read_log(log)?;
+    let events = read_admissible(log)?;
     Ok(functions.run_slow_lane(&events, at).await?)
 }
