@@ -18,7 +18,8 @@ use tailor_core::event::{
     ConsentAction, ConsentSource, EventType, Purpose, SubscriptionChangeKind,
 };
 use tailor_core::features::{
-    KeyInputs, MAX_BUCKETS, MAX_BYTES, ProfileState, Summary, compute, gate, purge,
+    self, Admissible, KeyInputs, LoggedEvent, MAX_BUCKETS, MAX_BYTES, ProfileState, Summary,
+    compute, gate, purge,
 };
 
 fn summaries() -> Vec<Summary> {
@@ -234,6 +235,67 @@ fn a_revocation_blocks_earlier_events_and_purges_them() {
         0,
         "a second purge finds nothing"
     );
+}
+
+/// A replay asks the policy once per kind of event, purposes claimed and
+/// purposes blocked; what it admits must be what the gate admits event by
+/// event, and the slow lane's single replay must give what the two
+/// replays give apart.
+#[test]
+fn a_replay_admits_exactly_what_the_gate_admits_event_by_event() {
+    let p = policy();
+    let ledger = revoke_at("2026-11-19T00:00:00Z");
+    // Collection needs analytics; features need personalization.
+    let claims = [
+        json!(["analytics", "personalization"]),
+        json!(["analytics"]),
+        json!(["analytics", "marketing", "personalization"]),
+        json!(["personalization", "analytics"]),
+        json!(["marketing", "analytics"]),
+    ];
+    let mut log = Vec::new();
+    for (i, day) in ["17", "18", "19", "20", "21"].iter().enumerate() {
+        for (j, claim) in claims.iter().enumerate() {
+            let mut e = view(
+                &format!("evt-view-{i}{j:03}"),
+                &format!("2026-11-{day}T10:00:00Z"),
+                None,
+                Some("u-1"),
+            );
+            e["consent"]["purposes"] = claim.clone();
+            log.push(LoggedEvent {
+                profile_id: "p".into(),
+                key: "user:u-1".into(),
+                ingested: ingest(p, &e),
+            });
+        }
+    }
+    let expected: Vec<&LoggedEvent> = log
+        .iter()
+        .filter(|l| gate(&l.ingested, &ledger, p).allowed)
+        .collect();
+    // Personalization claimed (three of the five claims), after the
+    // revocation (the 19th, 20th and 21st).
+    assert_eq!(expected.len(), 9);
+    let mut inputs = KeyInputs::default();
+    for l in &expected {
+        inputs.apply(&Summary::of(&l.ingested).unwrap());
+    }
+    purge(&mut inputs, &ledger);
+
+    let admissible: Vec<Admissible> = log.iter().map(Admissible::from).collect();
+    let ledgers = [("p".to_owned(), ledger)].into_iter().collect();
+    let profile_of = |_: &str| Some("p".to_owned());
+    let replayed = features::replay(&admissible, profile_of, &ledgers, p, |_| true);
+    assert_eq!(replayed["p"], [inputs]);
+    let histories = features::histories(&admissible, profile_of, &ledgers, p);
+    let (states, both) = features::backfill_and_histories(&admissible, profile_of, &ledgers, p);
+    assert_eq!(both, histories);
+    assert_eq!(
+        states,
+        features::backfill(&admissible, profile_of, &ledgers, p)
+    );
+    assert!(states.contains_key("p"));
 }
 
 proptest! {

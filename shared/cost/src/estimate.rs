@@ -78,7 +78,7 @@ pub const LAMBDA_TIMEOUT_US: u64 = 900_000_000;
 /// its largest: the event as the replays keep it and its part of the
 /// profiles' histories (measured by the units bench over 97,910 events,
 /// docs/benchmarks.md).
-pub const SLOW_LANE_HELD_BYTES_PER_EVENT: u128 = 666;
+pub const SLOW_LANE_HELD_BYTES_PER_EVENT: u128 = 536;
 
 /// When Firehose writes an object of the offline log: its buffer holds
 /// this many bytes, or this many seconds, whichever comes first (the
@@ -98,7 +98,7 @@ pub const ASSUMPTIONS: [&str; 10] = [
     "state: the people's items as large per person as the measured run's at its end, kept all month (DynamoDB and Firestore storage by the byte-hour); Spin's SQLite is on the node's disk",
     "stream retention: past 24 hours, each stream keeps the bytes that entered it in the extra hours, all month",
     "logs: each invocation logs its report and its cost record, as large as the measured run's in each platform's form (the platforms' own lines per request, such as Lambda's START, END and REPORT, are not counted); CloudWatch Logs stores them for the log retention, counted uncompressed (an upper bound: AWS bills stored logs compressed); Cloud Logging bills retention past 30 days",
-    "the slow lane (AWS): Firehose takes in each enriched event rounded up to 5 KB and reads it from the stream; the offline log keeps the events of its retention in S3, one object per 64 MiB or 300 s; the job runs once a day over the whole log in one invocation at its own memory size, with the measured run's CPU time and store units per logged event (per person, when the workload gives the people), one GET per object, holding 666 bytes per logged event at its largest; Google Cloud and Spin run no scheduled job",
+    "the slow lane (AWS): Firehose takes in each enriched event rounded up to 5 KB and reads it from the stream; the offline log keeps the events of its retention in S3, one object per 64 MiB or 300 s; the job runs once a day over the whole log in one invocation at its own memory size, with the measured run's CPU time and store units per logged event (per person, when the workload gives the people), one GET per object, holding 536 bytes per logged event at its largest; Google Cloud and Spin run no scheduled job",
 ];
 
 /// Days of retention Cloud Logging includes in its ingestion price.
@@ -893,8 +893,8 @@ mod tests {
     fn a_slow_lane_run_past_lambdas_timeout_or_memory_is_said() {
         let book = PriceBook::default_book().unwrap();
         let mut w = workload("10");
-        // 2,073.6 s a run: past 900 s; 20,736,000 events of 666 bytes
-        // held, 13,170 MB.
+        // 2,073.6 s a run: past 900 s; 20,736,000 events of 536 bytes
+        // held, 10,599 MB.
         let e = estimate(&book, &with_slow_lane(), &w).unwrap();
         let aws = |e: &Estimate| {
             e.platforms
@@ -907,8 +907,8 @@ mod tests {
         let notes = aws(&e);
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[0].contains("about 2073 s at 1769 MB"), "{notes:?}");
-        assert!(notes[1].contains("about 13170 MB"), "{notes:?}");
-        // A tenth of the traffic and a day's log: 6.9 s and 43 MB.
+        assert!(notes[1].contains("about 10599 MB"), "{notes:?}");
+        // A tenth of the traffic and a day's log: 6.9 s and 35 MB.
         w.events_per_second = "1".parse().unwrap();
         w.offline_log_retention_days = 1;
         assert_eq!(

@@ -4,11 +4,10 @@
 //! read of it, [`Admissible`]), each profile's long-horizon features and
 //! batch scores as of one moment, kept beside the online features.
 //!
-//! The log is replayed against where its keys stand now
+//! The log is replayed once against where its keys stand now
 //! ([`Tables::settled`](tailor_core::tables::Tables::settled)), with the
-//! code the online path uses ([`features::backfill`] for the features the
-//! batch scores are computed from, [`features::histories`] for the long
-//! horizon): erased keys and what a revocation took away are left out, and
+//! code the online path uses ([`features::backfill_and_histories`]: the
+//! features the batch scores are computed from, and the long horizon): erased keys and what a revocation took away are left out, and
 //! a lane written while its person is being erased is deleted again
 //! ([`Tables::keep_slow_lane`](tailor_core::tables::Tables::keep_slow_lane)).
 
@@ -75,8 +74,8 @@ impl<S: Store, P: Publisher, T: Timer> Functions<S, P, T> {
         let settled = score.tables.settled(&keys).await?;
         let policy = self.policy();
         let profile_of = |k: &str| settled.profile_of(k);
-        let online = features::backfill(log, profile_of, &settled.ledgers, policy);
-        let histories = features::histories(log, profile_of, &settled.ledgers, policy);
+        let (online, histories) =
+            features::backfill_and_histories(log, profile_of, &settled.ledgers, policy);
         let mut run = SlowRun::default();
         for (profile, history) in &histories {
             run.profiles += 1;

@@ -204,7 +204,7 @@ variable "slow_lane_schedule" {
 
 variable "slow_lane_memory_size" {
   type        = number
-  description = "Memory of the slow lane's job in MB. A run holds every event of the offline log (offline_log_retention_days of it), about 670 bytes each at its largest, so size it to the log."
+  description = "Memory of the slow lane's job in MB. A run holds every event of the offline log (offline_log_retention_days of it), about 540 bytes each at its largest, so size it to the log."
   default     = 1024
 
   validation {

@@ -13,9 +13,10 @@
 //! | `TAILOR_OFFLINE_LOG_BUCKET` | the bucket the offline log is delivered to |
 //! | `TAILOR_OFFLINE_LOG_PREFIX` | optional, default `enriched/`: the log's objects |
 //!
-//! The whole log is read into memory and every lane written within one
-//! invocation (at most 15 minutes): sized for logs of up to a few million
-//! events at the default 30 days' retention. A run cut short by its
+//! The whole log is read into memory, each event kept as what the replay
+//! reads of it, and every lane written within one invocation (at most 15
+//! minutes): about 540 bytes a logged event at the run's largest, so some
+//! 2 million events at the default 1,024 MB. A run cut short by its
 //! deadline fails; the lanes it wrote stay, and the next run writes all.
 
 use serde::Serialize;

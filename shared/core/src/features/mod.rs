@@ -200,24 +200,76 @@ pub struct Admissible {
     pub earliest: Timestamp,
     /// Its type.
     pub event_type: EventType,
-    /// The purposes its consent claim grants.
-    pub purposes: Vec<Purpose>,
+    /// The purposes its consent claim grants, a bit each
+    /// ([`Admissible::purposes`]).
+    granted: u8,
     /// Its summary, `None` for types features do not use.
     pub summary: Option<Summary>,
 }
 
 impl Admissible {
+    /// The purposes its consent claim grants.
+    #[must_use]
+    pub fn purposes(&self) -> Vec<Purpose> {
+        purposes_of(self.granted)
+    }
+
     /// Whether features may be built from it for a profile with `ledger`:
     /// [`gate`], for the event it was read from.
     #[must_use]
     pub fn gate(&self, ledger: &Ledger, policy: &Policy) -> PolicyDecision {
         gate_by(
             self.event_type,
-            &self.purposes,
+            &self.purposes(),
             self.earliest,
             ledger,
             policy,
         )
+    }
+}
+
+/// `purposes` as a bit each.
+fn mask_of(purposes: &[Purpose]) -> u8 {
+    purposes.iter().fold(0, |m, p| m | (1 << (*p as u8)))
+}
+
+/// The purposes whose bits `mask` holds, in order.
+fn purposes_of(mask: u8) -> Vec<Purpose> {
+    Purpose::ALL
+        .into_iter()
+        .filter(|p| mask & (1 << (*p as u8)) != 0)
+        .collect()
+}
+
+/// The consent gate over the events of one replay: [`gate`]'s answer
+/// depends only on the event's type, the purposes it claims and those
+/// blocked at its time (the policy's context is those sets), so each
+/// combination is asked of the policy once, not once an event.
+struct Gates<'p> {
+    policy: &'p Policy,
+    allowed: std::collections::HashMap<(EventType, u8, u8), bool>,
+}
+
+impl<'p> Gates<'p> {
+    fn new(policy: &'p Policy) -> Self {
+        Self {
+            policy,
+            allowed: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Whether features may be built from `event` for a profile with `ledger`.
+    fn allow(&mut self, event: &Admissible, ledger: &Ledger) -> bool {
+        let blocked = ledger.blocked_at(event.earliest);
+        let policy = self.policy;
+        *self
+            .allowed
+            .entry((event.event_type, event.granted, mask_of(&blocked)))
+            .or_insert_with(|| {
+                policy
+                    .build_features(event.event_type, &event.purposes(), &blocked)
+                    .allowed
+            })
     }
 }
 
@@ -229,7 +281,7 @@ impl From<&LoggedEvent> for Admissible {
             occurred_at: ingested.occurred_at,
             earliest: ingested.earliest(),
             event_type: ingested.event.event_type,
-            purposes: ingested.event.consent.purposes.clone(),
+            granted: mask_of(&ingested.event.consent.purposes),
             summary: Summary::of(ingested),
         }
     }
@@ -254,7 +306,7 @@ pub fn replay<'a>(
     policy: &Policy,
     keep: impl Fn(&Admissible) -> bool,
 ) -> BTreeMap<String, Vec<KeyInputs>> {
-    replay_keyed(log, profile_of, ledgers, policy, keep)
+    replay_keyed(log, profile_of, ledgers, policy, keep, |_, _, _| {})
         .into_iter()
         .map(|(profile, (_, inputs))| (profile, inputs))
         .collect()
@@ -272,6 +324,7 @@ fn admitted<'a>(
     mut each: impl FnMut(String, &str, &Summary),
 ) {
     let empty = Ledger::default();
+    let mut gates = Gates::new(policy);
     for logged in log.into_iter().filter(|l| keep(l)) {
         let Some(summary) = &logged.summary else {
             continue;
@@ -280,7 +333,7 @@ fn admitted<'a>(
             continue;
         };
         let ledger = ledgers.get(&profile).unwrap_or(&empty);
-        if logged.gate(ledger, policy).allowed {
+        if gates.allow(logged, ledger) {
             each(profile, &logged.key, summary);
         }
     }
@@ -293,6 +346,7 @@ fn replay_keyed<'a>(
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
     keep: impl Fn(&Admissible) -> bool,
+    mut also: impl FnMut(&str, &str, &Summary),
 ) -> BTreeMap<String, (Vec<String>, Vec<KeyInputs>)> {
     let empty = Ledger::default();
     let mut inputs: BTreeMap<String, KeyInputs> = BTreeMap::new();
@@ -304,6 +358,7 @@ fn replay_keyed<'a>(
         policy,
         keep,
         |profile, key, summary| {
+            also(&profile, key, summary);
             inputs.entry(key.to_owned()).or_default().apply(summary);
             let keys = members.entry(profile).or_default();
             if !keys.iter().any(|k| k == key) {
@@ -349,6 +404,14 @@ pub fn histories<'a>(
                 .push(key, summary.clone());
         },
     );
+    purged(histories, ledgers)
+}
+
+/// `histories` purged by each profile's ledger, without the ones left empty.
+fn purged(
+    histories: BTreeMap<String, History>,
+    ledgers: &BTreeMap<String, Ledger>,
+) -> BTreeMap<String, History> {
     let empty = Ledger::default();
     histories
         .into_iter()
@@ -357,6 +420,32 @@ pub fn histories<'a>(
             (!history.is_empty()).then_some((profile, history))
         })
         .collect()
+}
+
+/// [`backfill`] and [`histories`] from one replay of `log`, each event
+/// gated once: what the slow lane's batch run reads.
+#[must_use]
+pub fn backfill_and_histories<'a>(
+    log: impl IntoIterator<Item = &'a Admissible>,
+    profile_of: impl Fn(&str) -> Option<String>,
+    ledgers: &BTreeMap<String, Ledger>,
+    policy: &Policy,
+) -> (BTreeMap<String, ProfileState>, BTreeMap<String, History>) {
+    let mut histories: BTreeMap<String, History> = BTreeMap::new();
+    let keyed = replay_keyed(
+        log,
+        profile_of,
+        ledgers,
+        policy,
+        |_| true,
+        |profile, key, summary| {
+            histories
+                .entry(profile.to_owned())
+                .or_default()
+                .push(key, summary.clone());
+        },
+    );
+    (states(keyed), purged(histories, ledgers))
 }
 
 /// Computes every profile's state from a log of events with exactly the
@@ -368,7 +457,21 @@ pub fn backfill<'a>(
     ledgers: &BTreeMap<String, Ledger>,
     policy: &Policy,
 ) -> BTreeMap<String, ProfileState> {
-    replay_keyed(log, profile_of, ledgers, policy, |_| true)
+    states(replay_keyed(
+        log,
+        profile_of,
+        ledgers,
+        policy,
+        |_| true,
+        |_, _, _| {},
+    ))
+}
+
+/// Each profile's state from its members' replayed inputs.
+fn states(
+    keyed: BTreeMap<String, (Vec<String>, Vec<KeyInputs>)>,
+) -> BTreeMap<String, ProfileState> {
+    keyed
         .into_iter()
         .filter_map(|(profile, (keys, inputs))| {
             ProfileState::of(&profile, &inputs).map(|f| (profile, f.owned_by(&keys)))
