@@ -241,38 +241,6 @@ fn purposes_of(mask: u8) -> Vec<Purpose> {
         .collect()
 }
 
-/// The consent gate over the events of one replay: [`gate`]'s answer
-/// depends only on the event's type, the purposes it claims and those
-/// blocked at its time (the policy's context is those sets), so each
-/// combination is asked of the policy once, not once an event.
-struct Gates<'p> {
-    policy: &'p Policy,
-    allowed: std::collections::HashMap<(EventType, u8, u8), bool>,
-}
-
-impl<'p> Gates<'p> {
-    fn new(policy: &'p Policy) -> Self {
-        Self {
-            policy,
-            allowed: std::collections::HashMap::new(),
-        }
-    }
-
-    /// Whether features may be built from `event` for a profile with `ledger`.
-    fn allow(&mut self, event: &Admissible, ledger: &Ledger) -> bool {
-        let blocked = ledger.blocked_at(event.earliest);
-        let policy = self.policy;
-        *self
-            .allowed
-            .entry((event.event_type, event.granted, mask_of(&blocked)))
-            .or_insert_with(|| {
-                policy
-                    .build_features(event.event_type, &event.purposes(), &blocked)
-                    .allowed
-            })
-    }
-}
-
 impl From<&LoggedEvent> for Admissible {
     fn from(logged: &LoggedEvent) -> Self {
         let ingested = &logged.ingested;
@@ -324,7 +292,6 @@ fn admitted<'a>(
     mut each: impl FnMut(String, &str, &Summary),
 ) {
     let empty = Ledger::default();
-    let mut gates = Gates::new(policy);
     for logged in log.into_iter().filter(|l| keep(l)) {
         let Some(summary) = &logged.summary else {
             continue;
@@ -333,7 +300,7 @@ fn admitted<'a>(
             continue;
         };
         let ledger = ledgers.get(&profile).unwrap_or(&empty);
-        if gates.allow(logged, ledger) {
+        if logged.gate(ledger, policy).allowed {
             each(profile, &logged.key, summary);
         }
     }

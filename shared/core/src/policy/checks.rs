@@ -1,6 +1,7 @@
 //! The questions the functions ask of policy, in domain terms.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde_json::json;
@@ -53,6 +54,44 @@ impl FieldPlan {
 
 fn purposes_json(purposes: &[Purpose]) -> serde_json::Value {
     json!(purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>())
+}
+
+/// [`Policy::build_features`]'s answers, by event type and the purposes
+/// granted and blocked, a bit each. The question has no other input, so
+/// each answer is asked of the engine once and kept (at most 640 of
+/// them), not once an event.
+pub(super) struct FeatureAnswers(Box<[OnceLock<PolicyDecision>]>);
+
+/// Answers per event type: a bit set of granted purposes by one of blocked.
+const PER_TYPE: usize = 1 << (2 * Purpose::ALL.len());
+
+impl Default for FeatureAnswers {
+    fn default() -> Self {
+        Self(
+            (0..EventType::ALL.len() * PER_TYPE)
+                .map(|_| OnceLock::new())
+                .collect(),
+        )
+    }
+}
+
+impl FeatureAnswers {
+    /// Where the answer for `event_type`, `granted` and `blocked` is kept.
+    fn slot(
+        &self,
+        event_type: EventType,
+        granted: &[Purpose],
+        blocked: &[Purpose],
+    ) -> Option<&OnceLock<PolicyDecision>> {
+        let bits = |purposes: &[Purpose]| {
+            purposes
+                .iter()
+                .fold(0_usize, |m, p| m | (1 << (*p as usize)))
+        };
+        let kind = EventType::ALL.iter().position(|t| *t == event_type)?;
+        self.0
+            .get(kind * PER_TYPE + (bits(granted) << Purpose::ALL.len()) + bits(blocked))
+    }
 }
 
 impl Policy {
@@ -116,12 +155,20 @@ impl Policy {
         granted: &[Purpose],
         blocked: &[Purpose],
     ) -> PolicyDecision {
-        self.bundle.decide(
-            ("Pipeline", "features"),
-            "build_features",
-            ("EventType", event_type.as_str()),
-            json!({ "granted": purposes_json(granted), "blocked": purposes_json(blocked) }),
-        )
+        let ask = || {
+            self.bundle.decide(
+                ("Pipeline", "features"),
+                "build_features",
+                ("EventType", event_type.as_str()),
+                json!({ "granted": purposes_json(granted), "blocked": purposes_json(blocked) }),
+            )
+        };
+        // The context is two sets: their order and repeats do not change
+        // the answer, so it is kept by their bits.
+        match self.features.slot(event_type, granted, blocked) {
+            Some(slot) => slot.get_or_init(ask).clone(),
+            None => ask(),
+        }
     }
 
     /// May keys be linked by likelihood in `region` for `purpose` at this confidence?
@@ -274,6 +321,46 @@ mod tests {
 
     fn policy() -> Policy {
         Policy::shipped().unwrap()
+    }
+
+    /// Every combination's kept answer is the engine's, however the sets
+    /// were ordered or repeated when it was first asked: a slot shared by
+    /// two combinations would give one of them the other's answer.
+    #[test]
+    fn a_kept_feature_answer_is_the_engines_own() {
+        let p = policy();
+        let of = |bits: usize| -> Vec<Purpose> {
+            Purpose::ALL
+                .into_iter()
+                .filter(|q| bits & (1 << (*q as usize)) != 0)
+                .collect()
+        };
+        let mut allowed = 0;
+        for event_type in EventType::ALL {
+            for g in 0..8 {
+                for b in 0..8 {
+                    let (granted, blocked) = (of(g), of(b));
+                    // First asked with the sets reversed and repeated.
+                    let mut shuffled: Vec<Purpose> = granted.iter().rev().copied().collect();
+                    shuffled.extend(granted.first());
+                    let kept = p.build_features(event_type, &shuffled, &blocked);
+                    let engine = p.bundle.decide(
+                        ("Pipeline", "features"),
+                        "build_features",
+                        ("EventType", event_type.as_str()),
+                        json!({ "granted": purposes_json(&granted), "blocked": purposes_json(&blocked) }),
+                    );
+                    assert_eq!(kept, engine, "{event_type:?} {granted:?} {blocked:?}");
+                    assert_eq!(p.build_features(event_type, &granted, &blocked), engine);
+                    allowed += usize::from(engine.allowed);
+                }
+            }
+        }
+        // Some are allowed, not all: the answers differ by combination.
+        assert!(
+            allowed > 0 && allowed < EventType::ALL.len() * 64,
+            "{allowed}"
+        );
     }
 
     #[test]

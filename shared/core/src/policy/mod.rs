@@ -147,6 +147,8 @@ impl PolicyDecision {
 /// A loaded, validated policy bundle. Cheap to share; evaluation is pure.
 pub struct Policy {
     bundle: Bundle,
+    /// [`Policy::build_features`]'s answers, each kept once asked.
+    features: checks::FeatureAnswers,
 }
 
 impl std::fmt::Debug for Policy {
@@ -166,6 +168,7 @@ impl Policy {
     pub fn load(schema: &str, policies: &str, entities: &str) -> Result<Self, PolicyLoadError> {
         Ok(Self {
             bundle: Bundle::load(schema, policies, entities)?,
+            features: checks::FeatureAnswers::default(),
         })
     }
 
@@ -180,6 +183,7 @@ impl Policy {
                 shipped::POLICIES_JSON,
                 shipped::ENTITIES,
             )?,
+            features: checks::FeatureAnswers::default(),
         })
     }
 
