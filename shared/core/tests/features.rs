@@ -7,7 +7,7 @@
     reason = "helpers in test binaries fail loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{cart, event, ingest, policy, view};
 use proptest::prelude::*;

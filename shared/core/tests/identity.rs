@@ -7,7 +7,7 @@
     reason = "helpers in test binaries fail loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{ingest, login, policy, view};
 use tailor_core::identity::{

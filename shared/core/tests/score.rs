@@ -7,7 +7,7 @@
     reason = "helpers in test binaries fail loudly"
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

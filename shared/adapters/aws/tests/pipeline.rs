@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use support::pipeline::aws;
 use tailor_core::disposition::Disposition;

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::pipeline::aws;

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use support::api::{self, Cases, Endpoint, Native};
 use tailor_runtime::Env;

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod support;
+use crate::support;
 
 use tailor_core::disposition::Disposition;
 use tailor_tests::cloud::{self, Redelivery};

@@ -1,10 +1,5 @@
 //! Helpers shared by the core's integration tests.
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::needless_pass_by_value
-)]
+#![allow(unreachable_pub, clippy::unwrap_used, clippy::needless_pass_by_value)]
 
 use serde_json::{Value, json};
 use tailor_core::Timestamp;

@@ -9,11 +9,10 @@
 //! prefix, so tests run in parallel against one server.
 
 #![allow(
-    dead_code,
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    reason = "test support: not every test binary uses every helper, and tests fail loudly"
+    reason = "test support: helpers the test modules share, and tests fail loudly"
 )]
 
 pub mod pipeline;

@@ -24,9 +24,6 @@ struct Shared {
     queue: Mutex<VecDeque<(String, Value)>>,
     queued: Notify,
     waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
-    init_errors: Mutex<Vec<Value>>,
-    polls: AtomicU64,
-    polled: Notify,
 }
 
 /// The Runtime API server.
@@ -37,8 +34,6 @@ pub struct Runtime {
 }
 
 async fn next(State(s): State<Arc<Shared>>) -> Response {
-    s.polls.fetch_add(1, Ordering::SeqCst);
-    s.polled.notify_waiters();
     loop {
         let notified = s.queued.notified();
         if let Some((id, event)) = s.queue.lock().await.pop_front() {
@@ -94,11 +89,9 @@ async fn error(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Strin
     respond(&s, &id, Err(value)).await
 }
 
-async fn init_error(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
-    s.init_errors
-        .lock()
-        .await
-        .push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+/// An init error is accepted; the process then exits, and the tests read
+/// why from its stderr.
+async fn init_error() -> StatusCode {
     StatusCode::ACCEPTED
 }
 
@@ -141,22 +134,6 @@ impl Runtime {
             .await
             .expect("the function answers")
             .expect("answer delivered")
-    }
-
-    /// Waits until the function has polled for an event `n` times in all.
-    pub async fn polled(&self, n: u64) {
-        loop {
-            let notified = self.shared.polled.notified();
-            if self.shared.polls.load(Ordering::SeqCst) >= n {
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    /// Errors the function reported at init.
-    pub async fn init_errors(&self) -> Vec<Value> {
-        self.shared.init_errors.lock().await.clone()
     }
 }
 

@@ -6,11 +6,10 @@
 //! project and collection prefix, so tests run in parallel against one pair.
 
 #![allow(
-    dead_code,
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    reason = "test support: not every test binary uses every helper, and tests fail loudly"
+    reason = "test support: helpers the test modules share, and tests fail loudly"
 )]
 
 pub mod pipeline;

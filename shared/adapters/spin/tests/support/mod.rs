@@ -3,12 +3,11 @@
 //! over it for the store tested natively, and the platform's settings.
 
 #![allow(
-    dead_code,
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::missing_panics_doc,
-    reason = "test support: a failure fails the test loudly, and not every test uses every helper"
+    reason = "test support: a failure fails the test loudly"
 )]
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
