@@ -9,10 +9,11 @@
 //! prefix, so tests run in parallel against one server.
 
 #![allow(
+    dead_code,
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    reason = "test support: helpers the test modules share, and tests fail loudly"
+    reason = "test support, also included by the benches, each using part of it; tests fail loudly"
 )]
 
 pub mod pipeline;

@@ -3,11 +3,12 @@
 //! over it for the store tested natively, and the platform's settings.
 
 #![allow(
+    dead_code,
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::missing_panics_doc,
-    reason = "test support: a failure fails the test loudly"
+    reason = "test support, also included by the benches, each using part of it; a failure fails the test loudly"
 )]
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
