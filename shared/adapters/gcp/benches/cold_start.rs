@@ -5,13 +5,13 @@
 //! Pub/Sub publisher, policy bundle, catalog, and for score the model.
 //! Peak RSS (`VmHWM`) is read at that moment; the process is then killed.
 //!
-//!     cargo build --release -p tailor-gcp --example hello
+//!     cargo build --release -p tailor-gcp --example hello_http
 //!     cargo bench -p tailor-gcp --bench cold_start
 //!
 //! The Pub/Sub emulator is started as the tests start it (publishers
-//! connect at start-up; nothing is published). The baseline, the `hello`
+//! connect at start-up; nothing is published). The baseline, the `hello_http`
 //! example (axum on tokio, nothing else), is taken from
-//! `<target>/release/examples/hello` and skipped with a message if it has
+//! `<target>/release/examples/hello_http` and skipped with a message if it has
 //! not been built. Each binary runs once to warm the page cache, then
 //! `TAILOR_COLD_START_RUNS` times (default 20), round-robin. Results are
 //! recorded in `docs/benchmarks.md`.
@@ -105,18 +105,18 @@ fn cases() -> Vec<Case> {
         .parent()
         .and_then(Path::parent)
         .expect("the bench runs from <target>/<profile>/deps")
-        .join("examples/hello");
+        .join("examples/hello_http");
     let mut cases = Vec::new();
     if hello.is_file() {
         cases.push(Case {
-            label: "hello (example)",
+            label: "hello_http (example)",
             exe: hello,
             args: Vec::new(),
             env: Vec::new(),
         });
     } else {
         println!(
-            "skipped hello: {} is missing; build it first with\n    cargo build --release -p tailor-gcp --example hello",
+            "skipped hello_http: {} is missing; build it first with\n    cargo build --release -p tailor-gcp --example hello_http",
             hello.display()
         );
     }

@@ -4,7 +4,7 @@
 //! baseline, the cost of the process and the server alone.
 //!
 //! ```sh
-//! cargo build --release -p tailor-gcp --example hello
+//! cargo build --release -p tailor-gcp --example hello_http
 //! ```
 
 #[tokio::main]
