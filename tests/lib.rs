@@ -14,6 +14,7 @@ pub mod cloud;
 pub mod cost;
 pub mod kit;
 pub mod logs;
+pub mod siege;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
