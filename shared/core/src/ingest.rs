@@ -270,19 +270,12 @@ impl RegionPolicy {
         let slot = self
             .collect
             .get((kind << Purpose::ALL.len()) | usize::from(mask))?;
-        Some(slot.get_or_init(|| policy.collect("ingest", event_type, &purposes_of(mask), region)))
+        Some(
+            slot.get_or_init(|| {
+                policy.collect("ingest", event_type, &Purpose::in_mask(mask), region)
+            }),
+        )
     }
-}
-
-fn mask_of(purposes: &[Purpose]) -> u8 {
-    purposes.iter().fold(0, |m, p| m | (1 << (*p as u8)))
-}
-
-fn purposes_of(mask: u8) -> Vec<Purpose> {
-    Purpose::ALL
-        .into_iter()
-        .filter(|p| mask & (1 << (*p as u8)) != 0)
-        .collect()
 }
 
 impl std::fmt::Debug for Ingestor<'_> {
@@ -426,7 +419,7 @@ impl<'p> Ingestor<'p> {
         }
         let (minimized, tokens) = minimize(event, answers.map(|a| &a.plan), &self.key);
 
-        let mask = mask_of(&minimized.consent.purposes);
+        let mask = Purpose::mask(&minimized.consent.purposes);
         let collect = answers
             .and_then(|a| {
                 a.collect(self.policy, &minimized.region, minimized.event_type, mask)

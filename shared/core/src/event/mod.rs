@@ -114,6 +114,22 @@ impl Purpose {
             Self::Marketing => "marketing",
         }
     }
+
+    /// `purposes` as a set of bits, one per purpose: a compact key for
+    /// answers kept per purpose set.
+    #[must_use]
+    pub fn mask(purposes: &[Self]) -> u8 {
+        purposes.iter().fold(0, |m, p| m | (1 << (*p as u8)))
+    }
+
+    /// The purposes whose bits `mask` ([`Self::mask`]) holds, in order.
+    #[must_use]
+    pub fn in_mask(mask: u8) -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|p| mask & (1 << (*p as u8)) != 0)
+            .collect()
+    }
 }
 
 impl fmt::Display for Purpose {
@@ -360,5 +376,32 @@ impl Deref for ValidEvent {
 
     fn deref(&self) -> &Event {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Purpose;
+
+    #[test]
+    fn every_set_of_purposes_comes_back_from_its_mask() {
+        let mut masks = std::collections::BTreeSet::new();
+        for bits in 0..(1u8 << Purpose::ALL.len()) {
+            let set: Vec<Purpose> = Purpose::ALL
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, p)| p)
+                .collect();
+            let mask = Purpose::mask(&set);
+            assert_eq!(Purpose::in_mask(mask), set, "{set:?}");
+            assert!(masks.insert(mask), "two sets share the mask {mask}");
+        }
+        // A purpose named twice is the same set.
+        let twice = [Purpose::Marketing, Purpose::Analytics, Purpose::Marketing];
+        assert_eq!(
+            Purpose::in_mask(Purpose::mask(&twice)),
+            [Purpose::Analytics, Purpose::Marketing]
+        );
     }
 }

@@ -211,7 +211,7 @@ impl Admissible {
     /// The purposes its consent claim grants.
     #[must_use]
     pub fn purposes(&self) -> Vec<Purpose> {
-        purposes_of(self.granted)
+        Purpose::in_mask(self.granted)
     }
 
     /// Whether features may be built from it for a profile with `ledger`:
@@ -228,19 +228,6 @@ impl Admissible {
     }
 }
 
-/// `purposes` as a bit each.
-fn mask_of(purposes: &[Purpose]) -> u8 {
-    purposes.iter().fold(0, |m, p| m | (1 << (*p as u8)))
-}
-
-/// The purposes whose bits `mask` holds, in order.
-fn purposes_of(mask: u8) -> Vec<Purpose> {
-    Purpose::ALL
-        .into_iter()
-        .filter(|p| mask & (1 << (*p as u8)) != 0)
-        .collect()
-}
-
 impl From<&LoggedEvent> for Admissible {
     fn from(logged: &LoggedEvent) -> Self {
         let ingested = &logged.ingested;
@@ -249,7 +236,7 @@ impl From<&LoggedEvent> for Admissible {
             occurred_at: ingested.occurred_at,
             earliest: ingested.earliest(),
             event_type: ingested.event.event_type,
-            granted: mask_of(&ingested.event.consent.purposes),
+            granted: Purpose::mask(&ingested.event.consent.purposes),
             summary: Summary::of(ingested),
         }
     }
