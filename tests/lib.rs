@@ -316,6 +316,16 @@ pub fn api_keys() -> Vec<tailor_runtime::http::ApiKey> {
 /// callers with [`api_keys`] and browsers on `https://shop.example`.
 #[must_use]
 pub fn spawn_server(dir: &std::path::Path) -> ServerHandle {
+    spawn_server_within(dir, tailor_runtime::http::ServeLimits::default())
+}
+
+/// [`spawn_server`] within `limits`, on one worker thread (so work that
+/// holds the thread holds every connection).
+#[must_use]
+pub fn spawn_server_within(
+    dir: &std::path::Path,
+    limits: tailor_runtime::http::ServeLimits,
+) -> ServerHandle {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -336,10 +346,11 @@ pub fn spawn_server(dir: &std::path::Path) -> ServerHandle {
         access: tailor_runtime::http::Access::keys(api_keys())
             .with_origins(["https://shop.example".to_owned()]),
     };
-    runtime.spawn(tailor_runtime::http::serve(
+    runtime.spawn(tailor_runtime::http::serve_with(
         listener,
         std::sync::Arc::new(pipeline),
         api,
+        limits,
         std::future::pending(),
     ));
     ServerHandle {

@@ -9,42 +9,6 @@
     reason = "a test kit: a failure fails the test or bench loudly"
 )]
 
-/// A server on loopback within `limits`, on one worker thread (so work
-/// that holds the thread holds every connection).
-pub fn serve_within(
-    dir: &std::path::Path,
-    limits: tailor_runtime::http::ServeLimits,
-) -> (std::net::SocketAddr, tokio::runtime::Runtime) {
-    use tailor_runtime::http::{Access, Api, Routes, serve_with};
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let pipeline = tailor_local::LocalPlatform::open(
-        Some(&dir.join("state.redb")),
-        &crate::settings(tailor_runtime::ClockMode::Wall),
-        &tailor_runtime::Function::ALL,
-    )
-    .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let api = Api {
-        routes: Routes::ALL,
-        access: Access::keys(crate::api_keys()),
-    };
-    runtime.spawn(serve_with(
-        listener,
-        std::sync::Arc::new(pipeline),
-        api,
-        limits,
-        std::future::pending(),
-    ));
-    (addr, runtime)
-}
-
 /// One request with the all-scopes key, answered within 15 s or not at
 /// all: its status (0 for none), JSON body and how long it took.
 pub fn timed(
@@ -160,7 +124,8 @@ pub fn siege(
 ) -> Siege {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let (addr, _runtime) = serve_within(dir.path(), limits);
+    let server = crate::spawn_server_within(dir.path(), limits);
+    let addr = server.addr;
     let start = std::time::Instant::now();
     let deadline = start + deadline;
     let stalls: Vec<std::net::TcpStream> = (0..stalled)
