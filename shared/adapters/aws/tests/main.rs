@@ -4,6 +4,7 @@
 mod support;
 
 mod lambda;
+mod packages;
 mod pipeline;
 mod slow_lane;
 mod store;
