@@ -10,6 +10,8 @@
 //! of a clean packaging build on 2 cores). `cargo tree` resolves each
 //! build here, as `package.sh` would for both architectures.
 
+#![allow(clippy::expect_used, reason = "tests fail loudly")]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
