@@ -867,6 +867,42 @@ pub fn print_report_units(
     println!("| **all** | | | {} |\n", all.join(" | "));
 }
 
+/// Prints, in Markdown, `units` per accepted event of a run of `events`
+/// accepted events, by table (a counting local store's
+/// `take_billed_by_table`), with the total of each unit.
+#[allow(clippy::cast_precision_loss, reason = "ratios of counts for a report")]
+pub fn print_units_by_table(
+    events: u64,
+    by_table: &[(Table, Vec<(&'static str, u64)>)],
+    units: &[&str],
+) {
+    let events = events.max(1) as f64;
+    println!("| table | {} |", units.join(" | "));
+    println!("| --- |{}", " ---: |".repeat(units.len()));
+    let mut totals = vec![0_u64; units.len()];
+    for (table, billed) in by_table {
+        let row: Vec<String> = units
+            .iter()
+            .zip(&mut totals)
+            .map(|(unit, total)| {
+                let n: u64 = billed
+                    .iter()
+                    .filter(|(u, _)| u == unit)
+                    .map(|(_, n)| n)
+                    .sum();
+                *total += n;
+                format!("{:.3}", n as f64 / events)
+            })
+            .collect();
+        println!("| {} | {} |", table.as_str(), row.join(" | "));
+    }
+    let row: Vec<String> = totals
+        .iter()
+        .map(|n| format!("{:.3}", *n as f64 / events))
+        .collect();
+    println!("| **all** | {} |\n", row.join(" | "));
+}
+
 /// Prints, in Markdown, each table's items and their sizes.
 #[allow(clippy::cast_precision_loss, reason = "a mean for a report")]
 pub fn print_item_sizes(table: impl Fn(Table) -> Vec<(String, Value)>) {

@@ -48,6 +48,18 @@ fn main() {
             pubsub::PUBLISH_BYTES,
         ],
     );
+    println!("Per accepted event, by table:\n");
+    tailor_tests::cloud::print_units_by_table(
+        local.report.function("ingest").accepted,
+        &local.pipeline.store().take_billed_by_table(),
+        &[
+            dynamodb::READ_UNITS,
+            dynamodb::WRITE_UNITS,
+            firestore::READS,
+            firestore::WRITES,
+            firestore::DELETES,
+        ],
+    );
     tailor_tests::cloud::print_item_sizes(|table| local.table(table));
     slow_lane(&lines, batch);
 }

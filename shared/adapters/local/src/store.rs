@@ -10,6 +10,7 @@
 //! replaces the old one, and nothing the erasure removed stays readable in
 //! the file's bytes.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
@@ -69,7 +70,32 @@ pub struct LocalStore {
     erased: AtomicBool,
     clock: Box<dyn Clock>,
     /// What the calls would bill on each cloud, when asked to count it.
-    cloud_units: Option<CloudUnits>,
+    cloud_units: Option<Counted>,
+}
+
+/// The units counted: in all, taken by each invocation's report, and by
+/// table, kept until asked for ([`LocalStore::take_billed_by_table`]).
+#[derive(Default)]
+struct Counted {
+    all: CloudUnits,
+    by_table: BTreeMap<Table, CloudUnits>,
+}
+
+impl Counted {
+    fn new() -> Self {
+        Self {
+            all: CloudUnits::default(),
+            by_table: Table::ALL
+                .into_iter()
+                .map(|t| (t, CloudUnits::default()))
+                .collect(),
+        }
+    }
+
+    /// The tallies a call on `table` counts in: the whole and the table's.
+    fn of(&self, table: Table) -> impl Iterator<Item = &CloudUnits> {
+        std::iter::once(&self.all).chain(self.by_table.get(&table))
+    }
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -115,8 +141,24 @@ impl LocalStore {
     /// [`Store::take_billed`]: what a run would cost on each cloud.
     #[must_use]
     pub fn counting_cloud_units(mut self) -> Self {
-        self.cloud_units = Some(CloudUnits::default());
+        self.cloud_units = Some(Counted::new());
         self
+    }
+
+    /// The units counted per table since the last call (or since counting
+    /// began), for a store [`counting_cloud_units`](Self::counting_cloud_units);
+    /// tables with none left out. Apart from the invocations' reports,
+    /// which [`Store::take_billed`] resets: where a run's units go, never
+    /// priced.
+    #[must_use]
+    pub fn take_billed_by_table(&self) -> Vec<(Table, Vec<(&'static str, u64)>)> {
+        self.cloud_units.as_ref().map_or_else(Vec::new, |c| {
+            c.by_table
+                .iter()
+                .map(|(table, units)| (*table, units.take()))
+                .filter(|(_, units)| !units.is_empty())
+                .collect()
+        })
     }
 
     fn init(db: Database, clock: Box<dyn Clock>) -> Result<Self, LocalStoreError> {
@@ -290,15 +332,17 @@ impl LocalStore {
         consistent: bool,
     ) -> Result<Vec<Option<Item>>, StoreError> {
         let stored = self.read_stored(table, keys)?;
-        if let Some(units) = &self.cloud_units {
-            let found = keys
-                .iter()
-                .zip(&stored)
-                .map(|(k, item)| (*k, item.as_ref().map(|i| i.value.len())));
-            if consistent {
-                units.read(found);
-            } else {
-                units.read_eventual(found);
+        if let Some(counted) = &self.cloud_units {
+            for units in counted.of(table) {
+                let found = keys
+                    .iter()
+                    .zip(&stored)
+                    .map(|(k, item)| (*k, item.as_ref().map(|i| i.value.len())));
+                if consistent {
+                    units.read(found);
+                } else {
+                    units.read_eventual(found);
+                }
             }
         }
         Ok(self.live(stored))
@@ -361,11 +405,13 @@ impl Store for LocalStore {
                 },
             };
             let live = current.expires_at > now;
-            if let Some(units) = &self.cloud_units {
-                // A cloud store bills a write it refuses too.
-                units.write(key, value.len());
-                if precondition == Precondition::Absent && current.version > 0 {
-                    units.absent_found(!live);
+            if let Some(counted) = &self.cloud_units {
+                for units in counted.of(table) {
+                    // A cloud store bills a write it refuses too.
+                    units.write(key, value.len());
+                    if precondition == Precondition::Absent && current.version > 0 {
+                        units.absent_found(!live);
+                    }
                 }
             }
             let ok = match precondition {
@@ -386,8 +432,8 @@ impl Store for LocalStore {
     }
 
     async fn delete(&self, table: Table, key: &str) -> Result<(), StoreError> {
-        if let Some(units) = &self.cloud_units {
-            units.delete();
+        if let Some(counted) = &self.cloud_units {
+            counted.of(table).for_each(CloudUnits::delete);
         }
         let db = self.db()?;
         let mut txn = db.begin_write().map_err(err)?;
@@ -402,7 +448,7 @@ impl Store for LocalStore {
     fn take_billed(&self) -> Vec<(&'static str, u64)> {
         self.cloud_units
             .as_ref()
-            .map_or_else(Vec::new, CloudUnits::take)
+            .map_or_else(Vec::new, |c| c.all.take())
     }
 }
 
@@ -499,6 +545,72 @@ mod tests {
                 ("firestore_document_reads", 4),
                 ("firestore_document_writes", 1),
             ]
+        );
+    }
+
+    /// The same units, by table, kept across the invocations' reports.
+    /// By hand: a 1,500-byte value under a 7-byte key (1,597 bytes with the
+    /// layout's attribute names and numbers) is two DynamoDB write units; a
+    /// strongly consistent read of it one read unit; an
+    /// eventually consistent read of it and of a missing key one call of
+    /// two units, billed half; a delete one write unit.
+    #[test]
+    fn units_are_counted_by_table_until_taken() {
+        let store = LocalStore::in_memory().unwrap().counting_cloud_units();
+        let keys = ["profile".to_owned(), "nobody".to_owned()];
+        block(store.put(
+            Table::Features,
+            "profile",
+            vec![1; 1_500],
+            FAR,
+            Precondition::None,
+        ))
+        .unwrap();
+        block(store.get(Table::Features, "profile")).unwrap();
+        assert_eq!(
+            store.take_billed(),
+            vec![
+                ("dynamodb_read_units", 1),
+                ("dynamodb_write_units", 2),
+                ("firestore_document_reads", 1),
+                ("firestore_document_writes", 1),
+            ],
+            "an invocation's report takes the whole"
+        );
+        block(store.get_many_eventual(Table::Features, &keys)).unwrap();
+        block(store.delete(Table::Dedup, "event")).unwrap();
+
+        assert_eq!(
+            store.take_billed_by_table(),
+            vec![
+                (
+                    Table::Dedup,
+                    vec![
+                        ("dynamodb_write_units", 1),
+                        ("firestore_document_deletes", 1)
+                    ]
+                ),
+                (
+                    Table::Features,
+                    vec![
+                        ("dynamodb_read_units", 2),
+                        ("dynamodb_write_units", 2),
+                        ("firestore_document_reads", 3),
+                        ("firestore_document_writes", 1),
+                    ]
+                ),
+            ]
+        );
+        assert!(store.take_billed_by_table().is_empty(), "taking resets");
+        assert_eq!(
+            store.take_billed(),
+            vec![
+                ("dynamodb_read_units", 1),
+                ("dynamodb_write_units", 1),
+                ("firestore_document_reads", 2),
+                ("firestore_document_deletes", 1),
+            ],
+            "apart from the whole"
         );
     }
 
