@@ -207,9 +207,9 @@ pub struct AccountNode {
 }
 
 /// The most anonymous ids an account node lists as probably linked, and
-/// the most a policy may let a user claim. Past it a new link is not
-/// recorded: an erasure could not find it, and a node must stay bounded.
-pub const MAX_REFERENCES: usize = 1_000;
+/// the most a policy may let a user claim; defined with the policy's
+/// setting it caps.
+pub use crate::policy::MAX_REFERENCES;
 
 /// The longest identifier the event contract admits, in bytes (ASCII).
 pub const MAX_ID_BYTES: usize = 128;

@@ -9,6 +9,12 @@ use serde_json::json;
 use super::{Policy, PolicyDecision};
 use crate::event::{EventType, Purpose};
 
+/// The most anonymous ids a policy may let one user claim, and the most
+/// an account node lists as probably linked (the identity graph).
+/// Past it a new link is not recorded: an erasure could not find it, and a
+/// node must stay bounded.
+pub const MAX_REFERENCES: usize = 1_000;
+
 /// What minimization does with one personal field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -290,7 +296,7 @@ impl Policy {
     }
 
     /// The most anonymous ids one user may claim (the identity store's
-    /// `max_anonymous_per_user`, at most [`crate::identity::MAX_REFERENCES`]);
+    /// `max_anonymous_per_user`, at most [`MAX_REFERENCES`]);
     /// past it the least recently claimed is let go. A bundle that does
     /// not say gets the most.
     #[must_use]
@@ -298,9 +304,7 @@ impl Policy {
         super::bundle::Bundle::uid("Store", "identity")
             .and_then(|uid| self.bundle.attr_long(&uid, "max_anonymous_per_user"))
             .and_then(|n| usize::try_from(n).ok())
-            .map_or(crate::identity::MAX_REFERENCES, |n| {
-                n.clamp(1, crate::identity::MAX_REFERENCES)
-            })
+            .map_or(MAX_REFERENCES, |n| n.clamp(1, MAX_REFERENCES))
     }
 
     /// How long items of `store` live, in milliseconds. A store the policy

@@ -18,7 +18,7 @@ pub mod overlay;
 use serde::{Deserialize, Serialize};
 
 pub use bundle::PolicyLoadError;
-pub use checks::{FieldPlan, FieldTreatment, PERSONAL_FIELDS};
+pub use checks::{FieldPlan, FieldTreatment, MAX_REFERENCES, PERSONAL_FIELDS};
 pub use overlay::Overlay;
 
 use bundle::Bundle;
