@@ -3,37 +3,10 @@
 //! Lengths count characters, as JSON Schema's `minLength`/`maxLength` do.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
+use super::error::ContractError;
 use super::properties::ConsentAction;
 use super::{Context, Event, Properties, Subject};
-
-/// Why an event breaks the contract: where, and which rule.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{pointer}: {rule}")]
-pub struct ContractError {
-    /// JSON Pointer to the offending value (empty for the whole document).
-    pub pointer: String,
-    /// The rule broken, in words.
-    pub rule: String,
-}
-
-impl ContractError {
-    pub(crate) fn new(pointer: impl Into<String>, rule: impl fmt::Display) -> Self {
-        Self {
-            pointer: pointer.into(),
-            rule: rule.to_string(),
-        }
-    }
-
-    pub(crate) fn at(pointer: &str, err: serde_json::Error) -> Self {
-        Self::new(pointer, err)
-    }
-
-    pub(crate) fn shape(err: serde_json::Error) -> Self {
-        Self::new("", err)
-    }
-}
 
 type Check = Result<(), ContractError>;
 

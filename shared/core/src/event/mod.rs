@@ -7,6 +7,7 @@
 //! through both and fails on any disagreement.
 
 mod check;
+mod error;
 mod properties;
 
 use std::fmt;
@@ -15,7 +16,7 @@ use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 
-pub use check::ContractError;
+pub use error::ContractError;
 pub use properties::{
     AddToCart, Checkout, ConsentAction, ConsentChange, ConsentSource, ContentView, Login,
     LoginMethod, Outcome, OutcomeKind, Properties, Search, Severity, Signup, SignupMethod,

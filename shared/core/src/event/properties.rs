@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ContractError, EventType, Purpose};
+use super::error::ContractError;
+use super::{EventType, Purpose};
 
 /// Type-specific fields, one variant per [`EventType`].
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -23,6 +23,7 @@ mod explain;
 mod inputs;
 mod lane;
 mod memo;
+mod model;
 mod record;
 mod request;
 mod shadow;
@@ -33,8 +34,9 @@ pub use decide::{decide, decide_with, decision_id, out_of_region};
 pub use explain::TOP_SIGNALS;
 pub use lane::{BatchScore, MAX_AHEAD_MS, SlowLane};
 pub use memo::PolicyMemo;
+pub use model::{EngineChoice, Model, ModelInfo};
 pub use record::{
-    BatchUse, DecisionRecord, Fallback, FeatureSnapshot, LoggedDecision, ModelInfo, Shadow, Signal,
+    BatchUse, DecisionRecord, Fallback, FeatureSnapshot, LoggedDecision, Shadow, Signal,
 };
-pub use request::{DecisionRequest, EngineChoice, Loaded, Model};
+pub use request::{DecisionRequest, Loaded};
 pub use shadow::shadow;

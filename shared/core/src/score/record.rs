@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, DecisionRequest, Lane};
+use super::{Catalog, DecisionRequest, Lane, ModelInfo};
 use crate::Timestamp;
 use crate::event::Purpose;
 use crate::policy::PolicyDecision;
@@ -51,17 +51,6 @@ impl Fallback {
             Self::StoreUnavailable | Self::NoFeatures | Self::StaleFeatures
         )
     }
-}
-
-/// The model behind a decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelInfo {
-    /// Model name.
-    pub name: String,
-    /// Model version.
-    pub version: String,
-    /// Engine that ran it.
-    pub engine: String,
 }
 
 /// One contributing signal: positive pushes toward the personalized action.

@@ -1,11 +1,10 @@
-//! What the score step is given: the decision request, what the function
-//! loaded for it, and the model as the step sees it.
+//! What the score step is given: the decision request and what the
+//! function loaded for it.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::ModelInfo;
 use crate::consent::Ledger;
 use crate::event::Purpose;
 use crate::features::ProfileFeatures;
@@ -48,25 +47,6 @@ fn person_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
     }
 }
 
-/// A model as the score step sees it (implemented by `tailor-model`).
-pub trait Model: Send + Sync {
-    /// Name, version and engine.
-    fn info(&self) -> ModelInfo;
-    /// Input features, in order.
-    fn features(&self) -> &[String];
-    /// The reference values masked inputs take and explanations measure from.
-    fn baseline(&self) -> &[f64];
-    /// Logit-space weights per raw feature, for linear models (exact explanations).
-    fn linear_weights(&self) -> Option<&[f64]>;
-    /// The purposes its approval entry lists: it serves no other.
-    fn approved_purposes(&self) -> &[String];
-    /// One probability per row.
-    ///
-    /// # Errors
-    /// A description of the failure; the step falls back to rules only.
-    fn predict(&self, rows: &[Vec<f32>]) -> Result<Vec<f32>, String>;
-}
-
 /// What the function loaded for the step; a failed load is its error.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -78,15 +58,4 @@ pub struct Loaded {
     pub ledger: Result<Ledger, crate::errors::ScoreError>,
     /// The profile's slow lane, if the placement reads it and one is kept.
     pub slow: Result<Option<super::SlowLane>, crate::errors::ScoreError>,
-}
-
-/// Which engine runs a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineChoice {
-    /// ONNX Runtime when its library is present, else tract.
-    Auto,
-    /// Always tract.
-    Tract,
-    /// Always ONNX Runtime (an error if its library is missing).
-    Ort,
 }
