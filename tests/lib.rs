@@ -2,6 +2,21 @@
 //! local platform, each behind a typed handle, and event builders.
 //!
 //! Everything runs in-process on loopback; nothing here needs a cloud.
+//!
+//! - this file: the local pipeline and server behind typed handles, and
+//!   event builders.
+//! - [`cases`]: the golden conformance cases, as data any platform runs.
+//! - [`cloud`]: a cloud platform's functions chained over its real store
+//!   and messaging, and the checks every cloud platform runs the same way.
+//! - [`cost`]: the check on the cost records a platform's functions log.
+//! - [`kit`]: a store that fails or stalls chosen calls, and the full-chain
+//!   comparison with the local platform.
+//! - [`logs`]: what a function logs, read back.
+//! - [`siege`]: slow, trickling and flooding clients against the server.
+//!
+//! The test binaries beside it: `blackbox/` (the pipeline and server end to
+//! end), `terraform/` (the AWS module's structure) and `layout.rs` (no
+//! import circles).
 
 #![allow(
     clippy::expect_used,
