@@ -4,10 +4,14 @@
 //! (`src/a/b.rs` and `src/a/b/mod.rs` are `a::b`; `lib.rs` and `main.rs`
 //! the root); a file refers to another when its code (not its comments,
 //! not its `#[cfg(test)]` module) names a path into it: `crate::a::b::…`,
-//! `super::…`, `self::…`, or a child module by its name. A module and its
-//! own descendants may refer to each other (a parent declares and uses its
-//! children, a child implements its parent's types); any other circle of
-//! references fails, with the files and what ties them.
+//! `super::…`, `self::…`, or a child module by its name. A name reached
+//! through a module that re-exports it (`pub use`) is followed to the file
+//! that defines it, and a module's own re-exports are not what it depends
+//! on. A module and its own descendants may refer to each other (a parent
+//! declares and uses its children, a child implements its parent's types);
+//! any other circle of references fails, with the files and what ties
+//! them. (The test kit, whose library is `tests/lib.rs` beside its test
+//! binaries rather than a `src/`, is not read.)
 
 #![allow(
     clippy::unwrap_used,
