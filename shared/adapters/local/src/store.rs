@@ -75,7 +75,6 @@ pub struct LocalStore {
 
 /// The units counted: in all, taken by each invocation's report, and by
 /// table, kept until asked for ([`LocalStore::take_billed_by_table`]).
-#[derive(Default)]
 struct Counted {
     all: CloudUnits,
     by_table: BTreeMap<Table, CloudUnits>,
