@@ -51,15 +51,24 @@ pub use tailor_runtime::StartupError;
 use tailor_runtime::Function;
 use tailor_runtime::startup::{Run, exit, keep};
 
-/// The AWS SDK configuration every function uses: region, credentials and
-/// endpoint from the environment (`AWS_ENDPOINT_URL` points the SDK at
-/// another server speaking the AWS protocol), with the SDK's standard
-/// retries (exponential backoff with jitter) bounded to `max_attempts`.
-pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
-        .load()
-        .await
+/// The HTTPS client every SDK client shares: the SDK's own default client
+/// (hyper 1, rustls, the connection settings and sleep of each client's
+/// configuration, a proxy from the environment), with rustls on ring
+/// rather than aws-lc, which would add a second, larger cryptography
+/// library to every package.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 async fn run(function: Function) -> Run<lambda_runtime::Error> {
@@ -80,4 +89,41 @@ async fn run(function: Function) -> Run<lambda_runtime::Error> {
 pub async fn main(function: Function) -> std::process::ExitCode {
     tailor_runtime::logs::init(tailor_runtime::logs::LogTarget::Collector);
     exit(run(function).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use tailor_runtime::Env;
+    use tokio::io::AsyncReadExt;
+
+    /// Every SDK call goes out over TLS through the client's own
+    /// cryptography provider: a server that reads the first bytes of the
+    /// connection sees a TLS handshake record, a client hello.
+    #[tokio::test]
+    async fn sdk_calls_speak_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!(
+            "https://127.0.0.1:{}",
+            listener.local_addr().unwrap().port()
+        );
+        let server = tokio::spawn(async move {
+            let (mut connection, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 6];
+            connection.read_exact(&mut head).await.unwrap();
+            head
+        });
+        let env = Env::of(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+        ]);
+        let sdk = crate::config::sdk(&env, 1).unwrap();
+        let call = aws_sdk_dynamodb::Client::new(&sdk).list_tables().send();
+        let (answer, head) = tokio::join!(call, server);
+        let head = head.unwrap();
+        // A handshake record (22), TLS's record version, a client hello (1).
+        assert_eq!((head[0], head[1], head[5]), (22, 3, 1), "{head:?}");
+        assert!(answer.is_err(), "the server never answered: {answer:?}");
+    }
 }

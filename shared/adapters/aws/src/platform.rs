@@ -72,7 +72,7 @@ impl Cloud for Aws {
             .iter()
             .map(|t| Ok((*t, config::stream(env, *t)?)))
             .collect::<Result<BTreeMap<_, _>, ConfigError>>()?;
-        let sdk = crate::sdk_config(self.config.max_attempts).await;
+        let sdk = config::sdk(env, self.config.max_attempts)?;
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             self.config.table_prefix.clone(),

@@ -96,7 +96,7 @@ impl Job {
             .get("TAILOR_OFFLINE_LOG_PREFIX")
             .unwrap_or_else(|| "enriched/".to_owned());
         let platform = Platform::init_with(env, Function::Score).await?;
-        let sdk = crate::sdk_config(platform.cloud.config.max_attempts).await;
+        let sdk = crate::config::sdk(env, platform.cloud.config.max_attempts)?;
         // An endpoint of its own (a server speaking the S3 protocol, in
         // tests) is addressed by path; S3 itself by virtual host.
         let s3 = aws_sdk_s3::config::Builder::from(&sdk)

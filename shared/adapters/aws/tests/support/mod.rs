@@ -72,6 +72,7 @@ pub fn aws_env() -> Vec<(&'static str, String)> {
 pub async fn sdk() -> aws_config::SdkConfig {
     let creds = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(tailor_aws::https_client())
         .endpoint_url(moto())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(creds)
