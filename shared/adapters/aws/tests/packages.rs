@@ -9,6 +9,11 @@
 //! engine, the schema validator and the core a second time, about 2 minutes
 //! of a clean packaging build on 2 cores). `cargo tree` resolves each
 //! build here, as `package.sh` would for both architectures.
+//!
+//! And no package carries code no function runs: a second cryptography
+//! library, the SDK's credential chain, a model engine's operators for
+//! language models. Each once made every package larger than it is now
+//! (docs/benchmarks.md).
 
 #![allow(clippy::expect_used, reason = "tests fail loudly")]
 
@@ -98,4 +103,41 @@ fn every_function_build_turns_on_the_same_features_of_the_crates_they_share() {
             differing.join("\n")
         );
     }
+}
+
+/// Crates no function's package may hold, and why.
+const LEFT_OUT: [(&str, &str); 5] = [
+    (
+        "aws-lc-rs",
+        "rustls's provider is ring (tailor_aws::https_client)",
+    ),
+    (
+        "aws-lc-sys",
+        "rustls's provider is ring (tailor_aws::https_client)",
+    ),
+    (
+        "aws-config",
+        "the SDK is configured from Lambda's variables (config::sdk)",
+    ),
+    ("aws-sdk-sts", "no credential source but Lambda's variables"),
+    (
+        "tract-transformers",
+        "no tabular model uses language models' operators",
+    ),
+];
+
+#[test]
+fn no_package_holds_what_no_function_runs() {
+    let mut found = Vec::new();
+    for target in TARGETS {
+        for function in BUILDS {
+            for package in resolve(function, target).into_keys() {
+                let name = package.split_once(' ').map_or(package.as_str(), |(n, _)| n);
+                if let Some((_, why)) = LEFT_OUT.iter().find(|(left, _)| *left == name) {
+                    found.push(format!("{function} ({target}): {package}, though {why}"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }
