@@ -94,6 +94,7 @@ TABLES = [
     "audit",
     "dead_letters",
     "tombstones",
+    "erasure_index",
     "decisions",
     "subjects",
 ]

@@ -234,3 +234,65 @@ fn a_line_dated_in_the_far_future_expires_nothing_and_is_dead_lettered() {
         tailor_core::disposition::Disposition::DUPLICATE
     );
 }
+
+/// Read units a counted batch billed on `table` (DynamoDB's count).
+fn read_units(billed: &[(Table, Vec<(&'static str, u64)>)], table: Table) -> u64 {
+    billed
+        .iter()
+        .filter(|(t, _)| *t == table)
+        .flat_map(|(_, units)| units)
+        .filter(|(unit, _)| *unit == "dynamodb_read_units")
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn tombstones_that_cannot_exist_are_not_read_and_an_erased_persons_are() {
+    let mut p = tailor_tests::spawn_counting_cloud_units();
+    p.send(&[view("evt-view-0901", "2026-11-20T09:00:00Z")]);
+    p.send(&[change(
+        "evt-erase-0901",
+        "2026-11-20T10:00:00Z",
+        "erase",
+        &[],
+    )]);
+    let _ = p.pipeline.store().take_billed_by_table();
+
+    // Twenty other people, two keys each: enrich reads the index shards
+    // their 40 keys fall in (at most 16), not their tombstones; features
+    // reads each profile's one key's directly (a read either way).
+    let others: Vec<Value> = (0..20)
+        .map(|i| {
+            event(
+                &format!("evt-other-{i:02}"),
+                "content_view",
+                "2026-11-20T11:00:00Z",
+                json!({"anonymous_id": format!("a-o{i}"), "user_id": format!("u-o{i}")}),
+                json!({"content_id": "c-1", "category": "guides"}),
+            )
+        })
+        .collect();
+    p.send(&others);
+    let billed = p.pipeline.store().take_billed_by_table();
+    assert!(read_units(&billed, Table::Tombstones) <= 20, "{billed:?}");
+    let shards = read_units(&billed, Table::ErasureIndex);
+    assert!((1..=16).contains(&shards), "{billed:?}");
+    assert_eq!(
+        p.table(Table::FeatureInputs).len(),
+        20,
+        "each other person's inputs"
+    );
+
+    // The erased person's late event: their keys are listed, their
+    // tombstones read, and the event kept out.
+    p.send(&[view("evt-view-0902", "2026-11-20T09:30:00Z")]);
+    let billed = p.pipeline.store().take_billed_by_table();
+    assert!(read_units(&billed, Table::Tombstones) > 0, "{billed:?}");
+    let kept: Vec<String> = p
+        .table(Table::FeatureInputs)
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.ends_with(":u-3") || k.ends_with(":a-3"))
+        .collect();
+    assert!(kept.is_empty(), "{kept:?}");
+}

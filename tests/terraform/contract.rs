@@ -7,7 +7,7 @@ pub(crate) const FUNCTIONS: [&str; 5] = ["ingest", "enrich", "features", "consen
 
 pub(crate) const STREAMS: [&str; 4] = ["events", "ingested", "enriched", "consent-changes"];
 
-pub(crate) const TABLES: [&str; 11] = [
+pub(crate) const TABLES: [&str; 12] = [
     "dedup",
     "identity",
     "feature-inputs",
@@ -17,6 +17,7 @@ pub(crate) const TABLES: [&str; 11] = [
     "audit",
     "dead-letters",
     "tombstones",
+    "erasure-index",
     "decisions",
     "subjects",
 ];
@@ -68,6 +69,9 @@ pub(crate) const CONTRACT: [Access; 5] = [
         writes: &["ingested"],
         tables: &[
             ("dedup", ReadWrite),
+            // A dead letter is sealed for its person unless they were erased.
+            ("tombstones", Read),
+            ("erasure-index", Read),
             ("dead-letters", Write),
             ("subjects", ReadWrite),
         ],
@@ -80,6 +84,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("identity", ReadWrite),
             ("audit", Write),
             ("tombstones", Read),
+            ("erasure-index", Read),
             ("consent", Read),
             ("dead-letters", Write),
             ("subjects", ReadWrite),
@@ -95,6 +100,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("identity", Read),
             ("consent", Read),
             ("tombstones", Read),
+            ("erasure-index", Read),
             ("dead-letters", Write),
             ("subjects", ReadWrite),
         ],
@@ -111,6 +117,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("slow-lane", ReadWrite),
             ("identity", ReadWrite),
             ("tombstones", ReadWrite),
+            ("erasure-index", ReadWrite),
             ("dead-letters", Write),
             ("subjects", ReadWrite),
         ],
@@ -125,6 +132,7 @@ pub(crate) const CONTRACT: [Access; 5] = [
             ("slow-lane", Read),
             ("consent", Read),
             ("tombstones", Read),
+            ("erasure-index", Read),
             ("decisions", ReadWrite),
             ("subjects", ReadWrite),
         ],
@@ -136,9 +144,10 @@ pub(crate) const CONTRACT: [Access; 5] = [
 /// besides these tables.
 pub(crate) const SLOW_LANE: &str = "slow-lane";
 
-pub(crate) const SLOW_LANE_TABLES: [(&str, Mode); 4] = [
+pub(crate) const SLOW_LANE_TABLES: [(&str, Mode); 5] = [
     ("identity", Read),
     ("tombstones", Read),
+    ("erasure-index", Read),
     ("consent", Read),
     ("slow-lane", ReadWrite),
 ];

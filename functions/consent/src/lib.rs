@@ -225,7 +225,7 @@ impl<S: Store> Consent<'_, S> {
         let mut attempt = 0;
         let erasure = loop {
             attempt += 1;
-            let stored = self.stored(profile_id, members).await?;
+            let stored = self.stored(profile_id, members, at).await?;
             let erasure = erasure::plan(profile_id, members, at, stored, self.tables.tokens())?;
             match self.tables.apply(&erasure.changes).await {
                 Ok(()) => break erasure,
@@ -267,6 +267,7 @@ impl<S: Store> Consent<'_, S> {
         &self,
         profile_id: &str,
         members: &[String],
+        at: tailor_core::Timestamp,
     ) -> Result<erasure::Stored, StoreError> {
         let user = members.iter().find_map(|k| k.strip_prefix("user:"));
         let user_node: Option<Loaded<UserNode>> = match user {
@@ -321,7 +322,17 @@ impl<S: Store> Consent<'_, S> {
         let other_nodes: Vec<Loaded<UserNode>> =
             self.tables.load_many(Table::Identity, &other_keys).await?;
         let claimants = others.into_iter().zip(other_nodes).collect();
+        let tokens: Vec<String> = members
+            .iter()
+            .map(|k| tailor_core::consent::tombstone_key(self.tables.tokens(), k))
+            .collect();
+        let retention = self
+            .tables
+            .policy()
+            .retention_ms(Table::Tombstones.retention_store());
         Ok(erasure::Stored {
+            index: self.tables.erasure_shards(&tokens).await?,
+            horizon: Some(at.add_millis(retention.saturating_neg())),
             tombstones: self.tables.tombstones(members).await?,
             ledger: self.tables.ledger_of(members).await?,
             features: self.tables.store().get(Table::Features, profile_id).await?,

@@ -1,8 +1,9 @@
 //! Erasure as a plan: given what is stored about one profile, the changes
 //! that erase it, in the order that keeps a partial failure safe.
 //!
-//! 1. A tombstone per key first: from then on anything about the person
-//!    from before the erasure is kept out, whatever else fails.
+//! 1. A tombstone per key first, each listed in the erasure index before it
+//!    is written ([`crate::erasure_index`]): from then on anything about the
+//!    person from before the erasure is kept out, whatever else fails.
 //! 2. The profile recomputed with the tombstones in its ledger, which
 //!    purges every input up to the erasure (and keeps any from after it).
 //!    The profile's slow lanes go with it.
@@ -13,6 +14,7 @@
 
 use crate::Timestamp;
 use crate::consent::{Ledger, Tombstone};
+use crate::erasure_index::{self, IndexShard};
 use crate::features::{self, KeyInputs};
 use crate::identity::{AccountNode, AnonNode, UserNode, account_key, user_key};
 use crate::plan::Change;
@@ -24,6 +26,12 @@ use crate::ports::{Item, Precondition, StoreError, Table};
 pub struct Stored {
     /// Each member key's tombstone, if it has one.
     pub tombstones: Vec<Loaded<Option<Tombstone>>>,
+    /// The erasure index shards the member keys' tombstones fall in
+    /// ([`crate::tables::Tables::erasure_shards`]).
+    pub index: Vec<(String, Loaded<IndexShard>)>,
+    /// The erasure's time less the tombstones' retention: listings of
+    /// erasures before it may go (none when unset).
+    pub horizon: Option<Timestamp>,
     /// The profile's consent ledger (tombstones included).
     pub ledger: Ledger,
     /// The profile's features item.
@@ -81,17 +89,46 @@ pub fn plan(
         .filter(|e| e.action != crate::event::ConsentAction::Erase)
         .map(|e| format!("consent/{}", e.event_id))
         .collect();
+    let mut tombstones = Vec::new();
+    let mut index = stored.index;
+    let mut listed = vec![false; index.len()];
     for (key, tombstone) in members.iter().zip(&stored.tombstones) {
         let erased_at = tombstone.value.as_ref().map_or(at, |t| t.erased_at.max(at));
-        changes.push(Change::save(
+        let token = crate::consent::tombstone_key(tokens, key);
+        let shard = erasure_index::shard_key(&token);
+        // A shard not loaded is written as new: if it exists, the write's
+        // precondition refuses it and the plan is made again.
+        let i = match index.iter().position(|(k, _)| *k == shard) {
+            Some(i) => i,
+            None => {
+                index.push((shard, Loaded::default()));
+                listed.push(false);
+                index.len() - 1
+            }
+        };
+        let horizon = stored.horizon.unwrap_or(Timestamp::from_millis(i64::MIN));
+        listed[i] |= index[i].1.value.list(&token, erased_at, horizon);
+        tombstones.push(Change::save(
             Table::Tombstones,
-            &crate::consent::tombstone_key(tokens, key),
+            &token,
             &Some(Tombstone { erased_at }),
             erased_at,
             Precondition::None,
         )?);
         ledger.record_tombstone(key, erased_at);
     }
+    // Listed before written, each shard under the version it was read at.
+    for ((key, shard), _) in index.iter().zip(listed).filter(|(_, changed)| *changed) {
+        let anchor = shard.value.latest().unwrap_or(at);
+        changes.push(Change::save(
+            Table::ErasureIndex,
+            key,
+            &shard.value,
+            anchor,
+            shard.precondition(),
+        )?);
+    }
+    changes.extend(tombstones);
     // Erasure is about the person, not a moment: every input held goes,
     // whatever its time.
     let mut inputs = stored.inputs;
@@ -233,8 +270,31 @@ mod tests {
                 | Change::Delete { table, key } => (*table, key.as_str()),
             })
             .collect();
+        // Each key listed in its index shard before any tombstone is written.
+        let mut shards = vec![erasure_index::shard_key(&user_tombstone)];
+        if erasure_index::shard_key(&anon_tombstone) != shards[0] {
+            shards.push(erasure_index::shard_key(&anon_tombstone));
+        }
+        let listed: Vec<(Table, &str)> = shards
+            .iter()
+            .map(|k| (Table::ErasureIndex, k.as_str()))
+            .collect();
+        assert_eq!(shape[..listed.len()], listed[..]);
+        for change in &erasure.changes[..listed.len()] {
+            let Change::Save {
+                value,
+                precondition,
+                ..
+            } = change
+            else {
+                panic!("a shard is saved");
+            };
+            assert_eq!(*precondition, Precondition::Absent);
+            let shard: IndexShard = serde_json::from_slice(value).unwrap();
+            assert!(shard.may_hold(&user_tombstone) || shard.may_hold(&anon_tombstone));
+        }
         assert_eq!(
-            shape,
+            shape[listed.len()..],
             vec![
                 (Table::Tombstones, user_tombstone.as_str()),
                 (Table::Tombstones, anon_tombstone.as_str()),
@@ -243,13 +303,13 @@ mod tests {
                 (Table::Consent, "user:u-1"),
                 (Table::Identity, "acct:acct-1"),
                 (Table::Identity, "user:u-1"),
-            ]
+            ][..]
         );
         let Change::Save {
             value,
             precondition,
             ..
-        } = &erasure.changes[5]
+        } = &erasure.changes[listed.len() + 5]
         else {
             panic!("the account is saved");
         };
@@ -271,8 +331,12 @@ mod tests {
         };
         let tokens = crate::token::TokenKey::new(*b"test-key-0123456789").unwrap();
         let erasure = plan("p_a", &members, at("2026-11-20T00:00:00Z"), stored, &tokens).unwrap();
-        let Change::Save { value, anchor, .. } = &erasure.changes[0] else {
-            panic!("a tombstone first");
+        let Some(Change::Save { value, anchor, .. }) = erasure
+            .changes
+            .iter()
+            .find(|c| c.table() == Table::Tombstones)
+        else {
+            panic!("a tombstone");
         };
         assert_eq!(*anchor, later);
         assert!(String::from_utf8_lossy(value).contains("2026-11-21"));

@@ -18,7 +18,8 @@
 //! - [`identity`]: the enrich step's identity resolution and its audit records.
 //! - [`features`]: per-key inputs and per-profile online features.
 //! - [`consent`]: the consent ledger and its propagation records;
-//!   [`erasure`]: erasing a profile, as a plan.
+//!   [`erasure`]: erasing a profile, as a plan; [`erasure_index`]: which
+//!   keys may have a tombstone, so that the rest are not read.
 //! - [`score`]: decisions under policy, their records and explanations.
 //! - [`policy`]: the Cedar policy bundle every rule consults.
 //! - [`disposition`]: the one vocabulary of per-record outcomes;
@@ -38,6 +39,7 @@ pub mod dead_letter;
 pub mod decode;
 pub mod disposition;
 pub mod erasure;
+pub mod erasure_index;
 pub mod errors;
 pub mod event;
 pub mod features;

@@ -47,6 +47,9 @@ pub enum Table {
     DeadLetters,
     /// Erasure tombstones, which keep late data about an erased person out.
     Tombstones,
+    /// Which keys may have a tombstone, in sixteen bounded shards, so that
+    /// tombstones that cannot exist are not read ([`crate::erasure_index`]).
+    ErasureIndex,
     /// The decision log: every decision with its explanation.
     Decisions,
     /// Per-person keys that seal personal fields of decisions, audit
@@ -56,7 +59,7 @@ pub enum Table {
 
 impl Table {
     /// Every table.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Dedup,
         Self::Identity,
         Self::FeatureInputs,
@@ -66,6 +69,7 @@ impl Table {
         Self::Audit,
         Self::DeadLetters,
         Self::Tombstones,
+        Self::ErasureIndex,
         Self::Decisions,
         Self::Subjects,
     ];
@@ -83,6 +87,7 @@ impl Table {
             Self::Audit => "audit",
             Self::DeadLetters => "dead_letters",
             Self::Tombstones => "tombstones",
+            Self::ErasureIndex => "erasure_index",
             Self::Decisions => "decisions",
             Self::Subjects => "subjects",
         }
@@ -93,6 +98,8 @@ impl Table {
     pub const fn retention_store(self) -> &'static str {
         match self {
             Self::FeatureInputs => "features",
+            // Its shards outlive the tombstones they list by their own expiry.
+            Self::ErasureIndex => "tombstones",
             other => other.as_str(),
         }
     }

@@ -22,7 +22,7 @@ locals {
     ingest = {
       triggered_by      = "events"
       publishes         = ["ingested"]
-      reads             = ["dedup", "subjects"]
+      reads             = ["dedup", "tombstones", "erasure-index", "subjects"]
       writes            = ["dedup", "dead-letters", "subjects"]
       reads_offline_log = false
       key_via           = null
@@ -30,7 +30,7 @@ locals {
     enrich = {
       triggered_by      = "ingested"
       publishes         = ["enriched", "consent-changes"]
-      reads             = ["identity", "tombstones", "consent", "subjects"]
+      reads             = ["identity", "tombstones", "erasure-index", "consent", "subjects"]
       writes            = ["identity", "audit", "dead-letters", "subjects"]
       reads_offline_log = false
       key_via           = null
@@ -38,7 +38,7 @@ locals {
     features = {
       triggered_by      = "enriched"
       publishes         = []
-      reads             = ["feature-inputs", "features", "identity", "consent", "tombstones", "subjects"]
+      reads             = ["feature-inputs", "features", "identity", "consent", "tombstones", "erasure-index", "subjects"]
       writes            = ["feature-inputs", "features", "dead-letters", "subjects"]
       reads_offline_log = false
       key_via           = null
@@ -46,27 +46,27 @@ locals {
     consent = {
       triggered_by      = "consent-changes"
       publishes         = []
-      reads             = ["consent", "feature-inputs", "features", "slow-lane", "identity", "tombstones", "subjects"]
-      writes            = ["consent", "audit", "feature-inputs", "features", "slow-lane", "identity", "tombstones", "dead-letters", "subjects"]
+      reads             = ["consent", "feature-inputs", "features", "slow-lane", "identity", "tombstones", "erasure-index", "subjects"]
+      writes            = ["consent", "audit", "feature-inputs", "features", "slow-lane", "identity", "tombstones", "erasure-index", "dead-letters", "subjects"]
       reads_offline_log = false
       key_via           = null
     }
     score = {
       triggered_by      = null
       publishes         = []
-      reads             = ["identity", "features", "slow-lane", "consent", "tombstones", "decisions", "subjects"]
+      reads             = ["identity", "features", "slow-lane", "consent", "tombstones", "erasure-index", "decisions", "subjects"]
       writes            = ["decisions", "subjects"]
       reads_offline_log = false
       key_via           = null
     }
     # The slow lane's job: the tables the replay settles keys in (identity,
-    # tombstones, consent) and its own, and the offline log. It decrypts
+    # tombstones and their index, consent) and its own, and the offline log. It decrypts
     # the tables and the log's objects, and encrypts the tables' items and
     # its queue's messages, through DynamoDB, S3 and SQS alone.
     "slow-lane" = {
       triggered_by      = null
       publishes         = []
-      reads             = ["identity", "tombstones", "consent", "slow-lane"]
+      reads             = ["identity", "tombstones", "erasure-index", "consent", "slow-lane"]
       writes            = ["slow-lane"]
       reads_offline_log = true
       key_via           = ["dynamodb", "s3", "sqs"]

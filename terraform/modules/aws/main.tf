@@ -59,6 +59,7 @@ locals {
     "audit",
     "dead-letters",
     "tombstones",
+    "erasure-index",
     "decisions",
     "subjects",
   ]

@@ -49,6 +49,7 @@ locals {
     "audit",
     "dead_letters",
     "tombstones",
+    "erasure_index",
     "decisions",
     "subjects",
   ]

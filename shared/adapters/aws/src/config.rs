@@ -4,7 +4,7 @@
 //!
 //! | variable | functions | meaning |
 //! | --- | --- | --- |
-//! | `TAILOR_TABLE_PREFIX` | all | DynamoDB tables are `<prefix>-<table>` (`dedup`, `identity`, `feature-inputs`, `features`, `slow-lane`, `consent`, `audit`, `dead-letters`, `tombstones`, `decisions`, `subjects`) |
+//! | `TAILOR_TABLE_PREFIX` | all | DynamoDB tables are `<prefix>-<table>` (`dedup`, `identity`, `feature-inputs`, `features`, `slow-lane`, `consent`, `audit`, `dead-letters`, `tombstones`, `erasure-index`, `decisions`, `subjects`) |
 //! | `TAILOR_STREAM_INGESTED` | ingest | the Kinesis stream enrich reads |
 //! | `TAILOR_STREAM_ENRICHED` | enrich | the Kinesis stream features reads |
 //! | `TAILOR_STREAM_CONSENT_CHANGES` | enrich | the Kinesis stream consent reads |

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use super::{ATTEMPTS, Tables};
 use crate::Timestamp;
 use crate::consent::{Ledger, Tombstone};
+use crate::erasure_index::{self, IndexShard};
 use crate::features::{self, KeyInputs};
 use crate::identity::{
     AnonNode, UserNode, is_person_id, profile_of_anonymous, profile_of_user, user_key,
@@ -151,6 +152,14 @@ impl<S: Store> Tables<'_, S> {
     /// a keyed token of the key ([`crate::consent::tombstone_key`]), never the
     /// raw key: the one thing an erasure leaves names nobody readable.
     ///
+    /// Only the tombstones the erasure index may list are read
+    /// ([`crate::erasure_index`]): a read per index shard the keys fall in,
+    /// then a read per key listed; as many reads as without the index at
+    /// most, besides the listed keys', and through a store that remembers
+    /// its reads for an invocation ([`super::cache::Cached`]) a shard read
+    /// once serves every later call. One key is read directly, which costs
+    /// the same.
+    ///
     /// # Errors
     /// The store's error.
     pub async fn tombstones(
@@ -161,7 +170,47 @@ impl<S: Store> Tables<'_, S> {
             .iter()
             .map(|k| crate::consent::tombstone_key(self.tokens, k))
             .collect();
-        self.load_many(Table::Tombstones, &stored).await
+        if stored.len() < 2 {
+            return self.load_many(Table::Tombstones, &stored).await;
+        }
+        let shards = self.erasure_shards(&stored).await?;
+        let listed: Vec<String> = stored
+            .iter()
+            .filter(|token| shard_of(&shards, token).is_none_or(|s| s.may_hold(token)))
+            .cloned()
+            .collect();
+        let mut found = if listed.is_empty() {
+            Vec::new()
+        } else {
+            self.load_many(Table::Tombstones, &listed).await?
+        }
+        .into_iter();
+        Ok(stored
+            .iter()
+            .map(|token| {
+                if shard_of(&shards, token).is_none_or(|s| s.may_hold(token)) {
+                    found.next().unwrap_or_default()
+                } else {
+                    Loaded::default()
+                }
+            })
+            .collect())
+    }
+
+    /// The erasure index shards the tombstones under `tokens` fall in, each
+    /// with its shard key, read once each.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn erasure_shards(
+        &self,
+        tokens: &[String],
+    ) -> Result<Vec<(String, Loaded<IndexShard>)>, StoreError> {
+        let mut keys: Vec<String> = tokens.iter().map(|t| erasure_index::shard_key(t)).collect();
+        keys.sort();
+        keys.dedup();
+        let shards = self.load_many(Table::ErasureIndex, &keys).await?;
+        Ok(keys.into_iter().zip(shards).collect())
     }
 
     /// The consent ledger of a profile: its keys' ledgers merged, with erasure
@@ -388,4 +437,13 @@ impl<S: Store> Tables<'_, S> {
         self.append(Table::Audit, &storage_key, &logged, anchor)
             .await
     }
+}
+
+/// The shard `token` falls in, among `shards` as read.
+fn shard_of<'s>(shards: &'s [(String, Loaded<IndexShard>)], token: &str) -> Option<&'s IndexShard> {
+    let key = erasure_index::shard_key(token);
+    shards
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, s)| &s.value)
 }
