@@ -92,6 +92,7 @@ pub fn plan(
     let mut tombstones = Vec::new();
     let mut index = stored.index;
     let mut listed = vec![false; index.len()];
+    let horizon = stored.horizon.unwrap_or(Timestamp::from_millis(i64::MIN));
     for (key, tombstone) in members.iter().zip(&stored.tombstones) {
         let erased_at = tombstone.value.as_ref().map_or(at, |t| t.erased_at.max(at));
         let token = crate::consent::tombstone_key(tokens, key);
@@ -106,7 +107,6 @@ pub fn plan(
                 index.len() - 1
             }
         };
-        let horizon = stored.horizon.unwrap_or(Timestamp::from_millis(i64::MIN));
         listed[i] |= index[i].1.value.list(&token, erased_at, horizon);
         tombstones.push(Change::save(
             Table::Tombstones,

@@ -174,10 +174,15 @@ impl<S: Store> Tables<'_, S> {
             return self.load_many(Table::Tombstones, &stored).await;
         }
         let shards = self.erasure_shards(&stored).await?;
+        let may_exist: Vec<bool> = stored
+            .iter()
+            .map(|token| shard_of(&shards, token).is_none_or(|s| s.may_hold(token)))
+            .collect();
         let listed: Vec<String> = stored
             .iter()
-            .filter(|token| shard_of(&shards, token).is_none_or(|s| s.may_hold(token)))
-            .cloned()
+            .zip(&may_exist)
+            .filter(|(_, may)| **may)
+            .map(|(token, _)| token.clone())
             .collect();
         let mut found = if listed.is_empty() {
             Vec::new()
@@ -185,10 +190,10 @@ impl<S: Store> Tables<'_, S> {
             self.load_many(Table::Tombstones, &listed).await?
         }
         .into_iter();
-        Ok(stored
-            .iter()
-            .map(|token| {
-                if shard_of(&shards, token).is_none_or(|s| s.may_hold(token)) {
+        Ok(may_exist
+            .into_iter()
+            .map(|may| {
+                if may {
                     found.next().unwrap_or_default()
                 } else {
                     Loaded::default()
