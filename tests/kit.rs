@@ -4,7 +4,7 @@
 //! come from [`tailor_runtime::Replay`].
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -34,12 +34,37 @@ pub enum Fault {
 /// Which calls meet which fault: by call and table, the 1-based counts.
 type Rules = BTreeMap<(Call, Table), Vec<(u64, Fault)>>;
 
+/// Which calls are held: by call and table, the 1-based count, and the pause.
+type Pauses = Vec<((Call, Table), u64, Arc<Pause>)>;
+
+/// A store call held until the test lets it go ([`Intercept::pause`]): the
+/// test waits until the call is reached, does what another process would
+/// do meanwhile, then resumes it. An interleaving without sleeps.
+#[derive(Debug, Default)]
+pub struct Pause {
+    reached: tokio::sync::Notify,
+    resume: tokio::sync::Notify,
+}
+
+impl Pause {
+    /// Waits until the held call is reached.
+    pub async fn reached(&self) {
+        self.reached.notified().await;
+    }
+
+    /// Lets the held call run.
+    pub fn resume(&self) {
+        self.resume.notify_one();
+    }
+}
+
 /// A store that fails or stalls chosen calls, counted per call and table
 /// from 1, and passes every other call through.
 pub struct Intercept<S> {
     /// The real store.
     pub inner: S,
     rules: Mutex<Rules>,
+    pauses: Mutex<Pauses>,
     counts: Mutex<BTreeMap<(Call, Table), u64>>,
 }
 
@@ -49,8 +74,18 @@ impl<S> Intercept<S> {
         Self {
             inner,
             rules: Mutex::default(),
+            pauses: Mutex::default(),
             counts: Mutex::default(),
         }
+    }
+
+    fn count(&self, call: Call, table: Table) -> u64 {
+        self.counts
+            .lock()
+            .expect("counts")
+            .get(&(call, table))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The `nth` calls (1-based, counting from now) of `call` on `table` meet `fault`.
@@ -58,19 +93,28 @@ impl<S> Intercept<S> {
     /// # Panics
     /// A lock is poisoned (a test already failed).
     pub fn on(&self, call: Call, table: Table, nth: &[u64], fault: Fault) {
-        let base = self
-            .counts
-            .lock()
-            .expect("counts")
-            .get(&(call, table))
-            .copied()
-            .unwrap_or(0);
+        let base = self.count(call, table);
         self.rules
             .lock()
             .expect("rules")
             .entry((call, table))
             .or_default()
             .extend(nth.iter().map(|n| (base + n, fault)));
+    }
+
+    /// The `nth` call (1-based, counting from now) of `call` on `table` is
+    /// held before it runs, until the returned pause is resumed.
+    ///
+    /// # Panics
+    /// A lock is poisoned (a test already failed).
+    pub fn pause(&self, call: Call, table: Table, nth: u64) -> Arc<Pause> {
+        let pause = Arc::new(Pause::default());
+        let at = self.count(call, table) + nth;
+        self.pauses
+            .lock()
+            .expect("pauses")
+            .push(((call, table), at, Arc::clone(&pause)));
+        pause
     }
 
     /// No more faults.
@@ -111,6 +155,18 @@ impl<S> Intercept<S> {
                 }
                 Fault::Stall(d) => tokio::time::sleep(d).await,
             }
+        }
+        let held: Vec<Arc<Pause>> = {
+            let mut pauses = self.pauses.lock().expect("pauses");
+            let (held, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut *pauses)
+                .into_iter()
+                .partition(|(c, n, _)| *c == (call, table) && (from..=to).contains(n));
+            *pauses = kept;
+            held.into_iter().map(|(_, _, p)| p).collect()
+        };
+        for pause in held {
+            pause.reached.notify_one();
+            pause.resume.notified().await;
         }
         Ok(())
     }

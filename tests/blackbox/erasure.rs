@@ -614,3 +614,130 @@ fn an_export_written_before_an_erasure_loses_the_persons_rows() {
         "the erased person's row went; the header and the other stayed"
     );
 }
+
+/// An erasure carried out while enrich is between reading a person's
+/// identity and writing it: enrich's write meets the deleted node and
+/// loses the race, and its retry must see the erasure too — a late event
+/// from before the erasure goes no further, and no identity node of the
+/// person is written back. Consent runs for real, in the gap a held store
+/// call leaves.
+#[test]
+fn an_erasure_landing_while_enrich_resolves_is_not_undone() {
+    use tailor_core::ports::{Clock, Topic};
+    use tailor_runtime::{Capabilities, Function, Functions, Inbox, Replay, RunReport, Stage};
+    use tailor_tests::kit::{Call, Intercept};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let functions = Functions::build(
+        &settings(ClockMode::Arrival),
+        &Function::STREAM,
+        Capabilities {
+            store: Intercept::new(tailor_local::LocalStore::in_memory().unwrap()),
+            publisher: tailor_local::Queue::new(),
+            timer: tailor_runtime::TokioTimer,
+        },
+    )
+    .unwrap();
+    let mut replay = Replay::new("");
+    let mut records = |events: &[Value]| {
+        let lines: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| serde_json::to_vec(e).unwrap())
+            .collect();
+        replay.records(&lines)
+    };
+    let take = |topic: Topic| {
+        let now = functions.clock().now();
+        runtime.block_on(functions.publisher().take(topic, now))
+    };
+    let (person, device) = (user(0), anon(0, 0));
+    let view = |id: &str, minute: usize| {
+        event(
+            id,
+            "content_view",
+            &at(minute),
+            json!({"user_id": person, "anonymous_id": device}),
+            json!({"content_id": "c-1", "category": "guides"}),
+        )
+    };
+    runtime.block_on(functions.chain(
+        &records(&[
+            login("evt-race-login", &at(1), &device, &person),
+            view("evt-race-view", 2),
+        ]),
+        &mut RunReport::default(),
+    ));
+    let identity = || {
+        functions
+            .store()
+            .inner()
+            .inner
+            .scan(Table::Identity)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.ends_with("0zq"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(identity().len(), 2, "the person's nodes are there");
+
+    // The erasure, enriched but not yet carried out.
+    let erase = records(&[consent_change("evt-race-erase", &at(10), 0, "erase", &[])]);
+    assert!(
+        runtime
+            .block_on(functions.invoke(Stage::Ingest, &erase))
+            .retries()
+            .is_empty()
+    );
+    let erase = take(Topic::Ingested);
+    assert!(
+        runtime
+            .block_on(functions.invoke(Stage::Enrich, &erase))
+            .retries()
+            .is_empty()
+    );
+    let erase = take(Topic::ConsentChanges);
+    assert_eq!(erase.len(), 1);
+    // A late sign-in from before the erasure, on a second device: it
+    // adds the device to the person's node, so enrich writes.
+    let late = records(&[login("evt-race-late", &at(5), &anon(0, 1), &person)]);
+    assert!(
+        runtime
+            .block_on(functions.invoke(Stage::Ingest, &late))
+            .retries()
+            .is_empty()
+    );
+    let late = take(Topic::Ingested);
+
+    // Enrich reads the person's nodes and tombstones, and is held at its
+    // first identity write while consent erases the person.
+    let held = functions
+        .store()
+        .inner()
+        .pause(Call::Put, Table::Identity, 1);
+    let race = async {
+        tokio::join!(functions.invoke(Stage::Enrich, &late), async {
+            held.reached().await;
+            let erased = functions.invoke(Stage::Consent, &erase).await;
+            held.resume();
+            erased
+        })
+    };
+    let (enriched, erased) = runtime
+        .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(60), race).await })
+        .expect("enrich reaches an identity write");
+    assert_eq!(erased.report.accepted, 1, "{:?}", erased.report);
+    assert_eq!(enriched.report.accepted, 1, "{:?}", enriched.report);
+    assert!(
+        take(Topic::Enriched).is_empty(),
+        "the late event went no further"
+    );
+    assert_eq!(
+        identity(),
+        Vec::<String>::new(),
+        "the erased person's identity was written back"
+    );
+}

@@ -59,12 +59,12 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             .map(|r| serde_json::from_slice::<Ingested>(&r.bytes))
             .collect();
         let cache = Cached::new(self.tables.store());
-        let cached = self.tables.over(&cache);
-        self.warm(cached, parsed.iter().flatten()).await;
+        self.warm(self.tables.over(&cache), parsed.iter().flatten())
+            .await;
         for (record, ingested) in records.iter().zip(parsed) {
             let done = match ingested {
                 Err(e) => Err(EnrichError::BadMessage(e.to_string())),
-                Ok(ingested) => self.enrich(cached, &ingested, invocation.report()).await,
+                Ok(ingested) => self.enrich(&cache, &ingested, invocation.report()).await,
             };
             let disposition = match done {
                 Ok(()) => Disposition::ACCEPTED,
@@ -102,16 +102,26 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         }
     }
 
+    /// Enriches one event, resolving it again after a lost write race.
+    ///
+    /// The writer that won may have been an erasure, which writes the
+    /// person's tombstones before it deletes their nodes: the retry reads
+    /// the tombstones and the erasure index again rather than answering
+    /// from the batch's first read, so an event from before the erasure
+    /// goes no further and nothing of the person is written back.
     async fn enrich(
         &self,
-        tables: Tables<'_, impl Store>,
+        cache: &Cached<'_, Metered<S>>,
         ingested: &Ingested,
         report: &mut InvocationReport,
     ) -> Result<(), EnrichError> {
+        let tables = self.tables.over(cache);
         for _ in 0..ATTEMPTS {
             match self.try_enrich(tables, ingested, report).await {
                 Err(EnrichError::Store(StoreError::Conflict { .. })) => {
                     debug!(step = NAME, "identity write raced; resolving again");
+                    cache.forget_table(Table::Tombstones);
+                    cache.forget_table(Table::ErasureIndex);
                 }
                 other => return other,
             }

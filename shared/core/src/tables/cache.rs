@@ -14,6 +14,9 @@
 //! changes during the invocation is seen as it was when first read, as it
 //! would be by a read at that moment; every write is conditional on the
 //! version read, so acting on it can never overwrite the other change.
+//! What decides whether to write at all is not guarded that way: a caller
+//! that loses a race forgets such reads ([`Cached::forget_table`]) before
+//! it tries again, so the retry sees what the winner may have changed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -63,6 +66,12 @@ impl<'a, S: Store> Cached<'a, S> {
 
     fn forget(&self, table: Table, key: &str) {
         self.lock().remove(&(table, key.to_owned()));
+    }
+
+    /// Forgets every item of `table`, so the next read of each goes to the
+    /// store again.
+    pub fn forget_table(&self, table: Table) {
+        self.lock().retain(|(t, _), _| *t != table);
     }
 
     /// How many items are held.
