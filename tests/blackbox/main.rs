@@ -21,6 +21,7 @@ mod federation;
 mod ingest;
 mod limits;
 mod logs;
+mod races;
 mod residency;
 mod score;
 mod serve;

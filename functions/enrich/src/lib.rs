@@ -246,7 +246,29 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             return Ok(());
         }
         let resolution = identity::resolve(ingested, &loaded.view, self.tables.policy());
-        self.apply(tables, ingested, &loaded, &resolution).await?;
+        let written = self.apply(tables, ingested, &loaded, &resolution).await?;
+        if written.created && self.erased_since_read(ingested).await? {
+            // An erasure that read before this event's first node of the
+            // person was written could not see it: take back what this
+            // event wrote, and let the event go no further.
+            debug!(
+                step = NAME,
+                "event about a person erased meanwhile withdrawn"
+            );
+            for key in &written.nodes {
+                tables.store().delete(Table::Identity, key).await?;
+            }
+            if !written.sealed_for.is_empty() {
+                tables
+                    .forget_subjects(&written.sealed_for, ingested.occurred_at)
+                    .await?;
+            }
+            *report
+                .policy_blocks
+                .entry("features-stop-after-revocation".to_owned())
+                .or_default() += 1;
+            return Ok(());
+        }
 
         let consent_change = ingested.event.event_type == EventType::ConsentChange;
         // A consent change carries the person's keys and ledger (its
@@ -294,18 +316,70 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         Ok(())
     }
 
+    /// Whether the event's person has been erased since the event was
+    /// read, by their tombstones read again past the batch's cache.
+    ///
+    /// Asked once an event has created an identity node: an erasure deletes
+    /// the nodes it finds, and writes the person's tombstones before it
+    /// reads what to erase (the consent function), so a node written
+    /// before those reads is found by the erasure, and one written after
+    /// them is written after the tombstones, which this read then finds.
+    async fn erased_since_read(&self, ingested: &Ingested) -> Result<bool, StoreError> {
+        let keys: Vec<String> = node_keys(&ingested.event.subject)[..2]
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let tombstones = self.tables.tombstones(&keys).await?;
+        Ok(tombstones
+            .iter()
+            .filter_map(|t| t.value.as_ref().map(|t| t.erased_at))
+            .max()
+            .is_some_and(|e| ingested.earliest() <= e))
+    }
+
+    /// Writes a resolution: the moved consent blocks, the user and account
+    /// nodes, the audit records, then the anonymous nodes. Returns what
+    /// was written, for [`Self::erased_since_read`]'s undo.
     async fn apply(
         &self,
         tables: Tables<'_, impl Store>,
         ingested: &Ingested,
         loaded: &Loaded4,
         r: &Resolution,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Written, StoreError> {
         let at = ingested.occurred_at;
         let subject = &ingested.event.subject;
         // Every node written was loaded; its version is the precondition.
-        let precondition = |key: &String| {
-            tailor_core::ports::Precondition::expecting(loaded.versions.get(key).copied().flatten())
+        let version = |key: &String| loaded.versions.get(key).copied().flatten();
+        let precondition = |key: &String| tailor_core::ports::Precondition::expecting(version(key));
+        // The person's own nodes, and any node this event brings into
+        // being, are what an undo takes back; other people's nodes it
+        // changed are theirs.
+        let own: Vec<String> = node_keys(subject)[..2].iter().flatten().cloned().collect();
+        let all = || {
+            r.user_writes
+                .keys()
+                .chain(r.account_writes.keys())
+                .chain(r.anon_writes.keys())
+        };
+        let own_profiles: Vec<String> = own
+            .iter()
+            .filter_map(|k| identity::own_profile(k))
+            .chain([r.profile_id.clone()])
+            .collect();
+        let written = Written {
+            created: all().any(|k| version(k).is_none()),
+            nodes: all()
+                .filter(|k| version(k).is_none() || own.contains(k))
+                .cloned()
+                .collect(),
+            sealed_for: r
+                .audit
+                .iter()
+                .map(|a| a.profile_id.clone())
+                .filter(|p| own_profiles.contains(p))
+                .collect(),
         };
         // A key leaving a user's profile (a transfer to an earlier
         // claimant, or the fan-out limit) leaves its revocations with the
@@ -350,8 +424,19 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
                 .save(Table::Identity, key, node, newest, precondition(key))
                 .await?;
         }
-        Ok(())
+        Ok(written)
     }
+}
+
+/// What [`Enrich::apply`] wrote for one event.
+struct Written {
+    /// The identity nodes an undo deletes: the person's own, and those
+    /// the event created.
+    nodes: Vec<String>,
+    /// Whether the event created a node.
+    created: bool,
+    /// The profiles audit records were sealed for.
+    sealed_for: Vec<String>,
 }
 
 /// The storage keys of an event's anonymous, user and account nodes.

@@ -4,6 +4,9 @@
 //! 1. A tombstone per key first, each listed in the erasure index before it
 //!    is written ([`crate::erasure_index`]): from then on anything about the
 //!    person from before the erasure is kept out, whatever else fails.
+//!    These are the plan's `marks`: the consent function makes them on
+//!    their own first, then plans again from reads made after them, so
+//!    that nothing a step wrote while the first plan was read is missed.
 //! 2. The profile recomputed with the tombstones in its ledger, which
 //!    purges every input up to the erasure (and keeps any from after it).
 //!    The profile's slow lanes go with it.
@@ -56,6 +59,10 @@ pub struct Stored {
 pub struct Erasure {
     /// The writes, in order.
     pub changes: Vec<Change>,
+    /// How many of the first `changes` mark the erasure: the index
+    /// listings and the tombstones (step 1), which may be made on their
+    /// own before the rest is planned again from fresh reads.
+    pub marks: usize,
     /// Feature input summaries removed.
     pub inputs_deleted: u64,
     /// Identity keys unlinked (each left a tombstone).
@@ -108,13 +115,17 @@ pub fn plan(
             }
         };
         listed[i] |= index[i].1.value.list(&token, erased_at, horizon);
-        tombstones.push(Change::save(
-            Table::Tombstones,
-            &token,
-            &Some(Tombstone { erased_at }),
-            erased_at,
-            Precondition::None,
-        )?);
+        // A tombstone already as it would be written is not written again
+        // (a second pass, a retried request).
+        if tombstone.value.as_ref().map(|t| t.erased_at) != Some(erased_at) {
+            tombstones.push(Change::save(
+                Table::Tombstones,
+                &token,
+                &Some(Tombstone { erased_at }),
+                erased_at,
+                Precondition::None,
+            )?);
+        }
         ledger.record_tombstone(key, erased_at);
     }
     // Listed before written, each shard under the version it was read at.
@@ -129,6 +140,7 @@ pub fn plan(
         )?);
     }
     changes.extend(tombstones);
+    let marks = changes.len();
     // Erasure is about the person, not a moment: every input held goes,
     // whatever its time.
     let mut inputs = stored.inputs;
@@ -222,6 +234,7 @@ pub fn plan(
     }
     Ok(Erasure {
         changes,
+        marks,
         completions_deleted,
         slow_lanes_deleted: stored.slow_lanes.len() as u64,
         nodes_scrubbed: scrubbed,
@@ -319,26 +332,44 @@ mod tests {
     }
 
     #[test]
-    fn an_earlier_tombstone_is_moved_to_the_later_erasure_never_back() {
+    fn a_tombstone_moves_to_the_later_erasure_never_back() {
         let members = vec!["anon:a-1".to_owned()];
-        let later = at("2026-11-21T00:00:00Z");
-        let stored = Stored {
-            tombstones: vec![Loaded {
-                value: Some(Tombstone { erased_at: later }),
-                version: Some(1),
-            }],
-            ..Stored::default()
-        };
+        let (earlier, later) = (at("2026-11-20T00:00:00Z"), at("2026-11-21T00:00:00Z"));
         let tokens = crate::token::TokenKey::new(*b"test-key-0123456789").unwrap();
-        let erasure = plan("p_a", &members, at("2026-11-20T00:00:00Z"), stored, &tokens).unwrap();
-        let Some(Change::Save { value, anchor, .. }) = erasure
-            .changes
-            .iter()
-            .find(|c| c.table() == Table::Tombstones)
-        else {
-            panic!("a tombstone");
+        let planned = |stored_at: Timestamp, erased_at: Timestamp| {
+            let stored = Stored {
+                tombstones: vec![Loaded {
+                    value: Some(Tombstone {
+                        erased_at: stored_at,
+                    }),
+                    version: Some(1),
+                }],
+                ..Stored::default()
+            };
+            let erasure = plan("p_a", &members, erased_at, stored, &tokens).unwrap();
+            erasure
+                .changes
+                .iter()
+                .filter(|c| c.table() == Table::Tombstones)
+                .map(|c| match c {
+                    Change::Save { value, anchor, .. } => {
+                        (String::from_utf8_lossy(value).into_owned(), *anchor)
+                    }
+                    other => panic!("a tombstone is saved, not {other:?}"),
+                })
+                .collect::<Vec<_>>()
         };
-        assert_eq!(*anchor, later);
-        assert!(String::from_utf8_lossy(value).contains("2026-11-21"));
+        // An erasure after the tombstone moves it forward.
+        let moved = planned(earlier, later);
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].1, later);
+        assert!(moved[0].0.contains("2026-11-21"), "{moved:?}");
+        // One before it leaves it where it is: not written at all.
+        assert_eq!(planned(later, earlier), Vec::new());
+        assert_eq!(
+            planned(later, later),
+            Vec::new(),
+            "unchanged, not rewritten"
+        );
     }
 }
