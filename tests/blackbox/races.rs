@@ -239,3 +239,48 @@ fn nodes_created_while_an_erasure_plans_are_erased_with_the_person() {
     p.invoke(Stage::Features, &sent);
     p.assert_erased(&enriched, &erased);
 }
+
+/// Features folds a late event of the person's, enriched before the
+/// erasure, while the erasure runs whole in the gap between its reads and
+/// its first write.
+fn features_around_an_erasure(p: &mut Racing, request: &Value) {
+    let erasure = p.erasure(request);
+    let late = p.ingested(&login("evt-race-late", 5, 1));
+    p.invoke(Stage::Enrich, &late);
+    let enriched = p.take(Topic::Enriched);
+    assert_eq!(enriched.len(), 1);
+    let (folded, erased) = p.interleave(
+        (Stage::Features, &enriched),
+        (Call::Put, Table::Features),
+        (Stage::Consent, &erasure),
+    );
+    p.assert_erased(&folded, &erased);
+}
+
+/// The person's inputs existed when features read them: its write meets
+/// the erasure's delete and loses the race, and the retry must read the
+/// erasure too.
+#[test]
+fn features_racing_an_erasure_does_not_write_the_person_back() {
+    let mut p = Racing::new();
+    p.send(&[login("evt-race-login", 1, 0)]);
+    features_around_an_erasure(
+        &mut p,
+        &erase(
+            "evt-race-erase",
+            10,
+            json!({"user_id": USER, "anonymous_id": anon(0)}),
+        ),
+    );
+}
+
+/// The person had no inputs yet: features' first write of them meets
+/// nothing, so it must read the tombstones again once it has created one.
+#[test]
+fn features_first_inputs_of_a_person_erased_meanwhile_are_taken_back() {
+    let mut p = Racing::new();
+    features_around_an_erasure(
+        &mut p,
+        &erase("evt-race-erase", 10, json!({"user_id": USER})),
+    );
+}

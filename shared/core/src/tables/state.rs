@@ -372,6 +372,14 @@ impl<S: Store> Tables<'_, S> {
     /// events, so the state is read back: if it is no longer what this commit
     /// wrote, it is recomputed from the stored inputs, which now hold both.
     ///
+    /// A commit that creates state (the profile's or a key's first) may
+    /// follow an erasure that read before it and found nothing to erase:
+    /// the members' tombstones are read again after the writes, and an
+    /// erasure newer than `ledger` knew has the profile recomputed from a
+    /// fresh ledger, which purges what the erasure covers. The erasure
+    /// writes its tombstones before it reads what to erase, so any commit
+    /// is either found by those reads or finds the tombstones here.
+    ///
     /// # Errors
     /// [`StoreError::Conflict`] when a precondition fails: the caller applies
     /// its events again from fresh reads. Otherwise the store's error.
@@ -389,6 +397,7 @@ impl<S: Store> Tables<'_, S> {
             }
         }
         let current = self.store.get(Table::Features, profile_id).await?;
+        let creates = current.is_none() || updated.values().any(|l| l.version.is_none());
         let others: Vec<String> = keys
             .iter()
             .filter(|k| !updated.contains_key(*k))
@@ -421,6 +430,17 @@ impl<S: Store> Tables<'_, S> {
                 _ => false,
             };
             if !ours {
+                return self.recompute_profile(profile_id, &keys).await;
+            }
+        }
+        if creates {
+            let erased = self
+                .tombstones(&keys)
+                .await?
+                .into_iter()
+                .filter_map(|t| t.value.map(|t| t.erased_at))
+                .max();
+            if erased > ledger.erased_at() {
                 return self.recompute_profile(profile_id, &keys).await;
             }
         }
