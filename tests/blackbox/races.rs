@@ -150,16 +150,23 @@ impl Racing {
             .expect("the held call is reached")
     }
 
-    /// The identity nodes and feature state of the person's keys and profile.
+    /// What is kept under the person's keys and profile: identity nodes,
+    /// feature state, consent ledgers, subject keys.
     fn traces(&self) -> Vec<String> {
         let store = &self.functions.store().inner().inner;
         let profile = profile_of_user(USER);
-        [Table::Identity, Table::FeatureInputs, Table::Features]
-            .into_iter()
-            .flat_map(|t| store.scan(t).unwrap())
-            .map(|(key, _)| key)
-            .filter(|key| key.contains(USER) || key.contains("anon0x") || *key == profile)
-            .collect()
+        [
+            Table::Identity,
+            Table::FeatureInputs,
+            Table::Features,
+            Table::Consent,
+            Table::Subjects,
+        ]
+        .into_iter()
+        .flat_map(|t| store.scan(t).unwrap())
+        .map(|(key, _)| key)
+        .filter(|key| key.contains(USER) || key.contains("anon0x") || key.contains(&profile))
+        .collect()
     }
 
     /// Enrich's outcome accepted the late event but sent nothing on, and
@@ -283,4 +290,29 @@ fn features_first_inputs_of_a_person_erased_meanwhile_are_taken_back() {
         &mut p,
         &erase("evt-race-erase", 10, json!({"user_id": USER})),
     );
+}
+
+/// A late grant of the person's, enriched before their erasure and handed
+/// to consent after it: consent must not start a ledger (nor an audit
+/// record's subject key) for the person again.
+#[test]
+fn a_consent_change_enriched_before_an_erasure_and_applied_after_it_is_dropped() {
+    let mut p = Racing::new();
+    p.send(&[login("evt-race-login", 1, 0)]);
+    let erasure = p.erasure(&erase(
+        "evt-race-erase",
+        10,
+        json!({"user_id": USER, "anonymous_id": anon(0)}),
+    ));
+    let mut grant = erase(
+        "evt-race-grant",
+        5,
+        json!({"user_id": USER, "anonymous_id": anon(0)}),
+    );
+    grant["properties"]["action"] = json!("grant");
+    grant["properties"]["purposes"] = json!(["personalization"]);
+    let grant = p.erasure(&grant);
+    let erased = p.invoke(Stage::Consent, &erasure);
+    let granted = p.invoke(Stage::Consent, &grant);
+    p.assert_erased(&granted, &erased);
 }

@@ -100,8 +100,23 @@ impl<S: Store> Consent<'_, S> {
         };
         let mut steps = BTreeMap::new();
         let (profile_id, members) = self.tables.resolve(&enriched.key).await?;
+        // A grant or revocation from before an erasure of the person,
+        // enriched before the erasure and handed here after it, is not
+        // applied: it would start their ledger, and a subject key to seal
+        // its audit record with, again. Its completion names no one.
+        let erased = entry.action != ConsentAction::Erase
+            && self
+                .tables
+                .tombstones(&members)
+                .await?
+                .into_iter()
+                .filter_map(|t| t.value.map(|t| t.erased_at))
+                .max()
+                .is_some_and(|e| enriched.ingested.earliest() <= e);
 
-        if entry.action == ConsentAction::Erase {
+        if erased {
+            steps.insert("dropped_after_erasure".to_owned(), 1);
+        } else if entry.action == ConsentAction::Erase {
             self.erase(&profile_id, &members, at, &mut steps).await?;
             // The request names the person's keys. One that enrich had not
             // linked to the profile yet (its link arrives later) is erased
@@ -168,7 +183,8 @@ impl<S: Store> Consent<'_, S> {
 
         let completion = Completion {
             event_id: entry.event_id.clone(),
-            profile_id: (entry.action != ConsentAction::Erase).then(|| profile_id.clone()),
+            profile_id: (entry.action != ConsentAction::Erase && !erased)
+                .then(|| profile_id.clone()),
             action: entry.action,
             purposes: entry.purposes.clone(),
             steps: steps.clone(),
@@ -178,7 +194,7 @@ impl<S: Store> Consent<'_, S> {
         // An erasure's proof is its completion record alone: an audit
         // record sealed for the person would need a subject key for them
         // again, just after their keys were deleted.
-        if entry.action != ConsentAction::Erase {
+        if entry.action != ConsentAction::Erase && !erased {
             self.audit(enriched, &entry, &steps, &profile_id, at)
                 .await?;
         }
