@@ -180,6 +180,21 @@ impl Racing {
     }
 }
 
+/// Enrich takes a late sign-in of the person's, from before their erasure
+/// and on a second device, and is held at its first identity write while
+/// the erasure (of `subject`) runs whole.
+fn enrich_around_an_erasure(p: &mut Racing, subject: Value) {
+    let erasure = p.erasure(&erase("evt-race-erase", 10, subject));
+    let late = p.ingested(&login("evt-race-late", 5, 1));
+    let (enriched, erased) = p.interleave(
+        (Stage::Enrich, &late),
+        (Call::Put, Table::Identity),
+        (Stage::Consent, &erasure),
+    );
+    assert!(p.take(Topic::Enriched).is_empty(), "the late event went on");
+    p.assert_erased(&enriched, &erased);
+}
+
 /// The erasure lands between enrich's read of the person's nodes and its
 /// write of them: the write meets the deleted node and loses its race, and
 /// the retry must read the erasure too rather than the batch's first read.
@@ -192,21 +207,7 @@ fn an_erasure_landing_while_enrich_resolves_is_not_undone() {
         "{:?}",
         p.traces()
     );
-    let erasure = p.erasure(&erase(
-        "evt-race-erase",
-        10,
-        json!({"user_id": USER, "anonymous_id": anon(0)}),
-    ));
-    // A late sign-in from before the erasure, on a second device: enrich
-    // adds it to the person's node.
-    let late = p.ingested(&login("evt-race-late", 5, 1));
-    let (enriched, erased) = p.interleave(
-        (Stage::Enrich, &late),
-        (Call::Put, Table::Identity),
-        (Stage::Consent, &erasure),
-    );
-    assert!(p.take(Topic::Enriched).is_empty(), "the late event went on");
-    p.assert_erased(&enriched, &erased);
+    enrich_around_an_erasure(&mut p, json!({"user_id": USER, "anonymous_id": anon(0)}));
 }
 
 /// The erasure runs whole between enrich's read and its first write, for a
@@ -215,22 +216,13 @@ fn an_erasure_landing_while_enrich_resolves_is_not_undone() {
 /// again once it has created one, and take its writes back.
 #[test]
 fn a_late_first_sign_in_enriched_around_an_erasure_is_taken_back() {
-    let mut p = Racing::new();
-    let erasure = p.erasure(&erase("evt-race-erase", 10, json!({"user_id": USER})));
-    let late = p.ingested(&login("evt-race-late", 5, 1));
-    let (enriched, erased) = p.interleave(
-        (Stage::Enrich, &late),
-        (Call::Put, Table::Identity),
-        (Stage::Consent, &erasure),
-    );
-    assert!(p.take(Topic::Enriched).is_empty(), "the late event went on");
-    p.assert_erased(&enriched, &erased);
+    enrich_around_an_erasure(&mut Racing::new(), json!({"user_id": USER}));
 }
 
-/// Enrich runs whole between the erasure's reads and its first write: the
-/// erasure's plan knows nothing of the nodes enrich creates, and enrich
-/// reads no tombstone yet, so the erasure must look for the person's
-/// nodes again after writing the tombstones, and erase what it finds.
+/// Enrich runs whole between the erasure's first reads and its first
+/// write: a plan from those reads knows nothing of the nodes enrich
+/// creates, and enrich reads no tombstone yet, so the erasure must write
+/// the tombstones first and read what to erase after them.
 #[test]
 fn nodes_created_while_an_erasure_plans_are_erased_with_the_person() {
     let mut p = Racing::new();
