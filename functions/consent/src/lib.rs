@@ -244,55 +244,63 @@ impl<S: Store> Consent<'_, S> {
         // before these reads has it found and erased here; one that writes
         // after them writes after the tombstones, and enrich reads those
         // again whenever it creates a node, and takes its writes back.
-        for marks_only in [true, false] {
-            let mut attempt = 0;
-            let erasure = loop {
-                attempt += 1;
-                let stored = self.stored(profile_id, members, at).await?;
-                let erasure = erasure::plan(profile_id, members, at, stored, self.tables.tokens())?;
-                let changes = if marks_only {
-                    &erasure.changes[..erasure.marks]
-                } else {
-                    &erasure.changes[..]
-                };
-                match self.tables.apply(changes).await {
-                    Ok(()) => break erasure,
-                    Err(StoreError::Conflict { .. }) if attempt < tables::ATTEMPTS => {}
-                    Err(e) => return Err(e),
-                }
-            };
-            if marks_only {
-                continue;
-            }
-            // Every record sealed for the person (decisions, audit records,
-            // dead letters) becomes unreadable with their subject keys: those
-            // of the profile and of each key's own profile, whichever any of
-            // them was kept under.
-            let mut profiles: Vec<String> = std::iter::once(profile_id.to_owned())
-                .chain(members.iter().filter_map(|k| identity::own_profile(k)))
-                .collect();
-            profiles.sort();
-            profiles.dedup();
-            let keys_deleted = self.tables.forget_subjects(&profiles, at).await?;
-            *steps.entry("subject_keys_deleted".to_owned()).or_default() += keys_deleted;
-            // Added up: one request may erase more than one profile.
-            *steps
-                .entry("feature_inputs_deleted".to_owned())
-                .or_default() += erasure.inputs_deleted;
-            *steps
-                .entry("identity_keys_unlinked".to_owned())
-                .or_default() += erasure.keys;
-            *steps.entry("tombstones_written".to_owned()).or_default() += erasure.keys;
-            *steps
-                .entry("consent_completions_deleted".to_owned())
-                .or_default() += erasure.completions_deleted;
-            *steps
-                .entry("other_identity_nodes_scrubbed".to_owned())
-                .or_default() += erasure.nodes_scrubbed;
-            *steps.entry("slow_lanes_deleted".to_owned()).or_default() +=
-                erasure.slow_lanes_deleted;
-        }
+        self.carry_out(profile_id, members, at, true).await?;
+        let erasure = self.carry_out(profile_id, members, at, false).await?;
+        // Every record sealed for the person (decisions, audit records,
+        // dead letters) becomes unreadable with their subject keys: those
+        // of the profile and of each key's own profile, whichever any of
+        // them was kept under.
+        let mut profiles: Vec<String> = std::iter::once(profile_id.to_owned())
+            .chain(members.iter().filter_map(|k| identity::own_profile(k)))
+            .collect();
+        profiles.sort();
+        profiles.dedup();
+        let keys_deleted = self.tables.forget_subjects(&profiles, at).await?;
+        *steps.entry("subject_keys_deleted".to_owned()).or_default() += keys_deleted;
+        // Added up: one request may erase more than one profile.
+        *steps
+            .entry("feature_inputs_deleted".to_owned())
+            .or_default() += erasure.inputs_deleted;
+        *steps
+            .entry("identity_keys_unlinked".to_owned())
+            .or_default() += erasure.keys;
+        *steps.entry("tombstones_written".to_owned()).or_default() += erasure.keys;
+        *steps
+            .entry("consent_completions_deleted".to_owned())
+            .or_default() += erasure.completions_deleted;
+        *steps
+            .entry("other_identity_nodes_scrubbed".to_owned())
+            .or_default() += erasure.nodes_scrubbed;
+        *steps.entry("slow_lanes_deleted".to_owned()).or_default() += erasure.slow_lanes_deleted;
         Ok(())
+    }
+
+    /// Plans the erasure from fresh reads and makes its changes (only its
+    /// marks, the index listings and tombstones, when `marks_only`),
+    /// planning again after a lost write race.
+    async fn carry_out(
+        &self,
+        profile_id: &str,
+        members: &[String],
+        at: tailor_core::Timestamp,
+        marks_only: bool,
+    ) -> Result<erasure::Erasure, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let stored = self.stored(profile_id, members, at).await?;
+            let erasure = erasure::plan(profile_id, members, at, stored, self.tables.tokens())?;
+            let changes = if marks_only {
+                &erasure.changes[..erasure.marks]
+            } else {
+                &erasure.changes[..]
+            };
+            match self.tables.apply(changes).await {
+                Ok(()) => return Ok(erasure),
+                Err(StoreError::Conflict { .. }) if attempt < tables::ATTEMPTS => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Everything [`erasure::plan`] needs about a profile.
