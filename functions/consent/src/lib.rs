@@ -107,11 +107,8 @@ impl<S: Store> Consent<'_, S> {
         let erased = entry.action != ConsentAction::Erase
             && self
                 .tables
-                .tombstones(&members)
+                .erased_at(&members)
                 .await?
-                .into_iter()
-                .filter_map(|t| t.value.map(|t| t.erased_at))
-                .max()
                 .is_some_and(|e| enriched.ingested.earliest() <= e);
 
         if erased {

@@ -138,8 +138,6 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     ) -> Result<Loaded4, StoreError> {
         let s = &ingested.event.subject;
         let subject_keys = node_keys(s);
-        // The person's keys (which tombstones are kept under), then the account's.
-        let keys: Vec<String> = subject_keys[..2].iter().flatten().cloned().collect();
         let all: Vec<String> = subject_keys.iter().flatten().cloned().collect();
         let items = tables.store().get_many(Table::Identity, &all).await?;
         let mut items = items.iter();
@@ -156,11 +154,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
             Some(_) => Some(Loaded::from_item(Table::Identity, next())?),
             None => None,
         };
-        let tombstones = tables.tombstones(&keys).await?;
-        let erased_at = tombstones
-            .iter()
-            .filter_map(|t| t.value.map(|t| t.erased_at))
-            .max();
+        let erased_at = tables.erased_at(&person_keys(s)).await?;
 
         let mut versions = std::collections::BTreeMap::new();
         let subject_versions = [
@@ -325,16 +319,10 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
     /// before those reads is found by the erasure, and one written after
     /// them is written after the tombstones, which this read then finds.
     async fn erased_since_read(&self, ingested: &Ingested) -> Result<bool, StoreError> {
-        let keys: Vec<String> = node_keys(&ingested.event.subject)[..2]
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
-        let tombstones = self.tables.tombstones(&keys).await?;
-        Ok(tombstones
-            .iter()
-            .filter_map(|t| t.value.as_ref().map(|t| t.erased_at))
-            .max()
+        Ok(self
+            .tables
+            .erased_at(&person_keys(&ingested.event.subject))
+            .await?
             .is_some_and(|e| ingested.earliest() <= e))
     }
 
@@ -356,7 +344,7 @@ impl<S: Store, P: Publisher> Enrich<'_, S, P> {
         // The person's own nodes, and any node this event brings into
         // being, are what an undo takes back; other people's nodes it
         // changed are theirs.
-        let own: Vec<String> = node_keys(subject)[..2].iter().flatten().cloned().collect();
+        let own = person_keys(subject);
         let all = || {
             r.user_writes
                 .keys()
@@ -437,6 +425,12 @@ struct Written {
     created: bool,
     /// The profiles audit records were sealed for.
     sealed_for: Vec<String>,
+}
+
+/// The storage keys of an event's person, anonymous then user: those their
+/// tombstones are kept under (an account's node is not a person's).
+fn person_keys(s: &tailor_core::event::Subject) -> Vec<String> {
+    node_keys(s)[..2].iter().flatten().cloned().collect()
 }
 
 /// The storage keys of an event's anonymous, user and account nodes.

@@ -202,6 +202,20 @@ impl<S: Store> Tables<'_, S> {
             .collect())
     }
 
+    /// When the latest erasure of any of `keys` was, from their tombstones
+    /// ([`Self::tombstones`]); `None` when none of them was erased.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn erased_at(&self, keys: &[String]) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .tombstones(keys)
+            .await?
+            .into_iter()
+            .filter_map(|t| t.value.map(|t| t.erased_at))
+            .max())
+    }
+
     /// The erasure index shards the tombstones under `tokens` fall in, each
     /// with its shard key, read once each.
     ///
@@ -433,16 +447,8 @@ impl<S: Store> Tables<'_, S> {
                 return self.recompute_profile(profile_id, &keys).await;
             }
         }
-        if creates {
-            let erased = self
-                .tombstones(&keys)
-                .await?
-                .into_iter()
-                .filter_map(|t| t.value.map(|t| t.erased_at))
-                .max();
-            if erased > ledger.erased_at() {
-                return self.recompute_profile(profile_id, &keys).await;
-            }
+        if creates && self.erased_at(&keys).await? > ledger.erased_at() {
+            return self.recompute_profile(profile_id, &keys).await;
         }
         Ok(plan)
     }
